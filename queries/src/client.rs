@@ -1,0 +1,861 @@
+//! The Prometheus HTTP API client.
+//!
+//! One [`PromClient`] holds one connection pool (reqwest over rustls); clone it freely,
+//! clones share the pool. Every answer is read in chunks and refused once it passes
+//! [`ClientConfig::max_response_bytes`].
+//!
+//! Requests: `query` and `query_range` go by GET while the expression is short, and by
+//! POST form once it is longer than [`POST_THRESHOLD`] bytes (URLs that long are cut by
+//! proxies). Both carry `latency_offset=0s`, which VictoriaMetrics reads (it otherwise
+//! hides the newest 30 s) and Prometheus ignores, as it ignores every unknown parameter.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, RequestBuilder, Url};
+use serde::Deserialize;
+
+use crate::alert::ServerAlert;
+use crate::decode::{parse_api_response, parse_query_response};
+use crate::error::QueryError;
+use crate::model::{Labels, QueryResult};
+use crate::source::{MetricsSource, RangeWindow};
+
+/// Expressions longer than this many bytes are sent by POST form.
+pub const POST_THRESHOLD: usize = 1500;
+
+/// Default limit on the size of one answer: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A secret string. `Debug` and `Display` print `***`; read it with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself: only for putting it on the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Basic auth user and password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    pub user: String,
+    pub password: Secret,
+}
+
+/// Everything needed to talk to one server.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Base URL, may carry a path prefix (`http://host/prometheus`) and credentials
+    /// (`https://user:pass@host`, turned into basic auth and stripped from the URL).
+    pub url: String,
+    /// Whole-request timeout (default 30 s).
+    pub timeout: Duration,
+    /// TCP + TLS connect timeout (default 5 s).
+    pub connect_timeout: Duration,
+    /// Prometheus's own `timeout` parameter for query evaluation (default: not sent).
+    pub query_timeout: Option<Duration>,
+    /// Extra headers sent with every request (e.g. `X-Scope-OrgID`). Values may be
+    /// secret and are never printed.
+    pub headers: Vec<(String, Secret)>,
+    pub bearer_token: Option<Secret>,
+    pub basic_auth: Option<BasicAuth>,
+    /// PEM file of extra CA certificates to trust.
+    pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate and key for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub insecure_skip_verify: bool,
+    /// Answers larger than this are refused (default 64 MiB).
+    pub max_response_bytes: u64,
+    /// Send `latency_offset=0s` with queries (default true; see the module docs).
+    pub latency_offset_zero: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://localhost:9090".to_owned(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            query_timeout: None,
+            headers: Vec::new(),
+            bearer_token: None,
+            basic_auth: None,
+            ca_cert: None,
+            client_cert: None,
+            client_key: None,
+            insecure_skip_verify: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            latency_offset_zero: true,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Defaults with this base URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// What kind of credentials a request carried, to explain a 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthKind {
+    None,
+    Basic,
+    Bearer,
+}
+
+/// The Prometheus HTTP API client. Cheap to clone; clones share one connection pool.
+#[derive(Clone)]
+pub struct PromClient {
+    http: reqwest::Client,
+    /// Base URL with a trailing slash and no credentials.
+    base: Url,
+    redacted: String,
+    timeout: Duration,
+    query_timeout: Option<Duration>,
+    max_response_bytes: u64,
+    latency_offset_zero: bool,
+    auth: AuthKind,
+    has_tenant_header: bool,
+}
+
+impl fmt::Debug for PromClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PromClient")
+            .field("url", &self.redacted)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `/api/v1/metadata` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MetricMetadata {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub help: String,
+    #[serde(default)]
+    pub unit: String,
+}
+
+/// `/api/v1/status/buildinfo`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BuildInfo {
+    pub version: String,
+    pub revision: String,
+    pub branch: String,
+    pub build_user: String,
+    pub build_date: String,
+    pub go_version: String,
+}
+
+/// One scrape target of `/api/v1/targets`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Target {
+    pub labels: Labels,
+    pub scrape_pool: String,
+    pub scrape_url: String,
+    /// `up`, `down` or `unknown`.
+    pub health: String,
+    pub last_error: String,
+    pub last_scrape: String,
+    pub last_scrape_duration: f64,
+}
+
+/// `/api/v1/targets`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Targets {
+    pub active_targets: Vec<Target>,
+    pub dropped_targets: Vec<serde::de::IgnoredAny>,
+}
+
+/// One rule of `/api/v1/rules`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Rule {
+    pub name: String,
+    pub query: String,
+    /// `alerting` or `recording`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub health: String,
+    pub last_error: String,
+    /// Alerting rules only: `inactive`, `pending` or `firing`.
+    pub state: String,
+    pub labels: Labels,
+    pub annotations: Labels,
+    pub alerts: Vec<ServerAlert>,
+}
+
+/// A rule group of `/api/v1/rules`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RuleGroup {
+    pub name: String,
+    pub file: String,
+    pub rules: Vec<Rule>,
+}
+
+impl PromClient {
+    /// Builds the client. Fails on a bad URL, header or certificate file.
+    pub fn new(config: ClientConfig) -> Result<Self, QueryError> {
+        let mut base = Url::parse(config.url.trim()).map_err(|e| {
+            QueryError::Config(format!(
+                "--url {:?} is not a URL ({e}); expected e.g. http://localhost:9090",
+                redact_str(&config.url)
+            ))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(QueryError::Config(format!(
+                "--url must start with http:// or https://, not {}://",
+                base.scheme()
+            )));
+        }
+        let mut basic_auth = config.basic_auth.clone();
+        if !base.username().is_empty() || base.password().is_some() {
+            let user = percent_decode(base.username());
+            let password = percent_decode(base.password().unwrap_or(""));
+            if basic_auth.is_none() {
+                basic_auth = Some(BasicAuth {
+                    user,
+                    password: Secret(password),
+                });
+            }
+            // Cannot fail for http(s) URLs, which have a host.
+            let _ = base.set_username("");
+            let _ = base.set_password(None);
+        }
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        let redacted = base.as_str().trim_end_matches('/').to_owned();
+
+        let mut headers = HeaderMap::new();
+        let mut has_tenant_header = false;
+        for (name, value) in &config.headers {
+            let n = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                QueryError::Config(format!(
+                    "header name {name:?} is not valid; expected e.g. X-Scope-OrgID"
+                ))
+            })?;
+            let mut v = HeaderValue::from_str(value.expose().trim()).map_err(|_| {
+                QueryError::Config(format!(
+                    "the value of header {name:?} has characters a header cannot carry"
+                ))
+            })?;
+            v.set_sensitive(true);
+            has_tenant_header |= n.as_str().eq_ignore_ascii_case("x-scope-orgid");
+            headers.append(n, v);
+        }
+        let auth = if let Some(token) = &config.bearer_token {
+            let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose().trim()))
+                .map_err(|_| {
+                    QueryError::Config(
+                        "the bearer token has characters a header cannot carry".into(),
+                    )
+                })?;
+            v.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, v);
+            AuthKind::Bearer
+        } else if basic_auth.is_some() {
+            AuthKind::Basic
+        } else {
+            AuthKind::None
+        };
+        if let Some(b) = &basic_auth
+            && auth == AuthKind::Basic
+        {
+            let v = basic_auth_header(&b.user, b.password.expose())?;
+            headers.insert(reqwest::header::AUTHORIZATION, v);
+        }
+
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(concat!("promdash/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &config.ca_cert {
+            let pem = std::fs::read(ca).map_err(|e| {
+                QueryError::Config(format!("cannot read --ca-cert {}: {e}", ca.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                QueryError::Config(format!(
+                    "--ca-cert {} is not a PEM certificate: {e}",
+                    ca.display()
+                ))
+            })?;
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        match (&config.client_cert, &config.client_key) {
+            (Some(cert), Some(key)) => {
+                let mut pem = std::fs::read(cert).map_err(|e| {
+                    QueryError::Config(format!("cannot read --client-cert {}: {e}", cert.display()))
+                })?;
+                pem.push(b'\n');
+                pem.extend(std::fs::read(key).map_err(|e| {
+                    QueryError::Config(format!("cannot read --client-key {}: {e}", key.display()))
+                })?);
+                let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                    QueryError::Config(format!(
+                        "--client-cert/--client-key are not a PEM certificate and key: {e}"
+                    ))
+                })?;
+                builder = builder.identity(id);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(QueryError::Config(
+                    "--client-cert and --client-key go together".into(),
+                ));
+            }
+        }
+        if config.insecure_skip_verify {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let http = builder.build().map_err(|e| {
+            QueryError::Config(format!("cannot set up the HTTP client: {}", chain(&e)))
+        })?;
+        Ok(Self {
+            http,
+            base,
+            redacted,
+            timeout: config.timeout,
+            query_timeout: config.query_timeout,
+            max_response_bytes: config.max_response_bytes,
+            latency_offset_zero: config.latency_offset_zero,
+            auth,
+            has_tenant_header,
+        })
+    }
+
+    /// The base URL without credentials, for display.
+    pub fn redacted_url(&self) -> &str {
+        &self.redacted
+    }
+
+    /// An instant query at `time` (Unix seconds) or at the server's now.
+    pub async fn query(&self, expr: &str, time: Option<f64>) -> Result<QueryResult, QueryError> {
+        let mut params = vec![("query", expr.to_owned())];
+        if let Some(t) = time {
+            params.push(("time", fmt_secs(t)));
+        }
+        self.query_params(&mut params);
+        self.query_request("api/v1/query", expr.len(), &params)
+            .await
+    }
+
+    /// A range query from `start` to `end` (Unix seconds, sub-second precision) every
+    /// `step` (sent as seconds with decimals).
+    pub async fn query_range(
+        &self,
+        expr: &str,
+        start: f64,
+        end: f64,
+        step: Duration,
+    ) -> Result<QueryResult, QueryError> {
+        let mut params = vec![
+            ("query", expr.to_owned()),
+            ("start", fmt_secs(start)),
+            ("end", fmt_secs(end)),
+            ("step", fmt_secs(step.as_secs_f64())),
+        ];
+        self.query_params(&mut params);
+        self.query_request("api/v1/query_range", expr.len(), &params)
+            .await
+    }
+
+    /// Series matching any of `matchers`, optionally within `start..end`.
+    pub async fn series(
+        &self,
+        matchers: &[&str],
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Result<Vec<Labels>, QueryError> {
+        let mut params: Vec<(&str, String)> = matchers
+            .iter()
+            .map(|m| ("match[]", (*m).to_owned()))
+            .collect();
+        push_range(&mut params, start, end);
+        self.api(Method::POST, &["api", "v1", "series"], &params)
+            .await
+    }
+
+    /// Label names, optionally of series matching `matchers`.
+    pub async fn label_names(&self, matchers: &[&str]) -> Result<Vec<String>, QueryError> {
+        let params: Vec<(&str, String)> = matchers
+            .iter()
+            .map(|m| ("match[]", (*m).to_owned()))
+            .collect();
+        self.api(Method::GET, &["api", "v1", "labels"], &params)
+            .await
+    }
+
+    /// Values of label `name`, optionally of series matching `matcher`.
+    pub async fn label_values(
+        &self,
+        name: &str,
+        matcher: Option<&str>,
+    ) -> Result<Vec<String>, QueryError> {
+        let params: Vec<(&str, String)> = matcher
+            .map(|m| ("match[]", m.to_owned()))
+            .into_iter()
+            .collect();
+        self.api(
+            Method::GET,
+            &["api", "v1", "label", name, "values"],
+            &params,
+        )
+        .await
+    }
+
+    /// Metric metadata (type, help, unit), optionally of one metric.
+    pub async fn metadata(
+        &self,
+        metric: Option<&str>,
+    ) -> Result<BTreeMap<String, Vec<MetricMetadata>>, QueryError> {
+        let params: Vec<(&str, String)> = metric
+            .map(|m| ("metric", m.to_owned()))
+            .into_iter()
+            .collect();
+        self.api(Method::GET, &["api", "v1", "metadata"], &params)
+            .await
+    }
+
+    /// The server's active alerts.
+    pub async fn alerts(&self) -> Result<Vec<ServerAlert>, QueryError> {
+        #[derive(Deserialize)]
+        struct Data {
+            #[serde(default)]
+            alerts: Vec<ServerAlert>,
+        }
+        let d: Data = self.api(Method::GET, &["api", "v1", "alerts"], &[]).await?;
+        Ok(d.alerts)
+    }
+
+    /// The server's alerting and recording rules.
+    pub async fn rules(&self) -> Result<Vec<RuleGroup>, QueryError> {
+        #[derive(Deserialize)]
+        struct Data {
+            #[serde(default)]
+            groups: Vec<RuleGroup>,
+        }
+        let d: Data = self.api(Method::GET, &["api", "v1", "rules"], &[]).await?;
+        Ok(d.groups)
+    }
+
+    /// Scrape targets.
+    pub async fn targets(&self) -> Result<Targets, QueryError> {
+        self.api(Method::GET, &["api", "v1", "targets"], &[]).await
+    }
+
+    /// Version information.
+    pub async fn buildinfo(&self) -> Result<BuildInfo, QueryError> {
+        self.api(Method::GET, &["api", "v1", "status", "buildinfo"], &[])
+            .await
+    }
+
+    /// `/-/ready`: `Ok(true)` when ready, `Ok(false)` while starting (503), an error when
+    /// unreachable or answering anything else.
+    pub async fn ready(&self) -> Result<bool, QueryError> {
+        let url = self.endpoint(&["-", "ready"]);
+        let (status, body) = self.send(self.http.get(url)).await?;
+        match status {
+            200..=299 => Ok(true),
+            503 => Ok(false),
+            _ => Err(self.explain(crate::decode::http_error(&self.redacted, status, &body))),
+        }
+    }
+
+    // ------------------------------------------------------------------------------
+
+    fn query_params(&self, params: &mut Vec<(&'static str, String)>) {
+        if let Some(t) = self.query_timeout {
+            params.push(("timeout", fmt_secs(t.as_secs_f64()) + "s"));
+        }
+        if self.latency_offset_zero {
+            params.push(("latency_offset", "0s".to_owned()));
+        }
+    }
+
+    async fn query_request(
+        &self,
+        path: &str,
+        expr_len: usize,
+        params: &[(&str, String)],
+    ) -> Result<QueryResult, QueryError> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| QueryError::Config(format!("cannot build the request URL: {e}")))?;
+        let req = if expr_len > POST_THRESHOLD {
+            self.http.post(url).form(params)
+        } else {
+            self.http.get(url).query(params)
+        };
+        let (status, body) = self.send(req).await?;
+        parse_query_response(&self.redacted, status, &body).map_err(|e| self.explain(e))
+    }
+
+    async fn api<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        params: &[(&str, String)],
+    ) -> Result<T, QueryError> {
+        let url = self.endpoint(segments);
+        let req = if method == Method::POST {
+            self.http.post(url).form(params)
+        } else {
+            self.http.get(url).query(params)
+        };
+        let (status, body) = self.send(req).await?;
+        parse_api_response(&self.redacted, status, &body)
+            .map(|(data, _notes)| data)
+            .map_err(|e| self.explain(e))
+    }
+
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Sends a request and reads the body in chunks, refusing more than the limit.
+    async fn send(&self, req: RequestBuilder) -> Result<(u16, Vec<u8>), QueryError> {
+        let mut resp = req.send().await.map_err(|e| self.transport(&e))?;
+        let status = resp.status().as_u16();
+        let limit = self.max_response_bytes;
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(QueryError::TooLarge {
+                url: self.redacted.clone(),
+                limit,
+            });
+        }
+        let cap = resp.content_length().unwrap_or(8 * 1024).min(limit) as usize;
+        let mut body = Vec::with_capacity(cap);
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(&e))? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(QueryError::TooLarge {
+                    url: self.redacted.clone(),
+                    limit,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
+    }
+
+    /// Makes a 401/403 hint name the credentials actually configured.
+    fn explain(&self, e: QueryError) -> QueryError {
+        match e {
+            QueryError::Http {
+                url,
+                status: status @ (401 | 403),
+                body,
+                ..
+            } => {
+                let what = if status == 401 {
+                    "401 unauthorized"
+                } else {
+                    "403 forbidden"
+                };
+                let mut hint = match self.auth {
+                    AuthKind::Basic => format!("{what} — check the basic auth credentials"),
+                    AuthKind::Bearer => format!("{what} — check the bearer token"),
+                    AuthKind::None => format!(
+                        "{what} — the server wants credentials: set basic auth or a bearer token"
+                    ),
+                };
+                if !self.has_tenant_header {
+                    hint.push_str(" (missing tenant header? set X-Scope-OrgID with --header)");
+                }
+                QueryError::Http {
+                    url,
+                    status,
+                    body,
+                    hint,
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn transport(&self, e: &reqwest::Error) -> QueryError {
+        let url = self.redacted.clone();
+        let detail = chain(e);
+        if e.is_timeout() {
+            return QueryError::Timeout {
+                url,
+                after: self.timeout,
+            };
+        }
+        let lower = detail.to_ascii_lowercase();
+        let refused = io_kind(e).is_some_and(|k| k == std::io::ErrorKind::ConnectionRefused)
+            || lower.contains("connection refused");
+        if refused {
+            return QueryError::ConnectionRefused { url };
+        }
+        if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+            || lower.contains("invalidcertificate")
+        {
+            return QueryError::Tls { url, detail };
+        }
+        if lower.contains("dns") || lower.contains("resolve") || lower.contains("lookup") {
+            return QueryError::Dns { url, detail };
+        }
+        QueryError::Transport { url, detail }
+    }
+}
+
+impl MetricsSource for PromClient {
+    async fn instant(&self, expr: &str, time: Option<f64>) -> Result<QueryResult, QueryError> {
+        self.query(expr, time).await
+    }
+
+    async fn range(&self, expr: &str, window: RangeWindow) -> Result<QueryResult, QueryError> {
+        self.query_range(expr, window.start, window.end, window.step)
+            .await
+    }
+
+    async fn label_values(
+        &self,
+        name: &str,
+        matcher: Option<&str>,
+    ) -> Result<Vec<String>, QueryError> {
+        PromClient::label_values(self, name, matcher).await
+    }
+
+    async fn alerts(&self) -> Result<Vec<ServerAlert>, QueryError> {
+        PromClient::alerts(self).await
+    }
+}
+
+fn push_range(params: &mut Vec<(&str, String)>, start: Option<f64>, end: Option<f64>) {
+    if let Some(s) = start {
+        params.push(("start", fmt_secs(s)));
+    }
+    if let Some(e) = end {
+        params.push(("end", fmt_secs(e)));
+    }
+}
+
+/// Seconds with up to millisecond decimals, no trailing zeros: `1700000000.5`, `30`.
+pub fn fmt_secs(s: f64) -> String {
+    let out = format!("{s:.3}");
+    let out = out.trim_end_matches('0').trim_end_matches('.');
+    out.to_owned()
+}
+
+fn basic_auth_header(user: &str, password: &str) -> Result<HeaderValue, QueryError> {
+    let raw = format!("{user}:{password}");
+    let mut v = HeaderValue::from_str(&format!("Basic {}", base64(raw.as_bytes())))
+        .map_err(|_| QueryError::Config("the basic auth user cannot be sent in a header".into()))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A URL string with any `user:pass@` removed, for messages about unparseable URLs.
+fn redact_str(s: &str) -> String {
+    match (s.find("://"), s.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}***@{}", &s[..scheme + 3], &s[at + 1..])
+        }
+        _ => s.to_owned(),
+    }
+}
+
+/// The error and its sources, joined, without the URL.
+fn chain(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut out = String::new();
+    let mut cur: Option<&dyn std::error::Error> = e.source();
+    let top = e.to_string();
+    // reqwest's own message names the URL, which we print separately (redacted).
+    out.push_str(top.split(" for url").next().unwrap_or(&top));
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+fn io_kind(e: &reqwest::Error) -> Option<std::io::ErrorKind> {
+    use std::error::Error as _;
+    let mut cur: Option<&dyn std::error::Error> = e.source();
+    while let Some(s) = cur {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cur = s.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64(b"user:pa ss"), "dXNlcjpwYSBzcw==");
+    }
+
+    #[test]
+    fn url_credentials_become_basic_auth_and_are_stripped() {
+        let c = PromClient::new(ClientConfig::new(
+            "https://al%40ice:s3cr%2Ft@host:9090/prometheus",
+        ))
+        .expect("valid");
+        assert_eq!(c.redacted_url(), "https://host:9090/prometheus");
+        assert_eq!(c.auth, AuthKind::Basic);
+        assert!(!format!("{c:?}").contains("s3cr"));
+        assert_eq!(percent_decode("al%40ice"), "al@ice");
+        assert_eq!(percent_decode("s3cr%2Ft"), "s3cr/t");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        let cfg = ClientConfig {
+            bearer_token: Some(s.clone()),
+            basic_auth: Some(BasicAuth {
+                user: "u".into(),
+                password: s,
+            }),
+            headers: vec![("X-Scope-OrgID".into(), "hunter2".into())],
+            ..ClientConfig::default()
+        };
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn endpoints_keep_the_path_prefix() {
+        let c = PromClient::new(ClientConfig::new("http://h/select/0/prometheus")).expect("valid");
+        assert_eq!(
+            c.endpoint(&["api", "v1", "label", "a/b", "values"])
+                .as_str(),
+            "http://h/select/0/prometheus/api/v1/label/a%2Fb/values"
+        );
+        assert_eq!(
+            c.base.join("api/v1/query").expect("joins").as_str(),
+            "http://h/select/0/prometheus/api/v1/query"
+        );
+        let c = PromClient::new(ClientConfig::new("http://h:9090")).expect("valid");
+        assert_eq!(
+            c.endpoint(&["-", "ready"]).as_str(),
+            "http://h:9090/-/ready"
+        );
+    }
+
+    #[test]
+    fn seconds_format() {
+        assert_eq!(fmt_secs(30.0), "30");
+        assert_eq!(fmt_secs(0.5), "0.5");
+        assert_eq!(fmt_secs(1_700_000_000.125), "1700000000.125");
+    }
+}

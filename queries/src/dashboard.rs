@@ -1,0 +1,1188 @@
+//! Dashboard files: the TOML model, its defaults and its validation.
+//!
+//! A file is read in two steps. First serde reads it into "raw" structs that keep the
+//! byte position of every value the user could get wrong (`toml::Spanned`), with
+//! `deny_unknown_fields` everywhere. Then [`validate`] turns the raw structs into the
+//! public [`Dashboard`], collecting every problem as `file:line:col: message; expected ...`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The built-in default dashboard: the reference service.
+pub const DEFAULT_DASHBOARD_TOML: &str = include_str!("../../dashboards/service.toml");
+/// A dashboard of Prometheus's own metrics, useful against any Prometheus.
+pub const PROMETHEUS_DASHBOARD_TOML: &str = include_str!("../../dashboards/prometheus.toml");
+
+/// Refresh interval when the file does not set one.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
+/// Graph time range when the file does not set one.
+pub const DEFAULT_RANGE: Duration = Duration::from_secs(15 * 60);
+
+/// A validated dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dashboard {
+    pub title: String,
+    /// How often queries run (default 5s).
+    pub refresh: Duration,
+    /// Time window shown by graphs (default 15m).
+    pub range: Duration,
+    pub panels: Vec<Panel>,
+    pub alerts: Vec<AlertRule>,
+    pub variables: Vec<Variable>,
+    /// Optional `[connection]` table; command line and environment override it.
+    pub connection: Option<Connection>,
+}
+
+/// What a panel draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PanelKind {
+    Graph,
+    Stat,
+    Gauge,
+    Table,
+    Heatmap,
+}
+
+impl PanelKind {
+    const NAMES: &'static str = "graph, stat, gauge, table or heatmap";
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "graph" => Self::Graph,
+            "stat" => Self::Stat,
+            "gauge" => Self::Gauge,
+            "table" => Self::Table,
+            "heatmap" => Self::Heatmap,
+            _ => return None,
+        })
+    }
+
+    /// Default width in grid columns (of 12): 4 for stat and gauge, 12 otherwise.
+    pub fn default_width(self) -> u8 {
+        match self {
+            Self::Stat | Self::Gauge => 4,
+            Self::Graph | Self::Table | Self::Heatmap => 12,
+        }
+    }
+
+    /// Whether this kind runs range queries (graphs, heatmaps) or instant ones.
+    pub fn is_range(self) -> bool {
+        matches!(self, Self::Graph | Self::Heatmap)
+    }
+}
+
+/// One panel of the grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    pub title: String,
+    pub kind: PanelKind,
+    /// `query = "..."` becomes one query (with the panel's `legend`, if any).
+    pub queries: Vec<PanelQuery>,
+    pub unit: Unit,
+    /// Columns of 12, in 1..=12. Default: [`PanelKind::default_width`].
+    pub width: u8,
+    /// Height in rows, a hint.
+    pub height: Option<u16>,
+    /// Strictly ascending by value.
+    pub thresholds: Vec<Threshold>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub decimals: Option<u8>,
+}
+
+impl Panel {
+    /// Gauge bounds: `min`/`max` when set, else 0..1 for percentunit, 0..100 for percent,
+    /// and 0..(last threshold or 1) otherwise.
+    pub fn gauge_bounds(&self) -> (f64, f64) {
+        let (dmin, dmax) = match self.unit {
+            Unit::PercentUnit => (0.0, 1.0),
+            Unit::Percent => (0.0, 100.0),
+            _ => (0.0, self.thresholds.last().map_or(1.0, |t| t.value)),
+        };
+        (self.min.unwrap_or(dmin), self.max.unwrap_or(dmax))
+    }
+}
+
+/// One PromQL expression of a panel, with an optional legend template (`{{route}}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanelQuery {
+    pub expr: String,
+    pub legend: Option<String>,
+}
+
+/// How values are formatted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unit {
+    /// Plain number with SI suffixes (`short`, also `none`).
+    Short,
+    /// 0..100 (`percent`).
+    Percent,
+    /// 0..1 shown as percent (`percentunit`).
+    PercentUnit,
+    /// `seconds` or `s`.
+    Seconds,
+    /// `ms` or `milliseconds`.
+    Milliseconds,
+    /// `bytes`.
+    Bytes,
+    /// `reqps`: requests per second.
+    ReqPerSec,
+    /// Anything else, shown as a suffix.
+    Other(String),
+}
+
+impl Unit {
+    fn parse(s: &str) -> Self {
+        match s {
+            "short" | "none" | "" => Self::Short,
+            "percent" => Self::Percent,
+            "percentunit" => Self::PercentUnit,
+            "seconds" | "s" => Self::Seconds,
+            "ms" | "milliseconds" => Self::Milliseconds,
+            "bytes" => Self::Bytes,
+            "reqps" => Self::ReqPerSec,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// A coloured threshold: values at or above `value` take `color`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Threshold {
+    pub value: f64,
+    pub color: Color,
+}
+
+/// Named colours, or `#rrggbb`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Color {
+    Green,
+    Yellow,
+    Orange,
+    Red,
+    Blue,
+    Purple,
+    Cyan,
+    Gray,
+    White,
+    Rgb(u8, u8, u8),
+}
+
+impl Color {
+    const NAMES: &'static str =
+        "green, yellow, orange, red, blue, purple, cyan, gray, white or #rrggbb";
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "green" => Self::Green,
+            "yellow" => Self::Yellow,
+            "orange" => Self::Orange,
+            "red" => Self::Red,
+            "blue" => Self::Blue,
+            "purple" => Self::Purple,
+            "cyan" => Self::Cyan,
+            "gray" | "grey" => Self::Gray,
+            "white" => Self::White,
+            hex if hex.len() == 7 && hex.starts_with('#') => {
+                let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+                Self::Rgb(byte(1)?, byte(3)?, byte(5)?)
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// How an alert compares each sample with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompareOp {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+    Ne,
+}
+
+impl CompareOp {
+    const NAMES: &'static str = "one of >, >=, <, <=, ==, !=";
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            ">" => Self::Gt,
+            ">=" => Self::Ge,
+            "<" => Self::Lt,
+            "<=" => Self::Le,
+            "==" => Self::Eq,
+            "!=" => Self::Ne,
+            _ => return None,
+        })
+    }
+
+    /// `value OP threshold`. Comparisons with NaN are false.
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Self::Gt => value > threshold,
+            Self::Ge => value >= threshold,
+            Self::Lt => value < threshold,
+            Self::Le => value <= threshold,
+            Self::Eq => value == threshold,
+            Self::Ne => !value.is_nan() && value != threshold,
+        }
+    }
+
+    /// The operator as written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gt => ">",
+            Self::Ge => ">=",
+            Self::Lt => "<",
+            Self::Le => "<=",
+            Self::Eq => "==",
+            Self::Ne => "!=",
+        }
+    }
+}
+
+impl fmt::Display for CompareOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How loud an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    const NAMES: &'static str = "critical, warning or info";
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "critical" => Self::Critical,
+            "warning" => Self::Warning,
+            "info" => Self::Info,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Critical => "critical",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A client-side alerting rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRule {
+    pub name: String,
+    pub expr: String,
+    /// With a threshold each sample is compared; without, any sample returned is "true".
+    /// A `threshold` written without `op` means `>`.
+    pub op: Option<CompareOp>,
+    pub threshold: Option<f64>,
+    /// How long the condition must hold before pending turns into firing (default 0s).
+    pub for_: Duration,
+    /// How long a firing alert stays firing after the condition clears (default 0s).
+    pub keep_firing_for: Duration,
+    /// Default `warning`.
+    pub severity: Severity,
+    /// Template with `{{ $value }}` and `{{ $labels.name }}`; may be empty.
+    pub summary: String,
+    /// Title of the panel whose border turns red while this alert fires. When `None`,
+    /// the TUI may fall back to panels with the same expression.
+    pub panel: Option<String>,
+}
+
+impl AlertRule {
+    /// Whether one sample value makes the condition true. NaN never does ("no data").
+    pub fn condition_holds(&self, value: f64) -> bool {
+        if value.is_nan() {
+            return false;
+        }
+        match (self.op, self.threshold) {
+            (Some(op), Some(t)) => op.holds(value, t),
+            (None, Some(t)) => value > t,
+            // Validation never produces an op without a threshold.
+            (_, None) => true,
+        }
+    }
+}
+
+/// A dashboard variable, used as `$name` in expressions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variable {
+    pub name: String,
+    pub source: VariableSource,
+    /// Several values may be chosen at once (joined as a regex alternation).
+    pub multi: bool,
+    /// An "All" entry is offered.
+    pub all: bool,
+}
+
+/// Where a variable's choices come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariableSource {
+    /// `query = "label_values(job)"` or `query = "label_values(up{env=\"x\"}, job)"`.
+    LabelValues {
+        label: String,
+        matcher: Option<String>,
+    },
+    /// `values = ["a", "b"]`.
+    Values(Vec<String>),
+}
+
+/// The optional `[connection]` table. Secrets are only ever named by file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Connection {
+    pub url: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub bearer_token_file: Option<PathBuf>,
+    pub basic_auth_user: Option<String>,
+    pub basic_auth_password_file: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub insecure_skip_verify: bool,
+    pub timeout: Option<Duration>,
+    pub max_response_bytes: Option<u64>,
+}
+
+/// One problem in a dashboard file, at a 1-based line and column (columns count chars).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    pub expected: Option<String>,
+}
+
+/// Every problem found in a dashboard file. Display prints one line per problem:
+/// `file:line:col: message; expected ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardError {
+    pub file: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for DashboardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{}:{}:{}: {}", self.file, p.line, p.col, p.message)?;
+            if let Some(e) = &p.expected {
+                write!(f, "; expected {e}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DashboardError {}
+
+/// The built-in default dashboard (`dashboards/service.toml`).
+pub fn default_dashboard() -> Dashboard {
+    // The embedded file is checked by the unit test `builtin_dashboards_parse`.
+    parse_dashboard(DEFAULT_DASHBOARD_TOML, "<built-in service.toml>")
+        .unwrap_or_else(|e| panic!("the built-in dashboard is invalid: {e}"))
+}
+
+/// The built-in dashboard of Prometheus's own metrics (`dashboards/prometheus.toml`).
+pub fn prometheus_dashboard() -> Dashboard {
+    // Checked by the unit test `builtin_dashboards_parse`.
+    parse_dashboard(PROMETHEUS_DASHBOARD_TOML, "<built-in prometheus.toml>")
+        .unwrap_or_else(|e| panic!("the built-in dashboard is invalid: {e}"))
+}
+
+/// Reads and validates a dashboard file.
+pub fn load_dashboard(path: &Path) -> Result<Dashboard, DashboardError> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_dashboard(&text, &name),
+        Err(e) => Err(DashboardError {
+            file: name,
+            problems: vec![Problem {
+                line: 1,
+                col: 1,
+                message: format!("cannot read the file: {e}"),
+                expected: Some("a readable TOML dashboard file".into()),
+            }],
+        }),
+    }
+}
+
+/// Parses and validates dashboard TOML. `file_name` is only used in messages.
+pub fn parse_dashboard(text: &str, file_name: &str) -> Result<Dashboard, DashboardError> {
+    let mut v = Validator {
+        text,
+        problems: Vec::new(),
+    };
+    let raw: RawDashboard = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let (message, expected) = split_toml_message(e.message());
+            v.push(span, message, expected);
+            return Err(v.finish(file_name));
+        }
+    };
+    let dashboard = v.dashboard(raw);
+    if v.problems.is_empty() {
+        Ok(dashboard)
+    } else {
+        Err(v.finish(file_name))
+    }
+}
+
+/// serde messages read "unknown field `x`, expected one of `a`, `b`": split them.
+fn split_toml_message(msg: &str) -> (String, Option<String>) {
+    let msg = msg.trim();
+    if let Some(i) = msg.find(", expected ") {
+        let (m, e) = msg.split_at(i);
+        (m.to_owned(), Some(e[", expected ".len()..].to_owned()))
+    } else {
+        (msg.to_owned(), None)
+    }
+}
+
+/// Converts a byte offset into a 1-based (line, column); columns count chars.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw file model
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDashboard {
+    title: Option<String>,
+    refresh: Option<Spanned<String>>,
+    range: Option<Spanned<String>>,
+    #[serde(default)]
+    panels: Vec<Spanned<RawPanel>>,
+    #[serde(default)]
+    alerts: Vec<Spanned<RawAlert>>,
+    #[serde(default)]
+    variables: Vec<Spanned<RawVariable>>,
+    connection: Option<Spanned<RawConnection>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPanel {
+    title: Option<String>,
+    kind: Option<Spanned<String>>,
+    query: Option<Spanned<String>>,
+    legend: Option<String>,
+    queries: Option<Spanned<Vec<Spanned<RawQuery>>>>,
+    unit: Option<String>,
+    width: Option<Spanned<i64>>,
+    height: Option<Spanned<i64>>,
+    thresholds: Option<Spanned<Vec<Spanned<RawThreshold>>>>,
+    min: Option<Spanned<f64>>,
+    max: Option<Spanned<f64>>,
+    decimals: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuery {
+    expr: Option<Spanned<String>>,
+    legend: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThreshold {
+    value: Spanned<f64>,
+    color: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    name: Option<Spanned<String>>,
+    expr: Option<Spanned<String>>,
+    op: Option<Spanned<String>>,
+    threshold: Option<Spanned<f64>>,
+    #[serde(rename = "for")]
+    for_: Option<Spanned<String>>,
+    keep_firing_for: Option<Spanned<String>>,
+    severity: Option<Spanned<String>>,
+    summary: Option<String>,
+    panel: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariable {
+    name: Option<Spanned<String>>,
+    query: Option<Spanned<String>>,
+    values: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    multi: bool,
+    #[serde(default)]
+    all: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    url: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<String>>,
+    bearer_token_file: Option<PathBuf>,
+    basic_auth_user: Option<String>,
+    basic_auth_password_file: Option<Spanned<PathBuf>>,
+    ca_cert: Option<PathBuf>,
+    client_cert: Option<Spanned<PathBuf>>,
+    client_key: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    insecure_skip_verify: bool,
+    timeout: Option<Spanned<String>>,
+    max_response_bytes: Option<Spanned<i64>>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation
+
+struct Validator<'a> {
+    text: &'a str,
+    problems: Vec<(Range<usize>, String, Option<String>)>,
+}
+
+impl Validator<'_> {
+    fn push(&mut self, span: Range<usize>, message: impl Into<String>, expected: Option<String>) {
+        self.problems.push((span, message.into(), expected));
+    }
+
+    fn err(&mut self, span: Range<usize>, message: impl Into<String>, expected: &str) {
+        self.push(span, message, Some(expected.to_owned()));
+    }
+
+    fn finish(self, file: &str) -> DashboardError {
+        let mut problems: Vec<Problem> = self
+            .problems
+            .into_iter()
+            .map(|(span, message, expected)| {
+                let (line, col) = line_col(self.text, span.start);
+                Problem {
+                    line,
+                    col,
+                    message,
+                    expected,
+                }
+            })
+            .collect();
+        problems.sort_by_key(|p| (p.line, p.col));
+        DashboardError {
+            file: file.to_owned(),
+            problems,
+        }
+    }
+
+    fn duration(&mut self, what: &str, s: &Spanned<String>, allow_zero: bool) -> Option<Duration> {
+        match parse_duration(s.get_ref()) {
+            Some(d) if allow_zero || !d.is_zero() => Some(d),
+            Some(_) => {
+                self.err(
+                    s.span(),
+                    format!("{what} must be longer than zero"),
+                    "a positive duration such as \"5s\"",
+                );
+                None
+            }
+            None => {
+                self.err(
+                    s.span(),
+                    format!("{what}: {:?} is not a duration", s.get_ref()),
+                    "a duration such as \"30s\", \"5m\", \"1h30m\" or \"500ms\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn dashboard(&mut self, raw: RawDashboard) -> Dashboard {
+        let refresh = raw
+            .refresh
+            .as_ref()
+            .and_then(|s| self.duration("refresh", s, false))
+            .unwrap_or(DEFAULT_REFRESH);
+        let range = raw
+            .range
+            .as_ref()
+            .and_then(|s| self.duration("range", s, false))
+            .unwrap_or(DEFAULT_RANGE);
+        let panels: Vec<Panel> = raw
+            .panels
+            .into_iter()
+            .filter_map(|p| self.panel(p))
+            .collect();
+        let titles: Vec<&str> = panels.iter().map(|p| p.title.as_str()).collect();
+        let mut alerts = Vec::new();
+        let mut alert_names: HashSet<String> = HashSet::new();
+        for a in raw.alerts {
+            if let Some(rule) = self.alert(a, &titles, &mut alert_names) {
+                alerts.push(rule);
+            }
+        }
+        let mut var_names: HashSet<String> = HashSet::new();
+        let variables = raw
+            .variables
+            .into_iter()
+            .filter_map(|v| self.variable(v, &mut var_names))
+            .collect();
+        let connection = raw.connection.map(|c| self.connection(c));
+        Dashboard {
+            title: raw.title.unwrap_or_else(|| "promdash".to_owned()),
+            refresh,
+            range,
+            panels,
+            alerts,
+            variables,
+            connection,
+        }
+    }
+
+    fn expr(&mut self, what: &str, s: &Spanned<String>) -> Option<String> {
+        if s.get_ref().trim().is_empty() {
+            self.err(
+                s.span(),
+                format!("{what} is empty"),
+                "a PromQL expression such as \"sum(rate(app_request_count_total[5m]))\"",
+            );
+            None
+        } else {
+            Some(s.get_ref().clone())
+        }
+    }
+
+    fn panel(&mut self, raw: Spanned<RawPanel>) -> Option<Panel> {
+        let start = raw.span();
+        let raw = raw.into_inner();
+        let before = self.problems.len();
+        let kind = match &raw.kind {
+            None => PanelKind::Graph,
+            Some(k) => PanelKind::parse(k.get_ref()).unwrap_or_else(|| {
+                self.err(
+                    k.span(),
+                    format!("unknown panel kind {:?}", k.get_ref()),
+                    PanelKind::NAMES,
+                );
+                PanelKind::Graph
+            }),
+        };
+        let mut queries = Vec::new();
+        match (&raw.query, &raw.queries) {
+            (Some(_), Some(qs)) => self.err(
+                qs.span(),
+                "a panel has either `query` or `queries`, not both",
+                "only one of `query = \"...\"` or `queries = [{ expr = \"...\" }]`",
+            ),
+            (None, None) => self.err(
+                start.clone(),
+                "panel has no query",
+                "`query = \"...\"` or `queries = [{ expr = \"...\", legend = \"...\" }]`",
+            ),
+            (Some(q), None) => {
+                if let Some(expr) = self.expr("query", q) {
+                    queries.push(PanelQuery {
+                        expr,
+                        legend: raw.legend.clone(),
+                    });
+                }
+            }
+            (None, Some(qs)) => {
+                if qs.get_ref().is_empty() {
+                    self.err(
+                        qs.span(),
+                        "`queries` is empty",
+                        "at least one `{ expr = \"...\" }`",
+                    );
+                }
+                for q in qs.get_ref() {
+                    match &q.get_ref().expr {
+                        None => self.err(
+                            q.span(),
+                            "query without `expr`",
+                            "`{ expr = \"...\", legend = \"...\" }`",
+                        ),
+                        Some(e) => {
+                            if let Some(expr) = self.expr("expr", e) {
+                                queries.push(PanelQuery {
+                                    expr,
+                                    legend: q.get_ref().legend.clone(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let width = match &raw.width {
+            None => kind.default_width(),
+            Some(w) => match u8::try_from(*w.get_ref()) {
+                Ok(n @ 1..=12) => n,
+                _ => {
+                    self.err(
+                        w.span(),
+                        format!("width {} is out of range", w.get_ref()),
+                        "a whole number of grid columns from 1 to 12",
+                    );
+                    12
+                }
+            },
+        };
+        let height = raw
+            .height
+            .as_ref()
+            .and_then(|h| match u16::try_from(*h.get_ref()) {
+                Ok(n @ 1..=200) => Some(n),
+                _ => {
+                    self.err(
+                        h.span(),
+                        format!("height {} is out of range", h.get_ref()),
+                        "a number of rows from 1 to 200",
+                    );
+                    None
+                }
+            });
+        let mut thresholds: Vec<Threshold> = Vec::new();
+        if let Some(ts) = &raw.thresholds {
+            let mut prev: Option<f64> = None;
+            for t in ts.get_ref() {
+                let t = t.get_ref();
+                let value = *t.value.get_ref();
+                if !value.is_finite() {
+                    self.err(
+                        t.value.span(),
+                        "threshold value is not a finite number",
+                        "a number such as 0.5",
+                    );
+                } else if let Some(p) = prev.filter(|p| value <= *p) {
+                    self.err(
+                        t.value.span(),
+                        format!("threshold {value} is not above the previous one ({p})"),
+                        "thresholds in ascending order of value",
+                    );
+                }
+                prev = Some(value);
+                match Color::parse(t.color.get_ref()) {
+                    Some(color) => thresholds.push(Threshold { value, color }),
+                    None => self.err(
+                        t.color.span(),
+                        format!("unknown colour {:?}", t.color.get_ref()),
+                        Color::NAMES,
+                    ),
+                }
+            }
+        }
+        if let (Some(lo), Some(hi)) = (&raw.min, &raw.max)
+            && lo.get_ref() >= hi.get_ref()
+        {
+            self.err(
+                hi.span(),
+                format!("max {} is not above min {}", hi.get_ref(), lo.get_ref()),
+                "max greater than min",
+            );
+        }
+        let decimals = raw
+            .decimals
+            .as_ref()
+            .and_then(|d| match u8::try_from(*d.get_ref()) {
+                Ok(n @ 0..=10) => Some(n),
+                _ => {
+                    self.err(
+                        d.span(),
+                        format!("decimals {} is out of range", d.get_ref()),
+                        "a number from 0 to 10",
+                    );
+                    None
+                }
+            });
+        if self.problems.len() != before {
+            return None;
+        }
+        Some(Panel {
+            title: raw.title.unwrap_or_default(),
+            kind,
+            queries,
+            unit: Unit::parse(raw.unit.as_deref().unwrap_or("short")),
+            width,
+            height,
+            thresholds,
+            min: raw.min.map(|m| *m.get_ref()),
+            max: raw.max.map(|m| *m.get_ref()),
+            decimals,
+        })
+    }
+
+    fn alert(
+        &mut self,
+        raw: Spanned<RawAlert>,
+        titles: &[&str],
+        names: &mut HashSet<String>,
+    ) -> Option<AlertRule> {
+        let start = raw.span();
+        let raw = raw.into_inner();
+        let before = self.problems.len();
+        let name = match &raw.name {
+            None => {
+                self.err(start.clone(), "alert without a name", "`name = \"...\"`");
+                String::new()
+            }
+            Some(n) if n.get_ref().trim().is_empty() => {
+                self.err(
+                    n.span(),
+                    "alert name is empty",
+                    "a name such as \"HighLatency\"",
+                );
+                String::new()
+            }
+            Some(n) => {
+                if !names.insert(n.get_ref().clone()) {
+                    self.err(
+                        n.span(),
+                        format!("duplicate alert name {:?}", n.get_ref()),
+                        "a name used by no other alert",
+                    );
+                }
+                n.get_ref().clone()
+            }
+        };
+        let expr = match &raw.expr {
+            None => {
+                self.err(
+                    start.clone(),
+                    "alert without `expr`",
+                    "`expr = \"...\"` (PromQL)",
+                );
+                String::new()
+            }
+            Some(e) => self.expr("expr", e).unwrap_or_default(),
+        };
+        let op = raw.op.as_ref().and_then(|o| {
+            let op = CompareOp::parse(o.get_ref());
+            if op.is_none() {
+                self.err(
+                    o.span(),
+                    format!("unknown comparison {:?}", o.get_ref()),
+                    CompareOp::NAMES,
+                );
+            }
+            op
+        });
+        if let (Some(o), None) = (&raw.op, &raw.threshold) {
+            self.err(
+                o.span(),
+                "`op` without `threshold`",
+                "`threshold = <number>` next to `op`, or neither (any sample returned fires)",
+            );
+        }
+        if let Some(t) = &raw.threshold
+            && t.get_ref().is_nan()
+        {
+            self.err(t.span(), "threshold is NaN", "a number");
+        }
+        let for_ = raw
+            .for_
+            .as_ref()
+            .and_then(|d| self.duration("for", d, true))
+            .unwrap_or_default();
+        let keep_firing_for = raw
+            .keep_firing_for
+            .as_ref()
+            .and_then(|d| self.duration("keep_firing_for", d, true))
+            .unwrap_or_default();
+        let severity = match &raw.severity {
+            None => Severity::Warning,
+            Some(s) => Severity::parse(s.get_ref()).unwrap_or_else(|| {
+                self.err(
+                    s.span(),
+                    format!("unknown severity {:?}", s.get_ref()),
+                    Severity::NAMES,
+                );
+                Severity::Warning
+            }),
+        };
+        if let Some(p) = &raw.panel
+            && !titles.contains(&p.get_ref().as_str())
+        {
+            let list = titles
+                .iter()
+                .map(|t| format!("{t:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.push(
+                p.span(),
+                format!("no panel titled {:?}", p.get_ref()),
+                Some(format!("the title of a panel: {list}")),
+            );
+        }
+        if self.problems.len() != before {
+            return None;
+        }
+        Some(AlertRule {
+            name,
+            expr,
+            op: op.or(raw.threshold.as_ref().map(|_| CompareOp::Gt)),
+            threshold: raw.threshold.map(|t| *t.get_ref()),
+            for_,
+            keep_firing_for,
+            severity,
+            summary: raw.summary.unwrap_or_default(),
+            panel: raw.panel.map(Spanned::into_inner),
+        })
+    }
+
+    fn variable(
+        &mut self,
+        raw: Spanned<RawVariable>,
+        names: &mut HashSet<String>,
+    ) -> Option<Variable> {
+        let start = raw.span();
+        let raw = raw.into_inner();
+        let before = self.problems.len();
+        let name = match &raw.name {
+            None => {
+                self.err(start.clone(), "variable without a name", "`name = \"...\"`");
+                String::new()
+            }
+            Some(n) => {
+                let s = n.get_ref();
+                if !is_identifier(s) || s.starts_with("__") {
+                    self.err(
+                        n.span(),
+                        format!("{s:?} cannot be a variable name"),
+                        "letters, digits and _, not starting with a digit or __",
+                    );
+                } else if !names.insert(s.clone()) {
+                    self.err(
+                        n.span(),
+                        format!("duplicate variable name {s:?}"),
+                        "a name used by no other variable",
+                    );
+                }
+                s.clone()
+            }
+        };
+        let source = match (&raw.query, &raw.values) {
+            (Some(_), Some(v)) => {
+                self.err(
+                    v.span(),
+                    "a variable has either `query` or `values`, not both",
+                    "only one of them",
+                );
+                None
+            }
+            (None, None) => {
+                self.err(
+                    start,
+                    "variable without `query` or `values`",
+                    "`query = \"label_values(metric, label)\"` or `values = [\"a\", \"b\"]`",
+                );
+                None
+            }
+            (Some(q), None) => match parse_label_values(q.get_ref()) {
+                Some((label, matcher)) => Some(VariableSource::LabelValues { label, matcher }),
+                None => {
+                    self.err(
+                        q.span(),
+                        format!("cannot read variable query {:?}", q.get_ref()),
+                        "label_values(label) or label_values(series_selector, label)",
+                    );
+                    None
+                }
+            },
+            (None, Some(v)) => {
+                if v.get_ref().is_empty() {
+                    self.err(v.span(), "`values` is empty", "at least one value");
+                }
+                Some(VariableSource::Values(v.get_ref().clone()))
+            }
+        };
+        if self.problems.len() != before {
+            return None;
+        }
+        Some(Variable {
+            name,
+            source: source?,
+            multi: raw.multi,
+            all: raw.all,
+        })
+    }
+
+    fn connection(&mut self, raw: Spanned<RawConnection>) -> Connection {
+        let raw = raw.into_inner();
+        if let Some(u) = &raw.url {
+            match reqwest::Url::parse(u.get_ref()) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                _ => self.err(
+                    u.span(),
+                    "url is not an http(s) URL",
+                    "a URL such as \"http://localhost:9090\" or \"https://host/prometheus\"",
+                ),
+            }
+        }
+        for (name, value) in &raw.headers {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                self.err(
+                    value.span(),
+                    format!("{name:?} is not a valid header name"),
+                    "a header name such as \"X-Scope-OrgID\"",
+                );
+            } else if reqwest::header::HeaderValue::from_str(value.get_ref()).is_err() {
+                self.err(
+                    value.span(),
+                    format!("the value of header {name:?} is not valid"),
+                    "visible ASCII characters",
+                );
+            }
+        }
+        match (&raw.client_cert, &raw.client_key) {
+            (Some(c), None) => self.err(
+                c.span(),
+                "client_cert without client_key",
+                "both or neither",
+            ),
+            (None, Some(k)) => self.err(
+                k.span(),
+                "client_key without client_cert",
+                "both or neither",
+            ),
+            _ => {}
+        }
+        if let (None, Some(p)) = (&raw.basic_auth_user, &raw.basic_auth_password_file) {
+            self.err(
+                p.span(),
+                "basic_auth_password_file without basic_auth_user",
+                "basic_auth_user = \"...\" as well",
+            );
+        }
+        let timeout = raw
+            .timeout
+            .as_ref()
+            .and_then(|t| self.duration("timeout", t, false));
+        let max_response_bytes = raw
+            .max_response_bytes
+            .as_ref()
+            .and_then(|m| match u64::try_from(*m.get_ref()) {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    self.err(
+                        m.span(),
+                        "max_response_bytes must be positive",
+                        "a number of bytes such as 67108864",
+                    );
+                    None
+                }
+            });
+        Connection {
+            url: raw.url.map(Spanned::into_inner),
+            headers: raw
+                .headers
+                .into_iter()
+                .map(|(k, v)| (k, v.into_inner()))
+                .collect(),
+            bearer_token_file: raw.bearer_token_file,
+            basic_auth_user: raw.basic_auth_user,
+            basic_auth_password_file: raw.basic_auth_password_file.map(Spanned::into_inner),
+            ca_cert: raw.ca_cert,
+            client_cert: raw.client_cert.map(Spanned::into_inner),
+            client_key: raw.client_key.map(Spanned::into_inner),
+            insecure_skip_verify: raw.insecure_skip_verify,
+            timeout,
+            max_response_bytes,
+        }
+    }
+}
+
+/// Parses Prometheus-style durations: `30s`, `5m`, `1h30m`, `500ms`, `1d`, `1w`, `0`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
+    if s.is_empty() || s.starts_with(|c: char| !c.is_ascii_digit()) {
+        return None;
+    }
+    humantime::parse_duration(s).ok()
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `label_values(job)` → ("job", None); `label_values(up{a="b"}, job)` → ("job", Some(..)).
+fn parse_label_values(q: &str) -> Option<(String, Option<String>)> {
+    let inner = q
+        .trim()
+        .strip_prefix("label_values")?
+        .trim_start()
+        .strip_prefix('(')?
+        .strip_suffix(')')?
+        .trim();
+    let (matcher, label) = match inner.rfind(',') {
+        Some(i) => (Some(inner[..i].trim()), inner[i + 1..].trim()),
+        None => (None, inner),
+    };
+    if !is_identifier(label) || matcher.is_some_and(str::is_empty) {
+        return None;
+    }
+    Some((label.to_owned(), matcher.map(str::to_owned)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_dashboards_parse() {
+        for (name, text) in [
+            ("service.toml", DEFAULT_DASHBOARD_TOML),
+            ("prometheus.toml", PROMETHEUS_DASHBOARD_TOML),
+        ] {
+            if let Err(e) = parse_dashboard(text, name) {
+                panic!("{e}");
+            }
+        }
+        let d = default_dashboard();
+        assert_eq!(d.refresh, DEFAULT_REFRESH);
+        assert_eq!(d.range, DEFAULT_RANGE);
+        assert_eq!(d.alerts.len(), 2);
+    }
+}

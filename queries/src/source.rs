@@ -1,0 +1,45 @@
+//! The seam between the dashboard and where its numbers come from.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::alert::ServerAlert;
+use crate::error::QueryError;
+use crate::model::QueryResult;
+
+/// A range query's window: `start` and `end` as Unix seconds, `step` > 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RangeWindow {
+    pub start: f64,
+    pub end: f64,
+    pub step: Duration,
+}
+
+/// Anything that answers PromQL: the HTTP client, or fixtures in tests.
+///
+/// Futures are `Send` so fetch tasks can run them on the tokio runtime.
+pub trait MetricsSource: Send + Sync + 'static {
+    /// An instant query at `time` (Unix seconds), or at the server's "now" when `None`.
+    fn instant(
+        &self,
+        expr: &str,
+        time: Option<f64>,
+    ) -> impl Future<Output = Result<QueryResult, QueryError>> + Send;
+
+    /// A range query over `window`.
+    fn range(
+        &self,
+        expr: &str,
+        window: RangeWindow,
+    ) -> impl Future<Output = Result<QueryResult, QueryError>> + Send;
+
+    /// Values of label `name`, optionally restricted to series matching `matcher`.
+    fn label_values(
+        &self,
+        name: &str,
+        matcher: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<String>, QueryError>> + Send;
+
+    /// The server's own alerts (`/api/v1/alerts`).
+    fn alerts(&self) -> impl Future<Output = Result<Vec<ServerAlert>, QueryError>> + Send;
+}
