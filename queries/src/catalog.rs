@@ -192,3 +192,78 @@ pub fn catalog(window: Duration) -> Vec<NamedQuery> {
         q("in_flight", in_flight()),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape_label_value("plain"), "plain");
+        assert_eq!(escape_label_value(r#"a"b"#), r#"a\"b"#);
+        assert_eq!(escape_label_value(r"a\b"), r"a\\b");
+        assert_eq!(escape_label_value("a\nb"), r"a\nb");
+        assert_eq!(escape_label_value("\\\"\n"), r#"\\\"\n"#);
+        assert_eq!(escape_label_value("/process/{id}"), "/process/{id}");
+    }
+
+    #[test]
+    fn matcher_lists() {
+        assert_eq!(matchers(&[]), "");
+        assert_eq!(
+            matchers(&[Matcher::eq("route", "/process")]),
+            r#"{route="/process"}"#
+        );
+        let ms = [
+            Matcher::eq("route", "a\"b"),
+            Matcher {
+                name: "status".into(),
+                op: MatchOp::Re,
+                value: "5..".into(),
+            },
+            Matcher {
+                name: "method".into(),
+                op: MatchOp::NotRe,
+                value: "GET|HEAD".into(),
+            },
+            Matcher {
+                name: "x".into(),
+                op: MatchOp::Ne,
+                value: "y".into(),
+            },
+        ];
+        assert_eq!(
+            matchers(&ms),
+            r#"{route="a\"b",status=~"5..",method!~"GET|HEAD",x!="y"}"#
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(promql_duration(Duration::from_secs(30)), "30s");
+        assert_eq!(promql_duration(Duration::from_secs(300)), "5m");
+        assert_eq!(promql_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(promql_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(promql_duration(Duration::from_secs(86_400 + 1)), "1d1s");
+        assert_eq!(promql_duration(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn queries_read_as_expected() {
+        let w = Duration::from_secs(60);
+        assert_eq!(request_total(&[]), "sum(app_request_count_total)");
+        assert_eq!(
+            request_rate_by_route(w, &[Matcher::eq("method", "GET")]),
+            r#"sum by (route) (rate(app_request_count_total{method="GET"}[1m]))"#
+        );
+        assert_eq!(
+            latency_quantile(0.95, w, &[]),
+            "histogram_quantile(0.95, sum by (le) (rate(app_request_latency_seconds_bucket[1m])))"
+        );
+        assert_eq!(
+            error_ratio(w, &[]),
+            "(sum(rate(app_error_count_total[1m])) or vector(0)) / sum(rate(app_request_count_total[1m]))"
+        );
+        assert_eq!(catalog(w).len(), 9);
+    }
+}

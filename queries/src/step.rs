@@ -80,3 +80,111 @@ impl RangeWindow {
         ((self.end - self.start) / step).floor() as u64 + 1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: u64 = 60;
+    const HOUR: u64 = 3600;
+    const DAY: u64 = 86_400;
+
+    /// (range s, width cells, end, expected step s, expected start, expected end)
+    #[test]
+    fn table() {
+        let end = 1_700_000_123.456;
+        let cases: &[(u64, u16, f64, u64, f64, f64)] = &[
+            // 1h over 80 cells: 3600/160 = 22.5s → 30s; 120 intervals.
+            (HOUR, 80, end, 30, 1_699_996_500.0, 1_700_000_100.0),
+            // 30d over 200 cells: 2592000/400 = 6480s → 2h; 360 intervals.
+            (
+                30 * DAY,
+                200,
+                end,
+                2 * HOUR,
+                1_697_407_200.0,
+                1_699_999_200.0,
+            ),
+            // 10s range: never below 1s.
+            (10, 80, end, 1, 1_700_000_113.0, 1_700_000_123.0),
+            // 15m over 100 cells: 4.5s → 5s.
+            (15 * MIN, 100, end, 5, 1_699_999_220.0, 1_700_000_120.0),
+            // 15m over 200 cells: 2.25s → 5s.
+            (15 * MIN, 200, end, 5, 1_699_999_220.0, 1_700_000_120.0),
+            // 6h over 120 cells: 90s → 2m.
+            (
+                6 * HOUR,
+                120,
+                end,
+                2 * MIN,
+                1_699_978_440.0,
+                1_700_000_040.0,
+            ),
+            // exact round step: 1h over 60 cells = 30s.
+            (HOUR, 60, 3600.0, 30, 0.0, 3600.0),
+            // width 0 counts as 1 cell: 1h/2 = 1800s = 30m.
+            (HOUR, 0, 7200.0, 30 * MIN, 3600.0, 7200.0),
+            // 1 year over 80 cells: 197100s → 7d.
+            (
+                365 * DAY,
+                80,
+                0.0,
+                7 * DAY,
+                -371.0 * 7.0 * DAY as f64 + 0.0,
+                0.0,
+            ),
+        ];
+        for &(range, width, end, step, start, want_end) in cases {
+            let w = range_step(Duration::from_secs(range), width, end);
+            assert_eq!(
+                w.step,
+                Duration::from_secs(step),
+                "range {range}s width {width}"
+            );
+            assert_eq!(w.end, want_end, "end, range {range}s width {width}");
+            if range != 365 * DAY {
+                assert_eq!(w.start, start, "start, range {range}s width {width}");
+            }
+            assert!(w.start <= w.end - range as f64, "window covers the range");
+            assert!(w.points() <= MAX_POINTS);
+        }
+    }
+
+    #[test]
+    fn never_more_than_11000_points() {
+        // 65535 cells × 2 points would ask for 131070 points of a 1-day range.
+        let w = range_step(Duration::from_secs(DAY), u16::MAX, 0.0);
+        assert!(w.points() <= MAX_POINTS, "{} points", w.points());
+        assert_eq!(w.step, Duration::from_secs(10));
+        // 30 days over a wide chart.
+        let w = range_step(Duration::from_secs(30 * DAY), 10_000, 0.0);
+        assert!(w.points() <= MAX_POINTS, "{} points", w.points());
+    }
+
+    #[test]
+    fn aligned_to_step_so_refreshes_hit_caches() {
+        for end in [100.0, 101.0, 129.999, 130.0, 1e9 + 0.5] {
+            let w = range_step(Duration::from_secs(HOUR), 80, end);
+            let step = w.step.as_secs_f64();
+            assert_eq!(w.end % step, 0.0);
+            assert_eq!(w.start % step, 0.0);
+            assert!(w.end <= end && end - w.end < step);
+        }
+        let a = range_step(Duration::from_secs(HOUR), 80, 1020.0);
+        let b = range_step(Duration::from_secs(HOUR), 80, 1049.9);
+        assert_eq!(a, b, "same window within one step");
+    }
+
+    #[test]
+    fn round_steps() {
+        assert_eq!(round_step(0.0), 1);
+        assert_eq!(round_step(0.3), 1);
+        assert_eq!(round_step(1.0), 1);
+        assert_eq!(round_step(1.01), 2);
+        assert_eq!(round_step(11.0), 15);
+        assert_eq!(round_step(61.0), 120);
+        assert_eq!(round_step(4000.0), 2 * HOUR);
+        assert_eq!(round_step(4.0 * HOUR as f64), 6 * HOUR);
+        assert_eq!(round_step(400.0 * DAY as f64), 400 * DAY);
+    }
+}

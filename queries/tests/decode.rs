@@ -1,0 +1,256 @@
+//! Decoding of recorded response bodies: every result type, special values, notes,
+//! error envelopes of Prometheus, VictoriaMetrics and Mimir, unknown fields.
+
+use promdash_queries::decode::{
+    Envelope, decode_query_body, parse_api_response, parse_query_response,
+};
+use promdash_queries::error::{ErrorType, QueryError};
+use promdash_queries::model::{Labels, QueryData, QueryResult, Sample};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn ok(name: &str) -> QueryResult {
+    parse_query_response("http://x", 200, &fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn vector() {
+    let r = ok("vector.json");
+    let QueryData::Vector(v) = &r.data else {
+        panic!("{r:?}")
+    };
+    assert_eq!(v.len(), 2);
+    assert_eq!(
+        v[0].labels,
+        labels(&[
+            ("__name__", "up"),
+            ("instance", "127.0.0.1:9090"),
+            ("job", "prometheus")
+        ])
+    );
+    assert_eq!(
+        v[0].sample,
+        Sample {
+            t: 1_700_000_000.123,
+            v: 1.0
+        }
+    );
+    assert_eq!(v[1].sample.v, 0.0);
+    assert_eq!(r.notes, Default::default());
+}
+
+#[test]
+fn matrix_with_special_values() {
+    let r = ok("matrix.json");
+    let QueryData::Matrix(m) = &r.data else {
+        panic!("{r:?}")
+    };
+    assert_eq!(m.len(), 2);
+    let v: Vec<f64> = m[0].samples.iter().map(|s| s.v).collect();
+    assert_eq!(v[0], 1.5);
+    assert!(v[1].is_nan());
+    assert_eq!(v[2], f64::INFINITY);
+    assert_eq!(v[3], f64::NEG_INFINITY);
+    assert_eq!(v[4], 2e-7);
+    assert_eq!(v[5], 1250.0);
+    assert_eq!(m[0].samples[1].t, 1_700_000_015.0);
+    assert!(m[1].samples.is_empty());
+    assert_eq!(r.point_count(), 6);
+}
+
+#[test]
+fn scalar_and_string() {
+    let r = ok("scalar.json");
+    assert_eq!(
+        r.data,
+        QueryData::Scalar(Sample {
+            t: 1_700_000_000.5,
+            v: 42.0
+        })
+    );
+    assert_eq!(
+        r.as_scalar(),
+        Some(Sample {
+            t: 1_700_000_000.5,
+            v: 42.0
+        })
+    );
+    let r = ok("string.json");
+    assert_eq!(
+        r.data,
+        QueryData::String {
+            t: 1_700_000_000.5,
+            value: "hello \"world\"".into()
+        }
+    );
+}
+
+#[test]
+fn vector_accepted_where_scalar_expected() {
+    // VictoriaMetrics answers `vector` for scalar(...) and instant queries.
+    let r = ok("vm_instant_vector.json");
+    assert_eq!(r.as_scalar().map(|s| s.v), Some(1.0));
+    assert_eq!(
+        ok("vector.json").as_scalar(),
+        None,
+        "two series are not one number"
+    );
+}
+
+#[test]
+fn warnings_infos_partial() {
+    let r = ok("warnings_infos.json");
+    assert_eq!(
+        r.notes.warnings,
+        ["PromQL warning: encountered a mix of histograms and floats"]
+    );
+    assert_eq!(
+        r.notes.infos,
+        ["PromQL info: metric might not be a counter"]
+    );
+    assert!(!r.notes.is_partial);
+    let r = ok("vm_partial.json");
+    assert!(r.notes.is_partial);
+    assert_eq!(r.data, QueryData::Vector(vec![]));
+}
+
+#[test]
+fn unknown_fields_in_any_order() {
+    let r = ok("unknown_fields_any_order.json");
+    let QueryData::Vector(v) = &r.data else {
+        panic!("{r:?}")
+    };
+    assert_eq!(v[0].labels, labels(&[("a", "b")]));
+    assert_eq!(v[0].sample.v, 7.0);
+}
+
+#[test]
+fn native_histogram_series_are_skipped() {
+    let r = ok("native_histogram.json");
+    let QueryData::Vector(v) = &r.data else {
+        panic!("{r:?}")
+    };
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].labels, labels(&[("a", "b")]));
+}
+
+#[test]
+fn api_errors_keep_type_and_message() {
+    let cases = [
+        (
+            "error_bad_data.json",
+            400,
+            ErrorType::BadData,
+            "parse error: unexpected end of input",
+        ),
+        (
+            "error_vm_422.json",
+            422,
+            ErrorType::Other("422".into()),
+            "cannot execute query",
+        ),
+        (
+            "error_mimir.json",
+            401,
+            ErrorType::Other("server_error".into()),
+            "no org id",
+        ),
+    ];
+    for (name, status, want_type, want_msg) in cases {
+        let e = parse_query_response("http://x", status, &fixture(name)).expect_err(name);
+        let QueryError::Api {
+            status: s,
+            error_type,
+            message,
+        } = &e
+        else {
+            panic!("{name}: {e:?}")
+        };
+        assert_eq!(*s, status);
+        assert_eq!(*error_type, want_type);
+        assert!(message.contains(want_msg), "{message}");
+        assert!(e.to_string().contains(want_msg));
+        assert!(!e.is_unreachable());
+    }
+}
+
+#[test]
+fn non_json_bodies_quote_status_and_body_start() {
+    let e = parse_query_response("http://x/prom", 404, b"404 page not found\n").expect_err("404");
+    assert!(matches!(e, QueryError::Http { status: 404, .. }));
+    let s = e.to_string();
+    assert!(
+        s.contains("HTTP 404") && s.contains("404 page not found") && s.contains("path prefix"),
+        "{s}"
+    );
+
+    let html = format!("<html><body>{}</body></html>", "x".repeat(1000));
+    let e = parse_query_response("http://x", 502, html.as_bytes()).expect_err("502");
+    let QueryError::Http { body, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(body.len(), 200, "only the first 200 bytes are quoted");
+    assert!(
+        e.is_unreachable(),
+        "a gateway's 502 page means the server is down"
+    );
+
+    let e = parse_query_response("http://x", 200, b"<html>login</html>").expect_err("html 200");
+    assert!(e.to_string().contains("not Prometheus JSON"), "{e}");
+
+    // JSON of another shape with an error status (a gateway's own error).
+    let e = parse_query_response("http://x", 503, br#"{"message":"no healthy upstream"}"#)
+        .expect_err("503");
+    assert!(matches!(e, QueryError::Http { status: 503, .. }), "{e:?}");
+}
+
+#[test]
+fn decode_errors_say_what_and_where() {
+    let cases: &[(&[u8], &str)] = &[
+        (br#"{"status":"success"}"#, "`data`"),
+        (br#"{"status":"success","data":{"resultType":"vector"}}"#, "data.result"),
+        (br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"abc"]}]}}"#, "sample value"),
+        (br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":["1","2"]}]}}"#, "line 1 column"),
+        (br#"{"status":"success","data":{"resultType":"heatmap","result":[]}}"#, "resultType"),
+        (br#"{"status":"success","data":{"resultType":"scalar","result":[{"metric":{}}]}}"#, "shape"),
+        (br#"{"status":"success","data":{"resultType":"vector","result":[]}"#, "EOF"),
+        (br#"{"status":"weird","data":{}}"#, "status"),
+    ];
+    for (body, want) in cases {
+        let e = parse_query_response("http://x", 200, body)
+            .expect_err(std::str::from_utf8(body).unwrap_or("?"));
+        assert!(matches!(e, QueryError::Decode { .. }), "{e:?}");
+        let s = e.to_string();
+        assert!(s.contains(want), "{s:?} lacks {want:?}");
+        assert!(s.contains("Prometheus-compatible"), "says what to do: {s}");
+    }
+}
+
+#[test]
+fn envelope_level_decoding() {
+    match decode_query_body(&fixture("error_bad_data.json")).expect("decodes") {
+        Envelope::Error { error_type, .. } => assert_eq!(error_type, ErrorType::BadData),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn other_endpoints() {
+    let body = br#"{"status":"success","data":["__name__","job"],"warnings":["w"]}"#;
+    let (names, notes): (Vec<String>, _) = parse_api_response("http://x", 200, body).expect("ok");
+    assert_eq!(names, ["__name__", "job"]);
+    assert_eq!(notes.warnings, ["w"]);
+    let body = br#"{"status":"error","errorType":"bad_data","error":"bad matcher"}"#;
+    let e = parse_api_response::<Vec<String>>("http://x", 400, body).expect_err("error");
+    assert_eq!(e.error_type(), Some(&ErrorType::BadData));
+}
