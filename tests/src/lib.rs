@@ -1,0 +1,80 @@
+//! Test harness: real servers as child processes on loopback.
+//!
+//! Start Debian's Prometheus or VictoriaMetrics scraping loopback targets, start the
+//! reference service in-process or as its built binary, and query them back:
+//!
+//! ```no_run
+//! # async fn t() -> anyhow::Result<()> {
+//! use promdash_tests::{Prometheus, ServiceConfig, start_service};
+//!
+//! let service = start_service(ServiceConfig::ephemeral()).await?;
+//! let prom = Prometheus::start(&[service.addr()]).await?; // waits for up == 1
+//! let samples = prom.query("sum(app_request_count_total)").await?;
+//! println!("{} at {}", samples.len(), prom.url());
+//! # Ok(()) }
+//! ```
+//!
+//! Every server listens on 127.0.0.1 on a free port, keeps its config and data in a
+//! temporary directory, and is killed (by its pid) when its handle is dropped. A missing
+//! server binary is an error naming the Debian package to install, so a test fails
+//! rather than passing silently.
+
+mod child;
+pub mod exposition;
+mod prometheus;
+pub mod promtool;
+mod query;
+mod server;
+mod service;
+mod victoria;
+
+pub use child::{ensure_loopback, find_binary, free_port};
+pub use prometheus::Prometheus;
+pub use query::{QuerySample, query_api, wait_for_value};
+pub use service::{ServiceBinary, service_binary, service_command, start_service};
+pub use victoria::VictoriaMetrics;
+
+pub use promdash_service::{Faults, RunningService, ServiceConfig};
+
+/// A Prometheus `prometheus.yml` scraping `targets` every second (evaluation every
+/// second too), as job `promdash`, with `rule_files` if any. Targets must be loopback
+/// `host:port` addresses.
+pub fn scrape_config<T: ToString>(targets: &[T], rule_files: &[&str]) -> anyhow::Result<String> {
+    let mut yaml = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n");
+    if !rule_files.is_empty() {
+        yaml.push_str("rule_files:\n");
+        for f in rule_files {
+            yaml.push_str(&format!("  - '{f}'\n"));
+        }
+    }
+    yaml.push_str(
+        "scrape_configs:\n  - job_name: promdash\n    static_configs:\n      - targets: [",
+    );
+    let targets: Vec<String> = targets.iter().map(ToString::to_string).collect();
+    for (i, t) in targets.iter().enumerate() {
+        ensure_loopback(t)?;
+        if i > 0 {
+            yaml.push_str(", ");
+        }
+        yaml.push_str(&format!("'{t}'"));
+    }
+    yaml.push_str("]\n");
+    Ok(yaml)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrape_config_lists_loopback_targets() {
+        let yaml = scrape_config(&["127.0.0.1:1234", "localhost:5"], &["/tmp/r.yml"])
+            .expect("loopback targets");
+        assert!(yaml.contains("scrape_interval: 1s"));
+        assert!(yaml.contains("evaluation_interval: 1s"));
+        assert!(yaml.contains("targets: ['127.0.0.1:1234', 'localhost:5']"));
+        assert!(yaml.contains("  - '/tmp/r.yml'"));
+        assert!(scrape_config(&["10.0.0.1:80"], &[]).is_err());
+        assert!(scrape_config(&["example.com:80"], &[]).is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! The reference service, in-process or as its built binary.
+//!
+//! The binary is found by building it: [`service_binary`] runs
+//! `cargo build -p promdash-service` once per test process, into the same target
+//! directory and profile as the running test, and returns the path of the result.
+//! `env!("CARGO_BIN_EXE_promdash-service")` only exists in the service crate's own tests,
+//! and a binary merely found in `target/` could be stale; cargo is a no-op when it is
+//! up to date. Set `PROMDASH_SERVICE_BIN` to use a given binary instead.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use promdash_service::{RunningService, ServiceConfig};
+use tempfile::TempDir;
+
+use crate::child::{ChildProcess, send_signal};
+
+/// Starts the service in this process (library [`promdash_service::spawn`]); use
+/// [`ServiceConfig::ephemeral`] for a free loopback port. Refuses non-loopback addresses.
+pub async fn start_service(config: ServiceConfig) -> anyhow::Result<RunningService> {
+    if !config.listen.ip().is_loopback() {
+        bail!("tests only listen on loopback, not {}", config.listen);
+    }
+    promdash_service::spawn(config).await
+}
+
+/// Path of an up-to-date `promdash-service` binary (see the module docs).
+pub fn service_binary() -> anyhow::Result<PathBuf> {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BINARY
+        .get_or_init(|| build_service_binary().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn build_service_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("PROMDASH_SERVICE_BIN") {
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            bail!("PROMDASH_SERVICE_BIN={} is not a file", path.display());
+        }
+        return Ok(path);
+    }
+    // The test executable lives in <target>/<profile dir>/deps/.
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .filter(|d| d.ends_with("deps"))
+        .and_then(Path::parent)
+        .with_context(|| format!("cannot find the target dir from {}", exe.display()))?;
+    let target_dir = profile_dir.parent().context("target dir")?;
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--quiet",
+        "-p",
+        "promdash-service",
+        "--bin",
+        "promdash-service",
+    ])
+    .arg("--manifest-path")
+    .arg(&manifest)
+    .arg("--target-dir")
+    .arg(target_dir);
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(other) => {
+            cmd.args(["--profile", other]);
+        }
+        None => bail!("odd profile dir {}", profile_dir.display()),
+    }
+    let status = cmd
+        .status()
+        .context("cannot run cargo to build promdash-service")?;
+    if !status.success() {
+        bail!("`cargo build -p promdash-service` failed: {status}");
+    }
+    let binary = profile_dir.join(format!("promdash-service{}", std::env::consts::EXE_SUFFIX));
+    if !binary.is_file() {
+        bail!(
+            "cargo built promdash-service but {} is missing",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// A `Command` for the service binary with the `PROMDASH_SERVICE_*` environment
+/// cleared, e.g. to run `promdash-service load ...` to completion.
+pub fn service_command() -> anyhow::Result<Command> {
+    let mut cmd = Command::new(service_binary()?);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PROMDASH_SERVICE_") {
+            cmd.env_remove(key);
+        }
+    }
+    Ok(cmd)
+}
+
+/// The service binary running as a child process (killed on Drop).
+pub struct ServiceBinary {
+    child: ChildProcess,
+    dir: TempDir,
+    addr: SocketAddr,
+}
+
+impl ServiceBinary {
+    /// Runs `promdash-service <args>` (adding `--listen 127.0.0.1:0` unless `args` has
+    /// `--listen`) and returns once it logs `listening on http://ADDR`.
+    pub async fn start(args: &[&str]) -> anyhow::Result<Self> {
+        let binary = service_binary()?;
+        let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        if !args
+            .iter()
+            .any(|a| a == "--listen" || a.starts_with("--listen="))
+        {
+            args.extend(["--listen".to_owned(), "127.0.0.1:0".to_owned()]);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("promdash-service-")
+            .tempdir()?;
+        let log = dir.path().join("service.log");
+        let mut child = ChildProcess::spawn(&binary, &args, &log)?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(addr) = text.lines().find_map(listening_addr) {
+                break addr;
+            }
+            child.check_alive()?;
+            if Instant::now() > deadline {
+                bail!("promdash-service did not say where it listens; log:\n{text}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        Ok(Self { child, dir, addr })
+    }
+
+    /// The API's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://` + address.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Everything it logged so far (stdout and stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("service.log")).unwrap_or_default()
+    }
+
+    /// Sends a signal by pid with `kill -<signal> <pid>`, e.g. `"TERM"` or `"INT"`.
+    pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        send_signal(self.pid(), signal)
+    }
+
+    /// Waits up to `timeout` for it to exit by itself; `None` if it is still running.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<Option<ExitStatus>> {
+        self.child.wait_timeout(timeout).await
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s.
+    pub async fn stop(&mut self) -> anyhow::Result<ExitStatus> {
+        self.child.stop(Duration::from_secs(10)).await
+    }
+}
+
+/// `... listening on http://127.0.0.1:1234` → the address.
+fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let rest = line.split("listening on http://").nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_listening_line() {
+        assert_eq!(
+            listening_addr(
+                "2026-01-01T00:00:00Z  INFO promdash_service::server: listening on http://127.0.0.1:4321"
+            ),
+            Some(SocketAddr::from(([127, 0, 0, 1], 4321)))
+        );
+        assert_eq!(
+            listening_addr("metrics on http://127.0.0.1:1/metrics"),
+            None
+        );
+    }
+}
