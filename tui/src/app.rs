@@ -1,0 +1,827 @@
+//! The dashboard's state and the only function that changes it.
+//!
+//! `update(&mut State, Msg) -> Vec<Effect>` does no I/O and reads no clock: time arrives
+//! in [`Msg::Tick`], data in [`Msg::Fetched`], keys in [`Msg::Key`]. What should happen in
+//! the outside world comes back as [`Effect`]s for the runtime to carry out.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use promdash_queries::alert::{AlertEngine, AlertState};
+use promdash_queries::dashboard::{Dashboard, PanelKind};
+use promdash_queries::error::QueryError;
+use promdash_queries::model::QueryResult;
+use promdash_queries::source::RangeWindow;
+use promdash_queries::step::range_step;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+
+use crate::layout::{self, Slot};
+use crate::panel::{PanelError, PanelState};
+
+/// Zoom levels for `+`/`-`, in seconds: 5m, 15m, 1h, 6h, 24h, 7d.
+pub const ZOOMS: [u64; 6] = [300, 900, 3600, 6 * 3600, 86400, 7 * 86400];
+
+/// One request the dashboard needs. Panels and alerts asking for the same thing share it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FetchKey {
+    Instant { expr: String },
+    Range { expr: String, step_ms: u64 },
+}
+
+impl FetchKey {
+    pub fn expr(&self) -> &str {
+        match self {
+            Self::Instant { expr } | Self::Range { expr, .. } => expr,
+        }
+    }
+}
+
+/// A request for the fetcher to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchRequest {
+    pub key: FetchKey,
+    pub seq: u64,
+    /// Set for range queries.
+    pub window: Option<RangeWindow>,
+    /// Evaluation time of an instant query; `None` is the server's "now".
+    pub time: Option<f64>,
+}
+
+/// A request's outcome, reported by the fetcher.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub key: FetchKey,
+    pub seq: u64,
+    pub window: Option<RangeWindow>,
+    pub result: Result<QueryResult, QueryError>,
+    pub elapsed: Duration,
+}
+
+/// Everything that can happen to the dashboard.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// New terminal size (columns, rows).
+    Resize(u16, u16),
+    /// The wall clock, Unix seconds. Sent before other messages and at deadlines.
+    Tick(f64),
+    Fetched(Box<Fetched>),
+}
+
+/// What `update` asks the outside world to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Fetch(FetchRequest),
+    /// Ring the terminal bell (an alert started firing).
+    Bell,
+    /// `promdash demo`: switch the service's latency fault on or off.
+    SetFault(bool),
+    Quit,
+}
+
+/// Settings that do not come from the dashboard file.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The server URL with credentials removed, for the status bar.
+    pub url: String,
+    pub refresh: Duration,
+    pub range: Duration,
+    pub bell: bool,
+    /// `promdash demo`: the `f` key toggles a latency fault.
+    pub demo: bool,
+    /// Offset of local time from UTC, for axis labels.
+    pub utc_offset: i32,
+}
+
+/// Whether the server answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Server {
+    /// No answer yet.
+    Connecting,
+    Up,
+    Down {
+        reason: String,
+        since: f64,
+    },
+}
+
+/// The last completed refresh round.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Refreshed {
+    pub at: f64,
+    pub took: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+struct SlotState {
+    in_flight: Option<u64>,
+    applied: u64,
+    last_elapsed: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Round {
+    started: f64,
+    outstanding: HashSet<FetchKey>,
+    failed: bool,
+}
+
+/// The whole dashboard.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub dashboard: Dashboard,
+    pub opts: Options,
+    pub now: f64,
+    pub size: (u16, u16),
+    pub range: Duration,
+    pub paused: bool,
+    /// End of the window while paused (panning moves it).
+    pub end: Option<f64>,
+    pub focus: usize,
+    pub fullscreen: bool,
+    pub help: bool,
+    pub panels: Vec<PanelState>,
+    pub server: Server,
+    pub refreshed: Option<Refreshed>,
+    pub next_refresh_at: f64,
+    pub alerts: AlertEngine,
+    /// For each alert rule, the panels whose border turns red when it fires.
+    pub alert_panels: Vec<Vec<usize>>,
+    pub fault: bool,
+    pub quit: bool,
+    /// Something visible changed since the last draw.
+    pub dirty: bool,
+    slots: HashMap<FetchKey, SlotState>,
+    round: Option<Round>,
+    failures: u32,
+    seq: u64,
+}
+
+impl State {
+    pub fn new(dashboard: Dashboard, opts: Options) -> Self {
+        let panels = dashboard.panels.iter().map(PanelState::new).collect();
+        let alert_panels = dashboard
+            .alerts
+            .iter()
+            .map(|rule| match &rule.panel {
+                Some(title) => dashboard
+                    .panels
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| &p.title == title)
+                    .map(|(i, _)| i)
+                    .collect(),
+                None => {
+                    let metrics = metric_names(&rule.expr);
+                    dashboard
+                        .panels
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| {
+                            p.queries.iter().any(|q| {
+                                q.expr == rule.expr
+                                    || metric_names(&q.expr).iter().any(|m| metrics.contains(m))
+                            })
+                        })
+                        .map(|(i, _)| i)
+                        .collect()
+                }
+            })
+            .collect();
+        let alerts = AlertEngine::new(dashboard.alerts.clone());
+        let range = opts.range;
+        Self {
+            dashboard,
+            opts,
+            now: 0.0,
+            size: (80, 24),
+            range,
+            paused: false,
+            end: None,
+            focus: 0,
+            fullscreen: false,
+            help: false,
+            panels,
+            server: Server::Connecting,
+            refreshed: None,
+            next_refresh_at: 0.0,
+            alerts,
+            alert_panels,
+            fault: false,
+            quit: false,
+            dirty: true,
+            slots: HashMap::new(),
+            round: None,
+            failures: 0,
+            seq: 0,
+        }
+    }
+
+    /// The area panels are laid out in: everything but the banner and the status bar.
+    pub fn grid_area(&self) -> Rect {
+        let (w, h) = self.size;
+        Rect::new(0, 1, w, h.saturating_sub(2))
+    }
+
+    /// Each panel's rectangle on screen (`None` when scrolled away or hidden by full screen).
+    pub fn panel_rects(&self) -> Vec<Option<Rect>> {
+        let area = self.grid_area();
+        if self.fullscreen {
+            let mut v = vec![None; self.panels.len()];
+            if let Some(slot) = v.get_mut(self.focus) {
+                *slot = Some(area);
+            }
+            return v;
+        }
+        let slots: Vec<Slot> = self
+            .dashboard
+            .panels
+            .iter()
+            .map(|p| Slot {
+                width: p.width,
+                tall: matches!(
+                    p.kind,
+                    PanelKind::Graph | PanelKind::Table | PanelKind::Heatmap
+                ),
+                height: p.height,
+            })
+            .collect();
+        layout::grid(area, &slots, self.focus)
+    }
+
+    /// The plot size (braille columns, cell rows) a panel's range query is fetched for.
+    /// Panels scrolled out of view use the width they would have at full grid width.
+    fn plot_size(&self, panel: usize, rect: Option<Rect>) -> (usize, u16) {
+        let rect = rect.unwrap_or_else(|| {
+            let a = self.grid_area();
+            let w = u16::from(self.dashboard.panels[panel].width.clamp(1, 12));
+            Rect::new(0, 0, a.width * w / 12, 8)
+        });
+        let (w, h) = crate::ui::plot_estimate(&self.dashboard.panels[panel], rect);
+        (usize::from(w) * 2, h)
+    }
+
+    /// The window end: the pinned end while paused, else now.
+    pub fn window_end(&self) -> f64 {
+        self.end.unwrap_or(self.now)
+    }
+
+    fn range_key(&self, expr: &str, dots: usize) -> (FetchKey, RangeWindow) {
+        let cells = u16::try_from((dots / 2).max(1)).unwrap_or(u16::MAX);
+        let window = range_step(self.range, cells, self.window_end());
+        let key = FetchKey::Range {
+            expr: expr.to_owned(),
+            step_ms: u64::try_from(window.step.as_millis()).unwrap_or(u64::MAX),
+        };
+        (key, window)
+    }
+
+    /// Every request a round needs, with its window, in a stable order.
+    fn needed(&self, alerts_only: bool) -> Vec<(FetchKey, Option<RangeWindow>)> {
+        let mut out: Vec<(FetchKey, Option<RangeWindow>)> = Vec::new();
+        let mut seen: HashSet<FetchKey> = HashSet::new();
+        let mut push = |key: FetchKey, window: Option<RangeWindow>| {
+            if seen.insert(key.clone()) {
+                out.push((key, window));
+            }
+        };
+        if !alerts_only {
+            let rects = self.panel_rects();
+            for (i, p) in self.dashboard.panels.iter().enumerate() {
+                let (dots, _) = self.plot_size(i, rects[i]);
+                for q in &p.queries {
+                    if wants_range(p.kind) {
+                        let (k, w) = self.range_key(&q.expr, dots);
+                        push(k, Some(w));
+                    }
+                    if wants_instant(p.kind) {
+                        push(
+                            FetchKey::Instant {
+                                expr: q.expr.clone(),
+                            },
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+        for rule in &self.dashboard.alerts {
+            push(
+                FetchKey::Instant {
+                    expr: rule.expr.clone(),
+                },
+                None,
+            );
+        }
+        out
+    }
+
+    /// Starts a refresh round: one request per distinct query not already in flight.
+    fn start_round(&mut self, alerts_only: bool) -> Vec<Effect> {
+        let time = if self.paused { self.end } else { None };
+        let needed = self.needed(alerts_only);
+        let mut effects = Vec::new();
+        let mut outstanding: HashSet<FetchKey> = HashSet::new();
+        for (key, window) in needed {
+            let slot = self.slots.entry(key.clone()).or_default();
+            if slot.in_flight.is_some() {
+                outstanding.insert(key);
+                continue;
+            }
+            self.seq += 1;
+            slot.in_flight = Some(self.seq);
+            outstanding.insert(key.clone());
+            // An instant query for a paused dashboard is evaluated at the pinned end;
+            // alert rules always look at "now".
+            let t = if matches!(key, FetchKey::Instant { .. }) && !alerts_only {
+                time
+            } else {
+                None
+            };
+            effects.push(Effect::Fetch(FetchRequest {
+                key,
+                seq: self.seq,
+                window,
+                time: t,
+            }));
+        }
+        self.round = Some(Round {
+            started: self.now,
+            outstanding,
+            failed: false,
+        });
+        self.next_refresh_at = self.now + self.opts.refresh.as_secs_f64();
+        effects
+    }
+
+    /// When the runtime should wake up with a [`Msg::Tick`] even if nothing happens.
+    pub fn next_deadline(&self) -> Option<f64> {
+        let mut deadline = Some(self.next_refresh_at);
+        // Durations on screen ("for 1m05s", "retry in 3s") tick every second.
+        let clocked = matches!(self.server, Server::Down { .. })
+            || self
+                .alerts
+                .instances()
+                .any(|i| i.state != AlertState::Inactive);
+        if clocked {
+            let next_second = self.now.floor() + 1.0;
+            deadline = Some(deadline.map_or(next_second, |d: f64| d.min(next_second)));
+        }
+        deadline
+    }
+
+    /// Panels whose alert is firing (red border).
+    pub fn firing_panels(&self) -> Vec<bool> {
+        let mut out = vec![false; self.panels.len()];
+        for inst in self.alerts.firing() {
+            if let Some(k) = self
+                .dashboard
+                .alerts
+                .iter()
+                .position(|r| r.name == inst.rule)
+            {
+                for &p in &self.alert_panels[k] {
+                    out[p] = true;
+                }
+            }
+        }
+        out
+    }
+
+    /// How the last requests went: query → time taken (for the inspector, later).
+    pub fn query_elapsed(&self, key: &FetchKey) -> Option<Duration> {
+        self.slots.get(key).map(|s| s.last_elapsed)
+    }
+
+    /// Number of requests in flight.
+    pub fn in_flight(&self) -> usize {
+        self.slots
+            .values()
+            .filter(|s| s.in_flight.is_some())
+            .count()
+    }
+
+    fn retry_delay(&self) -> f64 {
+        let cap = self.opts.refresh.as_secs_f64().max(1.0);
+        let exp = self.failures.saturating_sub(1).min(16);
+        (f64::from(1u32 << exp)).min(cap)
+    }
+
+    /// Recomputes every panel's drawn series for the current layout (after a resize).
+    fn relayout(&mut self) {
+        let rects = self.panel_rects();
+        for (i, rect) in rects.into_iter().enumerate() {
+            if wants_range(self.dashboard.panels[i].kind) {
+                let (dots, rows) = self.plot_size(i, rect);
+                let panel = &self.dashboard.panels[i];
+                self.panels[i].rebuild(panel, dots, rows);
+            }
+        }
+    }
+
+    /// After a change of range, pan, size or full screen: fetch what is now needed.
+    fn refetch(&mut self) -> Vec<Effect> {
+        self.start_round(false)
+    }
+}
+
+fn wants_range(kind: PanelKind) -> bool {
+    matches!(
+        kind,
+        PanelKind::Graph | PanelKind::Heatmap | PanelKind::Stat
+    )
+}
+
+fn wants_instant(kind: PanelKind) -> bool {
+    matches!(kind, PanelKind::Stat | PanelKind::Gauge | PanelKind::Table)
+}
+
+/// Metric names in an expression: identifiers with an underscore that are not function
+/// calls (good enough to tie an alert to the panels that graph the same metric).
+fn metric_names(expr: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_alphabetic() || c == b'_' || c == b':' {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b':')
+            {
+                i += 1;
+            }
+            let word = &expr[start..i];
+            let next = expr[i..].trim_start().chars().next();
+            if word.contains('_') && next != Some('(') && !word.starts_with("__") {
+                out.push(
+                    word.trim_end_matches("_bucket")
+                        .trim_end_matches("_count")
+                        .trim_end_matches("_sum"),
+                );
+            }
+        } else if c == b'"' || c == b'\'' {
+            // Skip string literals (label values).
+            i += 1;
+            while i < bytes.len() && bytes[i] != c {
+                i += 1;
+            }
+            i += 1;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The next zoom level in or out from `range`.
+pub fn zoom(range: Duration, zoom_in: bool) -> Duration {
+    let r = range.as_secs();
+    let next = if zoom_in {
+        ZOOMS
+            .iter()
+            .rev()
+            .find(|z| **z < r)
+            .copied()
+            .unwrap_or(ZOOMS[0])
+    } else {
+        ZOOMS
+            .iter()
+            .find(|z| **z > r)
+            .copied()
+            .unwrap_or(ZOOMS[ZOOMS.len() - 1])
+    };
+    Duration::from_secs(next)
+}
+
+/// A short reason for the status bar.
+pub fn down_reason(e: &QueryError) -> String {
+    match e {
+        QueryError::ConnectionRefused { .. } => "connection refused".to_owned(),
+        QueryError::Dns { .. } => "cannot resolve host".to_owned(),
+        QueryError::Tls { detail, .. } => format!("TLS: {detail}"),
+        QueryError::Timeout { after, .. } => {
+            format!("no answer within {}", humantime::format_duration(*after))
+        }
+        QueryError::Transport { detail, .. } => detail.clone(),
+        QueryError::Http { status, .. } => format!("HTTP {status}"),
+        other => other.to_string(),
+    }
+}
+
+/// Applies `msg` to `state`; returns what the runtime should do.
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Tick(now) => tick(state, now),
+        Msg::Resize(w, h) => {
+            if state.size != (w, h) {
+                state.size = (w, h);
+                state.relayout();
+                state.dirty = true;
+                return state.refetch();
+            }
+            Vec::new()
+        }
+        Msg::Key(key) => on_key(state, key),
+        Msg::Fetched(f) => on_fetched(state, *f),
+    }
+}
+
+fn tick(state: &mut State, now: f64) -> Vec<Effect> {
+    let second_changed = now.floor() != state.now.floor();
+    state.now = now;
+    if second_changed
+        && state.next_deadline().is_some_and(|_| {
+            matches!(state.server, Server::Down { .. }) || state.alerts.instances().next().is_some()
+        })
+    {
+        state.dirty = true;
+    }
+    let before = state.alerts.instances().count();
+    state.alerts.prune(now);
+    if state.alerts.instances().count() != before {
+        state.dirty = true;
+    }
+    if now >= state.next_refresh_at {
+        return state.start_round(state.paused);
+    }
+    Vec::new()
+}
+
+fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    if key.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    state.dirty = true;
+    match key.code {
+        KeyCode::Char('c') if ctrl => quit(state),
+        KeyCode::Char('q') => quit(state),
+        KeyCode::Char('?') => {
+            state.help = !state.help;
+            Vec::new()
+        }
+        KeyCode::Esc => {
+            if state.help {
+                state.help = false;
+                Vec::new()
+            } else if state.fullscreen {
+                state.fullscreen = false;
+                state.relayout();
+                state.refetch()
+            } else {
+                state.dirty = false;
+                Vec::new()
+            }
+        }
+        _ if state.help => {
+            // The overlay is modal: any other key closes it.
+            state.help = false;
+            Vec::new()
+        }
+        KeyCode::Char('r') => state.refetch(),
+        KeyCode::Char('p') => {
+            state.paused = !state.paused;
+            if state.paused {
+                state.end = Some(state.now);
+                Vec::new()
+            } else {
+                state.end = None;
+                state.refetch()
+            }
+        }
+        KeyCode::Char('+') | KeyCode::Char('=') => {
+            state.range = zoom(state.range, true);
+            state.refetch()
+        }
+        KeyCode::Char('-') | KeyCode::Char('_') => {
+            state.range = zoom(state.range, false);
+            state.refetch()
+        }
+        KeyCode::Left | KeyCode::Right if state.paused => {
+            let half = state.range.as_secs_f64() / 2.0;
+            let end = state.end.unwrap_or(state.now);
+            let moved = if key.code == KeyCode::Left {
+                end - half
+            } else {
+                (end + half).min(state.now)
+            };
+            state.end = Some(moved);
+            state.refetch()
+        }
+        KeyCode::Tab | KeyCode::BackTab => {
+            let n = state.panels.len();
+            if n > 0 {
+                let back =
+                    key.code == KeyCode::BackTab || key.modifiers.contains(KeyModifiers::SHIFT);
+                state.focus = if back {
+                    (state.focus + n - 1) % n
+                } else {
+                    (state.focus + 1) % n
+                };
+                if state.fullscreen {
+                    state.relayout();
+                    return state.refetch();
+                }
+            }
+            Vec::new()
+        }
+        KeyCode::Enter if !state.panels.is_empty() => {
+            if state.fullscreen {
+                return Vec::new();
+            }
+            state.fullscreen = true;
+            state.relayout();
+            state.refetch()
+        }
+        KeyCode::Char('f') if state.opts.demo => {
+            state.fault = !state.fault;
+            vec![Effect::SetFault(state.fault)]
+        }
+        _ => {
+            state.dirty = false;
+            Vec::new()
+        }
+    }
+}
+
+fn quit(state: &mut State) -> Vec<Effect> {
+    state.quit = true;
+    vec![Effect::Quit]
+}
+
+fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
+    let Some(slot) = state.slots.get_mut(&f.key) else {
+        return Vec::new();
+    };
+    if slot.in_flight == Some(f.seq) {
+        slot.in_flight = None;
+    }
+    if f.seq <= slot.applied {
+        // An older answer arriving after a newer one: drop it.
+        return Vec::new();
+    }
+    slot.applied = f.seq;
+    slot.last_elapsed = f.elapsed;
+    state.dirty = true;
+
+    // Round bookkeeping.
+    let unreachable = f
+        .result
+        .as_ref()
+        .err()
+        .is_some_and(QueryError::is_unreachable);
+    if let Some(round) = state.round.as_mut() {
+        round.outstanding.remove(&f.key);
+        if unreachable {
+            round.failed = true;
+        }
+        if round.outstanding.is_empty() {
+            let took = Duration::from_secs_f64((state.now - round.started).max(0.0));
+            if !round.failed {
+                state.refreshed = Some(Refreshed {
+                    at: state.now,
+                    took,
+                });
+            }
+            state.round = None;
+        }
+    }
+
+    // Server status and retry.
+    match &f.result {
+        Err(e) if unreachable => {
+            if !matches!(state.server, Server::Down { .. }) {
+                state.server = Server::Down {
+                    reason: down_reason(e),
+                    since: state.now,
+                };
+                state.failures = 0;
+            }
+            if let Server::Down { reason, .. } = &mut state.server {
+                *reason = down_reason(e);
+            }
+            // One backoff step per failed round.
+            if state
+                .round
+                .as_ref()
+                .is_none_or(|r| r.outstanding.is_empty() || r.failed)
+            {
+                state.failures = state.failures.saturating_add(1);
+            }
+            let retry = state.now + state.retry_delay();
+            if !state.paused || state.next_refresh_at > retry {
+                state.next_refresh_at = state.next_refresh_at.min(retry).max(state.now);
+            }
+        }
+        _ => {
+            // Any answer, even a rejected query, means the server is there.
+            let recovered = matches!(state.server, Server::Down { .. });
+            state.server = Server::Up;
+            state.failures = 0;
+            if recovered {
+                // Come back with fresh data for everything.
+                state.next_refresh_at = state.now;
+            }
+        }
+    }
+
+    // Panels.
+    let rects = state.panel_rects();
+    for (i, rect) in rects.into_iter().enumerate() {
+        let kind = state.dashboard.panels[i].kind;
+        let n = state.dashboard.panels[i].queries.len();
+        for qi in 0..n {
+            let expr = state.dashboard.panels[i].queries[qi].expr.as_str();
+            if f.key.expr() != expr {
+                continue;
+            }
+            match &f.key {
+                FetchKey::Instant { .. } if wants_instant(kind) => {
+                    let panel = &state.dashboard.panels[i];
+                    match &f.result {
+                        Ok(r) => state.panels[i].apply_instant(panel, qi, r),
+                        Err(e) => state.panels[i].set_error(
+                            qi,
+                            false,
+                            PanelError {
+                                message: e.to_string(),
+                                unreachable: e.is_unreachable(),
+                            },
+                        ),
+                    }
+                }
+                FetchKey::Range { .. } if wants_range(kind) => {
+                    let (dots, rows) = state.plot_size(i, rect);
+                    let (needed, _) = state.range_key(expr, dots);
+                    if needed != f.key {
+                        continue;
+                    }
+                    let panel = &state.dashboard.panels[i];
+                    match (&f.result, f.window) {
+                        (Ok(r), Some(window)) => {
+                            state.panels[i].apply_range(panel, qi, window, r.clone(), dots, rows)
+                        }
+                        (Ok(_), None) => {}
+                        (Err(e), _) => state.panels[i].set_error(
+                            qi,
+                            true,
+                            PanelError {
+                                message: e.to_string(),
+                                unreachable: e.is_unreachable(),
+                            },
+                        ),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Alerts.
+    let mut effects = Vec::new();
+    if matches!(f.key, FetchKey::Instant { .. }) {
+        let rules: Vec<String> = state
+            .dashboard
+            .alerts
+            .iter()
+            .filter(|r| r.expr == f.key.expr())
+            .map(|r| r.name.clone())
+            .collect();
+        for rule in rules {
+            let transitions = state.alerts.evaluate(&rule, f.result.as_ref(), state.now);
+            if transitions.iter().any(|t| t.to == AlertState::Firing) && state.opts.bell {
+                effects.push(Effect::Bell);
+            }
+        }
+    }
+    effects.dedup();
+    effects
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoom_steps_and_bounds() {
+        let m = |s| Duration::from_secs(s);
+        assert_eq!(zoom(m(900), true), m(300));
+        assert_eq!(zoom(m(300), true), m(300));
+        assert_eq!(zoom(m(900), false), m(3600));
+        assert_eq!(zoom(m(7 * 86400), false), m(7 * 86400));
+        assert_eq!(
+            zoom(m(600), true),
+            m(300),
+            "an off-list range snaps to the next level"
+        );
+        assert_eq!(zoom(m(600), false), m(900));
+    }
+
+    #[test]
+    fn metric_names_skip_functions_and_strings() {
+        let e = r#"histogram_quantile(0.95, sum(rate(app_request_latency_seconds_bucket{route="/a_b"}[1m])) by (le))"#;
+        assert_eq!(metric_names(e), vec!["app_request_latency_seconds"]);
+    }
+}

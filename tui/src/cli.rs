@@ -1,0 +1,140 @@
+//! Command line. Every setting also reads a `PROMDASH_*` environment variable; the
+//! command line wins over the environment, which wins over the dashboard file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A terminal dashboard for Prometheus: PromQL panels, live charts and alert banners.
+#[derive(Debug, Parser)]
+#[command(name = "promdash", version, about, long_about = None)]
+pub struct Cli {
+    /// Dashboard file (TOML); the built-in reference-service dashboard when omitted.
+    #[arg(
+        long,
+        short = 'd',
+        env = "PROMDASH_DASHBOARD",
+        value_name = "FILE",
+        global = true
+    )]
+    pub dashboard: Option<PathBuf>,
+
+    /// Base URL of the Prometheus-compatible query API [default: the dashboard file's
+    /// connection.url, else http://localhost:9090]. Credentials in the URL are used as
+    /// basic auth and never shown.
+    #[arg(long, env = "PROMDASH_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// How often queries run (overrides the dashboard file), e.g. 5s.
+    #[arg(long, env = "PROMDASH_REFRESH", value_name = "DURATION", value_parser = parse_duration)]
+    pub refresh: Option<Duration>,
+
+    /// Time window shown by graphs (overrides the dashboard file), e.g. 15m, 1h.
+    #[arg(long, env = "PROMDASH_RANGE", value_name = "DURATION", value_parser = parse_duration)]
+    pub range: Option<Duration>,
+
+    /// Extra request header `Name: value` (repeatable), e.g. for X-Scope-OrgID. Values are
+    /// never printed.
+    #[arg(long = "header", env = "PROMDASH_HEADER", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+
+    /// File holding a bearer token sent as `Authorization: Bearer …`.
+    #[arg(long, env = "PROMDASH_BEARER_TOKEN_FILE", value_name = "FILE")]
+    pub bearer_token_file: Option<PathBuf>,
+
+    /// Give up on a request after this long [default: the dashboard file's, else 10s].
+    #[arg(long, env = "PROMDASH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Do not ring the terminal bell when an alert starts firing.
+    #[arg(long, env = "PROMDASH_NO_BELL")]
+    pub no_bell: bool,
+
+    /// Log file [default: promdash.log in $XDG_STATE_HOME/promdash, ~/.local/state/promdash
+    /// or the temp dir]. RUST_LOG sets the level.
+    #[arg(long, env = "PROMDASH_LOG_FILE", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Try it out: start the reference service under load and a Prometheus scraping it,
+    /// then open the dashboard on them. Press `f` to toggle a latency fault.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// The Prometheus binary [default: `prometheus` on PATH].
+    #[arg(long, env = "PROMDASH_PROMETHEUS_BIN", value_name = "PATH")]
+    pub prometheus_bin: Option<PathBuf>,
+
+    /// Requests per second sent to the service by the built-in load generator.
+    #[arg(long, env = "PROMDASH_DEMO_RPS", default_value_t = 50.0)]
+    pub rps: f64,
+
+    /// Latency of the service while the fault is on (`f`), e.g. 800ms.
+    #[arg(long, env = "PROMDASH_DEMO_FAULT_LATENCY", value_parser = parse_duration, default_value = "800ms")]
+    pub fault_latency: Duration,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e} (expected a duration such as 5s, 15m, 1h)"))
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| "expected `Name: value` (a colon after the header name)".to_owned())?;
+    let name = name.trim();
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+    {
+        return Err(format!("`{name}` is not a valid header name"));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn headers_and_durations() {
+        assert_eq!(
+            parse_header("X-Scope-OrgID: team-a").ok(),
+            Some(("X-Scope-OrgID".into(), "team-a".into()))
+        );
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+        assert_eq!(parse_duration("15m").ok(), Some(Duration::from_secs(900)));
+        let cli = Cli::try_parse_from([
+            "promdash",
+            "--refresh",
+            "1s",
+            "--header",
+            "A: b",
+            "--header",
+            "C: d",
+        ]);
+        let cli = cli.map_err(|e| e.to_string());
+        assert!(
+            cli.as_ref()
+                .is_ok_and(|c| c.headers.len() == 2 && c.refresh == Some(Duration::from_secs(1))),
+            "{cli:?}"
+        );
+    }
+}

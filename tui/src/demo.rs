@@ -1,0 +1,225 @@
+//! `promdash demo`: the reference service under load, a real Prometheus scraping it, and
+//! the dashboard on top. Everything runs on loopback ports and temp directories, and is
+//! cleaned up on the way out.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use promdash_queries::client::PromClient;
+use promdash_service::{Faults, LoadConfig, ServiceConfig};
+use tokio::process::{Child, Command};
+
+use crate::app::State;
+use crate::cli::DemoArgs;
+use crate::run::{Settings, with_terminal};
+
+/// How the service behaves normally in the demo: 20 ms ± 10 ms, 1% errors.
+pub const NORMAL: Faults = Faults {
+    latency_ms: 20,
+    jitter_ms: 10,
+    error_rate: 0.01,
+};
+
+/// How to get Prometheus when it is missing.
+pub const INSTALL_HINT: &str = "Prometheus is needed for the demo and was not found on PATH. \
+Install it (Debian/Ubuntu: sudo apt-get update && sudo apt-get install prometheus; \
+macOS: brew install prometheus) or pass --prometheus-bin /path/to/prometheus.";
+
+/// Finds the Prometheus binary: `--prometheus-bin`, else `prometheus` on PATH.
+pub fn find_prometheus(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = explicit {
+        if p.is_file() {
+            return Ok(p.to_path_buf());
+        }
+        bail!(
+            "--prometheus-bin {} does not exist. {INSTALL_HINT}",
+            p.display()
+        );
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("prometheus"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| anyhow::anyhow!(INSTALL_HINT))
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; Prometheus binds it right after).
+fn free_port() -> anyhow::Result<u16> {
+    let l =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot find a free loopback port")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// The Prometheus child process and its temp directory (removed on drop).
+pub struct Prometheus {
+    child: Child,
+    pub url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `target` every second and waits until it is ready.
+    pub async fn start(bin: &Path, target: SocketAddr) -> anyhow::Result<Self> {
+        let mut dir = tempfile::Builder::new()
+            .prefix("promdash-demo-")
+            .tempdir()?;
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: promdash-service\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )?;
+        let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
+        let mut last_err = None;
+        // The free port can be taken between finding and binding it: try a few.
+        for _ in 0..3 {
+            let port = free_port()?;
+            let child = Command::new(bin)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--log.level=warn")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log.try_clone()?)
+                .kill_on_drop(true)
+                .spawn()
+                .with_context(|| format!("cannot start {}", bin.display()))?;
+            let mut p = Self {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+                dir,
+            };
+            match p.wait_ready(Duration::from_secs(30)).await {
+                Ok(()) => return Ok(p),
+                Err(e) => {
+                    p.stop().await;
+                    last_err = Some(e);
+                    dir = p.dir;
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| anyhow::anyhow!("Prometheus did not start")))
+    }
+
+    async fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .build()?;
+        let deadline = Instant::now() + limit;
+        let ready = format!("{}/-/ready", self.url);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("Prometheus exited with {status}: {}", self.log_tail());
+            }
+            if http
+                .get(&ready)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!(
+            "Prometheus was not ready within {limit:?}: {}",
+            self.log_tail()
+        )
+    }
+
+    fn log_tail(&self) -> String {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default();
+        let start = text.len().saturating_sub(600);
+        let start = (start..text.len())
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(text.len());
+        text[start..].trim().to_owned()
+    }
+
+    /// Stops the child and waits for it.
+    pub async fn stop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+}
+
+/// Runs the demo until the dashboard is closed.
+pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
+    let bin = find_prometheus(args.prometheus_bin.as_deref())?;
+    let service = promdash_service::spawn(ServiceConfig {
+        admin: true,
+        faults: NORMAL,
+        ..ServiceConfig::ephemeral()
+    })
+    .await
+    .context("cannot start the reference service")?;
+    let mut prometheus = Prometheus::start(&bin, service.metrics_addr()).await?;
+    tracing::info!(service = %service.url(), prometheus = %prometheus.url, "demo started");
+
+    let (stop_load, load_stopped) = tokio::sync::oneshot::channel::<()>();
+    let load = tokio::spawn(promdash_service::run_load_until(
+        LoadConfig {
+            target: format!("{}/process", service.url()),
+            rps: args.rps,
+            duration: None,
+            concurrency: 256,
+            timeout: Duration::from_secs(10),
+        },
+        async move {
+            let _ = load_stopped.await;
+        },
+    ));
+
+    settings.client.url = prometheus.url.clone();
+    let client = PromClient::new(settings.client.clone())?;
+    let mut opts = settings.opts.clone();
+    opts.url = client.redacted_url().to_owned();
+    opts.demo = true;
+    // Data starts now: a short range and refresh make the charts fill quickly, unless
+    // the user asked for something else.
+    if opts.refresh == settings.dashboard.refresh {
+        opts.refresh = opts.refresh.min(Duration::from_secs(2));
+    }
+    if opts.range == settings.dashboard.range {
+        opts.range = opts.range.min(Duration::from_secs(300));
+    }
+    let state = State::new(settings.dashboard, opts);
+    let fault_latency = u64::try_from(args.fault_latency.as_millis()).unwrap_or(u64::MAX);
+    let svc = Arc::new(service);
+    let svc_fault = Arc::clone(&svc);
+    let result = with_terminal(state, Arc::new(client), move |on| {
+        let faults = if on {
+            Faults {
+                latency_ms: fault_latency,
+                jitter_ms: fault_latency / 4,
+                ..NORMAL
+            }
+        } else {
+            NORMAL
+        };
+        match svc_fault.set_faults(faults) {
+            Ok(()) => tracing::info!(on, ?faults, "latency fault"),
+            Err(e) => tracing::warn!("cannot set faults: {e}"),
+        }
+    })
+    .await;
+
+    let _ = stop_load.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(2), load).await;
+    prometheus.stop().await;
+    if let Ok(service) = Arc::try_unwrap(svc) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), service.shutdown()).await;
+    }
+    result
+}

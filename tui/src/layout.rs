@@ -1,0 +1,197 @@
+//! The 12-column flow: panels fill rows left to right, a panel that does not fit in what
+//! is left of a row starts the next one. Rows share the height of the grid; when the
+//! terminal is too small for every row, rows keep their minimum height and the grid
+//! scrolls so the focused panel stays visible.
+
+use ratatui::layout::Rect;
+
+/// What the layout needs to know about a panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// Columns of 12, clamped to 1..=12.
+    pub width: u8,
+    /// Graphs and tables want more height than single values.
+    pub tall: bool,
+    /// Preferred height in rows, from the dashboard file.
+    pub height: Option<u16>,
+}
+
+/// Smallest height that still shows the title and one line of content.
+pub const MIN_PANEL_HEIGHT: u16 = 3;
+
+/// Assigns `slots` to rows (indices into `slots`).
+pub fn rows(slots: &[Slot]) -> Vec<Vec<usize>> {
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    let mut used = 12u8;
+    for (i, s) in slots.iter().enumerate() {
+        let w = s.width.clamp(1, 12);
+        if used + w > 12 {
+            rows.push(Vec::new());
+            used = 0;
+        }
+        used += w;
+        if let Some(row) = rows.last_mut() {
+            row.push(i);
+        }
+    }
+    rows
+}
+
+/// The rectangle of every panel in `area`; `None` for panels scrolled out of view.
+pub fn grid(area: Rect, slots: &[Slot], focus: usize) -> Vec<Option<Rect>> {
+    let mut out = vec![None; slots.len()];
+    let rows = rows(slots);
+    if rows.is_empty() || area.width == 0 || area.height == 0 {
+        return out;
+    }
+    // Comfortable and minimum height of each row.
+    let want: Vec<(u16, u16, u16)> = rows
+        .iter()
+        .map(|r| {
+            let tall = r.iter().any(|&i| slots[i].tall);
+            let hint = r.iter().filter_map(|&i| slots[i].height).max();
+            let min = if tall { 6 } else { 4 };
+            let weight = if tall { 3 } else { 1 };
+            (hint.unwrap_or(min).max(MIN_PANEL_HEIGHT), weight, min)
+        })
+        .collect();
+    let total_pref: u16 = want.iter().map(|w| w.0).sum();
+    let mut heights: Vec<u16> = Vec::with_capacity(rows.len());
+    if total_pref <= area.height {
+        // Hand out the spare rows by weight to rows without an explicit height.
+        let spare = area.height - total_pref;
+        let flexible: Vec<bool> = rows
+            .iter()
+            .map(|r| r.iter().all(|&i| slots[i].height.is_none()))
+            .collect();
+        let weight_sum: u16 = want
+            .iter()
+            .zip(&flexible)
+            .filter(|(_, f)| **f)
+            .map(|(w, _)| w.1)
+            .sum();
+        let mut given = 0;
+        for (k, w) in want.iter().enumerate() {
+            let extra = if flexible[k] && weight_sum > 0 {
+                spare * w.1 / weight_sum
+            } else {
+                0
+            };
+            given += extra;
+            heights.push(w.0 + extra);
+        }
+        // Rounding leftovers go to the last flexible row.
+        if let Some(k) = flexible.iter().rposition(|f| *f) {
+            heights[k] += spare.saturating_sub(given);
+        }
+    } else {
+        let total_min: u16 = want.iter().map(|w| w.2.min(w.0)).sum();
+        if total_min <= area.height {
+            // Shrink rows from their preferred height toward the minimum, evenly.
+            heights = want.iter().map(|w| w.2.min(w.0)).collect();
+            let mut spare = area.height - total_min;
+            'outer: loop {
+                let mut grew = false;
+                for (k, w) in want.iter().enumerate() {
+                    if spare == 0 {
+                        break 'outer;
+                    }
+                    if heights[k] < w.0 {
+                        heights[k] += 1;
+                        spare -= 1;
+                        grew = true;
+                    }
+                }
+                if !grew {
+                    break;
+                }
+            }
+        } else {
+            heights = vec![MIN_PANEL_HEIGHT.max(area.height.min(4)); rows.len()];
+            let fit = (area.height / heights[0]).max(1);
+            if fit < rows.len() as u16 {
+                // Not everything fits: give the visible rows the whole height.
+                let each = area.height / fit;
+                heights = vec![each; rows.len()];
+            }
+        }
+    }
+    // First row shown: scroll so the focused panel's row is visible.
+    let focus_row = rows.iter().position(|r| r.contains(&focus)).unwrap_or(0);
+    let mut first = 0;
+    while first < focus_row
+        && heights[first..=focus_row]
+            .iter()
+            .map(|h| u32::from(*h))
+            .sum::<u32>()
+            > u32::from(area.height)
+    {
+        first += 1;
+    }
+    let mut y = area.y;
+    let bottom = area.y + area.height;
+    for (k, row) in rows.iter().enumerate().skip(first) {
+        let h = heights[k];
+        if y >= bottom {
+            break;
+        }
+        let h = h.min(bottom - y);
+        let mut col = 0u16;
+        for &i in row {
+            let w = u16::from(slots[i].width.clamp(1, 12));
+            let x0 = area.x + col * area.width / 12;
+            let x1 = area.x + (col + w) * area.width / 12;
+            col += w;
+            out[i] = Some(Rect::new(x0, y, x1 - x0, h));
+        }
+        y += h;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(w: u8) -> Slot {
+        Slot {
+            width: w,
+            tall: false,
+            height: None,
+        }
+    }
+    fn graph(w: u8) -> Slot {
+        Slot {
+            width: w,
+            tall: true,
+            height: None,
+        }
+    }
+
+    #[test]
+    fn flows_left_to_right() {
+        let slots = [stat(4), stat(4), stat(4), graph(6), graph(6), graph(12)];
+        assert_eq!(rows(&slots), vec![vec![0, 1, 2], vec![3, 4], vec![5]]);
+        let r = grid(Rect::new(0, 0, 120, 38), &slots, 0);
+        let r: Vec<Rect> = r.into_iter().map(|r| r.expect("all visible")).collect();
+        assert_eq!(r[0].x, 0);
+        assert_eq!(r[1].x, 40);
+        assert_eq!(r[2].x + r[2].width, 120);
+        assert_eq!(r[3].y, r[0].height);
+        let used: u16 = r[0].height + r[3].height + r[5].height;
+        assert_eq!(used, 38, "rows fill the height");
+        assert!(r[3].height > r[0].height, "graph rows get more height");
+    }
+
+    #[test]
+    fn tiny_terminal_scrolls_to_focus() {
+        let slots = [stat(12), graph(12), graph(12), graph(12)];
+        let r = grid(Rect::new(0, 0, 40, 8), &slots, 3);
+        assert!(r[3].is_some(), "focused panel visible");
+        assert!(r[0].is_none());
+        for rect in r.iter().flatten() {
+            assert!(rect.height >= MIN_PANEL_HEIGHT);
+            assert!(rect.y + rect.height <= 8);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! promdash: a terminal dashboard for Prometheus.
+//!
+//! Data flows one way: dashboard file → queries → fetch tasks → [`app::Msg`] →
+//! [`app::State`] → [`ui::view`]. Only [`fetch`] touches the network and only
+//! [`run`] touches the terminal.
+
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod fetch;
+pub mod layout;
+pub mod logging;
+pub mod panel;
+pub mod plot;
+pub mod run;
+pub mod ticks;
+pub mod ui;
+pub mod units;

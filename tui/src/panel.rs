@@ -1,0 +1,387 @@
+//! What a panel shows, derived from query results when they arrive.
+//!
+//! Results are reduced here, once per arrival (or resize): series are named from their
+//! legend template, capped to the top ones by last value, downsampled to braille columns,
+//! and the y axis is chosen and labelled. Drawing then only walks these prepared columns.
+
+use promdash_queries::dashboard::{Panel, PanelKind, Threshold};
+use promdash_queries::model::{Labels, QueryData, QueryResult, RangeSeries};
+use promdash_queries::source::RangeWindow;
+
+use crate::plot::{self, Column};
+use crate::ticks::{Scale, nice_scale};
+use crate::units::Format;
+
+/// Default cap on series drawn in one graph.
+pub const MAX_SERIES: usize = 50;
+
+/// A series ready to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesView {
+    pub name: String,
+    pub last: f64,
+    pub last_text: String,
+    pub cols: Vec<Column>,
+    /// Palette index (1-based; 0 is "no colour").
+    pub color: u8,
+}
+
+/// One row of a table panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    pub labels: Vec<String>,
+    pub value: f64,
+    pub text: String,
+}
+
+/// An error from one of the panel's queries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelError {
+    pub message: String,
+    /// The server could not be reached: the status bar says so, the panel only shows stale.
+    pub unreachable: bool,
+}
+
+/// A range query's raw answer, kept to redo the downsampling when the panel is resized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRange {
+    pub window: RangeWindow,
+    pub series: Vec<RangeSeries>,
+}
+
+/// Everything a panel shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelState {
+    pub format: Format,
+    /// Per query: the last good range answer (graphs and stat sparklines).
+    pub raw: Vec<Option<RawRange>>,
+    /// Per query × {instant, range}: the last error, cleared by the next success.
+    pub errors: Vec<Option<PanelError>>,
+    /// At least one answer arrived.
+    pub loaded: bool,
+
+    // Graph.
+    pub series: Vec<SeriesView>,
+    pub hidden: usize,
+    pub window: Option<RangeWindow>,
+    pub scale: Scale,
+    pub y_labels: Vec<String>,
+
+    // Stat and gauge.
+    pub value: Option<f64>,
+    pub value_text: String,
+    /// Number of series the instant query returned (a stat shows the first).
+    pub value_series: usize,
+
+    // Table.
+    pub columns: Vec<String>,
+    pub rows: Vec<TableRow>,
+}
+
+impl PanelState {
+    pub fn new(panel: &Panel) -> Self {
+        let n = panel.queries.len();
+        Self {
+            format: Format::from_unit(&panel.unit),
+            raw: vec![None; n],
+            errors: vec![None; n * 2],
+            loaded: false,
+            series: Vec::new(),
+            hidden: 0,
+            window: None,
+            scale: nice_scale(0.0, 1.0, 2),
+            y_labels: Vec::new(),
+            value: None,
+            value_text: String::new(),
+            value_series: 0,
+            columns: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// The error to show inside the panel (not "unreachable": the status bar has that).
+    pub fn visible_error(&self) -> Option<&str> {
+        self.errors
+            .iter()
+            .flatten()
+            .find(|e| !e.unreachable)
+            .map(|e| e.message.as_str())
+    }
+
+    /// Data is shown but the last refresh of some query failed.
+    pub fn is_stale(&self) -> bool {
+        self.loaded && self.errors.iter().any(Option::is_some)
+    }
+
+    fn error_slot(query: usize, range: bool) -> usize {
+        query * 2 + usize::from(range)
+    }
+
+    /// Records a failed query.
+    pub fn set_error(&mut self, query: usize, range: bool, error: PanelError) {
+        if let Some(slot) = self.errors.get_mut(Self::error_slot(query, range)) {
+            *slot = Some(error);
+        }
+    }
+
+    /// Applies an instant query's answer for query `query`.
+    pub fn apply_instant(&mut self, panel: &Panel, query: usize, result: &QueryResult) {
+        if let Some(slot) = self.errors.get_mut(Self::error_slot(query, false)) {
+            *slot = None;
+        }
+        self.loaded = true;
+        match panel.kind {
+            PanelKind::Table => self.set_table(panel, result),
+            _ => {
+                let (value, n) = match &result.data {
+                    QueryData::Vector(v) => (v.first().map(|s| s.sample.v), v.len()),
+                    QueryData::Scalar(s) => (Some(s.v), 1),
+                    QueryData::Matrix(m) => (
+                        m.first().and_then(|s| s.samples.last()).map(|s| s.v),
+                        m.len(),
+                    ),
+                    QueryData::String { .. } => (None, 0),
+                };
+                self.value = value;
+                self.value_series = n;
+                self.value_text = match value {
+                    Some(v) => self.format.format(v, panel.decimals),
+                    None => "no data".to_owned(),
+                };
+            }
+        }
+    }
+
+    /// Applies a range query's answer for query `query` and redraws the series for a
+    /// plot `dots` braille columns wide and `rows` cells high.
+    pub fn apply_range(
+        &mut self,
+        panel: &Panel,
+        query: usize,
+        window: RangeWindow,
+        result: QueryResult,
+        dots: usize,
+        rows: u16,
+    ) {
+        let series = match result.data {
+            QueryData::Matrix(m) => m,
+            QueryData::Vector(v) => v
+                .into_iter()
+                .map(|s| RangeSeries {
+                    labels: s.labels,
+                    samples: vec![s.sample],
+                })
+                .collect(),
+            QueryData::Scalar(s) => vec![RangeSeries {
+                labels: Labels::new(),
+                samples: vec![s],
+            }],
+            QueryData::String { .. } => Vec::new(),
+        };
+        if let Some(slot) = self.errors.get_mut(Self::error_slot(query, true)) {
+            *slot = None;
+        }
+        if let Some(slot) = self.raw.get_mut(query) {
+            *slot = Some(RawRange { window, series });
+        }
+        self.loaded = true;
+        self.rebuild(panel, dots, rows);
+    }
+
+    /// Recomputes the drawn series from the raw answers (after new data or a resize).
+    pub fn rebuild(&mut self, panel: &Panel, dots: usize, rows: u16) {
+        // Gather (name, last value, query, series index) for every series.
+        let mut all: Vec<(String, f64, usize, usize)> = Vec::new();
+        for (qi, raw) in self.raw.iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            let legend = panel.queries.get(qi).and_then(|q| q.legend.as_deref());
+            let expr = panel.queries.get(qi).map_or("", |q| q.expr.as_str());
+            for (si, s) in raw.series.iter().enumerate() {
+                let last = s
+                    .samples
+                    .iter()
+                    .rev()
+                    .map(|s| s.v)
+                    .find(|v| v.is_finite())
+                    .unwrap_or(f64::NAN);
+                all.push((series_name(legend, &s.labels, expr), last, qi, si));
+            }
+        }
+        if panel.kind == PanelKind::Stat {
+            // A stat's sparkline follows the first series only.
+            all.truncate(1);
+        }
+        // Highest last value first; NaN (no recent data) at the end.
+        all.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+            (false, false) => b.1.total_cmp(&a.1),
+            (a_nan, b_nan) => a_nan.cmp(&b_nan),
+        });
+        self.hidden = all.len().saturating_sub(MAX_SERIES);
+        all.truncate(MAX_SERIES);
+        // Keep colours stable: by name, not by rank.
+        let mut series: Vec<SeriesView> = Vec::with_capacity(all.len());
+        for (name, last, qi, si) in all {
+            let Some(raw) = self.raw[qi].as_ref() else {
+                continue;
+            };
+            let w = raw.window;
+            let cols = plot::downsample(
+                &raw.series[si].samples,
+                w.start,
+                w.end,
+                w.step.as_secs_f64(),
+                dots,
+            );
+            let last_text = self.format.format(last, panel.decimals);
+            series.push(SeriesView {
+                name,
+                last,
+                last_text,
+                cols,
+                color: 0,
+            });
+        }
+        let mut order: Vec<usize> = (0..series.len()).collect();
+        order.sort_by(|a, b| series[*a].name.cmp(&series[*b].name));
+        for (rank, i) in order.into_iter().enumerate() {
+            series[i].color = (rank % crate::ui::PALETTE_LEN) as u8 + 1;
+        }
+        self.window = self.raw.iter().flatten().next().map(|r| r.window);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for s in &series {
+            let (a, b) = plot::bounds(&s.cols);
+            if a.is_finite() {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+        // Thresholds close to the data are worth seeing: stretch the axis to them.
+        for t in &panel.thresholds {
+            if hi.is_finite() && t.value > hi && t.value <= hi * 1.5 {
+                hi = t.value;
+            }
+        }
+        let max_ticks = usize::from(rows / 2).clamp(2, 6);
+        self.scale = nice_scale(lo, hi, max_ticks);
+        self.y_labels = self
+            .scale
+            .ticks()
+            .map(|v| self.format.format(v, None))
+            .collect();
+        self.series = series;
+    }
+
+    fn set_table(&mut self, panel: &Panel, result: &QueryResult) {
+        let mut rows: Vec<(Labels, f64)> = match &result.data {
+            QueryData::Vector(v) => v.iter().map(|s| (s.labels.clone(), s.sample.v)).collect(),
+            QueryData::Matrix(m) => m
+                .iter()
+                .map(|s| (s.labels.clone(), s.samples.last().map_or(f64::NAN, |x| x.v)))
+                .collect(),
+            QueryData::Scalar(s) => vec![(Labels::new(), s.v)],
+            QueryData::String { .. } => Vec::new(),
+        };
+        rows.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+            (false, false) => b.1.total_cmp(&a.1),
+            (a_nan, b_nan) => a_nan.cmp(&b_nan),
+        });
+        let mut columns: Vec<String> = Vec::new();
+        for (labels, _) in &rows {
+            for k in labels.keys() {
+                if k != "__name__" && !columns.contains(k) {
+                    columns.push(k.clone());
+                }
+            }
+        }
+        columns.sort();
+        self.rows = rows
+            .into_iter()
+            .map(|(labels, v)| TableRow {
+                labels: columns
+                    .iter()
+                    .map(|c| labels.get(c).cloned().unwrap_or_default())
+                    .collect(),
+                value: v,
+                text: self.format.format(v, panel.decimals),
+            })
+            .collect();
+        self.columns = columns;
+    }
+}
+
+/// A series' display name: the legend template with `{{label}}` filled in, or the label
+/// set, or the expression when the series has no labels.
+pub fn series_name(legend: Option<&str>, labels: &Labels, expr: &str) -> String {
+    if let Some(template) = legend {
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(open) = rest.find("{{") {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 2..];
+            let Some(close) = after.find("}}") else {
+                out.push_str(&rest[open..]);
+                rest = "";
+                break;
+            };
+            let key = after[..close].trim();
+            if let Some(v) = labels.get(key) {
+                out.push_str(v);
+            }
+            rest = &after[close + 2..];
+        }
+        out.push_str(rest);
+        return out;
+    }
+    let name = labels.get("__name__").map_or("", String::as_str);
+    let rest: Vec<String> = labels
+        .iter()
+        .filter(|(k, _)| *k != "__name__")
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect();
+    match (name.is_empty(), rest.is_empty()) {
+        (true, true) => expr.to_owned(),
+        (false, true) => name.to_owned(),
+        (_, false) => format!("{name}{{{}}}", rest.join(", ")),
+    }
+}
+
+/// The colour of `value` under ascending `thresholds` (the last one it reaches).
+pub fn threshold_color(
+    thresholds: &[Threshold],
+    value: f64,
+) -> Option<promdash_queries::dashboard::Color> {
+    if !value.is_finite() {
+        return None;
+    }
+    thresholds
+        .iter()
+        .rfind(|t| value >= t.value)
+        .map(|t| t.color)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(kv: &[(&str, &str)]) -> Labels {
+        kv.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn legend_templates() {
+        let l = labels(&[("route", "/process"), ("status", "200")]);
+        assert_eq!(
+            series_name(Some("{{route}} {{ status }}"), &l, "x"),
+            "/process 200"
+        );
+        assert_eq!(series_name(Some("p95"), &l, "x"), "p95");
+        assert_eq!(series_name(Some("{{missing}}!"), &l, "x"), "!");
+        assert_eq!(
+            series_name(None, &l, "x"),
+            "{route=\"/process\", status=\"200\"}"
+        );
+        assert_eq!(series_name(None, &Labels::new(), "sum(x)"), "sum(x)");
+    }
+}

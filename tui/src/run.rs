@@ -1,0 +1,342 @@
+//! The program: settings, the terminal session and the event loop.
+//!
+//! Everything that can be wrong with the settings (dashboard file, token file, URL) is
+//! reported and exits with status 2 before the terminal is touched. The terminal is then
+//! restored on every way out: normal exit, error and panic.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use promdash_queries::client::{BasicAuth, ClientConfig, PromClient, Secret};
+use promdash_queries::dashboard::{Dashboard, default_dashboard, load_dashboard};
+use promdash_queries::source::MetricsSource;
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+
+use crate::app::{self, Effect, Msg, Options, State};
+use crate::cli::{Cli, Command};
+use crate::fetch::Fetcher;
+use crate::ui;
+
+/// Default request timeout when neither the command line nor the file sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Unix time now, in seconds.
+pub fn wall_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Settings resolved from the command line, the environment and the dashboard file.
+pub struct Settings {
+    pub dashboard: Dashboard,
+    pub client: ClientConfig,
+    pub opts: Options,
+}
+
+/// Reads the dashboard and credentials; every error here is the user's to fix (exit 2).
+pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
+    let dashboard = match &cli.dashboard {
+        Some(path) => load_dashboard(path).map_err(|e| e.to_string())?,
+        None => default_dashboard(),
+    };
+    let conn = dashboard.connection.clone().unwrap_or_default();
+    let url = cli
+        .url
+        .clone()
+        .or(conn.url.clone())
+        .unwrap_or_else(|| "http://localhost:9090".to_owned());
+    let mut client = ClientConfig::new(url);
+    client.timeout = cli.timeout.or(conn.timeout).unwrap_or(DEFAULT_TIMEOUT);
+    client.connect_timeout = client.connect_timeout.min(client.timeout);
+    let mut headers: Vec<(String, String)> = conn.headers.clone().into_iter().collect();
+    for (name, value) in &cli.headers {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        headers.push((name.clone(), value.clone()));
+    }
+    client.headers = headers
+        .into_iter()
+        .map(|(n, v)| (n, Secret::new(v)))
+        .collect();
+    if let Some(file) = cli
+        .bearer_token_file
+        .as_ref()
+        .or(conn.bearer_token_file.as_ref())
+    {
+        client.bearer_token = Some(Secret::new(read_secret(file, "bearer token")?));
+    }
+    if let Some(user) = &conn.basic_auth_user {
+        let password = match &conn.basic_auth_password_file {
+            Some(f) => read_secret(f, "basic auth password")?,
+            None => String::new(),
+        };
+        client.basic_auth = Some(BasicAuth {
+            user: user.clone(),
+            password: Secret::new(password),
+        });
+    }
+    client.ca_cert = conn.ca_cert.clone();
+    client.client_cert = conn.client_cert.clone();
+    client.client_key = conn.client_key.clone();
+    client.insecure_skip_verify = conn.insecure_skip_verify;
+    if let Some(max) = conn.max_response_bytes {
+        client.max_response_bytes = max;
+    }
+    let opts = Options {
+        url: String::new(),
+        refresh: cli
+            .refresh
+            .unwrap_or(dashboard.refresh)
+            .max(Duration::from_millis(200)),
+        range: cli
+            .range
+            .unwrap_or(dashboard.range)
+            .max(Duration::from_secs(1)),
+        bell: !cli.no_bell,
+        demo: false,
+        utc_offset,
+    };
+    Ok(Settings {
+        dashboard,
+        client,
+        opts,
+    })
+}
+
+fn read_secret(path: &Path, what: &str) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))
+}
+
+/// The whole program after argument parsing.
+pub fn main(cli: Cli) -> ExitCode {
+    // The local offset can only be read safely while the process has a single thread.
+    let utc_offset = local_utc_offset();
+    let mut settings = match settings(&cli, utc_offset) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("promdash: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let log_file = cli
+        .log_file
+        .clone()
+        .unwrap_or_else(crate::logging::default_log_file);
+    let _guard = match crate::logging::init(&log_file) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!(
+                "promdash: cannot open the log file {}: {e}",
+                log_file.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("promdash: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match &cli.command {
+        Some(Command::Demo(args)) => runtime.block_on(crate::demo::run(settings, args.clone())),
+        None => {
+            let client = match PromClient::new(settings.client.clone()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("promdash: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            settings.opts.url = client.redacted_url().to_owned();
+            tracing::info!(url = %settings.opts.url, title = %settings.dashboard.title, "starting");
+            let state = State::new(settings.dashboard, settings.opts);
+            runtime.block_on(async move { with_terminal(state, Arc::new(client), |_| {}).await })
+        }
+    };
+    // Fetch tasks may still be waiting on the network: do not wait for them.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("promdash: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn local_utc_offset() -> i32 {
+    time::UtcOffset::current_local_offset().map_or(0, time::UtcOffset::whole_seconds)
+}
+
+/// Takes over the terminal, runs the dashboard, and gives the terminal back however the
+/// dashboard ends.
+pub async fn with_terminal<S: MetricsSource>(
+    mut state: State,
+    source: Arc<S>,
+    on_fault: impl FnMut(bool),
+) -> anyhow::Result<()> {
+    // Our hook first, so ratatui's (installed by init) restores the terminal before it runs.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!("panic: {info}");
+        previous(info);
+    }));
+    let mut terminal = ratatui::try_init()?;
+    let result = event_loop(&mut terminal, &mut state, source, on_fault).await;
+    ratatui::restore();
+    result
+}
+
+/// Reads terminal events on a thread of its own (blocking reads cost no CPU) and forwards
+/// them as messages. The thread ends when the dashboard is gone.
+fn spawn_input(tx: UnboundedSender<Msg>) {
+    let spawned = std::thread::Builder::new()
+        .name("promdash-input".into())
+        .spawn(move || {
+            loop {
+                let msg = match event::read() {
+                    Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                    Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::error!("reading the terminal failed: {e}");
+                        break;
+                    }
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the input thread: {e}");
+    }
+}
+
+/// The event loop: messages in, `update`, effects out, draw when something changed.
+pub async fn event_loop<S: MetricsSource>(
+    terminal: &mut DefaultTerminal,
+    state: &mut State,
+    source: Arc<S>,
+    mut on_fault: impl FnMut(bool),
+) -> anyhow::Result<()> {
+    let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = mpsc::unbounded_channel();
+    let fetcher = Fetcher::new(source, tx.clone());
+    spawn_input(tx);
+    let mut signals = Signals::new();
+
+    let size = terminal.size()?;
+    let mut effects = app::update(state, Msg::Tick(wall_now()));
+    effects.extend(app::update(state, Msg::Resize(size.width, size.height)));
+    loop {
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Fetch(req) => fetcher.spawn(req),
+                Effect::Bell => {
+                    let out = terminal.backend_mut();
+                    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+                }
+                Effect::SetFault(on) => on_fault(on),
+                Effect::Quit => {}
+            }
+        }
+        if state.quit {
+            return Ok(());
+        }
+        if state.dirty {
+            terminal.draw(|f| ui::view(state, f))?;
+            state.dirty = false;
+        }
+        let now = wall_now();
+        let wait = state
+            .next_deadline()
+            .map_or(Duration::from_secs(3600), |d| {
+                Duration::from_secs_f64((d - now).clamp(0.0, 3600.0))
+            });
+        tokio::select! {
+            msg = rx.recv() => {
+                let Some(msg) = msg else { return Ok(()) };
+                effects.extend(app::update(state, Msg::Tick(wall_now())));
+                effects.extend(app::update(state, msg));
+                // Apply whatever else is already waiting before drawing once.
+                while let Ok(msg) = rx.try_recv() {
+                    effects.extend(app::update(state, msg));
+                }
+            }
+            () = tokio::time::sleep(wait) => {
+                effects.extend(app::update(state, Msg::Tick(wall_now())));
+            }
+            () = signals.recv() => {
+                tracing::info!("terminating on signal");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// SIGTERM / SIGHUP end the dashboard like `q` (the terminal is restored).
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match self.term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let hup = async {
+                match self.hup.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = term => {}
+                () = hup => {}
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,192 @@
+//! Graph panels: braille lines per series, y ticks, wall-clock x axis, thresholds, legend.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+
+use super::time;
+use crate::app::State;
+use crate::panel::PanelState;
+use crate::plot::Raster;
+
+/// Legend rows for a panel whose inside is `height` rows tall.
+pub fn legend_rows(height: u16) -> u16 {
+    match height {
+        0..=4 => 0,
+        5..=11 => 1,
+        12..=19 => 2,
+        _ => 3,
+    }
+}
+
+/// The plot inside `inner`, after `ylw` columns of y labels, `legend` rows of legend
+/// and a row of x axis labels.
+pub fn plot_area(inner: Rect, ylw: u16, legend: u16) -> Rect {
+    let axis = u16::from(inner.height >= 4);
+    let ylw = if inner.width >= 20 { ylw } else { 0 };
+    let h = inner.height.saturating_sub(axis + legend);
+    Rect::new(
+        inner.x + ylw.min(inner.width),
+        inner.y,
+        inner.width.saturating_sub(ylw),
+        h,
+    )
+}
+
+pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
+    let panel = &state.dashboard.panels[i];
+    let ps = &state.panels[i];
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let ylw = ps
+        .y_labels
+        .iter()
+        .map(|l| l.chars().count() as u16)
+        .max()
+        .unwrap_or(1)
+        + 1;
+    let legend = legend_rows(inner.height);
+    let plot = plot_area(inner, ylw, legend);
+    if plot.width == 0 || plot.height == 0 {
+        return;
+    }
+    let (lo, hi) = (ps.scale.lo, ps.scale.hi);
+
+    // Series, the highest-ranked drawn last so it stays on top.
+    let mut raster = Raster::new(plot.width, plot.height);
+    for s in ps.series.iter().rev() {
+        raster.series(&s.cols, lo, hi, s.color);
+    }
+    raster.flush(buf, plot, &super::RASTER_PALETTE);
+
+    // Threshold lines, where no series is drawn.
+    for t in &panel.thresholds {
+        if let Some(row) = raster.threshold_row(t.value, lo, hi) {
+            let y = plot.y + row as u16;
+            let style = Style::new().fg(super::color(t.color));
+            for cx in 0..plot.width {
+                if !raster.is_set(usize::from(cx), row) {
+                    buf[(plot.x + cx, y)].set_char('╌').set_style(style);
+                }
+            }
+        }
+    }
+
+    // Y labels, right-aligned against the plot.
+    if plot.x > inner.x {
+        let h = plot.height * 4;
+        let mut last_row = u16::MAX;
+        let label_style = Style::new().fg(Color::DarkGray);
+        for (k, v) in ps.scale.ticks().enumerate() {
+            let Some(label) = ps.y_labels.get(k) else {
+                break;
+            };
+            if hi <= lo {
+                break;
+            }
+            let dot = ((hi - v) / (hi - lo) * f64::from(h - 1)).round() as u16;
+            let row = (dot / 4).min(plot.height - 1);
+            if row == last_row {
+                continue;
+            }
+            last_row = row;
+            let w = label.chars().count() as u16;
+            let x = plot.x.saturating_sub(w + 1).max(inner.x);
+            buf.set_stringn(x, plot.y + row, label, usize::from(plot.x - x), label_style);
+        }
+    }
+
+    // X axis: wall-clock ticks.
+    let axis_y = plot.bottom();
+    if inner.height >= 4
+        && let Some(w) = ps.window
+    {
+        let span = w.end - w.start;
+        if span > 0.0 {
+            let label_w = 9.0;
+            let max_labels = (f64::from(plot.width) / label_w).floor().max(1.0) as usize;
+            let interval = time::interval_for(span, max_labels);
+            let off = f64::from(state.opts.utc_offset);
+            let first = (((w.start + off) / interval as f64).ceil() * interval as f64) - off;
+            let mut label = String::with_capacity(8);
+            let mut next_free = plot.x;
+            let style = Style::new().fg(Color::DarkGray);
+            let mut t = first;
+            while t <= w.end {
+                let x = plot.x + ((t - w.start) / span * f64::from(plot.width)) as u16;
+                time::axis_label(&mut label, t, state.opts.utc_offset, interval);
+                let lw = label.len() as u16;
+                let x = x.saturating_sub(lw / 2).max(plot.x);
+                if x >= next_free && x + lw <= plot.right() {
+                    buf.set_string(x, axis_y, &label, style);
+                    next_free = x + lw + 1;
+                }
+                t += interval as f64;
+            }
+        }
+    }
+
+    render_legend(
+        buf,
+        inner,
+        axis_y + u16::from(inner.height >= 4),
+        legend,
+        ps,
+    );
+}
+
+fn render_legend(buf: &mut Buffer, inner: Rect, y0: u16, rows: u16, ps: &PanelState) {
+    let bottom = (y0 + rows).min(inner.bottom());
+    if rows == 0 || y0 >= bottom {
+        return;
+    }
+    let right = inner.right();
+    let (mut x, mut y) = (inner.x, y0);
+    let n = ps.series.len();
+    let mut drawn = 0;
+    for (k, s) in ps.series.iter().enumerate() {
+        let width = 3 + (s.name.chars().count() + s.last_text.chars().count()) as u16;
+        let left_after = n - k - 1 + ps.hidden;
+        // On the last row keep room for "+N more".
+        let reserve = |y: u16| {
+            if y + 1 >= bottom && left_after > 0 {
+                10
+            } else {
+                0
+            }
+        };
+        if x > inner.x && x + width + reserve(y) > right {
+            if y + 1 >= bottom {
+                break;
+            }
+            x = inner.x;
+            y += 1;
+        }
+        let color = super::RASTER_PALETTE[usize::from(s.color)];
+        let room = |from: u16| usize::from(right.saturating_sub(from));
+        let (nx, _) = buf.set_stringn(x, y, "● ", room(x), Style::new().fg(color));
+        let (nx, _) = buf.set_stringn(nx, y, &s.name, room(nx), Style::new());
+        let (nx, _) = buf.set_stringn(
+            nx + 1,
+            y,
+            &s.last_text,
+            room(nx + 1),
+            Style::new().add_modifier(Modifier::BOLD),
+        );
+        x = nx + 2;
+        drawn += 1;
+    }
+    let more = n - drawn + ps.hidden;
+    if more > 0 {
+        let text = format!("+{more} more");
+        let x = right.saturating_sub(text.len() as u16).max(inner.x);
+        buf.set_stringn(
+            x,
+            y,
+            &text,
+            usize::from(right - x),
+            Style::new().fg(Color::DarkGray),
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! The panel grid: borders, titles, focus and alert colours, errors; the content is drawn
+//! by the module of the panel's kind.
+
+use promdash_queries::dashboard::PanelKind;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
+
+use crate::app::State;
+
+pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
+    let rects = state.panel_rects();
+    let firing = state.firing_panels();
+    for (i, rect) in rects.iter().enumerate() {
+        let Some(rect) = rect.map(|r| r.intersection(area)) else {
+            continue;
+        };
+        if rect.width < 2 || rect.height < 2 {
+            continue;
+        }
+        render_panel(buf, rect, state, i, firing[i]);
+    }
+}
+
+fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: bool) {
+    let panel = &state.dashboard.panels[i];
+    let ps = &state.panels[i];
+    let focused = i == state.focus;
+    let border = if firing {
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+    } else if focused {
+        Style::new().fg(Color::Cyan)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    };
+    let mut title = vec![Span::styled(
+        format!(" {} ", panel.title),
+        Style::new().add_modifier(Modifier::BOLD).fg(if firing {
+            Color::Red
+        } else {
+            Color::Reset
+        }),
+    )];
+    if ps.is_stale() {
+        title.push(Span::styled("stale ", Style::new().fg(Color::Yellow)));
+    }
+    let block = Block::bordered()
+        .border_type(if focused || firing {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(border)
+        .title(Line::from(title));
+    block.render(rect, buf);
+    let inner = super::inner(rect);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let error = ps.visible_error();
+    if !ps.loaded {
+        let (text, style) = match error {
+            Some(e) => (e.to_owned(), Style::new().fg(Color::Red)),
+            None => (
+                "waiting for data…".to_owned(),
+                Style::new().fg(Color::DarkGray),
+            ),
+        };
+        Paragraph::new(text)
+            .style(style)
+            .wrap(Wrap { trim: true })
+            .render(inner, buf);
+        return;
+    }
+    // Room for the error at the bottom, the data above it.
+    let (content, err_area) = match error {
+        Some(_) if inner.height >= 3 => {
+            let rows = if inner.height >= 8 { 2 } else { 1 };
+            (
+                Rect::new(inner.x, inner.y, inner.width, inner.height - rows),
+                Some(Rect::new(inner.x, inner.bottom() - rows, inner.width, rows)),
+            )
+        }
+        Some(_) => (Rect::new(inner.x, inner.y, inner.width, 0), Some(inner)),
+        None => (inner, None),
+    };
+    match panel.kind {
+        PanelKind::Graph | PanelKind::Heatmap => super::graph::render(buf, content, state, i),
+        PanelKind::Stat => super::stat::render(buf, content, state, i),
+        PanelKind::Gauge => super::gauge::render(buf, content, state, i),
+        PanelKind::Table => super::table::render(buf, content, state, i),
+    }
+    if let (Some(e), Some(area)) = (error, err_area) {
+        Paragraph::new(format!("⚠ {e}"))
+            .style(Style::new().fg(Color::Red))
+            .wrap(Wrap { trim: true })
+            .render(area, buf);
+    }
+}

@@ -1,0 +1,62 @@
+//! The help overlay: every key.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
+
+use crate::app::State;
+
+/// Every key and what it does.
+pub const KEYS: [(&str, &str); 11] = [
+    ("q, Ctrl-C", "quit"),
+    ("?", "show or hide this help"),
+    ("r", "refresh now"),
+    ("p", "pause / resume live updates"),
+    ("+ / -", "zoom in / out (5m 15m 1h 6h 24h 7d)"),
+    ("← / →", "pan back / forward while paused"),
+    ("Tab", "focus the next panel"),
+    ("Shift-Tab", "focus the previous panel"),
+    ("Enter", "show the focused panel full screen"),
+    ("Esc", "back to the grid / close help"),
+    ("f", "demo: toggle the service's latency fault"),
+];
+
+pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
+    let keys: Vec<&(&str, &str)> = KEYS
+        .iter()
+        .filter(|(k, _)| *k != "f" || state.opts.demo)
+        .collect();
+    let w = 52.min(area.width);
+    let h = (keys.len() as u16 + 4).min(area.height);
+    let rect = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    Clear.render(rect, buf);
+    let lines: Vec<Line<'_>> = keys
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{k:>10}  "),
+                    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .title(Line::from(" Keys ").style(Style::new().add_modifier(Modifier::BOLD)))
+                .title_bottom(
+                    Line::from(" any key closes ").style(Style::new().fg(Color::DarkGray)),
+                )
+                .border_style(Style::new().fg(Color::Cyan)),
+        )
+        .render(rect, buf);
+}

@@ -1,0 +1,99 @@
+//! Stat panels: the value in large digits coloured by thresholds, a sparkline below.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::app::State;
+use crate::panel::threshold_color;
+use crate::plot::Raster;
+
+/// Three-row glyphs for the digits and the few signs a number has.
+fn glyph(c: char) -> Option<[&'static str; 3]> {
+    Some(match c {
+        '0' => ["┏━┓", "┃ ┃", "┗━┛"],
+        '1' => [" ┓ ", " ┃ ", " ┻ "],
+        '2' => ["┏━┓", "┏━┛", "┗━━"],
+        '3' => ["━━┓", " ━┫", "━━┛"],
+        '4' => ["┃ ┃", "┗━┫", "  ┃"],
+        '5' => ["┏━━", "┗━┓", "━━┛"],
+        '6' => ["┏━━", "┣━┓", "┗━┛"],
+        '7' => ["━━┓", "  ┃", "  ┃"],
+        '8' => ["┏━┓", "┣━┫", "┗━┛"],
+        '9' => ["┏━┓", "┗━┫", "━━┛"],
+        '.' => [" ", " ", "▪"],
+        '-' => ["  ", "━━", "  "],
+        _ => return None,
+    })
+}
+
+/// Rows used by the value: three for large digits when there is room, else one.
+fn value_rows(height: u16) -> u16 {
+    if height >= 5 { 3 } else { height.min(1) }
+}
+
+/// Where the sparkline goes inside a stat panel.
+pub fn spark_area(inner: Rect) -> Rect {
+    let v = value_rows(inner.height);
+    let top = if inner.height >= 3 { v } else { inner.height };
+    Rect::new(inner.x, inner.y + top, inner.width, inner.height - top)
+}
+
+pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
+    let panel = &state.dashboard.panels[i];
+    let ps = &state.panels[i];
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let value = ps.value.unwrap_or(f64::NAN);
+    let color = threshold_color(&panel.thresholds, value).map_or(Color::Cyan, super::color);
+    let style = Style::new().fg(color).add_modifier(Modifier::BOLD);
+    let text = ps.value_text.as_str();
+
+    // Sparkline first, the value over it.
+    let spark = spark_area(inner);
+    if spark.height > 0
+        && spark.width > 0
+        && let Some(s) = ps.series.first()
+    {
+        let mut raster = Raster::new(spark.width, spark.height);
+        raster.series(&s.cols, ps.scale.lo, ps.scale.hi, 1);
+        let dim = match color {
+            Color::Cyan => Color::DarkGray,
+            c => c,
+        };
+        raster.flush(buf, spark, &[Color::Reset, dim]);
+    }
+
+    let rows = value_rows(inner.height);
+    // Large digits for the number, the unit beside it in plain bold.
+    let split = text
+        .find(|c: char| glyph(c).is_none())
+        .unwrap_or(text.len());
+    let (num, unit) = text.split_at(split);
+    let big_w: u16 = num
+        .chars()
+        .map(|c| glyph(c).map_or(0, |g| g[0].chars().count() as u16 + 1))
+        .sum();
+    let unit_w = unit.chars().count() as u16;
+    if rows == 3 && !num.is_empty() && big_w + unit_w <= inner.width {
+        let x0 = inner.x + (inner.width - big_w - unit_w) / 2;
+        for row in 0..3u16 {
+            let mut x = x0;
+            for c in num.chars() {
+                if let Some(g) = glyph(c) {
+                    buf.set_string(x, inner.y + row, g[usize::from(row)], style);
+                    x += g[0].chars().count() as u16 + 1;
+                }
+            }
+            if row == 2 {
+                buf.set_string(x, inner.y + row, unit.trim_start(), style);
+            }
+        }
+    } else {
+        let w = text.chars().count() as u16;
+        let x = inner.x + inner.width.saturating_sub(w) / 2;
+        let y = inner.y + rows.saturating_sub(1) / 2;
+        buf.set_stringn(x, y, text, usize::from(inner.right() - x), style);
+    }
+}

@@ -1,0 +1,103 @@
+//! The bottom line: server, health, last refresh, refresh interval, range, paused.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+
+use super::time::clock;
+use crate::app::{Server, State};
+use crate::units::{range_label, short_duration};
+
+pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
+    let bar = Style::new().bg(Color::Rgb(30, 30, 30)).fg(Color::Gray);
+    buf.set_style(area, bar);
+    let right = area.right();
+    let mut x = area.x;
+    let mut put = |text: &str, style: Style| {
+        if x < right {
+            let (nx, _) = buf.set_stringn(x, area.y, text, usize::from(right - x), style);
+            x = nx;
+        }
+    };
+    let sep = " │ ";
+    put(" ", bar);
+    match &state.server {
+        Server::Up => put(
+            " UP ",
+            Style::new()
+                .bg(Color::Green)
+                .fg(Color::Black)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Server::Connecting => put(" connecting… ", bar.fg(Color::Yellow)),
+        Server::Down { reason, .. } => {
+            let retry = (state.next_refresh_at - state.now).max(0.0);
+            let text = if state.paused {
+                format!(" DOWN {reason} ")
+            } else {
+                format!(
+                    " DOWN {reason} · retry in {} ",
+                    short_duration(retry.ceil())
+                )
+            };
+            put(
+                &text,
+                Style::new()
+                    .bg(Color::Red)
+                    .fg(Color::White)
+                    .add_modifier(Modifier::BOLD),
+            );
+        }
+    }
+    put(" ", bar);
+    put(&state.opts.url, bar.fg(Color::White));
+    put(sep, bar);
+    match state.refreshed {
+        Some(r) => put(
+            &format!(
+                "refreshed {} in {}ms",
+                clock(r.at, state.opts.utc_offset),
+                r.took.as_millis()
+            ),
+            bar,
+        ),
+        None => put("not refreshed yet", bar),
+    }
+    put(sep, bar);
+    put(
+        &format!("every {}", humantime::format_duration(state.opts.refresh)),
+        bar,
+    );
+    put(sep, bar);
+    put(
+        &format!("range {}", range_label(state.range.as_secs())),
+        bar,
+    );
+    if state.paused {
+        put(sep, bar);
+        let end = state.end.unwrap_or(state.now);
+        put(
+            &format!(" PAUSED at {} ", clock(end, state.opts.utc_offset)),
+            Style::new()
+                .bg(Color::Yellow)
+                .fg(Color::Black)
+                .add_modifier(Modifier::BOLD),
+        );
+    }
+    if state.opts.demo {
+        put(sep, bar);
+        if state.fault {
+            put(
+                " FAULT ON (f) ",
+                Style::new()
+                    .bg(Color::Magenta)
+                    .fg(Color::White)
+                    .add_modifier(Modifier::BOLD),
+            );
+        } else {
+            put("f: latency fault", bar);
+        }
+    }
+    put(sep, bar);
+    put("? help", bar.fg(Color::DarkGray));
+}
