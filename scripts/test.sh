@@ -22,6 +22,7 @@ declare -A packages=(
     [prometheus-alertmanager]=prometheus-alertmanager
     [tmux]=tmux
     [wrk]=wrk
+    [nginx]=nginx
 )
 missing=()
 for bin in "${!packages[@]}"; do
