@@ -115,16 +115,15 @@ pub fn app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.inner.request_timeout,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
+        ));
+    if state.inner.limiter.is_some() {
+        router = router.layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::limit_concurrency,
         ));
+    }
     if state.inner.metrics_layer {
-        router = router.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::track,
-        ));
+        router = router.layer(middleware::MetricsLayer::new(state.clone()));
     }
     if state.inner.serve_metrics {
         router = router.route("/metrics", get(metrics));
