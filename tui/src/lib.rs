@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod fetch;
+pub mod headless;
 pub mod layout;
 pub mod logging;
 pub mod panel;

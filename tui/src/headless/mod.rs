@@ -1,0 +1,344 @@
+//! Headless commands: the dashboard's queries and alert rules for scripts, cron and CI.
+//!
+//! - `promdash query EXPR [--time T | --range R [--step S]] [--output table|json|csv]`
+//! - `promdash check [--dashboard FILE] [--instant]`: exit 0 none firing, 1 firing, 2 error
+//! - `promdash validate FILE [--url URL]`: exit 0 valid (and accepted), 2 otherwise
+//! - `promdash print-default-dashboard`
+//! - `promdash completions <SHELL>`
+//!
+//! [`HeadlessCommand`] is meant to be flattened into the program's subcommands
+//! (`#[command(flatten)]`) and handed to [`main`]. Every command that talks to a server
+//! takes the same [`ConnectionArgs`]; the ones given before the subcommand are passed to
+//! [`main`] as the fallback. Nothing here touches the terminal beyond stdout and stderr.
+
+pub mod check;
+pub mod conn;
+pub mod output;
+pub mod query;
+pub mod time;
+pub mod validate;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use promdash_queries::client::PromClient;
+use promdash_queries::dashboard::{DEFAULT_DASHBOARD_TOML, default_dashboard};
+
+pub use check::{CheckArgs, run_check};
+pub use conn::ConnectionArgs;
+pub use output::Format;
+pub use query::{QueryArgs, run_query};
+pub use validate::{ValidateArgs, run_validate};
+
+/// The headless subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum HeadlessCommand {
+    /// Run one PromQL query (instant, or range with --range) and print the result as a
+    /// table, JSON or CSV. Exit 2 when the query is rejected or the server unreachable.
+    Query(QueryArgs),
+    /// Evaluate the dashboard's alert rules now (honouring `for` and `keep_firing_for`
+    /// unless --instant). Exit 0 when none fire, 1 when any fires, 2 on an error.
+    Check(CheckArgs),
+    /// Check a dashboard file (errors as file:line:col); with --url also run each of its
+    /// queries once. Exit 0 when all is well, 2 otherwise.
+    Validate(ValidateArgs),
+    /// Print the built-in dashboard (TOML), to start a dashboard file of your own.
+    PrintDefaultDashboard,
+    /// Print a shell completion script, e.g. `promdash completions bash > ~/.local/share/bash-completion/completions/promdash`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::aot::Shell,
+    },
+}
+
+/// How a headless command ended; [`Outcome::exit_code`] maps it to the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Ok,
+    /// `check` found a firing alert: exit 1.
+    Firing,
+    /// An error the user has to look at (message already printed): exit 2.
+    Failed,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Firing => 1,
+            Self::Failed => 2,
+        }
+    }
+
+    pub fn exit_code(self) -> ExitCode {
+        ExitCode::from(self.code())
+    }
+}
+
+/// Prints `promdash: {msg}` to `err` and returns [`Outcome::Failed`].
+pub(crate) fn fail(err: &mut dyn Write, msg: &str) -> anyhow::Result<Outcome> {
+    writeln!(err, "promdash: {msg}")?;
+    Ok(Outcome::Failed)
+}
+
+/// Runs `cmd` to completion on a small runtime of its own, printing to stdout/stderr.
+/// `parent` holds the connection options given before the subcommand; `cli` builds the
+/// whole command line (for `completions`).
+pub fn main(
+    cmd: HeadlessCommand,
+    parent: &ConnectionArgs,
+    cli: impl FnOnce() -> clap::Command,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("promdash: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let result = runtime.block_on(run(
+        cmd,
+        parent,
+        cli,
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+    ));
+    match result {
+        Ok(outcome) => outcome.exit_code(),
+        // Writing failed (e.g. stdout closed by `| head`): nothing more to say.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("promdash: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Runs `cmd`, writing results to `out` and messages to `err`.
+pub async fn run(
+    cmd: HeadlessCommand,
+    parent: &ConnectionArgs,
+    cli: impl FnOnce() -> clap::Command,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    match cmd {
+        HeadlessCommand::Query(args) => {
+            let conn = args.connection.or(parent);
+            let Some(client) = client(&conn, None, err)? else {
+                return Ok(Outcome::Failed);
+            };
+            run_query(&client, &args, out, err).await
+        }
+        HeadlessCommand::Check(args) => {
+            let dashboard = match &args.dashboard {
+                None => default_dashboard(),
+                Some(path) => match validate::check_file(path, err)? {
+                    Some(d) => d,
+                    None => return Ok(Outcome::Failed),
+                },
+            };
+            let conn = args.connection.or(parent);
+            let Some(client) = client(&conn, dashboard.connection.as_ref(), err)? else {
+                return Ok(Outcome::Failed);
+            };
+            run_check(&client, &dashboard, &args, out, err).await
+        }
+        HeadlessCommand::Validate(args) => {
+            let conn = args.connection.or(parent);
+            let client = match conn.url {
+                None => None,
+                Some(_) => match client(&conn, None, err)? {
+                    Some(c) => Some(c),
+                    None => return Ok(Outcome::Failed),
+                },
+            };
+            run_validate(client.as_ref(), &args, out, err).await
+        }
+        HeadlessCommand::PrintDefaultDashboard => {
+            out.write_all(DEFAULT_DASHBOARD_TOML.as_bytes())?;
+            out.flush()?;
+            Ok(Outcome::Ok)
+        }
+        HeadlessCommand::Completions { shell } => {
+            let mut cmd = cli();
+            let name = cmd.get_name().to_owned();
+            clap_complete::aot::generate(shell, &mut cmd, name, out);
+            out.flush()?;
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+/// The client for these settings, or `None` after printing why there is none.
+fn client(
+    conn: &ConnectionArgs,
+    file: Option<&promdash_queries::dashboard::Connection>,
+    err: &mut dyn Write,
+) -> anyhow::Result<Option<PromClient>> {
+    let config = match conn.client_config(file) {
+        Ok(c) => c,
+        Err(e) => {
+            fail(err, &e)?;
+            return Ok(None);
+        }
+    };
+    match PromClient::new(config) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) => {
+            fail(err, &e.to_string())?;
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    /// A stand-in for the program's command line, shaped like `cli::Cli`.
+    #[derive(Debug, Parser)]
+    #[command(name = "promdash")]
+    struct TestCli {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+        #[arg(long, global = true, value_parser = conn::parse_duration)]
+        refresh: Option<std::time::Duration>,
+        #[command(subcommand)]
+        command: Option<HeadlessCommand>,
+    }
+
+    fn parse(args: &[&str]) -> Result<TestCli, String> {
+        TestCli::try_parse_from(args).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        TestCli::command().debug_assert();
+    }
+
+    #[test]
+    fn query_options_parse() {
+        let cli = parse(&[
+            "promdash",
+            "query",
+            "up",
+            "--range",
+            "5m",
+            "--step",
+            "15s",
+            "-o",
+            "csv",
+            "--time",
+            "1700000000",
+            "--url",
+            "http://h:1",
+        ])
+        .expect("parses");
+        let Some(HeadlessCommand::Query(q)) = cli.command else {
+            panic!("not a query: {cli:?}");
+        };
+        assert_eq!(q.expr, "up");
+        assert_eq!(q.range, Some(std::time::Duration::from_secs(300)));
+        assert_eq!(q.step, Some(std::time::Duration::from_secs(15)));
+        assert_eq!(q.output, Format::Csv);
+        assert_eq!(q.time, Some(1_700_000_000.0));
+        assert_eq!(q.connection.url.as_deref(), Some("http://h:1"));
+        let e = parse(&["promdash", "query", "up", "--step", "15s"]).expect_err("needs --range");
+        assert!(e.contains("--range"), "{e}");
+        let e = parse(&["promdash", "query", "up", "--time", "noon"]).expect_err("bad time");
+        assert!(e.contains("RFC 3339"), "{e}");
+    }
+
+    #[test]
+    fn connection_options_before_the_subcommand_are_the_fallback() {
+        let cli =
+            parse(&["promdash", "--url", "http://a:1", "validate", "f.toml"]).expect("parses");
+        let Some(HeadlessCommand::Validate(v)) = cli.command else {
+            panic!("not validate");
+        };
+        assert_eq!(v.connection.url, None);
+        assert_eq!(
+            v.connection.or(&cli.connection).url.as_deref(),
+            Some("http://a:1")
+        );
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(
+            [Outcome::Ok, Outcome::Firing, Outcome::Failed].map(Outcome::code),
+            [0, 1, 2]
+        );
+    }
+
+    #[tokio::test]
+    async fn completions_and_the_default_dashboard_print() {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let shell = clap_complete::aot::Shell::Bash;
+        let cmd = HeadlessCommand::Completions { shell };
+        let o = run(
+            cmd,
+            &ConnectionArgs::default(),
+            TestCli::command,
+            &mut out,
+            &mut err,
+        )
+        .await
+        .expect("runs");
+        assert_eq!(o, Outcome::Ok);
+        let script = String::from_utf8_lossy(&out);
+        assert!(script.contains("promdash") && script.contains("print-default-dashboard"));
+
+        out.clear();
+        let cmd = HeadlessCommand::PrintDefaultDashboard;
+        run(
+            cmd,
+            &ConnectionArgs::default(),
+            TestCli::command,
+            &mut out,
+            &mut err,
+        )
+        .await
+        .expect("runs");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(promdash_queries::parse_dashboard(&text, "printed").is_ok());
+    }
+
+    #[tokio::test]
+    async fn validate_without_a_server_reports_line_and_column() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "title = \"x\"\nrefresh = \"soon\"\n").expect("write");
+        let args = ValidateArgs {
+            file: path.clone(),
+            connection: ConnectionArgs::default(),
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let o = run_validate(None, &args, &mut out, &mut err)
+            .await
+            .expect("runs");
+        assert_eq!(o, Outcome::Failed);
+        let msg = String::from_utf8(err).expect("utf-8");
+        assert!(
+            msg.starts_with(&format!("{}:2:11:", path.display())),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,442 @@
+//! Printing query results as an aligned table, JSON or CSV.
+//!
+//! Values print exactly as Prometheus's own tools print them: the shortest decimal that
+//! reads back as the same `f64`, without an exponent (Go's `%v`/`FormatFloat(v, 'f', -1)`,
+//! which is also what Rust's `{}` writes), and `NaN`, `+Inf`, `-Inf`.
+
+use std::io::{self, Write};
+
+use promdash_queries::model::{Labels, QueryData, QueryResult, Sample};
+use serde_json::{Value, json};
+
+/// Output format of `promdash query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns: one per label, then the value (a range result gets one row per
+    /// series with its last, min and max value and a sparkline).
+    #[default]
+    Table,
+    /// The API's `data` object: `resultType` and `result`, values as strings.
+    Json,
+    /// A header row, then one row per sample: labels, timestamp, value.
+    Csv,
+}
+
+/// A sample value as Prometheus writes it, exact to the last bit.
+pub fn fmt_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v == f64::INFINITY {
+        "+Inf".to_owned()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".to_owned()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A timestamp in seconds, as the API writes it (millisecond precision).
+pub fn fmt_time(t: f64) -> String {
+    promdash_queries::client::fmt_secs(t)
+}
+
+/// Writes `result` in `format`.
+pub fn write_result(out: &mut dyn Write, result: &QueryResult, format: Format) -> io::Result<()> {
+    match format {
+        Format::Table => write_table(out, &result.data),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &to_json(&result.data))?;
+            writeln!(out)
+        }
+        Format::Csv => write_csv(out, &result.data),
+    }
+}
+
+/// Label names in column order: `__name__` first, then the rest sorted.
+fn label_columns<'a>(sets: impl Iterator<Item = &'a Labels>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for labels in sets {
+        for name in labels.keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names.sort_by(|a, b| (a != "__name__", a).cmp(&(b != "__name__", b)));
+    names
+}
+
+fn write_table(out: &mut dyn Write, data: &QueryData) -> io::Result<()> {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    match data {
+        QueryData::Vector(series) => {
+            let cols = label_columns(series.iter().map(|s| &s.labels));
+            rows.push(cols.iter().cloned().chain(["value".to_owned()]).collect());
+            for s in series {
+                let mut row = label_cells(&cols, &s.labels);
+                row.push(fmt_value(s.sample.v));
+                rows.push(row);
+            }
+        }
+        QueryData::Matrix(series) => {
+            let cols = label_columns(series.iter().map(|s| &s.labels));
+            let head = ["points", "last", "min", "max", "sparkline"];
+            rows.push(
+                cols.iter()
+                    .cloned()
+                    .chain(head.iter().map(|h| (*h).to_owned()))
+                    .collect(),
+            );
+            let (start, end) = time_span(series.iter().flat_map(|s| s.samples.iter()));
+            for s in series {
+                let mut row = label_cells(&cols, &s.labels);
+                let finite = s.samples.iter().map(|p| p.v).filter(|v| !v.is_nan());
+                let min = finite.clone().fold(f64::NAN, f64::min);
+                let max = finite.fold(f64::NAN, f64::max);
+                row.push(s.samples.len().to_string());
+                row.push(s.samples.last().map_or("-".into(), |p| fmt_value(p.v)));
+                row.push(fmt_value(min));
+                row.push(fmt_value(max));
+                row.push(sparkline(&s.samples, start, end, SPARKLINE_WIDTH));
+                rows.push(row);
+            }
+        }
+        QueryData::Scalar(s) => {
+            rows.push(vec!["scalar".to_owned()]);
+            rows.push(vec![fmt_value(s.v)]);
+        }
+        QueryData::String { value, .. } => {
+            rows.push(vec!["string".to_owned()]);
+            rows.push(vec![value.clone()]);
+        }
+    }
+    if rows.len() == 1 {
+        return writeln!(out, "(no series)");
+    }
+    write_aligned(out, &rows)
+}
+
+fn label_cells(cols: &[String], labels: &Labels) -> Vec<String> {
+    cols.iter()
+        .map(|c| labels.get(c).cloned().unwrap_or_default())
+        .collect()
+}
+
+/// Columns padded to their widest cell (counted in chars), two spaces apart; the last
+/// column is not padded.
+fn write_aligned(out: &mut dyn Write, rows: &[Vec<String>]) -> io::Result<()> {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                let pad = widths[i] - cell.chars().count() + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// Most cells a sparkline takes.
+pub const SPARKLINE_WIDTH: usize = 40;
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+fn time_span<'a>(samples: impl Iterator<Item = &'a Sample>) -> (f64, f64) {
+    samples.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+        (lo.min(s.t), hi.max(s.t))
+    })
+}
+
+/// One line of `▁▂▃▄▅▆▇█` over `start..=end` in at most `width` cells: each cell shows
+/// the largest value that falls in it, scaled between the series' min and max; a cell
+/// without samples (a gap) or with only NaN is a space. A flat series is drawn low.
+pub fn sparkline(samples: &[Sample], start: f64, end: f64, width: usize) -> String {
+    if samples.is_empty() || width == 0 {
+        return String::new();
+    }
+    let cells = width.min(samples.len());
+    let mut peaks = vec![f64::NAN; cells];
+    let span = end - start;
+    for s in samples {
+        let i = if span > 0.0 {
+            (((s.t - start) / span) * cells as f64).floor() as usize
+        } else {
+            0
+        };
+        let cell = &mut peaks[i.min(cells - 1)];
+        if !s.v.is_nan() && (cell.is_nan() || s.v > *cell) {
+            *cell = s.v;
+        }
+    }
+    let finite = peaks.iter().copied().filter(|v| v.is_finite());
+    let lo = finite.clone().fold(f64::INFINITY, f64::min);
+    let hi = finite.fold(f64::NEG_INFINITY, f64::max);
+    peaks
+        .iter()
+        .map(|&v| {
+            if v.is_nan() {
+                ' '
+            } else if v == f64::INFINITY {
+                BARS[7]
+            } else if v == f64::NEG_INFINITY || hi <= lo {
+                BARS[0]
+            } else {
+                let level = ((v - lo) / (hi - lo) * 7.0).round() as usize;
+                BARS[level.min(7)]
+            }
+        })
+        .collect()
+}
+
+/// The API's `data` object for `data`: values as strings, timestamps as numbers.
+pub fn to_json(data: &QueryData) -> Value {
+    let pair = |s: &Sample| json!([s.t, fmt_value(s.v)]);
+    match data {
+        QueryData::Vector(series) => json!({
+            "resultType": "vector",
+            "result": series
+                .iter()
+                .map(|s| json!({ "metric": s.labels, "value": pair(&s.sample) }))
+                .collect::<Vec<_>>(),
+        }),
+        QueryData::Matrix(series) => json!({
+            "resultType": "matrix",
+            "result": series
+                .iter()
+                .map(|s| json!({
+                    "metric": s.labels,
+                    "values": s.samples.iter().map(pair).collect::<Vec<_>>(),
+                }))
+                .collect::<Vec<_>>(),
+        }),
+        QueryData::Scalar(s) => json!({ "resultType": "scalar", "result": pair(s) }),
+        QueryData::String { t, value } => {
+            json!({ "resultType": "string", "result": [t, value] })
+        }
+    }
+}
+
+fn write_csv(out: &mut dyn Write, data: &QueryData) -> io::Result<()> {
+    let record = |out: &mut dyn Write, cells: &[String]| -> io::Result<()> {
+        let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+        writeln!(out, "{}", line.join(","))
+    };
+    let head = |cols: &[String]| -> Vec<String> {
+        cols.iter()
+            .cloned()
+            .chain(["timestamp".to_owned(), "value".to_owned()])
+            .collect()
+    };
+    match data {
+        QueryData::Vector(series) => {
+            let cols = label_columns(series.iter().map(|s| &s.labels));
+            record(out, &head(&cols))?;
+            for s in series {
+                let mut row = label_cells(&cols, &s.labels);
+                row.extend([fmt_time(s.sample.t), fmt_value(s.sample.v)]);
+                record(out, &row)?;
+            }
+        }
+        QueryData::Matrix(series) => {
+            let cols = label_columns(series.iter().map(|s| &s.labels));
+            record(out, &head(&cols))?;
+            for s in series {
+                let labels = label_cells(&cols, &s.labels);
+                for p in &s.samples {
+                    let mut row = labels.clone();
+                    row.extend([fmt_time(p.t), fmt_value(p.v)]);
+                    record(out, &row)?;
+                }
+            }
+        }
+        QueryData::Scalar(s) => {
+            record(out, &head(&[]))?;
+            record(out, &[fmt_time(s.t), fmt_value(s.v)])?;
+        }
+        QueryData::String { t, value } => {
+            record(out, &head(&[]))?;
+            record(out, &[fmt_time(*t), value.clone()])?;
+        }
+    }
+    Ok(())
+}
+
+/// RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// `{a="1", b="2"}` in PromQL syntax, `__name__` written in front.
+pub fn fmt_labels(labels: &Labels) -> String {
+    let name = labels.get("__name__").cloned().unwrap_or_default();
+    let rest: Vec<String> = labels
+        .iter()
+        .filter(|(k, _)| *k != "__name__")
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
+    if rest.is_empty() && !name.is_empty() {
+        name
+    } else {
+        format!("{name}{{{}}}", rest.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use promdash_queries::model::{InstantSeries, Notes, RangeSeries};
+
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn render(data: QueryData, format: Format) -> String {
+        let result = QueryResult {
+            data,
+            notes: Notes::default(),
+        };
+        let mut out = Vec::new();
+        write_result(&mut out, &result, format).expect("write to a Vec");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn values_print_like_go() {
+        // Go: strconv.FormatFloat(v, 'f', -1, 64), what promtool prints.
+        assert_eq!(fmt_value(1.0), "1");
+        assert_eq!(fmt_value(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(fmt_value(2e-7), "0.0000002");
+        assert_eq!(fmt_value(1e21), "1000000000000000000000");
+        assert_eq!(fmt_value(-0.5), "-0.5");
+        assert_eq!(fmt_value(f64::NAN), "NaN");
+        assert_eq!(fmt_value(f64::INFINITY), "+Inf");
+        assert_eq!(fmt_value(f64::NEG_INFINITY), "-Inf");
+        for v in [0.1, 1.0 / 3.0, 123_456.789, 5e-324, f64::MAX] {
+            assert_eq!(fmt_value(v).parse::<f64>().ok(), Some(v));
+        }
+    }
+
+    #[test]
+    fn vector_table_aligns_label_columns() {
+        let data = QueryData::Vector(vec![
+            InstantSeries {
+                labels: labels(&[("__name__", "up"), ("job", "prometheus")]),
+                sample: Sample { t: 1.0, v: 1.0 },
+            },
+            InstantSeries {
+                labels: labels(&[("__name__", "up"), ("instance", "a:1"), ("job", "x")]),
+                sample: Sample { t: 1.0, v: 0.25 },
+            },
+        ]);
+        assert_eq!(
+            render(data, Format::Table),
+            "__name__  instance  job         value\n\
+             up                  prometheus  1\n\
+             up        a:1       x           0.25\n"
+        );
+        assert_eq!(
+            render(QueryData::Vector(vec![]), Format::Table),
+            "(no series)\n"
+        );
+    }
+
+    #[test]
+    fn matrix_table_has_a_sparkline_per_series() {
+        let samples = (0..8)
+            .map(|i| Sample {
+                t: f64::from(i),
+                v: f64::from(i),
+            })
+            .collect();
+        let data = QueryData::Matrix(vec![RangeSeries {
+            labels: labels(&[("route", "/a")]),
+            samples,
+        }]);
+        assert_eq!(
+            render(data, Format::Table),
+            "route  points  last  min  max  sparkline\n\
+             /a     8       7     0    7    ▁▂▃▄▅▆▇█\n"
+        );
+    }
+
+    #[test]
+    fn sparkline_shows_gaps_and_nan_as_spaces() {
+        let s = |t: f64, v: f64| Sample { t, v };
+        let line = sparkline(&[s(0.0, 1.0), s(1.0, f64::NAN), s(3.0, 2.0)], 0.0, 3.0, 4);
+        // 3 samples → 3 cells: [0,1) has 1, [1,2) NaN, [2,3] has 2.
+        assert_eq!(line, "▁ █");
+        assert_eq!(sparkline(&[s(0.0, 5.0), s(1.0, 5.0)], 0.0, 1.0, 40), "▁▁");
+        assert_eq!(sparkline(&[], 0.0, 1.0, 40), "");
+    }
+
+    #[test]
+    fn json_round_trips_special_values() {
+        let data = QueryData::Vector(vec![InstantSeries {
+            labels: labels(&[("a", "b")]),
+            sample: Sample {
+                t: 1_700_000_000.5,
+                v: f64::NAN,
+            },
+        }]);
+        let v: Value = serde_json::from_str(&render(data, Format::Json)).expect("valid JSON");
+        assert_eq!(v["resultType"], "vector");
+        assert_eq!(v["result"][0]["metric"]["a"], "b");
+        assert_eq!(v["result"][0]["value"][0], 1_700_000_000.5);
+        assert_eq!(v["result"][0]["value"][1], "NaN");
+    }
+
+    #[test]
+    fn csv_has_a_header_and_quotes_fields() {
+        let data = QueryData::Matrix(vec![RangeSeries {
+            labels: labels(&[("path", "/a,\"b\"")]),
+            samples: vec![
+                Sample { t: 10.0, v: 1.5 },
+                Sample {
+                    t: 20.0,
+                    v: f64::INFINITY,
+                },
+            ],
+        }]);
+        assert_eq!(
+            render(data, Format::Csv),
+            "path,timestamp,value\n\"/a,\"\"b\"\"\",10,1.5\n\"/a,\"\"b\"\"\",20,+Inf\n"
+        );
+        assert_eq!(
+            render(QueryData::Scalar(Sample { t: 1.25, v: 2.0 }), Format::Csv),
+            "timestamp,value\n1.25,2\n"
+        );
+    }
+
+    #[test]
+    fn labels_print_as_promql() {
+        assert_eq!(
+            fmt_labels(&labels(&[("__name__", "up"), ("job", "x")])),
+            "up{job=\"x\"}"
+        );
+        assert_eq!(fmt_labels(&labels(&[("__name__", "up")])), "up");
+        assert_eq!(fmt_labels(&Labels::new()), "{}");
+    }
+}
