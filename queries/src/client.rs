@@ -330,6 +330,12 @@ impl PromClient {
                     ca.display()
                 ))
             })?;
+            if certs.is_empty() {
+                return Err(QueryError::Config(format!(
+                    "--ca-cert {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    ca.display()
+                )));
+            }
             for c in certs {
                 builder = builder.add_root_certificate(c);
             }
