@@ -20,6 +20,7 @@
 //! rather than passing silently.
 
 mod child;
+pub mod connect;
 pub mod exposition;
 mod prometheus;
 pub mod promtool;
