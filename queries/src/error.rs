@@ -207,9 +207,38 @@ pub(crate) fn http_hint(status: u16) -> String {
     }
 }
 
-/// The first `max` bytes of a body as readable text.
+/// The first `max` bytes of a body as readable text. An HTML page (a proxy's error
+/// page) is shown as its text, tags dropped and whitespace folded.
 pub(crate) fn body_start(body: &[u8], max: usize) -> String {
+    let looks_html = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'<');
+    if looks_html {
+        let window = String::from_utf8_lossy(&body[..body.len().min(max.saturating_mul(8))]);
+        let mut text = String::with_capacity(window.len());
+        let mut in_tag = false;
+        for c in window.chars() {
+            match c {
+                '<' => {
+                    in_tag = true;
+                    text.push(' ');
+                }
+                '>' => in_tag = false,
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        let mut folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !folded.is_empty() {
+            let mut end = folded.len().min(max);
+            while !folded.is_char_boundary(end) {
+                end -= 1;
+            }
+            folded.truncate(end);
+            return folded;
+        }
+    }
     let cut = &body[..body.len().min(max)];
-    let s = String::from_utf8_lossy(cut);
-    s.trim().to_owned()
+    String::from_utf8_lossy(cut).trim().to_owned()
 }
