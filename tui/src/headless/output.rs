@@ -1,8 +1,11 @@
 //! Printing query results as an aligned table, JSON or CSV.
 //!
-//! Values print exactly as Prometheus's own tools print them: the shortest decimal that
-//! reads back as the same `f64`, without an exponent (Go's `%v`/`FormatFloat(v, 'f', -1)`,
-//! which is also what Rust's `{}` writes), and `NaN`, `+Inf`, `-Inf`.
+//! Values print exactly as Prometheus's own tools print them, so nothing is lost and
+//! output can be compared as text: the shortest decimal that reads back as the same
+//! `f64`, and `NaN`, `+Inf`, `-Inf`. Table and CSV write it without an exponent, as
+//! promtool does (Go's `FormatFloat(v, 'f', -1, 64)`, which is also what Rust's `{}`
+//! writes); JSON writes it as the HTTP API does, with an exponent below 1e-6 and from
+//! 1e21 up (`3.3e-10`).
 
 use std::io::{self, Write};
 
@@ -16,7 +19,8 @@ pub enum Format {
     /// series with its last, min and max value and a sparkline).
     #[default]
     Table,
-    /// The API's `data` object: `resultType` and `result`, values as strings.
+    /// The API's `data` object: `resultType` and `result`, values as strings written
+    /// as the API writes them.
     Json,
     /// A header row, then one row per sample: labels, timestamp, value.
     Csv,
@@ -33,6 +37,24 @@ pub fn fmt_value(v: f64) -> String {
     } else {
         format!("{v}")
     }
+}
+
+/// A sample value as the Prometheus API writes it in JSON: like [`fmt_value`], except that
+/// magnitudes below 1e-6 or from 1e21 up take an exponent (`3.3e-10`, `1e+21`).
+pub fn fmt_value_json(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() || a == 0.0 || (1e-6..1e21).contains(&a) {
+        return fmt_value(v);
+    }
+    // Rust writes `3.3e-10` and `1e21`; Go writes `3.3e-10` and `1e+21`, with at
+    // least two exponent digits.
+    let s = format!("{v:e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let (sign, digits) = match exp.strip_prefix('-') {
+        Some(d) => ('-', d),
+        None => ('+', exp),
+    };
+    format!("{mantissa}e{sign}{digits:0>2}")
 }
 
 /// A timestamp in seconds, as the API writes it (millisecond precision).
@@ -205,7 +227,7 @@ pub fn sparkline(samples: &[Sample], start: f64, end: f64, width: usize) -> Stri
 
 /// The API's `data` object for `data`: values as strings, timestamps as numbers.
 pub fn to_json(data: &QueryData) -> Value {
-    let pair = |s: &Sample| json!([s.t, fmt_value(s.v)]);
+    let pair = |s: &Sample| json!([s.t, fmt_value_json(s.v)]);
     match data {
         QueryData::Vector(series) => json!({
             "resultType": "vector",
@@ -336,6 +358,24 @@ mod tests {
         assert_eq!(fmt_value(f64::NEG_INFINITY), "-Inf");
         for v in [0.1, 1.0 / 3.0, 123_456.789, 5e-324, f64::MAX] {
             assert_eq!(fmt_value(v).parse::<f64>().ok(), Some(v));
+        }
+    }
+
+    #[test]
+    fn json_values_print_like_the_api() {
+        assert_eq!(fmt_value_json(1.5), "1.5");
+        assert_eq!(fmt_value_json(0.000001), "0.000001");
+        assert_eq!(fmt_value_json(1.0 / 3.0 * 1e-9), "3.333333333333333e-10");
+        assert_eq!(fmt_value_json(2e-7), "2e-07");
+        assert_eq!(fmt_value_json(-1e21), "-1e+21");
+        assert_eq!(fmt_value_json(1.25e300), "1.25e+300");
+        assert_eq!(fmt_value_json(f64::NAN), "NaN");
+        assert_eq!(fmt_value_json(0.0), "0");
+        for v in [2e-7, 1e21, 5e-324, f64::MAX] {
+            assert_eq!(
+                promdash_queries::model::parse_value(&fmt_value_json(v)),
+                Some(v)
+            );
         }
     }
 
