@@ -18,7 +18,12 @@ fn render_10k_series(c: &mut Criterion) {
     // Each (method, route, status) adds 1 count series and 14 histogram series:
     // 667 routes × 15 = 10,005 series.
     for i in 0..667 {
-        metrics.observe("GET", &format!("/route/{i}"), "200", Duration::from_millis(7));
+        metrics.observe(
+            "GET",
+            &format!("/route/{i}"),
+            "200",
+            Duration::from_millis(7),
+        );
     }
     let text = metrics.render().expect("render");
     let series = text.lines().filter(|l| l.starts_with("app_")).count();

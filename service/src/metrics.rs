@@ -110,6 +110,20 @@ impl Metrics {
         }
     }
 
+    /// The `app_request_count_total` and `app_request_latency_seconds` children of one
+    /// label set, for callers that cache them (see the metrics layer).
+    pub(crate) fn handles(
+        &self,
+        method: &str,
+        route: &str,
+        status: &str,
+    ) -> (prometheus::IntCounter, prometheus::Histogram) {
+        (
+            self.requests.with_label_values(&[method, route, status]),
+            self.latency.with_label_values(&[method, route]),
+        )
+    }
+
     /// Marks one request as in flight until the returned guard is dropped.
     pub fn in_flight(&self) -> InFlightGuard {
         self.in_flight.inc();

@@ -520,3 +520,44 @@ async fn separate_metrics_listener_over_http() {
     );
     service.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn one_handler_serving_two_methods_keeps_them_apart() {
+    // axum serves HEAD with the GET handler: the layer's per-handler cache of the
+    // GET/200 label set must not swallow HEAD requests.
+    let (router, _) = router(&quiet());
+    for _ in 0..3 {
+        assert_eq!(get(&router, "/process").await.0, StatusCode::OK);
+        let (status, _) = send(&router, Method::HEAD, "/process", Body::empty()).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    get(&router, "/process?fail=1").await;
+    let s = scrape(&router).await;
+    for (method, status, n) in [
+        ("GET", "200", 3.0),
+        ("HEAD", "200", 3.0),
+        ("GET", "500", 1.0),
+    ] {
+        assert_eq!(
+            value(
+                &s,
+                "app_request_count_total",
+                &[
+                    ("method", method),
+                    ("route", "/process"),
+                    ("status", status)
+                ]
+            ),
+            Some(n),
+            "{method} {status}"
+        );
+    }
+    assert_eq!(
+        value(
+            &s,
+            "app_request_latency_seconds_count",
+            &[("method", "HEAD"), ("route", "/process")]
+        ),
+        Some(3.0)
+    );
+}
