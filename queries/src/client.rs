@@ -76,8 +76,9 @@ pub struct BasicAuth {
     pub password: Secret,
 }
 
-/// Everything needed to talk to one server.
-#[derive(Debug, Clone)]
+/// Everything needed to talk to one server. `Debug` shows the URL without credentials
+/// and no secret.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Base URL, may carry a path prefix (`http://host/prometheus`) and credentials
     /// (`https://user:pass@host`, turned into basic auth and stripped from the URL).
@@ -132,6 +133,27 @@ impl ClientConfig {
             url: url.into(),
             ..Self::default()
         }
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `url` may carry `user:pass@`: shown redacted. Secrets print as `***`.
+        f.debug_struct("ClientConfig")
+            .field("url", &redact_str(&self.url))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("query_timeout", &self.query_timeout)
+            .field("headers", &self.headers)
+            .field("bearer_token", &self.bearer_token)
+            .field("basic_auth", &self.basic_auth)
+            .field("ca_cert", &self.ca_cert)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("latency_offset_zero", &self.latency_offset_zero)
+            .finish()
     }
 }
 
