@@ -161,11 +161,11 @@ async fn metrics_pass_promtool_check_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_service() {
-    // 70 ms ± 5 ms lands in the (0.05, 0.1] bucket.
+    // 150 ms ± 10 ms lands in the (0.1, 0.25] bucket, with room for a busy machine.
     let service = start_service(ServiceConfig {
         faults: Faults {
-            latency_ms: 70,
-            jitter_ms: 5,
+            latency_ms: 150,
+            jitter_ms: 10,
             error_rate: 0.0,
         },
         ..ServiceConfig::ephemeral()
@@ -181,7 +181,7 @@ async fn prometheus_scrapes_the_service() {
     assert_eq!(up[0].value, 1.0);
     assert_eq!(up[0].labels["instance"], service.addr().to_string());
 
-    let sent = hammer(&service.url(), &["/process"], 400, 16).await;
+    let sent = hammer(&service.url(), &["/process"], 400, 32).await;
     assert_eq!(sent[&("/process".to_owned(), 200)], 400);
 
     wait_for_value(&prom.url(), "sum(app_request_count_total)", 400.0, WAIT)
@@ -199,8 +199,8 @@ async fn prometheus_scrapes_the_service() {
         .expect("quantile");
     assert_eq!(p95.len(), 1, "{p95:?}");
     assert!(
-        (0.05..=0.1).contains(&p95[0].value),
-        "p95 {} is outside the bucket (0.05, 0.1] holding 70 ms",
+        (0.1..=0.25).contains(&p95[0].value),
+        "p95 {} is outside the bucket (0.1, 0.25] holding 150 ms",
         p95[0].value
     );
     service.shutdown().await.expect("shutdown");
