@@ -479,20 +479,12 @@ fn metric_names(expr: &str) -> Vec<&str> {
 pub fn zoom(range: Duration, zoom_in: bool) -> Duration {
     let r = range.as_secs();
     let next = if zoom_in {
-        ZOOMS
-            .iter()
-            .rev()
-            .find(|z| **z < r)
-            .copied()
-            .unwrap_or(ZOOMS[0])
+        ZOOMS.iter().rev().find(|z| **z < r).copied()
     } else {
-        ZOOMS
-            .iter()
-            .find(|z| **z > r)
-            .copied()
-            .unwrap_or(ZOOMS[ZOOMS.len() - 1])
+        ZOOMS.iter().find(|z| **z > r).copied()
     };
-    Duration::from_secs(next)
+    // Past either end of the list the range stays as it is.
+    next.map_or(range, Duration::from_secs)
 }
 
 /// A short reason for the status bar.
@@ -519,7 +511,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.size = (w, h);
                 state.relayout();
                 state.dirty = true;
-                return state.refetch();
+                // Before the first tick there is no clock yet: the first round follows it.
+                if state.now > 0.0 {
+                    return state.refetch();
+                }
             }
             Vec::new()
         }
@@ -672,10 +667,12 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
         .as_ref()
         .err()
         .is_some_and(QueryError::is_unreachable);
+    let mut first_failure_in_round = false;
     if let Some(round) = state.round.as_mut() {
         round.outstanding.remove(&f.key);
-        if unreachable {
+        if unreachable && !round.failed {
             round.failed = true;
+            first_failure_in_round = true;
         }
         if round.outstanding.is_empty() {
             let took = Duration::from_secs_f64((state.now - round.started).max(0.0));
@@ -702,17 +699,11 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
             if let Server::Down { reason, .. } = &mut state.server {
                 *reason = down_reason(e);
             }
-            // One backoff step per failed round.
-            if state
-                .round
-                .as_ref()
-                .is_none_or(|r| r.outstanding.is_empty() || r.failed)
-            {
+            // One backoff step per failed round: retry after 1s, 2s, 4s, … capped at the
+            // refresh interval.
+            if first_failure_in_round {
                 state.failures = state.failures.saturating_add(1);
-            }
-            let retry = state.now + state.retry_delay();
-            if !state.paused || state.next_refresh_at > retry {
-                state.next_refresh_at = state.next_refresh_at.min(retry).max(state.now);
+                state.next_refresh_at = state.now + state.retry_delay();
             }
         }
         _ => {
@@ -817,6 +808,12 @@ mod tests {
             "an off-list range snaps to the next level"
         );
         assert_eq!(zoom(m(600), false), m(900));
+        assert_eq!(
+            zoom(m(60), true),
+            m(60),
+            "below the list: zoom in keeps the range"
+        );
+        assert_eq!(zoom(m(60), false), m(300));
     }
 
     #[test]

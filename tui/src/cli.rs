@@ -27,11 +27,11 @@ pub struct Cli {
     pub url: Option<String>,
 
     /// How often queries run (overrides the dashboard file), e.g. 5s.
-    #[arg(long, env = "PROMDASH_REFRESH", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "PROMDASH_REFRESH", global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub refresh: Option<Duration>,
 
     /// Time window shown by graphs (overrides the dashboard file), e.g. 15m, 1h.
-    #[arg(long, env = "PROMDASH_RANGE", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "PROMDASH_RANGE", global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub range: Option<Duration>,
 
     /// Extra request header `Name: value` (repeatable), e.g. for X-Scope-OrgID. Values are
@@ -48,12 +48,12 @@ pub struct Cli {
     pub timeout: Option<Duration>,
 
     /// Do not ring the terminal bell when an alert starts firing.
-    #[arg(long, env = "PROMDASH_NO_BELL")]
+    #[arg(long, env = "PROMDASH_NO_BELL", global = true)]
     pub no_bell: bool,
 
     /// Log file [default: promdash.log in $XDG_STATE_HOME/promdash, ~/.local/state/promdash
     /// or the temp dir]. RUST_LOG sets the level.
-    #[arg(long, env = "PROMDASH_LOG_FILE", value_name = "FILE")]
+    #[arg(long, env = "PROMDASH_LOG_FILE", global = true, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
 
     #[command(subcommand)]

@@ -192,7 +192,7 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
         opts.refresh = opts.refresh.min(Duration::from_secs(2));
     }
     if opts.range == settings.dashboard.range {
-        opts.range = opts.range.min(Duration::from_secs(300));
+        opts.range = opts.range.min(Duration::from_secs(60));
     }
     let state = State::new(settings.dashboard, opts);
     let fault_latency = u64::try_from(args.fault_latency.as_millis()).unwrap_or(u64::MAX);

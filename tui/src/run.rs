@@ -240,8 +240,8 @@ pub async fn event_loop<S: MetricsSource>(
     let mut signals = Signals::new();
 
     let size = terminal.size()?;
-    let mut effects = app::update(state, Msg::Tick(wall_now()));
-    effects.extend(app::update(state, Msg::Resize(size.width, size.height)));
+    let mut effects = app::update(state, Msg::Resize(size.width, size.height));
+    effects.extend(app::update(state, Msg::Tick(wall_now())));
     loop {
         for effect in effects.drain(..) {
             match effect {

@@ -1,6 +1,8 @@
 //! The top line: dashboard title and the alert banner (FIRING, PENDING, RESOLVED).
+//!
+//! Alerts matter more than the title: when they do not all fit beside it, the title goes.
 
-use promdash_queries::alert::AlertState;
+use promdash_queries::alert::{AlertInstance, AlertState};
 use promdash_queries::dashboard::Severity;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,6 +10,54 @@ use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::State;
 use crate::units::{Format, short_duration};
+
+/// One alert's text and colours.
+fn segment(state: &State, inst: &AlertInstance) -> (String, Style) {
+    let rule = state
+        .dashboard
+        .alerts
+        .iter()
+        .position(|r| r.name == inst.rule);
+    let format = rule
+        .and_then(|k| state.alert_panels[k].first())
+        .map_or(Format::Short, |&p| state.panels[p].format.clone());
+    let stale = if inst.stale { " (stale)" } else { "" };
+    match inst.state {
+        AlertState::Firing => {
+            let since = inst.firing_since.unwrap_or(state.now);
+            let value = if inst.value.is_nan() {
+                "no data".to_owned()
+            } else {
+                format.format(inst.value, None)
+            };
+            let text = format!(
+                " FIRING {} {value} for {}{stale} ",
+                inst.rule,
+                short_duration(state.now - since)
+            );
+            let style = match inst.severity {
+                Severity::Critical => Style::new().bg(Color::Red).fg(Color::White),
+                Severity::Warning => Style::new().bg(Color::Yellow).fg(Color::Black),
+                Severity::Info => Style::new().bg(Color::Blue).fg(Color::White),
+            };
+            (text, style.add_modifier(Modifier::BOLD))
+        }
+        AlertState::Pending => {
+            let style = match inst.severity {
+                Severity::Critical => Style::new().fg(Color::LightRed),
+                _ => Style::new().fg(Color::Yellow),
+            };
+            (
+                format!(" PENDING {}{stale} ", inst.rule),
+                style.add_modifier(Modifier::BOLD),
+            )
+        }
+        _ => (
+            format!(" RESOLVED {} ", inst.rule),
+            Style::new().fg(Color::Green),
+        ),
+    }
+}
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     let firing_any = state.alerts.firing().next().is_some();
@@ -17,93 +67,53 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         Style::new()
     };
     buf.set_style(area, base);
-    let right = area.right();
-    let (mut x, _) = buf.set_stringn(
-        area.x,
-        area.y,
-        format!(" {} ", state.dashboard.title),
-        usize::from(area.width),
-        base.add_modifier(Modifier::BOLD),
-    );
 
     // Firing first, then pending, then resolved.
-    let order = [
+    let mut segments: Vec<(String, Style)> = Vec::new();
+    for wanted in [
         AlertState::Firing,
         AlertState::Pending,
         AlertState::Resolved,
-    ];
-    let total = state
-        .alerts
-        .instances()
-        .filter(|i| i.state != AlertState::Inactive)
-        .count();
-    let mut shown = 0;
-    for wanted in order {
+    ] {
         for inst in state.alerts.instances().filter(|i| i.state == wanted) {
-            let rule = state
-                .dashboard
-                .alerts
-                .iter()
-                .position(|r| r.name == inst.rule);
-            let format = rule
-                .and_then(|k| state.alert_panels[k].first())
-                .map_or(Format::Short, |&p| state.panels[p].format.clone());
-            let stale = if inst.stale { " (stale)" } else { "" };
-            let (text, style) = match inst.state {
-                AlertState::Firing => {
-                    let since = inst.firing_since.unwrap_or(state.now);
-                    let text = format!(
-                        " FIRING {} {} for {}{stale} ",
-                        inst.rule,
-                        value_text(&format, inst.value).replace("NaN", "no data"),
-                        short_duration(state.now - since)
-                    );
-                    let style = match inst.severity {
-                        Severity::Critical => Style::new().bg(Color::Red).fg(Color::White),
-                        Severity::Warning => Style::new().bg(Color::Yellow).fg(Color::Black),
-                        Severity::Info => Style::new().bg(Color::Blue).fg(Color::White),
-                    };
-                    (text, style.add_modifier(Modifier::BOLD))
-                }
-                AlertState::Pending => {
-                    let style = match inst.severity {
-                        Severity::Critical => Style::new().fg(Color::LightRed),
-                        _ => Style::new().fg(Color::Yellow),
-                    };
-                    (
-                        format!(" PENDING {}{stale} ", inst.rule),
-                        style.add_modifier(Modifier::BOLD),
-                    )
-                }
-                _ => (
-                    format!(" RESOLVED {} ", inst.rule),
-                    Style::new().fg(Color::Green),
-                ),
-            };
-            let w = text.chars().count() as u16;
-            let rest = total - shown;
-            // Leave room for "+N more" unless this is the last one.
-            let reserve = if rest > 1 { 9 } else { 0 };
-            if x + 1 + w + reserve > right {
-                let more = format!(" +{rest} more");
-                buf.set_stringn(
-                    x,
-                    area.y,
-                    &more,
-                    usize::from(right.saturating_sub(x)),
-                    base.fg(Color::Gray),
-                );
-                return;
-            }
-            x += 1;
-            let (nx, _) = buf.set_stringn(x, area.y, &text, usize::from(right - x), style);
-            x = nx;
-            shown += 1;
+            segments.push(segment(state, inst));
         }
     }
-}
-
-/// Value formatting for alerts without decimals fixed: the panel's format, rounded sanely.
-fn value_text(format: &Format, v: f64) -> String {
-    format.format(v, None)
+    let alerts_w: usize = segments.iter().map(|(t, _)| t.chars().count() + 1).sum();
+    let title = format!(" {} ", state.dashboard.title);
+    let right = area.right();
+    let mut x = area.x;
+    if segments.is_empty() || title.chars().count() + alerts_w <= usize::from(area.width) {
+        x = buf
+            .set_stringn(
+                x,
+                area.y,
+                &title,
+                usize::from(area.width),
+                base.add_modifier(Modifier::BOLD),
+            )
+            .0;
+    }
+    let total = segments.len();
+    for (k, (text, style)) in segments.iter().enumerate() {
+        let w = text.chars().count() as u16;
+        let rest = total - k;
+        // Leave room for "+N more" unless this is the last one.
+        let reserve = if rest > 1 { 9 } else { 0 };
+        if x + 1 + w + reserve > right {
+            let more = format!(" +{rest} more");
+            buf.set_stringn(
+                x,
+                area.y,
+                &more,
+                usize::from(right.saturating_sub(x)),
+                base.fg(Color::Gray),
+            );
+            return;
+        }
+        x += 1;
+        x = buf
+            .set_stringn(x, area.y, text, usize::from(right - x), *style)
+            .0;
+    }
 }

@@ -28,7 +28,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         .iter()
         .filter(|(k, _)| *k != "f" || state.opts.demo)
         .collect();
-    let w = 52.min(area.width);
+    let w = 60.min(area.width);
     let h = (keys.len() as u16 + 4).min(area.height);
     let rect = Rect::new(
         area.x + (area.width - w) / 2,

@@ -1,0 +1,244 @@
+//! What the user sees, as text: TestBackend + insta, fixed data, frozen clock.
+//!
+//! Review changes with `cargo insta review` (or INSTA_UPDATE=always, then `git diff`).
+//! A mismatch fails the test; new snapshots are never accepted silently in CI.
+
+mod common;
+
+use common::*;
+use promdash::app::{Msg, update};
+use promdash_queries::dashboard::parse_dashboard;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::style::Color;
+
+const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
+
+fn snap(name: &str, w: u16, h: u16, text: String) {
+    insta::with_settings!({ snapshot_suffix => format!("{w}x{h}"), prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn default_dashboard_with_data() {
+    for (w, h) in SIZES {
+        let state = loaded(w, h);
+        let text = screen(&state);
+        assert!(text.contains("Reference service"));
+        assert!(text.contains(" UP "));
+        snap("default_with_data", w, h, text);
+    }
+}
+
+/// Drives the alert rules: p95 high for 40 s (firing), error ratio high once (pending).
+fn alerting(w: u16, h: u16) -> promdash::app::State {
+    let (mut state, reqs) = default_state(w, h);
+    let high = Data {
+        alert_p95: 0.83,
+        alert_errors: 0.004,
+    };
+    answer_all(&mut state, &reqs, high);
+    let mut t = NOW;
+    for k in 0..8 {
+        t += 5.0;
+        let data = if k == 7 {
+            Data {
+                alert_p95: 0.83,
+                alert_errors: 0.09,
+            }
+        } else {
+            high
+        };
+        let round = fetches(update(&mut state, Msg::Tick(t)));
+        answer_all(&mut state, &round, data);
+    }
+    state
+}
+
+#[test]
+fn firing_and_pending_alerts() {
+    for (w, h) in SIZES {
+        let state = alerting(w, h);
+        let text = screen(&state);
+        assert!(text.contains("FIRING HighLatencyP95 830ms for "), "{text}");
+        assert!(text.contains("PENDING HighErrorRatio"), "{text}");
+        snap("alerts", w, h, text.clone());
+        // The latency panel's border is red; the banner is red for a critical alert.
+        let t = draw(&state);
+        let buf = t.backend().buffer();
+        let latency = state
+            .dashboard
+            .panels
+            .iter()
+            .position(|p| p.title.starts_with("Latency"))
+            .expect("panel");
+        let rect = state.panel_rects()[latency].expect("visible");
+        assert_eq!(buf[(rect.x, rect.y)].fg, Color::Red);
+        let firing_x = text
+            .lines()
+            .next()
+            .and_then(|l| l.find("FIRING"))
+            .expect("banner") as u16;
+        assert_eq!(buf[(firing_x, 0)].bg, Color::Red);
+    }
+}
+
+#[test]
+fn server_down() {
+    for (w, h) in SIZES {
+        let mut state = loaded(w, h);
+        let round = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+        for r in &round {
+            update(
+                &mut state,
+                promdash::app::Msg::Fetched(Box::new(promdash::app::Fetched {
+                    key: r.key.clone(),
+                    seq: r.seq,
+                    window: r.window,
+                    result: Err(refused()),
+                    elapsed: std::time::Duration::from_millis(1),
+                })),
+            );
+        }
+        update(&mut state, Msg::Tick(NOW + 5.2));
+        let text = screen(&state);
+        assert!(text.contains("DOWN connection refused"), "{text}");
+        assert!(text.contains("stale"));
+        snap("server_down", w, h, text);
+    }
+}
+
+#[test]
+fn panel_error() {
+    for (w, h) in SIZES {
+        let (mut state, reqs) = default_state(w, h);
+        for r in &reqs {
+            let result = if r.key.expr().starts_with("sum by (route) (rate(") {
+                Err(bad_data(
+                    "1:24: parse error: unexpected \")\" in aggregation",
+                ))
+            } else {
+                answer(r, Data::default())
+            };
+            update(&mut state, fetched(r, result));
+        }
+        let text = screen(&state);
+        assert!(text.contains("bad_data"), "{text}");
+        snap("panel_error", w, h, text);
+
+        // An error after data: the data stays, marked stale, the message below it.
+        let mut state = loaded(w, h);
+        let round = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+        for r in &round {
+            let result = if r.key.expr().contains("histogram_quantile(0.99") {
+                Err(bad_data(
+                    "query processing would load too many samples into memory",
+                ))
+            } else {
+                answer(r, Data::default())
+            };
+            update(&mut state, fetched(r, result));
+        }
+        let text = screen(&state);
+        assert!(text.contains("⚠ the server rejected"), "{text}");
+        assert!(text.contains("p99"), "old series still drawn");
+        snap("panel_error_stale", w, h, text);
+    }
+}
+
+#[test]
+fn help_overlay() {
+    for (w, h) in SIZES {
+        let mut state = loaded(w, h);
+        update(&mut state, char_key('?'));
+        let text = screen(&state);
+        for k in [
+            "quit",
+            "refresh now",
+            "pause",
+            "zoom",
+            "pan",
+            "Shift-Tab",
+            "full screen",
+            "Esc",
+        ] {
+            assert!(text.contains(k), "help lacks {k}");
+        }
+        snap("help", w, h, text);
+    }
+}
+
+#[test]
+fn full_screen_panel() {
+    for (w, h) in SIZES {
+        let mut state = loaded(w, h);
+        let latency = state
+            .dashboard
+            .panels
+            .iter()
+            .position(|p| p.title.starts_with("Latency"))
+            .expect("panel");
+        while state.focus != latency {
+            update(&mut state, key(KeyCode::Tab));
+        }
+        let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
+        answer_all(&mut state, &reqs, Data::default());
+        let text = screen(&state);
+        assert!(
+            !text.contains("Requests by route"),
+            "only the focused panel"
+        );
+        snap("fullscreen", w, h, text);
+    }
+}
+
+#[test]
+fn paused_and_zoomed_status() {
+    let mut state = loaded(120, 40);
+    update(&mut state, char_key('-'));
+    update(&mut state, char_key('p'));
+    let text = screen(&state);
+    let status = text.lines().last().unwrap_or_default().to_owned();
+    assert!(status.contains("PAUSED at 15:02:15"), "{status}");
+    assert!(status.contains("range 1h"), "{status}");
+    assert!(status.contains("refreshed 15:02:15 in 0ms"), "{status}");
+    assert!(status.contains("every 5s"), "{status}");
+    assert!(status.contains("http://localhost:9090"), "{status}");
+}
+
+const GRAPH: &str = r#"
+title = "Graph"
+[[panels]]
+title = "Latency"
+kind = "graph"
+queries = [
+  { expr = "histogram_quantile(0.50, sum by (le) (rate(app_request_latency_seconds_bucket[1m])))", legend = "p50" },
+  { expr = "histogram_quantile(0.99, sum by (le) (rate(app_request_latency_seconds_bucket[1m])))", legend = "p99" },
+]
+unit = "seconds"
+thresholds = [ { value = 0.25, color = "yellow" }, { value = 0.4, color = "red" } ]
+"#;
+
+#[test]
+fn graph_widths_with_gaps_and_thresholds() {
+    let dashboard = parse_dashboard(GRAPH, "graph.toml").expect("valid");
+    for w in [30u16, 60, 100] {
+        let (mut state, reqs) = start(dashboard.clone(), w, 16);
+        answer_all(&mut state, &reqs, Data::default());
+        let text = screen(&state);
+        if w >= 60 {
+            assert!(text.contains('╌'), "threshold line drawn at {w}:\n{text}");
+            assert!(text.contains("p99"), "legend at {w}");
+        }
+        snap("graph", w, 16, text);
+    }
+}
+
+#[test]
+fn tiny_terminal_keeps_titles() {
+    let state = loaded(40, 10);
+    let text = screen(&state);
+    assert!(text.contains("Reference service"));
+    assert!(text.contains("Request"), "{text}");
+    assert!(text.contains("Latency"), "{text}");
+}

@@ -1,0 +1,511 @@
+//! `update()`: keys, refresh rounds, results, failures. No terminal, no network, no clock.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::*;
+use promdash::app::{Effect, FetchKey, Msg, Server, ZOOMS, update};
+use promdash_queries::alert::AlertState;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[test]
+fn first_round_fetches_each_distinct_query_once() {
+    let (state, reqs) = default_state(120, 40);
+    let keys: HashSet<&FetchKey> = reqs.iter().map(|r| &r.key).collect();
+    assert_eq!(keys.len(), reqs.len(), "no request twice in a round");
+    // The error-ratio stat and the error-ratio graph share one expression; the instant
+    // query of that expression is sent once for both.
+    let error_instant = reqs
+        .iter()
+        .filter(|r| matches!(&r.key, FetchKey::Instant { expr } if expr.starts_with("(sum(rate(app_error_count_total[1m]))")))
+        .count();
+    assert_eq!(error_instant, 1);
+    // Every panel query and alert rule is covered.
+    for p in &state.dashboard.panels {
+        for q in &p.queries {
+            assert!(
+                reqs.iter().any(|r| r.key.expr() == q.expr),
+                "{} not fetched",
+                q.expr
+            );
+        }
+    }
+    for a in &state.dashboard.alerts {
+        assert!(reqs.iter().any(|r| r.key
+            == FetchKey::Instant {
+                expr: a.expr.clone()
+            }));
+    }
+    // Range windows are aligned to their step and end at or before now.
+    for r in &reqs {
+        if let Some(w) = r.window {
+            let step = w.step.as_secs_f64();
+            assert!(w.end <= NOW && NOW - w.end < step);
+            assert_eq!((w.end / step).fract(), 0.0);
+        }
+    }
+}
+
+#[test]
+fn at_most_one_request_in_flight_per_query() {
+    let (mut state, first) = default_state(120, 40);
+    assert!(!first.is_empty());
+    let again = fetches(update(&mut state, char_key('r')));
+    assert!(again.is_empty(), "everything is still in flight: {again:?}");
+    // Answer one; only that one is sent again.
+    update(
+        &mut state,
+        fetched(&first[0], answer(&first[0], Data::default())),
+    );
+    let again = fetches(update(&mut state, char_key('r')));
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].key, first[0].key);
+    assert!(again[0].seq > first[0].seq);
+}
+
+#[test]
+fn refresh_runs_on_the_interval_not_before() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    assert!(fetches(update(&mut state, Msg::Tick(NOW + 4.9))).is_empty());
+    let next = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+    assert_eq!(next.len(), reqs.len());
+    assert!(state.refreshed.is_some());
+}
+
+#[test]
+fn quit_keys() {
+    for msg in [char_key('q'), ctrl('c')] {
+        let (mut state, _) = default_state(80, 24);
+        let effects = update(&mut state, msg);
+        assert!(state.quit);
+        assert!(effects.contains(&Effect::Quit));
+    }
+    // A plain `c` does not quit.
+    let (mut state, _) = default_state(80, 24);
+    update(&mut state, char_key('c'));
+    assert!(!state.quit);
+}
+
+#[test]
+fn help_toggles_and_any_key_closes_it() {
+    let (mut state, _) = default_state(80, 24);
+    update(&mut state, char_key('?'));
+    assert!(state.help);
+    update(&mut state, char_key('?'));
+    assert!(!state.help);
+    update(&mut state, char_key('?'));
+    update(&mut state, key(KeyCode::Esc));
+    assert!(!state.help);
+    update(&mut state, char_key('?'));
+    let effects = update(&mut state, char_key('p'));
+    assert!(!state.help, "a key closes the overlay");
+    assert!(!state.paused, "…and does nothing else");
+    assert!(effects.is_empty());
+    // q still quits from the overlay.
+    update(&mut state, char_key('?'));
+    update(&mut state, char_key('q'));
+    assert!(state.quit);
+}
+
+#[test]
+fn r_refreshes_now() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    update(&mut state, Msg::Tick(NOW + 1.0));
+    let again = fetches(update(&mut state, char_key('r')));
+    assert_eq!(again.len(), reqs.len());
+    assert_eq!(state.next_refresh_at, NOW + 6.0, "the interval restarts");
+}
+
+#[test]
+fn pause_stops_panel_refresh_and_pins_the_window() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    update(&mut state, char_key('p'));
+    assert!(state.paused);
+    assert_eq!(state.end, Some(NOW));
+    // Later ticks only evaluate the alert rules.
+    let later = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+    assert_eq!(later.len(), state.dashboard.alerts.len());
+    assert!(later.iter().all(|r| {
+        state
+            .dashboard
+            .alerts
+            .iter()
+            .any(|a| a.expr == r.key.expr())
+    }));
+    answer_all(&mut state, &later, Data::default());
+    // Resume: back to live, everything fetched at once.
+    let resumed = fetches(update(&mut state, char_key('p')));
+    assert!(!state.paused);
+    assert_eq!(state.end, None);
+    assert_eq!(resumed.len(), reqs.len());
+}
+
+#[test]
+fn pan_only_while_paused_and_never_past_now() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    assert!(
+        fetches(update(&mut state, key(KeyCode::Left))).is_empty(),
+        "no pan while live"
+    );
+    assert_eq!(state.end, None);
+
+    update(&mut state, char_key('p'));
+    let panned = fetches(update(&mut state, key(KeyCode::Left)));
+    assert_eq!(state.end, Some(NOW - 450.0), "half of the 15m range back");
+    let w = panned.iter().find_map(|r| r.window).expect("a range query");
+    assert!(w.end <= NOW - 450.0 && w.end > NOW - 450.0 - w.step.as_secs_f64());
+    // Instant queries of a paused dashboard are evaluated at the pinned end.
+    assert!(
+        panned
+            .iter()
+            .any(|r| matches!(r.key, FetchKey::Instant { .. }) && r.time == Some(NOW - 450.0))
+    );
+    answer_all(&mut state, &panned, Data::default());
+
+    update(&mut state, key(KeyCode::Right));
+    assert_eq!(state.end, Some(NOW));
+    update(&mut state, key(KeyCode::Right));
+    assert_eq!(state.end, Some(NOW), "not past now");
+}
+
+#[test]
+fn zoom_walks_the_levels_and_stops_at_the_ends() {
+    let (mut state, _) = default_state(120, 40);
+    assert_eq!(state.range, Duration::from_secs(900));
+    update(&mut state, char_key('+'));
+    assert_eq!(state.range, Duration::from_secs(300));
+    update(&mut state, char_key('+'));
+    assert_eq!(state.range, Duration::from_secs(300), "5m is the closest");
+    for _ in 0..10 {
+        update(&mut state, char_key('-'));
+    }
+    assert_eq!(
+        state.range,
+        Duration::from_secs(ZOOMS[ZOOMS.len() - 1]),
+        "7d is the widest"
+    );
+    update(&mut state, char_key('+'));
+    assert_eq!(state.range, Duration::from_secs(86400));
+}
+
+#[test]
+fn zoom_refetches_with_the_new_range() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    let zoomed = fetches(update(&mut state, char_key('-')));
+    let w = zoomed.iter().find_map(|r| r.window).expect("a range query");
+    assert!(w.end - w.start >= 3600.0);
+}
+
+#[test]
+fn focus_wraps_both_ways() {
+    let (mut state, _) = default_state(120, 40);
+    let n = state.panels.len();
+    assert_eq!(state.focus, 0);
+    update(&mut state, key(KeyCode::BackTab));
+    assert_eq!(state.focus, n - 1);
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(state.focus, 0);
+    for _ in 0..n {
+        update(&mut state, key(KeyCode::Tab));
+    }
+    assert_eq!(state.focus, 0);
+    // Some terminals send Shift+Tab as Tab with SHIFT.
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::SHIFT)),
+    );
+    assert_eq!(state.focus, n - 1);
+}
+
+#[test]
+fn enter_goes_full_screen_and_esc_comes_back() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    update(&mut state, key(KeyCode::Tab));
+    update(&mut state, key(KeyCode::Tab));
+    update(&mut state, key(KeyCode::Tab));
+    update(&mut state, key(KeyCode::Tab));
+    let focus = state.focus;
+    let wider = fetches(update(&mut state, key(KeyCode::Enter)));
+    assert!(state.fullscreen);
+    let rects = state.panel_rects();
+    assert_eq!(rects[focus], Some(state.grid_area()));
+    assert_eq!(rects.iter().flatten().count(), 1);
+    // A wider panel asks for a finer step.
+    assert!(wider.iter().any(|r| r.window.is_some()));
+    update(&mut state, key(KeyCode::Esc));
+    assert!(!state.fullscreen);
+    assert_eq!(state.focus, focus);
+}
+
+#[test]
+fn fault_key_only_in_demo() {
+    let (mut state, _) = default_state(80, 24);
+    assert!(update(&mut state, char_key('f')).is_empty());
+    state.opts.demo = true;
+    assert_eq!(
+        update(&mut state, char_key('f')),
+        vec![Effect::SetFault(true)]
+    );
+    assert_eq!(
+        update(&mut state, char_key('f')),
+        vec![Effect::SetFault(false)]
+    );
+}
+
+#[test]
+fn unknown_keys_do_not_redraw() {
+    let (mut state, _) = default_state(80, 24);
+    state.dirty = false;
+    update(&mut state, char_key('z'));
+    assert!(!state.dirty);
+}
+
+#[test]
+fn results_out_of_order_keep_the_newest() {
+    let (mut state, reqs) = default_state(120, 40);
+    let total = reqs
+        .iter()
+        .find(|r| {
+            r.key
+                == FetchKey::Instant {
+                    expr: "sum(app_request_count_total)".into(),
+                }
+        })
+        .expect("total query")
+        .clone();
+    // A newer request for the same query (as if the first was retried).
+    let mut newer = total.clone();
+    newer.seq += 1000;
+    let value = |v: f64| {
+        Ok(promdash_queries::model::QueryResult {
+            data: promdash_queries::model::QueryData::Scalar(promdash_queries::model::Sample {
+                t: NOW,
+                v,
+            }),
+            notes: Default::default(),
+        })
+    };
+    update(&mut state, fetched(&newer, value(2.0)));
+    update(&mut state, fetched(&total, value(1.0)));
+    assert_eq!(
+        state.panels[0].value,
+        Some(2.0),
+        "the older answer arrived last and is dropped"
+    );
+}
+
+#[test]
+fn error_after_data_keeps_data_marked_stale_then_recovers() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    assert_eq!(state.panels[0].value, Some(123_456.0));
+    assert!(!state.panels[0].is_stale());
+
+    let round = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+    assert!(!round.is_empty());
+    for r in &round {
+        let result = if r.key.expr() == "sum(app_request_count_total)" {
+            Err(bad_data("parse error at char 4"))
+        } else {
+            answer(r, Data::default())
+        };
+        update(&mut state, fetched(r, result));
+    }
+    let p = &state.panels[0];
+    assert_eq!(p.value, Some(123_456.0), "last data kept");
+    assert!(p.is_stale());
+    assert!(
+        p.visible_error()
+            .is_some_and(|e| e.contains("parse error at char 4"))
+    );
+    assert_eq!(
+        state.server,
+        Server::Up,
+        "a rejected query is not a server outage"
+    );
+    assert!(!state.panels[1].is_stale(), "other panels unaffected");
+
+    let round = fetches(update(&mut state, Msg::Tick(NOW + 10.0)));
+    answer_all(&mut state, &round, Data::default());
+    assert!(!state.panels[0].is_stale());
+    assert!(state.panels[0].visible_error().is_none());
+}
+
+#[test]
+fn server_down_backs_off_and_recovers() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    assert_eq!(state.server, Server::Up);
+
+    // Prometheus goes away: every request of the next round is refused.
+    let mut t = NOW + 5.0;
+    let round = fetches(update(&mut state, Msg::Tick(t)));
+    for r in &round {
+        update(&mut state, fetched(r, Err(refused())));
+    }
+    assert!(matches!(&state.server, Server::Down { reason, .. } if reason == "connection refused"));
+    assert!(
+        state
+            .panels
+            .iter()
+            .filter(|p| p.loaded)
+            .all(|p| p.is_stale())
+    );
+    assert!(
+        state.panels.iter().all(|p| p.visible_error().is_none()),
+        "the status bar says DOWN, panels only stale"
+    );
+    assert_eq!(state.panels[0].value, Some(123_456.0));
+
+    // Retries back off: 1s, 2s, 4s, then capped at the 5s refresh interval.
+    let mut delays = Vec::new();
+    for _ in 0..5 {
+        let wait = state.next_refresh_at - t;
+        delays.push(wait);
+        t = state.next_refresh_at;
+        let round = fetches(update(&mut state, Msg::Tick(t)));
+        assert!(!round.is_empty());
+        for r in &round {
+            update(&mut state, fetched(r, Err(refused())));
+        }
+    }
+    assert_eq!(delays, vec![1.0, 2.0, 4.0, 5.0, 5.0]);
+
+    // It comes back: UP, and a full fresh round right away.
+    t = state.next_refresh_at;
+    let round = fetches(update(&mut state, Msg::Tick(t)));
+    update(
+        &mut state,
+        fetched(&round[0], answer(&round[0], Data::default())),
+    );
+    assert_eq!(state.server, Server::Up);
+    assert_eq!(state.next_refresh_at, t);
+    let rest: Vec<_> = round[1..].to_vec();
+    answer_all(&mut state, &rest, Data::default());
+    let fresh = fetches(update(&mut state, Msg::Tick(t + 0.1)));
+    answer_all(&mut state, &fresh, Data::default());
+    assert!(state.panels.iter().all(|p| !p.is_stale()));
+}
+
+#[test]
+fn alert_goes_pending_then_firing_and_rings_once() {
+    let (mut state, reqs) = default_state(120, 40);
+    let high = Data {
+        alert_p95: 0.8,
+        ..Data::default()
+    };
+    let effects = answer_all(&mut state, &reqs, high);
+    assert!(!effects.contains(&Effect::Bell));
+    let inst = state
+        .alerts
+        .instances()
+        .find(|i| i.rule == "HighLatencyP95")
+        .expect("instance");
+    assert_eq!(inst.state, AlertState::Pending);
+
+    let mut bells = 0;
+    let mut t = NOW;
+    for _ in 0..10 {
+        t += 5.0;
+        let round = fetches(update(&mut state, Msg::Tick(t)));
+        bells += answer_all(&mut state, &round, high)
+            .iter()
+            .filter(|e| **e == Effect::Bell)
+            .count();
+    }
+    assert_eq!(bells, 1, "one bell when it starts firing");
+    let inst = state
+        .alerts
+        .instances()
+        .find(|i| i.rule == "HighLatencyP95")
+        .expect("instance");
+    assert_eq!(inst.state, AlertState::Firing);
+    let latency = state
+        .dashboard
+        .panels
+        .iter()
+        .position(|p| p.title.starts_with("Latency"))
+        .expect("panel");
+    assert!(state.firing_panels()[latency]);
+    assert_eq!(state.firing_panels().iter().filter(|f| **f).count(), 1);
+}
+
+#[test]
+fn no_bell_option() {
+    let (mut state, reqs) = default_state(120, 40);
+    state.opts.bell = false;
+    let high = Data {
+        alert_p95: 0.8,
+        ..Data::default()
+    };
+    answer_all(&mut state, &reqs, high);
+    let mut t = NOW;
+    for _ in 0..10 {
+        t += 5.0;
+        let round = fetches(update(&mut state, Msg::Tick(t)));
+        assert!(!answer_all(&mut state, &round, high).contains(&Effect::Bell));
+    }
+}
+
+#[test]
+fn alert_is_kept_not_resolved_when_the_server_is_down() {
+    let (mut state, reqs) = default_state(120, 40);
+    let high = Data {
+        alert_p95: 0.8,
+        ..Data::default()
+    };
+    answer_all(&mut state, &reqs, high);
+    let mut t = NOW;
+    for _ in 0..8 {
+        t += 5.0;
+        let round = fetches(update(&mut state, Msg::Tick(t)));
+        answer_all(&mut state, &round, high);
+    }
+    t += 5.0;
+    let round = fetches(update(&mut state, Msg::Tick(t)));
+    for r in &round {
+        update(&mut state, fetched(r, Err(refused())));
+    }
+    let inst = state
+        .alerts
+        .instances()
+        .find(|i| i.rule == "HighLatencyP95")
+        .expect("instance");
+    assert_eq!(inst.state, AlertState::Firing);
+    assert!(inst.stale);
+}
+
+#[test]
+fn resize_redownsamples_and_refetches() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    let graph = state
+        .dashboard
+        .panels
+        .iter()
+        .position(|p| p.title.starts_with("Latency"))
+        .expect("panel");
+    let before = state.panels[graph].series[0].cols.len();
+    let again = fetches(update(&mut state, Msg::Resize(200, 50)));
+    let after = state.panels[graph].series[0].cols.len();
+    assert!(after > before, "{before} → {after}");
+    assert!(again.iter().any(|r| r.window.is_some()));
+}
+
+#[test]
+fn deadline_is_the_next_refresh_when_idle() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    assert_eq!(state.next_deadline(), Some(NOW + 5.0));
+    update(&mut state, char_key('p'));
+    // Paused: still only the refresh deadline (alert rules), no per-second ticking.
+    assert_eq!(state.next_deadline(), Some(NOW + 5.0));
+}
