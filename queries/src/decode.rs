@@ -29,8 +29,24 @@ pub enum Envelope {
 /// Decodes the JSON body of `/api/v1/query` or `/api/v1/query_range`. The error names
 /// what was expected and where (line and column of the body).
 pub fn decode_query_body(body: &[u8]) -> Result<Envelope, serde_json::Error> {
-    let raw: RawEnvelope = serde_json::from_slice(body)?;
+    // The single-pass reader handles ordinary answers; anything else (and every error
+    // message) comes from the serde decoder below.
+    let raw = match crate::fastnum::read_envelope(body) {
+        Some(raw) => raw,
+        None => decode_query_body_serde_raw(body)?,
+    };
     raw.finish().map_err(de::Error::custom)
+}
+
+/// The serde-only decoder (no single-pass fast path), for differential tests.
+pub fn decode_query_body_serde(body: &[u8]) -> Result<Envelope, serde_json::Error> {
+    decode_query_body_serde_raw(body)?
+        .finish()
+        .map_err(de::Error::custom)
+}
+
+fn decode_query_body_serde_raw(body: &[u8]) -> Result<RawEnvelope, serde_json::Error> {
+    serde_json::from_slice(body)
 }
 
 /// Turns an HTTP answer of a query endpoint into a result or the right error. `url` is
@@ -135,12 +151,12 @@ pub(crate) fn http_error(url: &str, status: u16, body: &[u8]) -> QueryError {
 // ---------------------------------------------------------------------------------------
 
 #[derive(Default)]
-struct RawEnvelope {
-    status: Option<String>,
-    data: Option<RawData>,
-    error_type: Option<String>,
-    error: Option<String>,
-    notes: Notes,
+pub(crate) struct RawEnvelope {
+    pub(crate) status: Option<String>,
+    pub(crate) data: Option<RawData>,
+    pub(crate) error_type: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) notes: Notes,
 }
 
 impl RawEnvelope {
@@ -273,9 +289,9 @@ impl<'de> Deserialize<'de> for RawEnvelope {
     }
 }
 
-struct RawData {
-    result_type: Option<String>,
-    result: Option<RawResult>,
+pub(crate) struct RawData {
+    pub(crate) result_type: Option<String>,
+    pub(crate) result: Option<RawResult>,
 }
 
 #[derive(Deserialize)]
@@ -320,7 +336,7 @@ impl<'de> Deserialize<'de> for RawData {
 
 /// `result`, whose shape is known from its first element: series objects, or a
 /// `[time, "value"]` pair for scalar and string results.
-enum RawResult {
+pub(crate) enum RawResult {
     Empty,
     Series(Vec<RawSeries>),
     Pair(f64, String),
@@ -393,10 +409,10 @@ impl<'de> Deserialize<'de> for RawResult {
 }
 
 /// One element of a vector or matrix result.
-struct RawSeries {
-    labels: Labels,
-    value: Option<Sample>,
-    values: Option<Vec<Sample>>,
+pub(crate) struct RawSeries {
+    pub(crate) labels: Labels,
+    pub(crate) value: Option<Sample>,
+    pub(crate) values: Option<Vec<Sample>>,
 }
 
 #[derive(Deserialize)]
@@ -494,6 +510,11 @@ impl<'de> Deserialize<'de> for ValueDe {
                     .map(ValueDe)
                     .ok_or_else(|| E::invalid_value(de::Unexpected::Str(s), &self))
             }
+            fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<ValueDe, E> {
+                crate::fastnum::parse_value_bytes(b)
+                    .map(ValueDe)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Bytes(b), &self))
+            }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<ValueDe, E> {
                 Ok(ValueDe(v))
             }
@@ -504,32 +525,51 @@ impl<'de> Deserialize<'de> for ValueDe {
                 Ok(ValueDe(v as f64))
             }
         }
-        d.deserialize_str(V)
+        // Bytes skip serde_json's UTF-8 check; a sample value is ASCII.
+        d.deserialize_bytes(V)
     }
 }
 
-/// `[[t, "v"], ...]`
+/// `[[t, "v"], ...]`: borrowed as raw text from the body and read by the fast loop of
+/// [`crate::fastnum::parse_samples`]; serde reads it again only to explain an error.
 struct Samples(Vec<Sample>);
 
 impl<'de> Deserialize<'de> for Samples {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <&'de serde_json::value::RawValue>::deserialize(d)?;
+        let text = raw.get();
+        let mut out = Vec::with_capacity(text.len() / 24 + 1);
+        if crate::fastnum::parse_samples(text.as_bytes(), &mut out).is_some() {
+            return Ok(Samples(out));
+        }
+        serde_json::from_str::<SlowSamples>(text)
+            .map(|s| Samples(s.0))
+            .map_err(|e| de::Error::custom(format!("in `values`: {e}")))
+    }
+}
+
+/// The serde reading of `values`, for exact error messages and odd encodings.
+struct SlowSamples(Vec<Sample>);
+
+impl<'de> Deserialize<'de> for SlowSamples {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Samples;
+            type Value = SlowSamples;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an array of samples [[time, \"value\"], ...]")
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Samples, E> {
-                Ok(Samples(Vec::new()))
+            fn visit_unit<E: de::Error>(self) -> Result<SlowSamples, E> {
+                Ok(SlowSamples(Vec::new()))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Samples, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SlowSamples, A::Error> {
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(64));
                 while let Some(s) = seq.next_element::<SampleDe>()? {
                     out.push(s.0);
                 }
-                Ok(Samples(out))
+                Ok(SlowSamples(out))
             }
         }
-        d.deserialize_seq(V)
+        d.deserialize_any(V)
     }
 }

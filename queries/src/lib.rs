@@ -16,6 +16,7 @@ pub mod client;
 pub mod dashboard;
 pub mod decode;
 pub mod error;
+mod fastnum;
 pub mod model;
 pub mod source;
 pub mod step;

@@ -91,7 +91,7 @@ pub fn parse_value(s: &str) -> Option<f64> {
         "NaN" => Some(f64::NAN),
         "+Inf" | "Inf" => Some(f64::INFINITY),
         "-Inf" => Some(f64::NEG_INFINITY),
-        _ => s.parse().ok(),
+        _ => crate::fastnum::parse_f64(s.as_bytes()),
     }
 }
 

@@ -1,0 +1,686 @@
+//! Fast paths for the hot loop of decoding: a matrix's `values` arrays and the numbers in
+//! them. Anything unusual falls back to the standard library or to serde, so the fast
+//! path only has to be right for what it accepts.
+
+use crate::decode::{RawData, RawEnvelope, RawResult, RawSeries};
+use crate::model::{Labels, Sample};
+
+/// Powers of ten exactly representable as f64.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Parses a decimal number (`-12.5`, `2e-07`, `1.25E+3`). Significands of up to 19
+/// digits with a power of ten within ±22 take the fast path: exact (correctly rounded)
+/// when the significand fits in 53 bits, otherwise within one unit in the last place,
+/// as serde_json's default float parsing. Everything else goes to the standard library.
+pub(crate) fn parse_f64(b: &[u8]) -> Option<f64> {
+    let mut i = 0;
+    let neg = match b.first() {
+        Some(b'-') => {
+            i = 1;
+            true
+        }
+        Some(b'+') => {
+            i = 1;
+            false
+        }
+        _ => false,
+    };
+    let mut mant: u64 = 0;
+    let mut n = 0u32; // digits taken into `mant`, leading zeros skipped
+    let int_start = i;
+    while b.get(i) == Some(&b'0') {
+        i += 1;
+    }
+    if take_digits(b, &mut i, &mut mant, &mut n).is_none() {
+        return slow(b);
+    }
+    let int_digits = i - int_start;
+    let mut exp: i32 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let frac_start = i;
+        if mant == 0 {
+            while b.get(i) == Some(&b'0') {
+                i += 1;
+            }
+        }
+        let before = i;
+        if take_digits(b, &mut i, &mut mant, &mut n).is_none() {
+            return slow(b);
+        }
+        exp = -((i - before) as i32) - ((before - frac_start) as i32);
+        if int_digits == 0 && i == frac_start {
+            return None; // "." alone
+        }
+    } else if int_digits == 0 {
+        return slow(b); // "NaN", "inf", ...
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let eneg = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let estart = i;
+        let mut e: i32 = 0;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if e > 100_000 {
+                return slow(b);
+            }
+            e = e * 10 + i32::from(c - b'0');
+            i += 1;
+        }
+        if i == estart {
+            return None;
+        }
+        exp += if eneg { -e } else { e };
+    }
+    if i != b.len() || !(-22..=22).contains(&exp) {
+        return slow(b);
+    }
+    let m = mant as f64;
+    let v = if exp >= 0 {
+        m * POW10[exp as usize]
+    } else {
+        m / POW10[(-exp) as usize]
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// Takes the digits at `b[*i..]` into `mant`, eight at a time where possible. Returns
+/// `None` (use the slow path) past 19 digits.
+#[inline]
+fn take_digits(b: &[u8], i: &mut usize, mant: &mut u64, n: &mut u32) -> Option<()> {
+    while *n + 8 <= 19 {
+        let Some(chunk) = b.get(*i..*i + 8) else {
+            break;
+        };
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(bytes);
+        if !eight_digits(v) {
+            break;
+        }
+        *mant = *mant * 100_000_000 + parse_eight(v);
+        *n += 8;
+        *i += 8;
+    }
+    while let Some(&c) = b.get(*i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if *n >= 19 {
+            return None;
+        }
+        *mant = *mant * 10 + u64::from(c - b'0');
+        *n += 1;
+        *i += 1;
+    }
+    Some(())
+}
+
+/// Whether all eight bytes of `v` are ASCII digits.
+#[inline]
+fn eight_digits(v: u64) -> bool {
+    (v.wrapping_add(0x4646_4646_4646_4646) | v.wrapping_sub(0x3030_3030_3030_3030))
+        & 0x8080_8080_8080_8080
+        == 0
+}
+
+/// The value of eight ASCII digits (first digit in the lowest byte).
+#[inline]
+fn parse_eight(v: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    let v = v - 0x3030_3030_3030_3030;
+    let v = v.wrapping_mul(10) + (v >> 8);
+    ((v & MASK).wrapping_mul(MUL1) + ((v >> 16) & MASK).wrapping_mul(MUL2)) >> 32
+}
+
+#[cold]
+fn slow(b: &[u8]) -> Option<f64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// A sample value string's content: `NaN`, `+Inf`, `-Inf` or a decimal number.
+pub(crate) fn parse_value_bytes(b: &[u8]) -> Option<f64> {
+    match b {
+        b"NaN" => Some(f64::NAN),
+        b"+Inf" | b"Inf" => Some(f64::INFINITY),
+        b"-Inf" => Some(f64::NEG_INFINITY),
+        _ => parse_f64(b),
+    }
+}
+
+/// Parses the text of a `values` array, `[[t,"v"],...]`, appending to `out`. Returns
+/// `None` on anything unexpected (escapes, odd numbers, bad syntax); the caller then
+/// decodes the same text with serde for a precise error.
+pub(crate) fn parse_samples(text: &[u8], out: &mut Vec<Sample>) -> Option<()> {
+    let mut c = Cursor { b: text, i: 0 };
+    c.ws();
+    c.eat(b'[')?;
+    c.ws();
+    if c.peek() == Some(b']') {
+        c.i += 1;
+        c.ws();
+        return c.done();
+    }
+    loop {
+        c.eat(b'[')?;
+        c.ws();
+        let t_start = c.i;
+        while matches!(
+            c.peek(),
+            Some(b'0'..=b'9' | b'.' | b'-' | b'+' | b'e' | b'E')
+        ) {
+            c.i += 1;
+        }
+        let t = parse_f64(&c.b[t_start..c.i])?;
+        c.ws();
+        c.eat(b',')?;
+        c.ws();
+        c.eat(b'"')?;
+        let v_start = c.i;
+        loop {
+            match c.peek()? {
+                b'"' => break,
+                b'\\' => return None,
+                _ => c.i += 1,
+            }
+        }
+        let v = parse_value_bytes(&c.b[v_start..c.i])?;
+        c.i += 1;
+        c.ws();
+        c.eat(b']')?;
+        out.push(Sample { t, v });
+        c.ws();
+        match c.peek()? {
+            b',' => {
+                c.i += 1;
+                c.ws();
+            }
+            b']' => {
+                c.i += 1;
+                c.ws();
+                return c.done();
+            }
+            _ => return None,
+        }
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, want: u8) -> Option<()> {
+        if self.peek() == Some(want) {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn done(&self) -> Option<()> {
+        (self.i == self.b.len()).then_some(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A single-pass reader of the query envelope, for the common case. It returns `None` on
+// anything it does not expect (including every malformed body), and the caller then
+// decodes with serde, which also produces the precise error message.
+
+/// Reads a query answer in one pass. `None`: use the serde decoder instead.
+pub(crate) fn read_envelope(body: &[u8]) -> Option<RawEnvelope> {
+    let mut r = Reader {
+        b: body,
+        i: 0,
+        last_len: 0,
+    };
+    r.ws();
+    let mut env = RawEnvelope::default();
+    r.object(|r, key| {
+        match key {
+            b"status" => env.status = Some(r.string()?),
+            b"data" => env.data = Some(r.data()?),
+            b"errorType" => env.error_type = Some(r.string()?),
+            b"error" => env.error = Some(r.string()?),
+            b"warnings" => env.notes.warnings = r.strings()?,
+            b"infos" => env.notes.infos = r.strings()?,
+            b"isPartial" => env.notes.is_partial = r.boolean()?,
+            _ => r.skip()?,
+        }
+        Some(())
+    })?;
+    r.ws();
+    (r.i == r.b.len()).then_some(env)
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// Samples in the previous series: the series of one range answer are usually about
+    /// as long as each other, so this sizes the next `values` without regrowing.
+    last_len: usize,
+}
+
+impl<'a> Reader<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + word.len()) == Some(word) {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// `{ "key": value, ... }`, calling `f` with each key and the reader placed before
+    /// the value.
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.raw_string()?;
+            self.eat(b':')?;
+            self.ws();
+            f(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `[ elem, ... ]`, calling `f` with the reader placed before each element.
+    fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            f(self)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The bytes of a string without escapes; `None` when it has any.
+    #[inline]
+    fn raw_string(&mut self) -> Option<&'a [u8]> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let start = self.i + 1;
+        let len = self.b[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if self.b[start + len] != b'"' {
+            return None;
+        }
+        self.i = start + len + 1;
+        Some(&self.b[start..start + len])
+    }
+
+    /// A string, escapes decoded by serde_json when there are any.
+    fn string(&mut self) -> Option<String> {
+        self.ws();
+        let save = self.i;
+        if let Some(raw) = self.raw_string() {
+            return std::str::from_utf8(raw).ok().map(str::to_owned);
+        }
+        self.i = save;
+        let start = self.i;
+        self.skip_string()?;
+        serde_json::from_slice(&self.b[start..self.i]).ok()
+    }
+
+    fn strings(&mut self) -> Option<Vec<String>> {
+        self.ws();
+        if self.peek() == Some(b'n') {
+            self.literal(b"null")?;
+            return Some(Vec::new());
+        }
+        let mut out = Vec::new();
+        self.array(|r| {
+            out.push(r.string()?);
+            Some(())
+        })?;
+        Some(out)
+    }
+
+    fn boolean(&mut self) -> Option<bool> {
+        self.ws();
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|()| true),
+            b'f' => self.literal(b"false").map(|()| false),
+            b'n' => self.literal(b"null").map(|()| false),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn number(&mut self) -> Option<f64> {
+        self.ws();
+        let start = self.i;
+        while matches!(
+            self.peek(),
+            Some(b'0'..=b'9' | b'.' | b'-' | b'+' | b'e' | b'E')
+        ) {
+            self.i += 1;
+        }
+        let tok = &self.b[start..self.i];
+        // JSON numbers never start with '+' or '.'.
+        if matches!(tok.first(), Some(b'+' | b'.') | None) {
+            return None;
+        }
+        parse_f64(tok)
+    }
+
+    /// `[t, "v"]`
+    #[inline]
+    fn sample(&mut self) -> Option<Sample> {
+        self.eat(b'[')?;
+        let t = self.number()?;
+        self.eat(b',')?;
+        self.ws();
+        let v = parse_value_bytes(self.raw_string()?)?;
+        self.eat(b']')?;
+        Some(Sample { t, v })
+    }
+
+    fn data(&mut self) -> Option<RawData> {
+        let mut data = RawData {
+            result_type: None,
+            result: None,
+        };
+        self.object(|r, key| {
+            match key {
+                b"resultType" => data.result_type = Some(r.string()?),
+                b"result" => data.result = Some(r.result()?),
+                _ => r.skip()?,
+            }
+            Some(())
+        })?;
+        Some(data)
+    }
+
+    fn result(&mut self) -> Option<RawResult> {
+        self.ws();
+        if self.peek() == Some(b'n') {
+            self.literal(b"null")?;
+            return Some(RawResult::Empty);
+        }
+        self.eat(b'[')?;
+        self.ws();
+        match self.peek()? {
+            b']' => {
+                self.i += 1;
+                Some(RawResult::Empty)
+            }
+            b'{' => {
+                self.i -= 1; // back to '[' for `array`
+                let mut all = Vec::new();
+                self.array(|r| {
+                    all.push(r.series()?);
+                    Some(())
+                })?;
+                Some(RawResult::Series(all))
+            }
+            _ => {
+                let t = self.number()?;
+                self.eat(b',')?;
+                let v = self.string()?;
+                self.eat(b']')?;
+                Some(RawResult::Pair(t, v))
+            }
+        }
+    }
+
+    fn series(&mut self) -> Option<RawSeries> {
+        let mut s = RawSeries {
+            labels: Labels::new(),
+            value: None,
+            values: None,
+        };
+        self.object(|r, key| {
+            match key {
+                b"metric" => s.labels = r.labels()?,
+                b"value" => s.value = Some(r.sample()?),
+                b"values" => {
+                    let mut out = Vec::with_capacity(r.last_len.clamp(16, 11_001));
+                    r.array(|r| {
+                        out.push(r.sample()?);
+                        Some(())
+                    })?;
+                    r.last_len = out.len();
+                    s.values = Some(out);
+                }
+                _ => r.skip()?,
+            }
+            Some(())
+        })?;
+        Some(s)
+    }
+
+    fn labels(&mut self) -> Option<Labels> {
+        let mut labels = Labels::new();
+        self.ws();
+        if self.peek() == Some(b'n') {
+            self.literal(b"null")?;
+            return Some(labels);
+        }
+        self.object(|r, key| {
+            let key = std::str::from_utf8(key).ok()?.to_owned();
+            let value = r.string()?;
+            labels.insert(key, value);
+            Some(())
+        })?;
+        Some(labels)
+    }
+
+    fn skip_string(&mut self) -> Option<()> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        self.i += 1;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                b'\\' => self.i += 2,
+                c if c < 0x20 => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// Skips any JSON value (nesting bounded so hostile input cannot overflow the stack).
+    fn skip(&mut self) -> Option<()> {
+        self.skip_depth(0)
+    }
+
+    fn skip_depth(&mut self, depth: u32) -> Option<()> {
+        if depth > 64 {
+            return None;
+        }
+        self.ws();
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' => self.object(|r, _| r.skip_depth(depth + 1)),
+            b'[' => self.array(|r| r.skip_depth(depth + 1)),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(|_| ()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_agree_with_std() {
+        let cases = [
+            "0",
+            "1",
+            "-1",
+            "1.5",
+            "0.1",
+            "0.123",
+            "1379246.5",
+            "1700000000.123",
+            "2e-07",
+            "1.25E+3",
+            "1e22",
+            "1e23",
+            "1e-22",
+            "1e-300",
+            "123456789012345678901234",
+            "9007199254740993",
+            "0.000000000000000000000001",
+            "+3",
+            "-0.0",
+            "3.",
+            "5e0",
+            "17976931348623157e292",
+            "4.9e-324",
+            "1.7976931348623157e308",
+            "1e400",
+        ];
+        for s in cases {
+            let want: f64 = s.parse().expect(s);
+            let got = parse_f64(s.as_bytes()).expect(s);
+            // Exact for significands of up to 16 digits, within 1 ulp beyond.
+            let ulps = (got.to_bits() as i64 - want.to_bits() as i64).abs();
+            let sig = s.bytes().filter(u8::is_ascii_digit).count();
+            assert!(ulps == 0 || (sig > 16 && ulps <= 1), "{s}: {got} vs {want}");
+        }
+        for s in [
+            "12345678",
+            "1234567812345678",
+            "0.0000000012345678",
+            "9999999.99999999",
+            "1700000000.123",
+        ] {
+            let want: f64 = s.parse().expect(s);
+            assert_eq!(parse_f64(s.as_bytes()), Some(want), "{s}");
+        }
+        for bad in ["", ".", "-", "e5", "1e", "1.2.3", "1x", "--1", "0x10"] {
+            assert_eq!(
+                parse_f64(bad.as_bytes()),
+                bad.parse::<f64>().ok(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn special_values() {
+        assert!(parse_value_bytes(b"NaN").is_some_and(f64::is_nan));
+        assert_eq!(parse_value_bytes(b"+Inf"), Some(f64::INFINITY));
+        assert_eq!(parse_value_bytes(b"-Inf"), Some(f64::NEG_INFINITY));
+    }
+
+    #[test]
+    fn samples() {
+        let mut out = Vec::new();
+        parse_samples(b" [ [1, \"2\"] ,[1.5,\"NaN\"]\n] ", &mut out).expect("valid");
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0], Sample { t: 1.0, v: 2.0 });
+        assert!(out[1].v.is_nan());
+        let mut out = Vec::new();
+        assert!(parse_samples(b"[]", &mut out).is_some() && out.is_empty());
+        for bad in [
+            &b"[[1,\"2\"]"[..],
+            b"[[1,\"2\\n\"]]",
+            b"[[1,2]]",
+            b"[[1,\"2\"],]",
+            b"[[\"1\",\"2\"]]",
+            b"{}",
+        ] {
+            assert!(
+                parse_samples(bad, &mut Vec::new()).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}
