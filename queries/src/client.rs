@@ -8,6 +8,10 @@
 //! POST form once it is longer than [`POST_THRESHOLD`] bytes (URLs that long are cut by
 //! proxies). Both carry `latency_offset=0s`, which VictoriaMetrics reads (it otherwise
 //! hides the newest 30 s) and Prometheus ignores, as it ignores every unknown parameter.
+//! Instant queries also carry `nocache=1`: VictoriaMetrics before `latency_offset`
+//! existed (Debian's 1.79) moves an instant query near "now" back by its offset unless
+//! it is set. Its range queries with a step under a minute still show the newest 30 s
+//! flattened there; only its `-search.latencyOffset=0s` flag changes that.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -102,7 +106,8 @@ pub struct ClientConfig {
     pub insecure_skip_verify: bool,
     /// Answers larger than this are refused (default 64 MiB).
     pub max_response_bytes: u64,
-    /// Send `latency_offset=0s` with queries (default true; see the module docs).
+    /// Send `latency_offset=0s` with queries, and `nocache=1` with instant queries
+    /// (default true; see the module docs).
     pub latency_offset_zero: bool,
 }
 
@@ -416,6 +421,11 @@ impl PromClient {
             params.push(("time", fmt_secs(t)));
         }
         self.query_params(&mut params);
+        if self.latency_offset_zero {
+            // Older VictoriaMetrics only skips its latency offset for instant queries
+            // with `nocache=1` (see the module docs); a cache is of no use to them.
+            params.push(("nocache", "1".to_owned()));
+        }
         self.query_request("api/v1/query", expr.len(), &params)
             .await
     }
