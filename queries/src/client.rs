@@ -610,7 +610,7 @@ impl PromClient {
 
     /// Sends a request and reads the body in chunks, refusing more than the limit.
     async fn send(&self, req: RequestBuilder) -> Result<(u16, Vec<u8>), QueryError> {
-        let mut resp = req.send().await.map_err(|e| self.transport(&e))?;
+        let mut resp = req.send().await.map_err(|e| self.send_error(&e))?;
         let status = resp.status().as_u16();
         let limit = self.max_response_bytes;
         if resp.content_length().is_some_and(|n| n > limit) {
@@ -662,6 +662,33 @@ impl PromClient {
                     status,
                     body,
                     hint,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// An error before any answer arrived. Over TLS 1.3 a server that refuses the
+    /// client's certificate (or wants one) closes the connection after the handshake,
+    /// and depending on timing the client sees its alert or just the connection gone:
+    /// the latter is reported as a TLS problem too, saying so.
+    fn send_error(&self, e: &reqwest::Error) -> QueryError {
+        match self.transport(e) {
+            QueryError::Transport { url, detail } if self.base.scheme() == "https" => {
+                let lower = detail.to_ascii_lowercase();
+                if lower.contains("not ready")
+                    || lower.contains("closed before message completed")
+                    || lower.contains("connection reset")
+                {
+                    QueryError::Tls {
+                        url,
+                        detail: format!(
+                            "the server closed the connection before answering ({detail}); \
+                             a server that wants a client certificate does this"
+                        ),
+                    }
+                } else {
+                    QueryError::Transport { url, detail }
                 }
             }
             other => other,
