@@ -24,6 +24,7 @@ pub mod connect;
 pub mod exposition;
 mod prometheus;
 pub mod promtool;
+pub mod queries_support;
 mod query;
 mod server;
 mod service;
