@@ -1,7 +1,9 @@
 //! VictoriaMetrics as users run it: with its default `-search.latencyOffset` (30 s), so
 //! only a client that sends `latency_offset=0s` sees the newest samples. (The harness's
 //! [`crate::VictoriaMetrics`] sets the offset to 0 for everyone, which would hide a
-//! client that forgets.)
+//! client that forgets.) Debian's 1.79 has no `latency_offset` argument: instant queries
+//! are fresh with `nocache=1`, range queries with a step under a minute show the newest
+//! 30 s flattened to the last older value whatever the client sends.
 
 use std::path::Path;
 
@@ -29,8 +31,9 @@ pub struct VictoriaDefaultOffset {
 }
 
 impl VictoriaDefaultOffset {
-    /// Starts it; returns once `/health` answers and every target has been scraped
-    /// (checked with `latency_offset=0s`, see [`crate::connect::victoria`]).
+    /// Starts it; returns once `/health` answers. Targets are not awaited: with the
+    /// default offset, `up` shows only 30 s later to a client that does not ask for
+    /// fresh data.
     pub async fn start<T: ToString>(targets: &[T]) -> anyhow::Result<Self> {
         let yaml = scrape_config(targets, &[])?;
         let binary = find_binary("victoria-metrics", "victoria-metrics")?;
