@@ -65,6 +65,8 @@ pub enum Command {
     /// Try it out: start the reference service under load and a Prometheus scraping it,
     /// then open the dashboard on them. Press `f` to toggle a latency fault.
     Demo(DemoArgs),
+    #[command(flatten)]
+    Headless(crate::headless::HeadlessCommand),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -116,6 +116,17 @@ fn read_secret(path: &Path, what: &str) -> Result<String, String> {
 
 /// The whole program after argument parsing.
 pub fn main(cli: Cli) -> ExitCode {
+    // query, check, validate, print-default-dashboard, completions: no terminal, no log.
+    if let Some(Command::Headless(cmd)) = &cli.command {
+        let parent = crate::headless::ConnectionArgs {
+            url: cli.url.clone(),
+            headers: cli.headers.clone(),
+            bearer_token_file: cli.bearer_token_file.clone(),
+            timeout: cli.timeout,
+            ..Default::default()
+        };
+        return crate::headless::main(cmd.clone(), &parent, <Cli as clap::CommandFactory>::command);
+    }
     // The local offset can only be read safely while the process has a single thread.
     let utc_offset = local_utc_offset();
     let mut settings = match settings(&cli, utc_offset) {
@@ -152,6 +163,7 @@ pub fn main(cli: Cli) -> ExitCode {
     };
     let result = match &cli.command {
         Some(Command::Demo(args)) => runtime.block_on(crate::demo::run(settings, args.clone())),
+        Some(Command::Headless(_)) => unreachable!("headless commands return at the top"),
         None => {
             let client = match PromClient::new(settings.client.clone()) {
                 Ok(c) => c,
