@@ -556,7 +556,9 @@ impl PromClient {
 
     fn query_params(&self, params: &mut Vec<(&'static str, String)>) {
         if let Some(t) = self.query_timeout {
-            params.push(("timeout", fmt_secs(t.as_secs_f64()) + "s"));
+            // Float seconds: both Prometheus and VictoriaMetrics read them, while Go-style
+            // durations with decimals ("0.5s") are refused by Prometheus.
+            params.push(("timeout", fmt_secs(t.as_secs_f64())));
         }
         if self.latency_offset_zero {
             params.push(("latency_offset", "0s".to_owned()));
