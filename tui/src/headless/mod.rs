@@ -45,7 +45,9 @@ pub enum HeadlessCommand {
     Validate(ValidateArgs),
     /// Print the built-in dashboard (TOML), to start a dashboard file of your own.
     PrintDefaultDashboard,
-    /// Print a shell completion script, e.g. `promdash completions bash > ~/.local/share/bash-completion/completions/promdash`.
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// E.g. `promdash completions bash > ~/.local/share/bash-completion/completions/promdash`.
     Completions {
         /// The shell to complete for.
         #[arg(value_enum)]
