@@ -183,6 +183,9 @@ pub struct PromClient {
     latency_offset_zero: bool,
     auth: AuthKind,
     has_tenant_header: bool,
+    /// The secrets sent (token, password, header values, the basic auth header), to
+    /// blank out of anything a server quotes back. Never printed.
+    secrets: Vec<String>,
 }
 
 impl fmt::Debug for PromClient {
@@ -340,6 +343,27 @@ impl PromClient {
             let v = basic_auth_header(&b.user, b.password.expose())?;
             headers.insert(reqwest::header::AUTHORIZATION, v);
         }
+        let mut secrets: Vec<String> = config
+            .headers
+            .iter()
+            .map(|(_, v)| v.expose().trim().to_owned())
+            .chain(
+                config
+                    .bearer_token
+                    .iter()
+                    .map(|t| t.expose().trim().to_owned()),
+            )
+            .collect();
+        if let Some(b) = &basic_auth {
+            secrets.push(b.password.expose().to_owned());
+            secrets.push(base64(
+                format!("{}:{}", b.user, b.password.expose()).as_bytes(),
+            ));
+        }
+        // Very short values would blank out ordinary words; longest first, so a secret
+        // containing another is blanked whole.
+        secrets.retain(|s| s.len() >= MIN_SCRUBBED_LEN);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
 
         let mut builder = reqwest::Client::builder()
             .default_headers(headers)
@@ -406,6 +430,7 @@ impl PromClient {
             latency_offset_zero: config.latency_offset_zero,
             auth,
             has_tenant_header,
+            secrets,
         })
     }
 
@@ -635,9 +660,10 @@ impl PromClient {
         Ok((status, body))
     }
 
-    /// Makes a 401/403 hint name the credentials actually configured.
+    /// Makes a 401/403 hint name the credentials actually configured, and blanks out
+    /// any secret the server quoted back.
     fn explain(&self, e: QueryError) -> QueryError {
-        match e {
+        let e = match e {
             QueryError::Http {
                 url,
                 status: status @ (401 | 403),
@@ -666,6 +692,42 @@ impl PromClient {
                     hint,
                 }
             }
+            other => other,
+        };
+        self.scrub(e)
+    }
+
+    /// Replaces every secret (and a secret's start at the end of a quote cut short) in
+    /// the parts of an error that quote the server.
+    fn scrub(&self, e: QueryError) -> QueryError {
+        if self.secrets.is_empty() {
+            return e;
+        }
+        match e {
+            QueryError::Http {
+                url,
+                status,
+                body,
+                hint,
+            } => QueryError::Http {
+                url,
+                status,
+                body: scrub_text(&body, &self.secrets),
+                hint,
+            },
+            QueryError::Api {
+                status,
+                error_type,
+                message,
+            } => QueryError::Api {
+                status,
+                error_type,
+                message: scrub_text(&message, &self.secrets),
+            },
+            QueryError::Decode { url, detail } => QueryError::Decode {
+                url,
+                detail: scrub_text(&detail, &self.secrets),
+            },
             other => other,
         }
     }
@@ -819,6 +881,32 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Secrets shorter than this are not blanked out of server messages.
+const MIN_SCRUBBED_LEN: usize = 4;
+
+/// `text` with every secret replaced by `***`, and a tail that is the start of a secret
+/// (a quote cut in the middle of one) too.
+fn scrub_text(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "***");
+        }
+    }
+    for s in secrets {
+        let cut = (MIN_SCRUBBED_LEN..s.len())
+            .rev()
+            .filter(|&k| s.is_char_boundary(k))
+            .find(|&k| out.ends_with(&s[..k]));
+        if let Some(k) = cut {
+            out.truncate(out.len() - k);
+            out.push_str("***");
+            break;
+        }
+    }
+    out
+}
+
 /// A URL string with any `user:pass@` removed, for messages about unparseable URLs.
 fn redact_str(s: &str) -> String {
     match (s.find("://"), s.rfind('@')) {
@@ -917,6 +1005,19 @@ mod tests {
             c.endpoint(&["-", "ready"]).as_str(),
             "http://h:9090/-/ready"
         );
+    }
+
+    #[test]
+    fn quoted_secrets_are_blanked() {
+        let secrets = vec!["hunter2-long".to_owned(), "s3cr".to_owned()];
+        assert_eq!(
+            scrub_text("bad token hunter2-long and s3cr", &secrets),
+            "bad token *** and ***"
+        );
+        // A quote cut inside a secret loses the secret's start too.
+        assert_eq!(scrub_text("header: hunter2-l", &secrets), "header: ***");
+        assert_eq!(scrub_text("plain message", &secrets), "plain message");
+        assert_eq!(scrub_text("ends with hun", &secrets), "ends with hun");
     }
 
     #[test]
