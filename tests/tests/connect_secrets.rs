@@ -234,6 +234,8 @@ async fn errors_from_real_servers_hide_secrets() -> anyhow::Result<()> {
         FaultMode::Huge {
             content_length: true,
         },
+        FaultMode::EchoRequest { json: false },
+        FaultMode::EchoRequest { json: true },
     ] {
         proxy.set_mode(mode);
         for config in [loaded(&proxy.url()), basic_in_url(&proxy.url())] {

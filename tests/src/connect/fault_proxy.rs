@@ -43,6 +43,10 @@ pub enum FaultMode {
     /// `content_length` is true, else delimited by closing the connection (so the client
     /// cannot know the size in advance).
     Huge { content_length: bool },
+    /// Answer `400` quoting the request's head back, headers and all, as careless auth
+    /// proxies do: as plain text, or inside a Prometheus JSON error envelope when
+    /// `json` is true.
+    EchoRequest { json: bool },
 }
 
 struct Shared {
@@ -165,6 +169,27 @@ async fn handle(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             );
             client.write_all(head.as_bytes()).await?;
             client.write_all(page.as_bytes()).await?;
+            client.shutdown().await
+        }
+        FaultMode::EchoRequest { json } => {
+            let end = find(&request, b"\r\n\r\n").unwrap_or(request.len());
+            let head = String::from_utf8_lossy(&request[..end]).replace("\r\n", " | ");
+            let (kind, body) = if json {
+                let envelope = serde_json::json!({
+                    "status": "error",
+                    "errorType": "bad_data",
+                    "error": format!("rejected request: {head}"),
+                });
+                ("application/json", envelope.to_string())
+            } else {
+                ("text/plain", format!("rejected request: {head}\n"))
+            };
+            let answer = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(answer.as_bytes()).await?;
             client.shutdown().await
         }
         FaultMode::Huge { content_length } => {
