@@ -100,6 +100,29 @@ pub fn bounds(cols: &[Column]) -> (f64, f64) {
 
 const BRAILLE_BITS: [[u8; 4]; 2] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]];
 
+/// `SPAN_MASK[side][from][to]`: the bits of rows `from..=to` of one side of a cell.
+const SPAN_MASK: [[[u8; 4]; 4]; 2] = span_masks();
+
+const fn span_masks() -> [[[u8; 4]; 4]; 2] {
+    let mut out = [[[0u8; 4]; 4]; 2];
+    let mut side = 0;
+    while side < 2 {
+        let mut from = 0;
+        while from < 4 {
+            let mut to = from;
+            let mut mask = 0u8;
+            while to < 4 {
+                mask |= BRAILLE_BITS[side][to];
+                out[side][from][to] = mask;
+                to += 1;
+            }
+            from += 1;
+        }
+        side += 1;
+    }
+    out
+}
+
 /// A braille raster over a cell area: 2 × 4 dots per cell, one colour per cell (the last
 /// series drawn into it wins, as in most terminal charts).
 pub struct Raster {
@@ -146,10 +169,22 @@ impl Raster {
         self.color[i] = color;
     }
 
+    /// Dots `y0..=y1` of dot column `x`, set a cell at a time.
     fn vspan(&mut self, x: usize, y0: usize, y1: usize, color: u8) {
         let (a, b) = if y0 <= y1 { (y0, y1) } else { (y1, y0) };
-        for y in a..=b {
-            self.dot(x, y, color);
+        let b = b.min(self.height * 4 - 1);
+        if x >= self.width * 2 || a > b {
+            return;
+        }
+        let (cx, side) = (x / 2, x % 2);
+        let mut y = a;
+        while y <= b {
+            let cy = y / 4;
+            let end = b.min(cy * 4 + 3);
+            let i = cy * self.width + cx;
+            self.bits[i] |= SPAN_MASK[side][y % 4][end % 4];
+            self.color[i] = color;
+            y = end + 1;
         }
     }
 
@@ -195,8 +230,9 @@ impl Raster {
             0.0
         };
         let top = hi as f32;
-        let row =
-            |v: f32| -> usize { ((top - v) * scale).round().clamp(0.0, (h - 1) as f32) as usize };
+        let max = (h - 1) as f32;
+        // `+ 0.5` then truncation rounds the (clamped, non-negative) value without a libm call.
+        let row = |v: f32| -> usize { (((top - v) * scale).clamp(0.0, max) + 0.5) as usize };
         let n = cols.len();
         let mut prev: Option<(usize, usize)> = None;
         for (i, c) in cols.iter().enumerate() {
@@ -208,7 +244,19 @@ impl Raster {
             if c.join
                 && let Some((px, py)) = prev
             {
-                self.line(px, py, x, first, color);
+                if x == px + 1 {
+                    // Neighbouring columns: half the rise in each, no Bresenham needed.
+                    let mid = (py + first) / 2;
+                    self.vspan(px, py, mid, color);
+                    let next = if first > mid {
+                        mid + 1
+                    } else {
+                        mid.saturating_sub(1).max(first)
+                    };
+                    self.vspan(x, next, first, color);
+                } else {
+                    self.line(px, py, x, first, color);
+                }
             }
             self.vspan(x, row(c.lo), row(c.hi), color);
             prev = Some((x, row(c.last)));
