@@ -4,7 +4,10 @@
 #   2. the same router without the metrics layer (hidden flag --no-metrics-layer)
 #   3. the seed Flask app (../shared/reference/seed_app.py) under gunicorn -w 1 --threads 4
 # Rounds alternate between the three so background load hits them alike; the median of
-# the rounds is reported, with the ratios the goals are stated in.
+# the rounds is reported, with the ratios the goals are stated in. The server CPU time
+# per request (from /proc/PID/stat around each run) is reported too: on a small machine
+# wrk needs a core of its own to drive the Rust service, so req/s is partly a measure of
+# the client, while CPU per request is the server's cost alone.
 #
 # Settings (environment): ROUNDS=3 DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=2s
 #   PIN=1 (servers on CPU 0, wrk on CPU 1, when taskset and 2+ CPUs exist)
@@ -95,18 +98,35 @@ declare -A url=(
 names=(instrumented uninstrumented seed)
 for n in "${names[@]}"; do wait_up "${url[$n]}"; done
 
-rps() { # url duration -> requests/sec
+# CPU time (clock ticks) used so far by a server: the process and its children
+# (gunicorn's worker), all threads included.
+declare -A server_pid=([instrumented]=${pids[0]} [uninstrumented]=${pids[1]} [seed]=${pids[2]})
+cpu_ticks() { # pid
+    local total=0 p
+    for p in "$1" $(pgrep -P "$1" || true); do
+        # fields 14 and 15 of /proc/PID/stat: utime, stime (after the "(comm)" field)
+        total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+    done
+    echo "$total"
+}
+hz=$(getconf CLK_TCK)
+
+wrk_run() { # url duration -> "requests/sec requests"
     "${client_cpu[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" "$1" |
-        awk '/^Requests\/sec:/ { print $2 }'
+        awk '/requests in/ { n = $1 } /^Requests\/sec:/ { r = $2 } END { print r, n }'
 }
 
-declare -A results=()
+declare -A results=() cpu_us=()
 for round in $(seq 1 "$ROUNDS"); do
     for n in "${names[@]}"; do
-        rps "${url[$n]}" "$WARMUP" >/dev/null
-        r=$(rps "${url[$n]}" "$DURATION")
-        echo "round $round  $n  $r req/s" >&2
+        wrk_run "${url[$n]}" "$WARMUP" >/dev/null
+        before=$(cpu_ticks "${server_pid[$n]}")
+        read -r r count < <(wrk_run "${url[$n]}" "$DURATION")
+        after=$(cpu_ticks "${server_pid[$n]}")
+        us=$(awk -v t=$((after - before)) -v hz="$hz" -v c="$count" 'BEGIN { printf "%.2f", t / hz * 1e6 / c }')
+        echo "round $round  $n  $r req/s  $us server CPU-us/request" >&2
         results[$n]="${results[$n]:-} $r"
+        cpu_us[$n]="${cpu_us[$n]:-} $us"
     done
 done
 
@@ -122,14 +142,18 @@ counted=$(curl -fsS "http://127.0.0.1:$p_inst/metrics" |
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds (median), pinned: ${server_cpu[*]:-no}"
 echo
-echo "| server | req/s (median) | rounds |"
-echo "|---|---:|---|"
+echo "| server | req/s (median) | server CPU µs/request (median) | req/s per round |"
+echo "|---|---:|---:|---|"
 for n in "${names[@]}"; do
-    echo "| $n | $(echo "${results[$n]}" | median) |${results[$n]} |"
+    echo "| $n | $(echo "${results[$n]}" | median) | $(echo "${cpu_us[$n]}" | median) |${results[$n]} |"
 done
 echo
-awk -v i="$inst" -v b="$bare" -v s="$seed" 'BEGIN {
-    printf "instrumented / uninstrumented = %.3f (goal >= 0.95)\n", i / b
-    printf "instrumented / seed           = %.1fx (goal >= 20x)\n", i / s
+ci=$(echo "${cpu_us[instrumented]}" | median)
+cb=$(echo "${cpu_us[uninstrumented]}" | median)
+cs=$(echo "${cpu_us[seed]}" | median)
+awk -v i="$inst" -v b="$bare" -v s="$seed" -v ci="$ci" -v cb="$cb" -v cs="$cs" 'BEGIN {
+    printf "throughput: instrumented / uninstrumented = %.3f (goal >= 0.95)\n", i / b
+    printf "throughput: instrumented / seed           = %.1fx (goal >= 20x)\n", i / s
+    printf "CPU per request: uninstrumented / instrumented = %.3f, seed / instrumented = %.1fx\n", cb / ci, cs / ci
 }'
 echo "requests counted by the instrumented service: $counted"
