@@ -25,6 +25,11 @@ const EXPRS: &[&str] = &[
     "vector(1/0)",
     "vector(-1/0)",
     "up * 12345678.901234567",
+    // Significands above 2^53 that no f64 holds exactly: parsing them as integer then
+    // scaling rounds twice and lands one unit off.
+    "vector(920.0864349327219)",
+    "vector(0.12088995980580641)",
+    "vector(91444.46394025773)",
 ];
 
 fn query_args(expr: &str, time: f64, output: Format) -> QueryArgs {
