@@ -56,6 +56,7 @@ impl Checker {
         let args = CheckArgs {
             dashboard: Some(self.file.clone()),
             instant,
+            refresh: None,
             connection: ConnectionArgs {
                 url: Some(self.url.clone()),
                 ..ConnectionArgs::default()

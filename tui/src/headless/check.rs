@@ -40,6 +40,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub instant: bool,
 
+    /// How often the dashboard would evaluate the rules, e.g. 5s: the step at which
+    /// `for` and `keep_firing_for` are replayed [default: the dashboard's refresh].
+    #[arg(long, env = "PROMDASH_REFRESH", value_name = "DURATION", value_parser = super::conn::parse_duration)]
+    pub refresh: Option<Duration>,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -167,6 +172,11 @@ pub async fn run_check(
         writeln!(out, "no alert rules in {:?}", dashboard.title)?;
         return Ok(Outcome::Ok);
     }
+    let mut dashboard = dashboard.clone();
+    if let Some(refresh) = args.refresh {
+        dashboard.refresh = refresh;
+    }
+    let dashboard = &dashboard;
     let reports = match evaluate_rules(client, dashboard, now(), args.instant).await {
         Ok(r) => r,
         Err((rule, e)) => {
