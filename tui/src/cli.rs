@@ -66,7 +66,7 @@ pub enum Command {
     /// then open the dashboard on them. Press `f` to toggle a latency fault.
     Demo(DemoArgs),
     #[command(flatten)]
-    Headless(crate::headless::HeadlessCommand),
+    Headless(Box<crate::headless::HeadlessCommand>),
 }
 
 #[derive(Debug, Clone, Args)]
