@@ -125,7 +125,11 @@ pub fn main(cli: Cli) -> ExitCode {
             timeout: cli.timeout,
             ..Default::default()
         };
-        return crate::headless::main(*cmd.clone(), &parent, <Cli as clap::CommandFactory>::command);
+        return crate::headless::main(
+            *cmd.clone(),
+            &parent,
+            <Cli as clap::CommandFactory>::command,
+        );
     }
     // The local offset can only be read safely while the process has a single thread.
     let utc_offset = local_utc_offset();
