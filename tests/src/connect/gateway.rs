@@ -41,13 +41,93 @@ impl Gateway {
             .tempdir()
             .context("cannot create a temp dir")?;
         let d = dir.path().display().to_string();
-        let port = free_port()?;
         // Running as root, nginx would hand requests to `nobody`, who cannot read the
         // temp dir; with master_process off there is one process, which stays who it is.
         let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
         let user = if root { "user root root;\n" } else { "" };
-        let conf = format!(
-            r#"{user}master_process off;
+        // The free port may be taken by someone else before nginx binds it: retry on a
+        // new one, as the harness does.
+        let mut attempt = 0;
+        let (port, child) = loop {
+            attempt += 1;
+            let port = free_port()?;
+            let _ = std::fs::remove_file(dir.path().join("nginx.pid"));
+            let started: anyhow::Result<ChildProcess> = async {
+                let conf = nginx_conf(user, &d, port, token, upstream);
+                let conf_path = dir.path().join("nginx.conf");
+                std::fs::write(&conf_path, conf)?;
+                let args = vec![
+                    "-c".to_owned(),
+                    conf_path.display().to_string(),
+                    "-p".to_owned(),
+                    format!("{d}/"),
+                    "-e".to_owned(),
+                    format!("{d}/error.log"),
+                    "-g".to_owned(),
+                    "daemon off;".to_owned(),
+                ];
+                let mut child =
+                    ChildProcess::spawn(&binary, &args, &dir.path().join("server.log"))?;
+                let deadline = Instant::now() + Duration::from_secs(30);
+                loop {
+                    child.check_alive()?;
+                    // nginx writes its pid file once it has bound the port (so a connection
+                    // to someone else who took the port meanwhile does not count).
+                    if dir.path().join("nginx.pid").exists()
+                        && tokio::net::TcpStream::connect(("127.0.0.1", port))
+                            .await
+                            .is_ok()
+                    {
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        bail!(
+                            "nginx not listening on 127.0.0.1:{port} within 30 s; its log:\n{}\n{}",
+                            child.log_tail(),
+                            crate::child::log_tail(&dir.path().join("error.log"))
+                        );
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok(child)
+            }
+            .await;
+            match started {
+                Ok(child) => break (port, child),
+                Err(e)
+                    if attempt < 3
+                        && e.to_string()
+                            .to_lowercase()
+                            .contains("address already in use") => {}
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(Self {
+            dir,
+            port,
+            _child: child,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>/prometheus`: the base URL for the client.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/prometheus", self.port)
+    }
+
+    /// The end of its error and access logs, for assertion messages.
+    pub fn log(&self) -> String {
+        format!(
+            "{}\n{}",
+            crate::child::log_tail(&self.dir.path().join("error.log")),
+            crate::child::log_tail(&self.dir.path().join("access.log"))
+        )
+    }
+}
+
+/// The nginx configuration: one server on `port`, files under `d`.
+fn nginx_conf(user: &str, d: &str, port: u16, token: &str, upstream: &str) -> String {
+    format!(
+        r#"{user}master_process off;
 worker_processes 1;
 pid {d}/nginx.pid;
 error_log {d}/error.log info;
@@ -77,56 +157,5 @@ http {{
     }}
 }}
 "#
-        );
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf)?;
-        let args = vec![
-            "-c".to_owned(),
-            conf_path.display().to_string(),
-            "-p".to_owned(),
-            format!("{d}/"),
-            "-e".to_owned(),
-            format!("{d}/error.log"),
-            "-g".to_owned(),
-            "daemon off;".to_owned(),
-        ];
-        let mut child = ChildProcess::spawn(&binary, &args, &dir.path().join("server.log"))?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            child.check_alive()?;
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "nginx not listening on 127.0.0.1:{port} within 30 s; its log:\n{}\n{}",
-                    child.log_tail(),
-                    crate::child::log_tail(&dir.path().join("error.log"))
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(Self {
-            dir,
-            port,
-            _child: child,
-        })
-    }
-
-    /// `http://127.0.0.1:<port>/prometheus`: the base URL for the client.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/prometheus", self.port)
-    }
-
-    /// The end of its error and access logs, for assertion messages.
-    pub fn log(&self) -> String {
-        format!(
-            "{}\n{}",
-            crate::child::log_tail(&self.dir.path().join("error.log")),
-            crate::child::log_tail(&self.dir.path().join("access.log"))
-        )
-    }
+    )
 }

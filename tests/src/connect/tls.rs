@@ -163,54 +163,22 @@ impl TlsPrometheus {
             "global:\n  scrape_interval: 1s\nscrape_configs: []\n",
         )?;
         std::fs::create_dir_all(dir.path().join("data"))?;
-        let port = free_port()?;
-        let args = vec![
-            format!(
-                "--config.file={}",
-                dir.path().join("prometheus.yml").display()
-            ),
-            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            format!("--web.config.file={}", dir.path().join("web.yml").display()),
-            "--log.level=info".into(),
-        ];
-        let mut child = ChildProcess::spawn(&binary, &args, &dir.path().join("server.log"))?;
-
-        // The harness waits over plain HTTP; here readiness needs the CA, the client
-        // pair and the password.
-        let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(
-                pki.path("ca.pem"),
-            )?)?);
-        if settings.require_client_cert {
-            let mut pem = std::fs::read(pki.path("client.pem"))?;
-            pem.extend(std::fs::read(pki.path("client-key.pem"))?);
-            builder = builder.identity(reqwest::Identity::from_pem(&pem)?);
-        }
-        let client = builder.build()?;
-        let url = format!("https://127.0.0.1:{port}/-/ready");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            child.check_alive()?;
-            let mut req = client.get(&url);
-            if let Some((user, password)) = settings.basic_auth {
-                req = req.basic_auth(user, Some(password));
+        // The free port may be taken by someone else before Prometheus binds it: retry
+        // on a new one, as the harness does.
+        let mut attempt = 0;
+        let (port, child) = loop {
+            attempt += 1;
+            let port = free_port()?;
+            match launch(&binary, dir.path(), port, &settings).await {
+                Ok(child) => break (port, child),
+                Err(e)
+                    if attempt < 3
+                        && e.to_string()
+                            .to_lowercase()
+                            .contains("address already in use") => {}
+                Err(e) => return Err(e),
             }
-            let last = req.send().await;
-            if let Ok(resp) = &last
-                && resp.status().is_success()
-            {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "prometheus not ready at {url} within 60 s (last answer {last:?}); end of its log:\n{}",
-                    child.log_tail()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        };
         Ok(Self {
             dir,
             port,
@@ -232,4 +200,58 @@ impl TlsPrometheus {
     pub fn log(&self) -> String {
         crate::child::log_tail(&self.dir.path().join("server.log"))
     }
+}
+
+/// Starts Prometheus on `port` with the files in `dir` and waits for `/-/ready`.
+async fn launch(
+    binary: &Path,
+    dir: &Path,
+    port: u16,
+    settings: &TlsSettings<'_>,
+) -> anyhow::Result<ChildProcess> {
+    let args = vec![
+        format!("--config.file={}", dir.join("prometheus.yml").display()),
+        format!("--storage.tsdb.path={}", dir.join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        format!("--web.config.file={}", dir.join("web.yml").display()),
+        "--log.level=info".into(),
+    ];
+    let mut child = ChildProcess::spawn(binary, &args, &dir.join("server.log"))?;
+
+    // The harness waits over plain HTTP; here readiness needs the CA, the client
+    // pair and the password.
+    let mut builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(
+            settings.pki.path("ca.pem"),
+        )?)?);
+    if settings.require_client_cert {
+        let mut pem = std::fs::read(settings.pki.path("client.pem"))?;
+        pem.extend(std::fs::read(settings.pki.path("client-key.pem"))?);
+        builder = builder.identity(reqwest::Identity::from_pem(&pem)?);
+    }
+    let client = builder.build()?;
+    let url = format!("https://127.0.0.1:{port}/-/ready");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        child.check_alive()?;
+        let mut req = client.get(&url);
+        if let Some((user, password)) = settings.basic_auth {
+            req = req.basic_auth(user, Some(password));
+        }
+        let last = req.send().await;
+        if let Ok(resp) = &last
+            && resp.status().is_success()
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "prometheus not ready at {url} within 60 s (last answer {last:?}); end of its log:\n{}",
+                child.log_tail()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(child)
 }
