@@ -211,7 +211,14 @@ pub async fn with_terminal<S: MetricsSource>(
         tracing::error!("panic: {info}");
         previous(info);
     }));
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            // Raw mode may already be on when entering the alternate screen failed.
+            ratatui::restore();
+            return Err(e.into());
+        }
+    };
     let result = event_loop(&mut terminal, &mut state, source, on_fault).await;
     ratatui::restore();
     result
