@@ -1,0 +1,75 @@
+//! The promdash binary's failures before the dashboard starts: they are reported on
+//! stderr and the terminal is never touched (no escape sequences on stdout).
+
+use std::process::Command;
+
+fn promdash() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_promdash"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PROMDASH_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn broken_dashboard_exits_2_with_line_and_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("broken.toml");
+    std::fs::write(
+        &file,
+        "title = \"x\"\n\n[[panels]]\ntitle = \"p\"\nkind = \"pie\"\nquery = \"up\"\n",
+    )
+    .expect("write");
+    let out = promdash()
+        .arg("--dashboard")
+        .arg(&file)
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .output()
+        .expect("run promdash");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let want = format!("{}:5:", file.display());
+    assert!(stderr.contains(&want), "file:line:col in {stderr:?}");
+    assert!(stderr.contains("pie"), "{stderr:?}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing drawn: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn unreadable_token_file_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = promdash()
+        .arg("--bearer-token-file")
+        .arg(dir.path().join("missing-token"))
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .output()
+        .expect("run promdash");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bearer token file"), "{stderr:?}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn demo_without_prometheus_says_how_to_install_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = promdash()
+        .arg("demo")
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .env("PATH", dir.path())
+        .output()
+        .expect("run promdash");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("apt-get install prometheus"), "{stderr:?}");
+    assert!(stderr.contains("brew install prometheus"), "{stderr:?}");
+    assert!(out.stdout.is_empty(), "terminal untouched");
+}
