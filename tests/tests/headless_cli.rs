@@ -65,12 +65,18 @@ fn build() -> Result<PathBuf, String> {
 
 /// Runs `promdash args...` with no `PROMDASH_*` variables from the environment.
 fn promdash(args: &[&str]) -> Output {
+    promdash_env(args, &[])
+}
+
+/// Runs `promdash args...` with only these `PROMDASH_*` variables.
+fn promdash_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(promdash_binary());
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("PROMDASH_") {
             cmd.env_remove(key);
         }
     }
+    cmd.envs(env.iter().copied());
     cmd.args(args).output().expect("run promdash")
 }
 
@@ -142,6 +148,15 @@ async fn query_check_and_validate_against_prometheus() {
         "timestamp,value\n1767225600,0.30000000000000004\n"
     );
 
+    // The dashboard's PROMDASH_RANGE does not turn a query into a range query, and
+    // PROMDASH_URL is a connection setting like --url.
+    let out = promdash_env(
+        &["query", "vector(2)"],
+        &[("PROMDASH_RANGE", "1h"), ("PROMDASH_URL", &url)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "value\n2\n");
+
     // The connection options may also come before the subcommand.
     let out = promdash(&["--url", &url, "query", "vector(1/0)", "-o", "json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -191,6 +206,17 @@ async fn query_check_and_validate_against_prometheus() {
     );
     let out = promdash(&["check", "--url", &url]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The server named by the dashboard file's [connection] table.
+    let connected = dir.path().join("connected.toml");
+    std::fs::write(
+        &connected,
+        format!(
+            "[connection]\nurl = \"{url}\"\n\n[[alerts]]\nname = \"Always\"\nexpr = \"vector(1)\"\n"
+        ),
+    )
+    .expect("write");
+    let out = promdash(&["check", "-d", &connected.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 
     // validate --url: every query of the built-in dashboard is accepted.
     let out = promdash(&["validate", &repo("dashboards/service.toml"), "--url", &url]);

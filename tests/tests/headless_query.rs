@@ -37,6 +37,7 @@ fn query_args(expr: &str, time: f64, output: Format) -> QueryArgs {
         expr: expr.to_owned(),
         time: Some(time),
         range: None,
+        dashboard_range: None,
         step: None,
         output,
         connection: ConnectionArgs::default(),

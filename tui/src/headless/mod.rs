@@ -221,6 +221,9 @@ mod tests {
         connection: ConnectionArgs,
         #[arg(long, global = true, value_parser = conn::parse_duration)]
         refresh: Option<std::time::Duration>,
+        /// Like the dashboard's `--range` (global, with an environment variable).
+        #[arg(long, global = true, value_parser = conn::parse_duration)]
+        range: Option<std::time::Duration>,
         #[command(subcommand)]
         command: Option<HeadlessCommand>,
     }
@@ -261,6 +264,13 @@ mod tests {
         assert_eq!(q.output, Format::Csv);
         assert_eq!(q.time, Some(1_700_000_000.0));
         assert_eq!(q.connection.url.as_deref(), Some("http://h:1"));
+        // The dashboard's global --range (or PROMDASH_RANGE) does not make a range query.
+        let cli = parse(&["promdash", "--range", "5m", "query", "up"]).expect("parses");
+        assert_eq!(cli.range, Some(std::time::Duration::from_secs(300)));
+        let Some(HeadlessCommand::Query(q)) = cli.command else {
+            panic!("not a query: {cli:?}");
+        };
+        assert_eq!(q.range, None);
         let e = parse(&["promdash", "query", "up", "--step", "15s"]).expect_err("needs --range");
         assert!(e.contains("--range"), "{e}");
         let e = parse(&["promdash", "query", "up", "--time", "noon"]).expect_err("bad time");

@@ -29,13 +29,20 @@ pub struct QueryArgs {
     pub time: Option<f64>,
 
     /// Run a range query over this much time before --time, e.g. 15m.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(id = "query_range", long = "range", value_name = "DURATION", value_parser = parse_duration)]
     pub range: Option<Duration>,
 
     /// Resolution of a range query, e.g. 15s [default: the range over about 200 points,
     /// rounded up to 1s, 2s, 5s, 10s, 15s, 30s, 1m, ...].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "range")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "query_range")]
     pub step: Option<Duration>,
+
+    /// Where the dashboard's global `--range` / `PROMDASH_RANGE` (the window graphs
+    /// show) lands, if the program declares one: an arg with its id keeps clap from
+    /// adding it here and from handing its value to the query's own --range, so the
+    /// environment never turns an instant query into a range query. Not used.
+    #[arg(id = "range", long = "dashboard-range", hide = true, value_parser = parse_duration)]
+    pub dashboard_range: Option<Duration>,
 
     /// How to print the result.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
