@@ -81,6 +81,22 @@ fn measure(name: &str, body: &[u8]) {
 }
 
 fn main() {
+    // `decode_ratio ours|ignored N`: only one side, N times (for perf stat).
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 3 {
+        let body = matrix_body(100, 1000);
+        let n: usize = args[2].parse().unwrap_or(100);
+        for _ in 0..n {
+            if args[1] == "ours" {
+                black_box(decode_query_body(black_box(&body)).expect("valid answer"));
+            } else {
+                let v: serde::de::IgnoredAny =
+                    serde_json::from_slice(black_box(&body)).expect("valid JSON");
+                black_box(v);
+            }
+        }
+        return;
+    }
     measure("matrix 100x1000", &matrix_body(100, 1000));
     measure("vector 5000", &vector_body(5000));
 }

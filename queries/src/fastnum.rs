@@ -11,85 +11,78 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// Parses a decimal number (`-12.5`, `2e-07`, `1.25E+3`). Significands of up to 19
-/// digits with a power of ten within ±22 take the fast path: exact (correctly rounded)
-/// when the significand fits in 53 bits, otherwise within one unit in the last place,
-/// as serde_json's default float parsing. Everything else goes to the standard library.
+/// Parses a decimal number (`-12.5`, `2e-07`, `1.25E+3`) filling all of `b`.
+/// See [`number_at`] for the precision.
 pub(crate) fn parse_f64(b: &[u8]) -> Option<f64> {
     let mut i = 0;
-    let neg = match b.first() {
+    let v = number_at(b, &mut i)?;
+    (i == b.len()).then_some(v)
+}
+
+/// Parses the decimal number starting at `b[*i]` and moves `*i` past it. Digits are
+/// read eight at a time (the bytes after the number are read too, but only counted up
+/// to the first non-digit). Significands of up to 19 digits with a power of ten within
+/// ±22 that fit in 53 bits are converted exactly (one correctly rounded multiplication or
+/// division); anything else goes to the standard library. `None` if there is no number
+/// at `*i`.
+#[inline]
+pub(crate) fn number_at(b: &[u8], i: &mut usize) -> Option<f64> {
+    let start = *i;
+    let mut j = start;
+    let neg = match b.get(j) {
         Some(b'-') => {
-            i = 1;
+            j += 1;
             true
         }
         Some(b'+') => {
-            i = 1;
+            j += 1;
             false
         }
         _ => false,
     };
     let mut mant: u64 = 0;
-    let mut n = 0u32; // digits taken into `mant`, leading zeros skipped
-    let int_start = i;
-    while b.get(i) == Some(&b'0') {
-        i += 1;
-    }
-    if take_digits(b, &mut i, &mut mant, &mut n).is_none() {
-        return slow(b);
-    }
-    let int_digits = i - int_start;
+    let mut n = 0u32;
+    let int_digits = take_digits(b, &mut j, &mut mant, &mut n);
     let mut exp: i32 = 0;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let frac_start = i;
-        if mant == 0 {
-            while b.get(i) == Some(&b'0') {
-                i += 1;
-            }
-        }
-        let before = i;
-        if take_digits(b, &mut i, &mut mant, &mut n).is_none() {
-            return slow(b);
-        }
-        exp = -((i - before) as i32) - ((before - frac_start) as i32);
-        if int_digits == 0 && i == frac_start {
-            return None; // "." alone
-        }
-    } else if int_digits == 0 {
-        return slow(b); // "NaN", "inf", ...
+    let mut frac_digits = 0;
+    if b.get(j) == Some(&b'.') {
+        j += 1;
+        frac_digits = take_digits(b, &mut j, &mut mant, &mut n);
+        exp = -(frac_digits as i32);
     }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        let eneg = match b.get(i) {
+    if int_digits + frac_digits == 0 {
+        return None;
+    }
+    if matches!(b.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        let eneg = match b.get(j) {
             Some(b'-') => {
-                i += 1;
+                j += 1;
                 true
             }
             Some(b'+') => {
-                i += 1;
+                j += 1;
                 false
             }
             _ => false,
         };
-        let estart = i;
+        let estart = j;
         let mut e: i32 = 0;
-        while let Some(&c) = b.get(i) {
+        while let Some(&c) = b.get(j) {
             if !c.is_ascii_digit() {
                 break;
             }
-            if e > 100_000 {
-                return slow(b);
-            }
-            e = e * 10 + i32::from(c - b'0');
-            i += 1;
+            e = e.saturating_mul(10).saturating_add(i32::from(c - b'0'));
+            j += 1;
         }
-        if i == estart {
+        if j == estart {
             return None;
         }
-        exp += if eneg { -e } else { e };
+        exp = exp.saturating_add(if eneg { -e } else { e });
     }
-    if i != b.len() || !(-22..=22).contains(&exp) {
-        return slow(b);
+    *i = j;
+    if n > 19 || mant >> 53 != 0 || !(-22..=22).contains(&exp) {
+        return slow(&b[start..j]);
     }
     let m = mant as f64;
     let v = if exp >= 0 {
@@ -100,44 +93,66 @@ pub(crate) fn parse_f64(b: &[u8]) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
-/// Takes the digits at `b[*i..]` into `mant`, eight at a time where possible. Returns
-/// `None` (use the slow path) past 19 digits.
+const POW10_U64: [u64; 9] = [
+    1,
+    10,
+    100,
+    1000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// Takes the digits at `b[*i..]` into `mant` (while `*n`, the digits taken, stays at
+/// most 19: beyond, `*n` keeps counting and `mant` is no longer used). Returns how
+/// many digits there were.
 #[inline]
-fn take_digits(b: &[u8], i: &mut usize, mant: &mut u64, n: &mut u32) -> Option<()> {
-    while *n + 8 <= 19 {
-        let Some(chunk) = b.get(*i..*i + 8) else {
-            break;
-        };
+fn take_digits(b: &[u8], i: &mut usize, mant: &mut u64, n: &mut u32) -> usize {
+    let start = *i;
+    while let Some(chunk) = b.get(*i..*i + 8) {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
         let v = u64::from_le_bytes(bytes);
-        if !eight_digits(v) {
-            break;
+        // High bit set in each byte that is not an ASCII digit. Carries and borrows only
+        // travel upwards from a byte that is itself flagged, so the lowest flag is exact.
+        let flags = (v.wrapping_sub(0x3030_3030_3030_3030) | v.wrapping_add(0x4646_4646_4646_4646))
+            & 0x8080_8080_8080_8080;
+        let len = if flags == 0 {
+            8
+        } else {
+            (flags.trailing_zeros() / 8) as usize
+        };
+        if len > 0 {
+            if *n + len as u32 <= 19 {
+                // Shift the digits to the top and pad the bottom with '0's.
+                let padded = if len == 8 {
+                    v
+                } else {
+                    (v << (8 * (8 - len))) | (0x3030_3030_3030_3030 >> (8 * len))
+                };
+                *mant = *mant * POW10_U64[len] + parse_eight(padded);
+            }
+            *n += len as u32;
+            *i += len;
         }
-        *mant = *mant * 100_000_000 + parse_eight(v);
-        *n += 8;
-        *i += 8;
+        if len < 8 {
+            return *i - start;
+        }
     }
+    // Fewer than eight bytes left: one at a time.
     while let Some(&c) = b.get(*i) {
         if !c.is_ascii_digit() {
             break;
         }
-        if *n >= 19 {
-            return None;
+        if *n < 19 {
+            *mant = *mant * 10 + u64::from(c - b'0');
         }
-        *mant = *mant * 10 + u64::from(c - b'0');
         *n += 1;
         *i += 1;
     }
-    Some(())
-}
-
-/// Whether all eight bytes of `v` are ASCII digits.
-#[inline]
-fn eight_digits(v: u64) -> bool {
-    (v.wrapping_add(0x4646_4646_4646_4646) | v.wrapping_sub(0x3030_3030_3030_3030))
-        & 0x8080_8080_8080_8080
-        == 0
+    *i - start
 }
 
 /// The value of eight ASCII digits (first digit in the lowest byte).
@@ -435,29 +450,36 @@ impl<'a> Reader<'a> {
     #[inline]
     fn number(&mut self) -> Option<f64> {
         self.ws();
-        let start = self.i;
-        while matches!(
-            self.peek(),
-            Some(b'0'..=b'9' | b'.' | b'-' | b'+' | b'e' | b'E')
-        ) {
-            self.i += 1;
-        }
-        let tok = &self.b[start..self.i];
-        // JSON numbers never start with '+' or '.'.
-        if matches!(tok.first(), Some(b'+' | b'.') | None) {
+        // JSON numbers start with a digit or '-'.
+        if !matches!(self.peek(), Some(b'0'..=b'9' | b'-')) {
             return None;
         }
-        parse_f64(tok)
+        number_at(self.b, &mut self.i)
     }
 
     /// `[t, "v"]`
     #[inline]
     fn sample(&mut self) -> Option<Sample> {
         self.eat(b'[')?;
-        let t = self.number()?;
+        self.ws();
+        if !matches!(self.peek(), Some(b'0'..=b'9' | b'-')) {
+            return None;
+        }
+        let t = number_at(self.b, &mut self.i)?;
         self.eat(b',')?;
         self.ws();
-        let v = parse_value_bytes(self.raw_string()?)?;
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        // The value in place when it is a plain number, else via the string.
+        let mut j = self.i + 1;
+        let v = match number_at(self.b, &mut j) {
+            Some(v) if self.b.get(j) == Some(&b'"') => {
+                self.i = j + 1;
+                v
+            }
+            _ => parse_value_bytes(self.raw_string()?)?,
+        };
         self.eat(b']')?;
         Some(Sample { t, v })
     }
