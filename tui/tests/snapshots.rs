@@ -242,3 +242,51 @@ fn tiny_terminal_keeps_titles() {
     assert!(text.contains("Request"), "{text}");
     assert!(text.contains("Latency"), "{text}");
 }
+
+#[test]
+fn five_thousand_series_show_the_top_ones_and_how_many_more() {
+    use promdash_queries::model::{Notes, QueryData, QueryResult, RangeSeries, Sample};
+    let dashboard = parse_dashboard(
+        "title = \"Many\"\n[[panels]]\ntitle = \"By pod\"\nkind = \"graph\"\nquery = \"sum by (pod) (rate(x[1m]))\"\nlegend = \"{{pod}}\"\n",
+        "many.toml",
+    )
+    .expect("valid");
+    let (mut state, reqs) = start(dashboard, 120, 40);
+    for r in &reqs {
+        let w = r.window.expect("range");
+        let step = w.step.as_secs_f64();
+        let series = (0..5000)
+            .map(|i| RangeSeries {
+                labels: labels(&[("pod", &format!("pod-{i:04}"))]),
+                samples: (0..10)
+                    .map(|k| Sample {
+                        t: w.end - step * f64::from(k),
+                        v: f64::from(i),
+                    })
+                    .rev()
+                    .collect(),
+            })
+            .collect();
+        let ok = Ok(QueryResult {
+            data: QueryData::Matrix(series),
+            notes: Notes::default(),
+        });
+        update(&mut state, fetched(r, ok));
+    }
+    let p = &state.panels[0];
+    assert_eq!(p.series.len(), 50, "at most 50 series drawn");
+    assert_eq!(p.hidden, 4950);
+    assert_eq!(p.series[0].name, "pod-4999", "highest last value first");
+    assert!(
+        p.series.iter().all(|s| s.last >= 4950.0),
+        "the top 50 by last value"
+    );
+    let text = screen(&state);
+    assert!(text.contains("● pod-4999 "), "{text}");
+    let listed = text.matches("● pod-").count();
+    assert!(listed > 0 && listed < 50);
+    assert!(
+        text.contains(&format!("+{} more series", 5000 - listed)),
+        "{text}"
+    );
+}

@@ -141,45 +141,15 @@ fn render_legend(buf: &mut Buffer, inner: Rect, y0: u16, rows: u16, ps: &PanelSt
     if rows == 0 || y0 >= bottom {
         return;
     }
-    let right = inner.right();
-    let (mut x, mut y) = (inner.x, y0);
-    let n = ps.series.len();
-    let mut drawn = 0;
-    for (k, s) in ps.series.iter().enumerate() {
-        let width = 3 + (s.name.chars().count() + s.last_text.chars().count()) as u16;
-        let left_after = n - k - 1 + ps.hidden;
-        // On the last row keep room for "+N more".
-        let reserve = |y: u16| {
-            if y + 1 >= bottom && left_after > 0 {
-                10
-            } else {
-                0
-            }
-        };
-        if x > inner.x && x + width + reserve(y) > right {
-            if y + 1 >= bottom {
-                break;
-            }
-            x = inner.x;
-            y += 1;
-        }
-        let color = super::RASTER_PALETTE[usize::from(s.color)];
-        let room = |from: u16| usize::from(right.saturating_sub(from));
-        let (nx, _) = buf.set_stringn(x, y, "● ", room(x), Style::new().fg(color));
-        let (nx, _) = buf.set_stringn(nx, y, &s.name, room(nx), Style::new());
-        let (nx, _) = buf.set_stringn(
-            nx + 1,
-            y,
-            &s.last_text,
-            room(nx + 1),
-            Style::new().add_modifier(Modifier::BOLD),
-        );
-        x = nx + 2;
-        drawn += 1;
-    }
-    let more = n - drawn + ps.hidden;
+    // Everything fits: no "+N more series" needed. Otherwise keep room for it at the end.
+    let all_fit =
+        ps.hidden == 0 && legend_pass(None, inner, y0, bottom, ps, 0).0 == ps.series.len();
+    let reserve = if all_fit { 0 } else { 17 };
+    let (drawn, y) = legend_pass(Some(buf), inner, y0, bottom, ps, reserve);
+    let more = ps.series.len() - drawn + ps.hidden;
     if more > 0 {
-        let text = format!("+{more} more");
+        let right = inner.right();
+        let text = format!("+{more} more series");
         let x = right.saturating_sub(text.len() as u16).max(inner.x);
         buf.set_stringn(
             x,
@@ -189,4 +159,58 @@ fn render_legend(buf: &mut Buffer, inner: Rect, y0: u16, rows: u16, ps: &PanelSt
             Style::new().fg(Color::DarkGray),
         );
     }
+}
+
+/// Lays legend entries out in rows (drawing them when `buf` is given), leaving `reserve`
+/// cells free at the end of the last row. Returns how many fit and the last row used.
+fn legend_pass(
+    mut buf: Option<&mut Buffer>,
+    inner: Rect,
+    y0: u16,
+    bottom: u16,
+    ps: &PanelState,
+    reserve: u16,
+) -> (usize, u16) {
+    let right = inner.right();
+    let (mut x, mut y) = (inner.x, y0);
+    let mut drawn = 0;
+    for s in &ps.series {
+        let width = 3 + (s.name.chars().count() + s.last_text.chars().count()) as u16;
+        let limit = |y: u16| {
+            if y + 1 >= bottom {
+                right.saturating_sub(reserve)
+            } else {
+                right
+            }
+        };
+        if x + width > limit(y) {
+            if x == inner.x && y + 1 >= bottom && reserve == 0 {
+                // A single entry wider than the row: shown cut rather than not at all.
+            } else if y + 1 >= bottom {
+                break;
+            } else {
+                x = inner.x;
+                y += 1;
+                if x + width > limit(y) && y + 1 >= bottom && reserve > 0 {
+                    break;
+                }
+            }
+        }
+        if let Some(buf) = buf.as_deref_mut() {
+            let color = super::RASTER_PALETTE[usize::from(s.color)];
+            let room = |from: u16| usize::from(right.saturating_sub(from));
+            let (nx, _) = buf.set_stringn(x, y, "● ", room(x), Style::new().fg(color));
+            let (nx, _) = buf.set_stringn(nx, y, &s.name, room(nx), Style::new());
+            buf.set_stringn(
+                nx + 1,
+                y,
+                &s.last_text,
+                room(nx + 1),
+                Style::new().add_modifier(Modifier::BOLD),
+            );
+        }
+        x += width + 2;
+        drawn += 1;
+    }
+    (drawn, y)
 }
