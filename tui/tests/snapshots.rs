@@ -290,3 +290,21 @@ fn five_thousand_series_show_the_top_ones_and_how_many_more() {
         "{text}"
     );
 }
+
+#[test]
+fn any_size_draws_without_panicking() {
+    let mut state = alerting(120, 40);
+    update(&mut state, char_key('?'));
+    for w in (1..=130).step_by(7) {
+        for h in 1..=42 {
+            update(&mut state, Msg::Resize(w, h));
+            let _ = screen(&state);
+        }
+    }
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, key(KeyCode::Enter));
+    for (w, h) in [(1, 1), (2, 2), (5, 3), (20, 5), (33, 7)] {
+        update(&mut state, Msg::Resize(w, h));
+        let _ = screen(&state);
+    }
+}
