@@ -21,10 +21,11 @@ pub(crate) fn parse_f64(b: &[u8]) -> Option<f64> {
 
 /// Parses the decimal number starting at `b[*i]` and moves `*i` past it. Digits are
 /// read eight at a time (the bytes after the number are read too, but only counted up
-/// to the first non-digit). Significands of up to 19 digits with a power of ten within
-/// ±22 that fit in 53 bits are converted exactly (one correctly rounded multiplication or
-/// division); anything else goes to the standard library. `None` if there is no number
-/// at `*i`.
+/// to the first non-digit). With up to 19 significand digits and a power of ten within
+/// ±22 the value is computed directly: exactly (correctly rounded) when the significand
+/// fits in 53 bits, within one unit in the last place otherwise (17+ digit values such
+/// as `0.30000000000000004`, as serde_json's default float parsing does). Anything else
+/// goes to the standard library. `None` if there is no number at `*i`.
 #[inline]
 pub(crate) fn number_at(b: &[u8], i: &mut usize) -> Option<f64> {
     let start = *i;
@@ -81,7 +82,9 @@ pub(crate) fn number_at(b: &[u8], i: &mut usize) -> Option<f64> {
         exp = exp.saturating_add(if eneg { -e } else { e });
     }
     *i = j;
-    if n > 19 || mant >> 53 != 0 || !(-22..=22).contains(&exp) {
+    // Up to 19 digits: exact below 2^53, otherwise two roundings (within one unit in
+    // the last place, as serde_json's default float parsing). Beyond: the standard library.
+    if n > 19 || !(-22..=22).contains(&exp) {
         return slow(&b[start..j]);
     }
     let m = mant as f64;
