@@ -125,6 +125,8 @@ struct Round {
     started: f64,
     outstanding: HashSet<FetchKey>,
     failed: bool,
+    /// Only the alert rules (paused): not shown as a dashboard refresh.
+    alerts_only: bool,
 }
 
 /// The whole dashboard.
@@ -350,6 +352,7 @@ impl State {
             started: self.now,
             outstanding,
             failed: false,
+            alerts_only,
         });
         self.next_refresh_at = self.now + self.opts.refresh.as_secs_f64();
         effects
@@ -659,7 +662,10 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
     }
     slot.applied = f.seq;
     slot.last_elapsed = f.elapsed;
-    state.dirty = true;
+    // Redraw only if something on screen changes (a paused dashboard evaluating its
+    // alert rules should cost next to nothing).
+    let before = visible_summary(state);
+    let mut panels_changed = false;
 
     // Round bookkeeping.
     let unreachable = f
@@ -676,7 +682,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
         }
         if round.outstanding.is_empty() {
             let took = Duration::from_secs_f64((state.now - round.started).max(0.0));
-            if !round.failed {
+            if !round.failed && !round.alerts_only {
                 state.refreshed = Some(Refreshed {
                     at: state.now,
                     took,
@@ -730,6 +736,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
             }
             match &f.key {
                 FetchKey::Instant { .. } if wants_instant(kind) => {
+                    panels_changed = true;
                     let panel = &state.dashboard.panels[i];
                     match &f.result {
                         Ok(r) => state.panels[i].apply_instant(panel, qi, r),
@@ -749,6 +756,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
                     if needed != f.key {
                         continue;
                     }
+                    panels_changed = true;
                     let panel = &state.dashboard.panels[i];
                     match (&f.result, f.window) {
                         (Ok(r), Some(window)) => {
@@ -788,7 +796,21 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
         }
     }
     effects.dedup();
+    if panels_changed || visible_summary(state) != before {
+        state.dirty = true;
+    }
     effects
+}
+
+/// What `on_fetched` can change on screen outside the panels: server status, last
+/// refresh, and the alert instances shown in the banner.
+fn visible_summary(state: &State) -> (Server, Option<Refreshed>, Vec<(AlertState, u64, bool)>) {
+    let alerts = state
+        .alerts
+        .instances()
+        .map(|i| (i.state, i.value.to_bits(), i.stale))
+        .collect();
+    (state.server.clone(), state.refreshed, alerts)
 }
 
 #[cfg(test)]

@@ -509,3 +509,39 @@ fn deadline_is_the_next_refresh_when_idle() {
     // Paused: still only the refresh deadline (alert rules), no per-second ticking.
     assert_eq!(state.next_deadline(), Some(NOW + 5.0));
 }
+
+#[test]
+fn paused_alert_rounds_do_not_redraw_when_nothing_changes() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    update(&mut state, char_key('p'));
+    let refreshed = state.refreshed;
+    state.dirty = false;
+    let mut t = NOW;
+    for _ in 0..3 {
+        t += 5.0;
+        let round = fetches(update(&mut state, Msg::Tick(t)));
+        assert_eq!(round.len(), state.dashboard.alerts.len());
+        answer_all(&mut state, &round, Data::default());
+        assert!(
+            !state.dirty,
+            "inactive alerts, same answers: nothing to redraw"
+        );
+    }
+    assert_eq!(
+        state.refreshed, refreshed,
+        "alert-only rounds are not dashboard refreshes"
+    );
+    // An alert that starts pending is drawn.
+    t += 5.0;
+    let round = fetches(update(&mut state, Msg::Tick(t)));
+    answer_all(
+        &mut state,
+        &round,
+        Data {
+            alert_p95: 0.9,
+            ..Data::default()
+        },
+    );
+    assert!(state.dirty);
+}
