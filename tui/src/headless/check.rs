@@ -188,7 +188,7 @@ pub async fn run_check(
             return fail(err, &format!("{what}: {e}"));
         }
     };
-    let severities: BTreeMap<&str, &AlertRule> = dashboard
+    let rules_by_name: BTreeMap<&str, &AlertRule> = dashboard
         .alerts
         .iter()
         .map(|r| (r.name.as_str(), r))
@@ -213,7 +213,7 @@ pub async fn run_check(
             } else {
                 format!(" {}", fmt_labels(&inst.labels))
             };
-            let severity = severities
+            let severity = rules_by_name
                 .get(report.rule.as_str())
                 .map_or("", |r| r.severity.as_str());
             write!(
