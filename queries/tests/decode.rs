@@ -254,3 +254,96 @@ fn other_endpoints() {
     let e = parse_api_response::<Vec<String>>("http://x", 400, body).expect_err("error");
     assert_eq!(e.error_type(), Some(&ErrorType::BadData));
 }
+
+/// Bodies recorded from Prometheus 2.42 and VictoriaMetrics 1.79 (curl against servers
+/// on loopback scraping themselves).
+#[test]
+fn recorded_prometheus_and_victoria_metrics_bodies() {
+    let r = ok("recorded_prometheus_vector.json");
+    let QueryData::Vector(v) = &r.data else {
+        panic!("{r:?}")
+    };
+    assert_eq!(v[0].labels["__name__"], "up");
+    assert_eq!(
+        v[0].sample,
+        Sample {
+            t: 1_795_621_852.109,
+            v: 1.0
+        }
+    );
+
+    let r = ok("recorded_prometheus_matrix.json");
+    let QueryData::Matrix(m) = &r.data else {
+        panic!("{r:?}")
+    };
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert_eq!(m[0].samples.len(), 5);
+    assert_eq!(m[0].samples[0].t, 1_795_621_848.0);
+    assert_eq!(m[1].samples.len(), 6);
+    assert_eq!(
+        m[1].samples[0],
+        Sample {
+            t: 1_795_621_847.0,
+            v: 0.495_599_999_999_999_93
+        }
+    );
+    assert_eq!(m[1].samples[3].v, 0.999_000_999_000_999_1);
+
+    let r = ok("recorded_prometheus_scalar.json");
+    assert_eq!(
+        r.data,
+        QueryData::Scalar(Sample {
+            t: 1_795_621_852.171,
+            v: 1.0 / 3.0
+        })
+    );
+
+    let r = ok("recorded_prometheus_string.json");
+    assert_eq!(
+        r.data,
+        QueryData::String {
+            t: 1_795_621_852.184,
+            value: "some text".into()
+        }
+    );
+
+    let r = ok("recorded_prometheus_special.json");
+    let QueryData::Vector(v) = &r.data else {
+        panic!("{r:?}")
+    };
+    assert!(v[0].sample.v.is_nan());
+    assert_eq!(v[1].sample.v, f64::INFINITY);
+    assert_eq!(v[2].sample.v, f64::NEG_INFINITY);
+    assert_eq!(v[3].sample.v, 2e-7);
+
+    let e = parse_query_response(
+        "http://x",
+        400,
+        &fixture("recorded_prometheus_bad_data.json"),
+    )
+    .expect_err("400");
+    assert_eq!(e.error_type(), Some(&ErrorType::BadData));
+    assert!(e.to_string().contains("unclosed left parenthesis"));
+    let e = parse_query_response(
+        "http://x",
+        422,
+        &fixture("recorded_prometheus_execution.json"),
+    )
+    .expect_err("422");
+    assert_eq!(e.error_type(), Some(&ErrorType::Execution));
+    let e = parse_query_response("http://x", 404, &fixture("recorded_prometheus_404.txt"))
+        .expect_err("404");
+    assert!(matches!(e, QueryError::Http { status: 404, .. }), "{e:?}");
+
+    let r = ok("recorded_vm_vector.json");
+    assert_eq!(r.series_count(), 1);
+    // VictoriaMetrics answers `vector` for a scalar expression: accepted as a number.
+    let r = ok("recorded_vm_scalar_as_vector.json");
+    assert_eq!(r.as_scalar().map(|s| s.v), Some(1.0 / 3.0));
+    let r = ok("recorded_vm_matrix.json");
+    assert!(r.series_count() > 5 && r.point_count() > 30, "{r:?}");
+    let e =
+        parse_query_response("http://x", 422, &fixture("recorded_vm_error.json")).expect_err("422");
+    assert_eq!(e.error_type(), Some(&ErrorType::Other("422".into())));
+    assert!(e.to_string().contains("unexpected token"));
+}
