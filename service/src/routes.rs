@@ -6,15 +6,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use tokio::sync::Semaphore;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::config::{Faults, FaultsError, MAX_DELAY_MS, ServiceConfig};
 use crate::metrics::{CONTENT_TYPE, Metrics};
@@ -31,7 +28,7 @@ struct Inner {
     metrics: Metrics,
     faults: RwLock<Faults>,
     ready: AtomicBool,
-    limiter: Option<Semaphore>,
+    limiter: Option<Arc<Semaphore>>,
     admin: bool,
     metrics_layer: bool,
     serve_metrics: bool,
@@ -47,7 +44,7 @@ impl AppState {
                 metrics: Metrics::new()?,
                 faults: RwLock::new(config.faults),
                 ready: AtomicBool::new(true),
-                limiter: config.max_concurrency.map(Semaphore::new),
+                limiter: config.max_concurrency.map(|n| Arc::new(Semaphore::new(n))),
                 admin: config.admin,
                 metrics_layer: config.metrics_layer,
                 serve_metrics: config.metrics_listen.is_none(),
@@ -92,15 +89,28 @@ impl AppState {
         self.inner.ready.store(ready, Ordering::Relaxed);
     }
 
-    pub(crate) fn limiter(&self) -> Option<&Semaphore> {
+    pub(crate) fn limiter(&self) -> Option<&Arc<Semaphore>> {
         self.inner.limiter.as_ref()
+    }
+
+    pub(crate) fn records_metrics(&self) -> bool {
+        self.inner.metrics_layer
+    }
+
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.inner.request_timeout
+    }
+
+    pub(crate) fn body_limit(&self) -> usize {
+        self.inner.body_limit
     }
 }
 
-/// The service's router for `state`, with its layers: metrics (unless disabled), the
-/// concurrency bound, the request timeout (408) and the body limit (413). `/metrics` is
-/// outside the metrics layer, so scrapes are not counted; it is absent when the config
-/// asked for a separate metrics listener (see [`metrics_app`]).
+/// The service's router for `state`. Every route but `/metrics` goes through one layer,
+/// [`middleware::ServiceLayer`]: the concurrency bound (503), the body limit (413), the
+/// request timeout (408) and the request metrics (unless disabled). `/metrics` is outside
+/// it, so scrapes are not counted; it is absent when the config asked for a separate
+/// metrics listener (see [`metrics_app`]).
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/process", get(process))
@@ -111,20 +121,7 @@ pub fn app(state: AppState) -> Router {
     }
     router = router
         .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(state.inner.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.inner.request_timeout,
-        ));
-    if state.inner.limiter.is_some() {
-        router = router.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::limit_concurrency,
-        ));
-    }
-    if state.inner.metrics_layer {
-        router = router.layer(middleware::MetricsLayer::new(state.clone()));
-    }
+        .layer(middleware::ServiceLayer::new(state.clone()));
     if state.inner.serve_metrics {
         router = router.route("/metrics", get(metrics));
     }
@@ -275,7 +272,15 @@ struct FaultsUpdate {
     error_rate: Option<f64>,
 }
 
-async fn put_faults(State(state): State<AppState>, body: Bytes) -> Response {
+async fn put_faults(State(state): State<AppState>, body: axum::body::Body) -> Response {
+    let limit = state.body_limit();
+    let Ok(body) = axum::body::to_bytes(body, limit).await else {
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!("cannot read a body of at most {limit} bytes"),
+        );
+    };
     let update: FaultsUpdate = match serde_json::from_slice(&body) {
         Ok(u) => u,
         Err(e) => {

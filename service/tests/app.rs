@@ -561,3 +561,22 @@ async fn one_handler_serving_two_methods_keeps_them_apart() {
         Some(3.0)
     );
 }
+
+#[tokio::test]
+async fn body_limit_also_holds_without_content_length() {
+    let (router, state) = router(&ServiceConfig {
+        admin: true,
+        body_limit: 1024,
+        ..quiet()
+    });
+    // No Content-Length header: the layer cannot refuse it up front, the handler's
+    // bounded read does.
+    let big = format!(r#"{{"error_rate": 1.0, "pad": "{}"}}"#, "x".repeat(4096));
+    let req = Request::put("/admin/faults")
+        .body(Body::from(big))
+        .expect("request");
+    assert!(req.headers().get(header::CONTENT_LENGTH).is_none());
+    let resp = router.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(state.faults(), Faults::NONE, "nothing changed");
+}
