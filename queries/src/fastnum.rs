@@ -28,6 +28,25 @@ pub(crate) fn parse_f64(b: &[u8]) -> Option<f64> {
 /// goes to the standard library. `None` if there is no number at `*i`.
 #[inline]
 pub(crate) fn number_at(b: &[u8], i: &mut usize) -> Option<f64> {
+    let (x, e) = number_parts(b, i)?;
+    Some(scale(x, e))
+}
+
+/// `x × 10^e` for the parts returned by [`number_parts`].
+#[inline]
+fn scale(x: f64, e: i8) -> f64 {
+    if e >= 0 {
+        x * POW10[e as usize]
+    } else {
+        x / POW10[e.unsigned_abs() as usize]
+    }
+}
+
+/// Like [`number_at`], but returns the value as parts `(x, e)` meaning `x × 10^e`, with
+/// `e` in -22..=22, so that callers can do the (slow) divisions later in a batch where
+/// they do not wait on each other.
+#[inline]
+fn number_parts(b: &[u8], i: &mut usize) -> Option<(f64, i8)> {
     let start = *i;
     let mut j = start;
     let neg = match b.get(j) {
@@ -85,15 +104,11 @@ pub(crate) fn number_at(b: &[u8], i: &mut usize) -> Option<f64> {
     // Up to 19 digits: exact below 2^53, otherwise two roundings (within one unit in
     // the last place, as serde_json's default float parsing). Beyond: the standard library.
     if n > 19 || !(-22..=22).contains(&exp) {
-        return slow(&b[start..j]);
+        return slow(&b[start..j]).map(|v| (v, 0));
     }
     let m = mant as f64;
-    let v = if exp >= 0 {
-        m * POW10[exp as usize]
-    } else {
-        m / POW10[(-exp) as usize]
-    };
-    Some(if neg { -v } else { v })
+    // In range by the check above.
+    Some((if neg { -m } else { m }, exp as i8))
 }
 
 const POW10_U64: [u64; 9] = [
@@ -285,6 +300,7 @@ pub(crate) fn read_envelope(body: &[u8]) -> Option<RawEnvelope> {
         b: body,
         i: 0,
         last_len: 0,
+        exps: Vec::new(),
     };
     r.ws();
     let mut env = RawEnvelope::default();
@@ -311,6 +327,8 @@ struct Reader<'a> {
     /// Samples in the previous series: the series of one range answer are usually about
     /// as long as each other, so this sizes the next `values` without regrowing.
     last_len: usize,
+    /// Exponents of the samples being read, reused across series.
+    exps: Vec<[i8; 2]>,
 }
 
 impl<'a> Reader<'a> {
@@ -460,6 +478,33 @@ impl<'a> Reader<'a> {
         number_at(self.b, &mut self.i)
     }
 
+    /// `[t, "v"]` with both numbers still as parts (see [`number_parts`]): the sample
+    /// holds the `x`s, the exponents are returned.
+    #[inline]
+    fn sample_parts(&mut self) -> Option<(Sample, [i8; 2])> {
+        self.eat(b'[')?;
+        self.ws();
+        if !matches!(self.peek(), Some(b'0'..=b'9' | b'-')) {
+            return None;
+        }
+        let (t, te) = number_parts(self.b, &mut self.i)?;
+        self.eat(b',')?;
+        self.ws();
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let mut j = self.i + 1;
+        let (v, ve) = match number_parts(self.b, &mut j) {
+            Some(p) if self.b.get(j) == Some(&b'"') => {
+                self.i = j + 1;
+                p
+            }
+            _ => (parse_value_bytes(self.raw_string()?)?, 0),
+        };
+        self.eat(b']')?;
+        Some((Sample { t, v }, [te, ve]))
+    }
+
     /// `[t, "v"]`
     #[inline]
     fn sample(&mut self) -> Option<Sample> {
@@ -547,10 +592,20 @@ impl<'a> Reader<'a> {
                 b"value" => s.value = Some(r.sample()?),
                 b"values" => {
                     let mut out = Vec::with_capacity(r.last_len.clamp(16, 11_001));
+                    let mut exps = std::mem::take(&mut r.exps);
+                    exps.clear();
                     r.array(|r| {
-                        out.push(r.sample()?);
+                        let (sample, e) = r.sample_parts()?;
+                        out.push(sample);
+                        exps.push(e);
                         Some(())
                     })?;
+                    // The divisions, in a loop whose steps do not depend on each other.
+                    for (s, [te, ve]) in out.iter_mut().zip(&exps) {
+                        s.t = scale(s.t, *te);
+                        s.v = scale(s.v, *ve);
+                    }
+                    r.exps = exps;
                     r.last_len = out.len();
                     s.values = Some(out);
                 }
