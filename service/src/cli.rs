@@ -67,7 +67,7 @@ struct ServeArgs {
     /// Answer 503 at once when this many requests are already in flight.
     #[arg(long, env = "PROMDASH_SERVICE_MAX_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..))]
     max_concurrency: Option<u32>,
-    /// Benchmarks only: serve without the metrics layer, to measure its cost.
+    /// Benchmarks only: serve without recording metrics, to measure what recording costs.
     #[arg(long, hide = true)]
     no_metrics_layer: bool,
 }

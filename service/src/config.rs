@@ -99,7 +99,8 @@ pub struct ServiceConfig {
     pub body_limit: usize,
     /// If set, requests beyond this many in flight answer 503 at once.
     pub max_concurrency: Option<usize>,
-    /// Records request metrics. Only benchmarks turn this off, to measure its cost.
+    /// Records request metrics. Only benchmarks turn this off, to measure what recording
+    /// costs; the timeout, body limit and concurrency bound stay in force.
     pub metrics_layer: bool,
 }
 
