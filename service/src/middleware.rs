@@ -199,7 +199,12 @@ where
             Some(Inner::Pending(mut future)) => match Pin::new(&mut future).poll(cx) {
                 Poll::Ready(result) => result,
                 Poll::Pending => {
-                    let deadline = this.start + this.endpoint.state.request_timeout();
+                    let timeout = this.endpoint.state.request_timeout();
+                    // A timeout too long to represent as an Instant means no timeout.
+                    let Some(deadline) = this.start.checked_add(timeout) else {
+                        this.inner = Some(Inner::Pending(future));
+                        return Poll::Pending;
+                    };
                     let sleep = this
                         .sleep
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));

@@ -580,3 +580,12 @@ async fn body_limit_also_holds_without_content_length() {
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(state.faults(), Faults::NONE, "nothing changed");
 }
+
+#[tokio::test]
+async fn an_enormous_timeout_means_no_timeout() {
+    let (router, _) = router(&ServiceConfig {
+        request_timeout: Duration::from_secs(u64::MAX),
+        ..quiet()
+    });
+    assert_eq!(get(&router, "/process?delay_ms=20").await.0, StatusCode::OK);
+}
