@@ -136,7 +136,7 @@ pub enum QueryError {
 
     /// The answer is JSON but not of the expected shape.
     #[error(
-        "cannot read the answer from {url}: {detail}; is --url pointing at a Prometheus-compatible API?"
+        "cannot read the answer from {url}: {detail}; check that --url points at a Prometheus-compatible API (not a proxy's or another service's page)"
     )]
     Decode {
         url: String,
@@ -241,4 +241,119 @@ pub(crate) fn body_start(body: &[u8], max: usize) -> String {
     }
     let cut = &body[..body.len().min(max)];
     String::from_utf8_lossy(cut).trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<QueryError> {
+        let url = "http://prom:9090".to_owned();
+        vec![
+            QueryError::ConnectionRefused { url: url.clone() },
+            QueryError::Dns {
+                url: url.clone(),
+                detail: "no such host".into(),
+            },
+            QueryError::Tls {
+                url: url.clone(),
+                detail: "invalid peer certificate: UnknownIssuer".into(),
+            },
+            QueryError::Timeout {
+                url: url.clone(),
+                after: Duration::from_secs(10),
+            },
+            QueryError::Transport {
+                url: url.clone(),
+                detail: "connection reset".into(),
+            },
+            QueryError::Http {
+                url: url.clone(),
+                status: 502,
+                body: body_start(b"<html><h1>Bad Gateway</h1></html>", 200),
+                hint: http_hint(502),
+            },
+            QueryError::Api {
+                status: 422,
+                error_type: ErrorType::Execution,
+                message: "many-to-one".into(),
+            },
+            QueryError::Decode {
+                url: url.clone(),
+                detail: "expected `data`".into(),
+            },
+            QueryError::TooLarge { url, limit: 1024 },
+            QueryError::Config(
+                "--url \"x\" is not a URL (relative URL without a base); expected e.g. http://localhost:9090".into(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_message_says_what_to_do() {
+        let advice = [
+            "check",
+            "raise",
+            "narrow",
+            "retry",
+            "--ca-cert",
+            "--timeout",
+            "fix",
+            "expected",
+        ];
+        for e in all() {
+            let s = e.to_string();
+            assert!(advice.iter().any(|a| s.contains(a)), "no advice in {s:?}");
+        }
+    }
+
+    #[test]
+    fn specific_messages() {
+        let s: Vec<String> = all().iter().map(ToString::to_string).collect();
+        assert!(s[0].contains("connection refused") && s[0].contains("--url"));
+        assert!(s[2].contains("--ca-cert") && s[2].contains("UnknownIssuer"));
+        assert!(s[3].contains("within 10s") && s[3].contains("--timeout"));
+        assert!(s[5].contains("HTTP 502") && s[5].contains("Bad Gateway"));
+        assert!(
+            s[6].contains("execution") && s[6].contains("HTTP 422") && s[6].contains("group_left")
+        );
+        assert!(s[8].contains("1024 bytes"));
+    }
+
+    #[test]
+    fn unreachable_is_about_the_server_not_the_query() {
+        let got: Vec<bool> = all().iter().map(QueryError::is_unreachable).collect();
+        assert_eq!(
+            got,
+            [
+                true, true, true, true, true, true, false, false, false, false
+            ]
+        );
+        let not_found = QueryError::Http {
+            url: "u".into(),
+            status: 404,
+            body: String::new(),
+            hint: http_hint(404),
+        };
+        assert!(!not_found.is_unreachable());
+    }
+
+    #[test]
+    fn error_types_round_trip() {
+        for s in [
+            "bad_data",
+            "execution",
+            "timeout",
+            "canceled",
+            "internal",
+            "unavailable",
+            "not_found",
+            "not_acceptable",
+            "server_error",
+            "422",
+        ] {
+            assert_eq!(ErrorType::parse(s).as_str(), s);
+        }
+        assert_eq!(ErrorType::parse("422"), ErrorType::Other("422".into()));
+    }
 }
