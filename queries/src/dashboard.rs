@@ -431,6 +431,47 @@ pub fn load_dashboard(path: &Path) -> Result<Dashboard, DashboardError> {
     }
 }
 
+/// Reads the user's settings file (`~/.config/promdash/config.toml`): its optional
+/// `[connection]` table, checked like a dashboard's. A missing file is no error (`None`).
+pub fn load_config(path: &Path) -> Result<Option<Connection>, DashboardError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_config(&text, &path.display().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(DashboardError {
+            file: path.display().to_string(),
+            problems: vec![Problem {
+                line: 1,
+                col: 1,
+                message: format!("cannot read the file: {e}"),
+                expected: Some("a readable TOML settings file".into()),
+            }],
+        }),
+    }
+}
+
+/// Parses the user's settings file: nothing but an optional `[connection]` table.
+pub fn parse_config(text: &str, file_name: &str) -> Result<Option<Connection>, DashboardError> {
+    let mut v = Validator {
+        text,
+        problems: Vec::new(),
+    };
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let (message, expected) = split_toml_message(e.message());
+            v.push(span, message, expected);
+            return Err(v.finish(file_name));
+        }
+    };
+    let connection = raw.connection.map(|c| v.connection(c));
+    if v.problems.is_empty() {
+        Ok(connection)
+    } else {
+        Err(v.finish(file_name))
+    }
+}
+
 /// Parses and validates dashboard TOML. `file_name` is only used in messages.
 pub fn parse_dashboard(text: &str, file_name: &str) -> Result<Dashboard, DashboardError> {
     let mut v = Validator {
@@ -552,6 +593,13 @@ struct RawVariable {
     multi: bool,
     #[serde(default)]
     all: bool,
+}
+
+/// `config.toml`: only connection settings so far.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    connection: Option<Spanned<RawConnection>>,
 }
 
 #[derive(Deserialize)]
@@ -1184,5 +1232,20 @@ mod tests {
         assert_eq!(d.refresh, DEFAULT_REFRESH);
         assert_eq!(d.range, DEFAULT_RANGE);
         assert_eq!(d.alerts.len(), 2);
+    }
+
+    #[test]
+    fn settings_file_holds_a_connection_table() {
+        let text = "[connection]\nurl = \"https://h/prometheus\"\ntimeout = \"3s\"\n";
+        let c = parse_config(text, "config.toml").expect("valid");
+        let c = c.expect("has a connection table");
+        assert_eq!(c.url.as_deref(), Some("https://h/prometheus"));
+        assert_eq!(c.timeout, Some(Duration::from_secs(3)));
+        assert_eq!(parse_config("", "config.toml"), Ok(None));
+        let e = parse_config("[connection]\nurl = \"x\"\n", "config.toml").expect_err("bad url");
+        assert!(e.to_string().starts_with("config.toml:2:7:"), "{e}");
+        let e = parse_config("title = \"x\"\n", "config.toml").expect_err("unknown key");
+        assert!(e.to_string().starts_with("config.toml:1:1:"), "{e}");
+        assert_eq!(load_config(Path::new("/nonexistent/promdash.toml")), Ok(None));
     }
 }
