@@ -1246,6 +1246,9 @@ mod tests {
         assert!(e.to_string().starts_with("config.toml:2:7:"), "{e}");
         let e = parse_config("title = \"x\"\n", "config.toml").expect_err("unknown key");
         assert!(e.to_string().starts_with("config.toml:1:1:"), "{e}");
-        assert_eq!(load_config(Path::new("/nonexistent/promdash.toml")), Ok(None));
+        assert_eq!(
+            load_config(Path::new("/nonexistent/promdash.toml")),
+            Ok(None)
+        );
     }
 }
