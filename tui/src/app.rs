@@ -279,6 +279,25 @@ impl State {
         (key, window)
     }
 
+    /// For each expression drawn over time, the widest plot showing it (braille dots).
+    /// One range request per expression serves every panel that shows it, each panel
+    /// downsampling the answer to its own width, so panels of different widths sharing
+    /// an expression still cost one request.
+    fn range_dots(&self, rects: &[Option<Rect>]) -> HashMap<&str, usize> {
+        let mut out: HashMap<&str, usize> = HashMap::new();
+        for (i, p) in self.dashboard.panels.iter().enumerate() {
+            if !wants_range(p.kind) {
+                continue;
+            }
+            let (dots, _) = self.plot_size(i, rects.get(i).copied().flatten());
+            for q in &p.queries {
+                let d = out.entry(q.expr.as_str()).or_default();
+                *d = (*d).max(dots);
+            }
+        }
+        out
+    }
+
     /// Every request a round needs, with its window, in a stable order.
     fn needed(&self, alerts_only: bool) -> Vec<(FetchKey, Option<RangeWindow>)> {
         let mut out: Vec<(FetchKey, Option<RangeWindow>)> = Vec::new();
@@ -290,10 +309,11 @@ impl State {
         };
         if !alerts_only {
             let rects = self.panel_rects();
-            for (i, p) in self.dashboard.panels.iter().enumerate() {
-                let (dots, _) = self.plot_size(i, rects[i]);
+            let widest = self.range_dots(&rects);
+            for p in &self.dashboard.panels {
                 for q in &p.queries {
                     if wants_range(p.kind) {
+                        let dots = widest.get(q.expr.as_str()).copied().unwrap_or(1);
                         let (k, w) = self.range_key(&q.expr, dots);
                         push(k, Some(w));
                     }
@@ -726,6 +746,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
 
     // Panels.
     let rects = state.panel_rects();
+    let widest = state.range_dots(&rects).get(f.key.expr()).copied();
     for (i, rect) in rects.into_iter().enumerate() {
         let kind = state.dashboard.panels[i].kind;
         let n = state.dashboard.panels[i].queries.len();
@@ -752,7 +773,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
                 }
                 FetchKey::Range { .. } if wants_range(kind) => {
                     let (dots, rows) = state.plot_size(i, rect);
-                    let (needed, _) = state.range_key(expr, dots);
+                    let (needed, _) = state.range_key(expr, widest.unwrap_or(dots));
                     if needed != f.key {
                         continue;
                     }
