@@ -101,15 +101,86 @@ fn number_parts(b: &[u8], i: &mut usize) -> Option<(f64, i8)> {
         exp = exp.saturating_add(if eneg { -e } else { e });
     }
     *i = j;
-    // Exact (one correctly rounded operation) only while the significand fits in 53 bits:
-    // beyond, scaling would round twice, and a value printed back (`promdash query`)
-    // must equal what the server sent. The standard library rounds those correctly.
-    if n > 19 || mant >> 53 != 0 || !(-22..=22).contains(&exp) {
+    // Exact (one correctly rounded operation) while the significand fits in 53 bits.
+    // Beyond, scaling would round twice, and a value printed back (`promdash query`)
+    // must equal what the server sent: `wide` rounds those correctly, or the standard
+    // library does.
+    if n > 19 || !(-22..=22).contains(&exp) {
         return slow(&b[start..j]).map(|v| (v, 0));
+    }
+    if mant >> 53 != 0 {
+        let v = match wide(mant, exp) {
+            Some(v) => v,
+            None => return slow(&b[start..j]).map(|v| (v, 0)),
+        };
+        return Some((if neg { -v } else { v }, 0));
     }
     let m = mant as f64;
     // In range by the check above.
     Some((if neg { -m } else { m }, exp as i8))
+}
+
+/// `mant × 10^exp`, correctly rounded, for 2^53 ≤ mant < 2^64 and -22 ≤ exp ≤ 19.
+///
+/// For exp ≥ 0 the exact product fits in a u128, whose conversion rounds correctly.
+/// For exp < 0, `mant / 10^k = (mant / 5^k) × 2^-k` and the power of two is exact, so
+/// only `mant / 5^k` needs rounding: a float estimate is within one unit in the last
+/// place, and exact integer comparisons with the midpoints on either side of it pick
+/// the correctly rounded neighbour (ties to even).
+fn wide(mant: u64, exp: i32) -> Option<f64> {
+    if exp >= 0 {
+        let p = 10u128.checked_pow(exp.unsigned_abs())?;
+        return Some(u128::from(mant).checked_mul(p)? as f64);
+    }
+    let k = exp.unsigned_abs();
+    let f = 5u64.pow(k); // < 2^52 for k <= 22: exact as f64
+    let c = (mant as f64) / (f as f64);
+    // c = m × 2^e with m in [2^52, 2^53).
+    let bits = c.to_bits();
+    let e = ((bits >> 52) & 0x7ff) as i32 - 1075;
+    let m = (bits & ((1 << 52) - 1)) | (1 << 52);
+    // Compares mant / f with k2 × 2^g: the sign of mant × 2^-g − f × k2.
+    let cmp = |k2: u128, g: i32| -> std::cmp::Ordering {
+        let n = u128::from(mant);
+        let rhs = u128::from(f) * k2;
+        if g <= 0 {
+            (n << g.unsigned_abs()).cmp(&rhs)
+        } else {
+            n.cmp(&(rhs << g.unsigned_abs()))
+        }
+    };
+    let m2 = u128::from(m);
+    let up = f64::from_bits(bits + 1);
+    let down = f64::from_bits(bits - 1);
+    let even = m.is_multiple_of(2);
+    let hi = cmp(2 * m2 + 1, e - 1);
+    let lo = if m == 1 << 52 {
+        cmp(4 * m2 - 1, e - 2)
+    } else {
+        cmp(2 * m2 - 1, e - 1)
+    };
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let q = match (lo, hi) {
+        (_, Greater) => up,
+        (_, Equal) => {
+            if even {
+                c
+            } else {
+                up
+            }
+        }
+        (Less, _) => down,
+        (Equal, _) => {
+            if even {
+                c
+            } else {
+                down
+            }
+        }
+        _ => c,
+    };
+    // × 2^-k, exact: q ≥ 2^53 / 5^22 is far from the subnormal range.
+    Some(q * f64::from_bits(((1023 - k as u64) & 0x7ff) << 52))
 }
 
 const POW10_U64: [u64; 9] = [
@@ -763,6 +834,52 @@ mod tests {
                 parse_samples(bad, &mut Vec::new()).is_none(),
                 "{:?}",
                 String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod wide_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Significands above 2^53 with every power of ten the fast path takes: bit
+        /// equal to the standard library.
+        #[test]
+        fn wide_significands_round_like_std(mant in (1u64 << 53)..u64::MAX, exp in -22i32..=19) {
+            let text = format!("{mant}e{exp}");
+            let want: f64 = text.parse().expect("valid");
+            prop_assert_eq!(parse_f64(text.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{}", text);
+        }
+
+        /// Decimal forms as servers write them (shortest round-trip of a random double).
+        #[test]
+        fn shortest_forms_round_trip(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assume!(v.is_finite());
+            let text = format!("{v}");
+            prop_assert_eq!(parse_f64(text.as_bytes()).map(f64::to_bits), Some(v.to_bits()), "{}", text);
+        }
+    }
+
+    #[test]
+    fn halfway_cases_go_to_even() {
+        // 2^53 + 1 is halfway between 2^53 and 2^53 + 2: even is 2^53.
+        for s in [
+            "9007199254740993",
+            "9007199254740995",
+            "18014398509481985e-1",
+            "90071992547409930e-1",
+        ] {
+            let want: f64 = s.parse().expect(s);
+            assert_eq!(
+                parse_f64(s.as_bytes()).map(f64::to_bits),
+                Some(want.to_bits()),
+                "{s}"
             );
         }
     }
