@@ -222,9 +222,6 @@ async fn gateway_flags_and_secrets_in_every_output() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: clap prints [env: PROMDASH_HEADER=<value>] and PROMDASH_URL with its \
-            password in --help; needs hide_env_values on --header and --url in tui/src/cli.rs \
-            and tui/src/headless/conn.rs, then remove this ignore"]
 async fn help_hides_secrets_in_the_environment() -> anyhow::Result<()> {
     for help in [
         vec!["--help"],

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::connection::{ConnectionArgs, parse_duration};
+
 /// A terminal dashboard for Prometheus: PromQL panels, live charts and alert banners.
 #[derive(Debug, Parser)]
 #[command(name = "promdash", version, about, long_about = None)]
@@ -20,11 +22,9 @@ pub struct Cli {
     )]
     pub dashboard: Option<PathBuf>,
 
-    /// Base URL of the Prometheus-compatible query API [default: the dashboard file's
-    /// connection.url, else http://localhost:9090]. Credentials in the URL are used as
-    /// basic auth and never shown.
-    #[arg(long, env = "PROMDASH_URL", value_name = "URL")]
-    pub url: Option<String>,
+    /// Server, credentials and TLS: shared with `query`, `check` and `validate`.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 
     /// How often queries run (overrides the dashboard file), e.g. 5s.
     #[arg(long, env = "PROMDASH_REFRESH", global = true, value_name = "DURATION", value_parser = parse_duration)]
@@ -33,19 +33,6 @@ pub struct Cli {
     /// Time window shown by graphs (overrides the dashboard file), e.g. 15m, 1h.
     #[arg(long, env = "PROMDASH_RANGE", global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub range: Option<Duration>,
-
-    /// Extra request header `Name: value` (repeatable), e.g. for X-Scope-OrgID. Values are
-    /// never printed.
-    #[arg(long = "header", env = "PROMDASH_HEADER", value_name = "NAME: VALUE", value_parser = parse_header)]
-    pub headers: Vec<(String, String)>,
-
-    /// File holding a bearer token sent as `Authorization: Bearer …`.
-    #[arg(long, env = "PROMDASH_BEARER_TOKEN_FILE", value_name = "FILE")]
-    pub bearer_token_file: Option<PathBuf>,
-
-    /// Give up on a request after this long [default: the dashboard file's, else 10s].
-    #[arg(long, env = "PROMDASH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
-    pub timeout: Option<Duration>,
 
     /// Do not ring the terminal bell when an alert starts firing.
     #[arg(long, env = "PROMDASH_NO_BELL", global = true)]
@@ -84,29 +71,10 @@ pub struct DemoArgs {
     pub fault_latency: Duration,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("{e} (expected a duration such as 5s, 15m, 1h)"))
-}
-
-fn parse_header(s: &str) -> Result<(String, String), String> {
-    let (name, value) = s
-        .split_once(':')
-        .ok_or_else(|| "expected `Name: value` (a colon after the header name)".to_owned())?;
-    let name = name.trim();
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
-    {
-        return Err(format!("`{name}` is not a valid header name"));
-    }
-    Ok((name.to_owned(), value.trim().to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::parse_header;
 
     #[test]
     fn cli_is_consistent() {
@@ -135,7 +103,7 @@ mod tests {
         let cli = cli.map_err(|e| e.to_string());
         assert!(
             cli.as_ref()
-                .is_ok_and(|c| c.headers.len() == 2 && c.refresh == Some(Duration::from_secs(1))),
+                .is_ok_and(|c| c.connection.headers.len() == 2 && c.refresh == Some(Duration::from_secs(1))),
             "{cli:?}"
         );
     }

@@ -1,16 +1,19 @@
-//! Connection settings shared by the headless commands (`query`, `check`, `validate`).
+//! Connection settings, one definition for every command that talks to a server: the
+//! dashboard (`promdash`) and the headless `query`, `check` and `validate`.
 //!
 //! Each setting comes from the command line, else its `PROMDASH_*` environment variable,
-//! else the dashboard file's `[connection]` table, else the built-in default. Secrets are
-//! read from files (or from `PROMDASH_BEARER_TOKEN` / `PROMDASH_BASIC_AUTH_PASSWORD`),
-//! never taken from the command line, and never printed.
+//! else the dashboard file's `[connection]` table, else the user's settings file
+//! (`config.toml`, see [`user_config_path`]), else the built-in default. Secrets are read
+//! from files (or from `PROMDASH_BEARER_TOKEN` / `PROMDASH_BASIC_AUTH_PASSWORD`), never
+//! taken from the command line, and never printed: `--help` hides the values of the
+//! environment variables that may hold them.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
 use promdash_queries::client::{BasicAuth, ClientConfig, Secret};
-use promdash_queries::dashboard::Connection;
+use promdash_queries::dashboard::{Connection, load_config};
 
 /// Server URL used when nothing else names one.
 pub const DEFAULT_URL: &str = "http://localhost:9090";
@@ -18,33 +21,55 @@ pub const DEFAULT_URL: &str = "http://localhost:9090";
 /// Request timeout used when nothing else sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where the server is and how to talk to it. The argument ids match the top-level
-/// options of the same names, so the struct can sit beside them or replace them.
+/// Where the server is and how to talk to it. Flattened into the top-level command line
+/// and into each headless subcommand (the ones given before the subcommand are the
+/// fallback, see [`ConnectionArgs::or`]).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnectionArgs {
     /// Base URL of the Prometheus-compatible query API, with any path prefix
     /// [default: the dashboard file's connection.url, else http://localhost:9090].
     /// Credentials in the URL are used as basic auth and never shown.
-    #[arg(long, env = "PROMDASH_URL", value_name = "URL")]
+    #[arg(long, env = "PROMDASH_URL", hide_env_values = true, value_name = "URL")]
     pub url: Option<String>,
 
     /// Extra request header `Name: value` (repeatable), e.g. `X-Scope-OrgID: team-a`.
     /// Values are never printed.
-    #[arg(long = "header", env = "PROMDASH_HEADER", value_name = "NAME: VALUE", value_parser = parse_header)]
+    #[arg(
+        long = "header",
+        env = "PROMDASH_HEADER",
+        hide_env_values = true,
+        value_name = "NAME: VALUE",
+        value_parser = parse_header
+    )]
     pub headers: Vec<(String, String)>,
 
     /// File holding a bearer token sent as `Authorization: Bearer …` (or set
     /// PROMDASH_BEARER_TOKEN).
-    #[arg(long, env = "PROMDASH_BEARER_TOKEN_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "PROMDASH_BEARER_TOKEN_FILE",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub bearer_token_file: Option<PathBuf>,
 
     /// Basic auth user; the password comes from --basic-auth-password-file or
     /// PROMDASH_BASIC_AUTH_PASSWORD.
-    #[arg(long, env = "PROMDASH_BASIC_AUTH_USER", value_name = "USER")]
+    #[arg(
+        long,
+        env = "PROMDASH_BASIC_AUTH_USER",
+        hide_env_values = true,
+        value_name = "USER"
+    )]
     pub basic_auth_user: Option<String>,
 
     /// File holding the basic auth password.
-    #[arg(long, env = "PROMDASH_BASIC_AUTH_PASSWORD_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "PROMDASH_BASIC_AUTH_PASSWORD_FILE",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub basic_auth_password_file: Option<PathBuf>,
 
     /// PEM file of CA certificates to trust besides the system's.
@@ -69,7 +94,8 @@ pub struct ConnectionArgs {
     )]
     pub client_key: Option<PathBuf>,
 
-    /// Do not verify the server's TLS certificate (for tests only).
+    /// Do not verify the server's TLS certificate (for tests only; the dashboard shows
+    /// INSECURE).
     #[arg(long, env = "PROMDASH_INSECURE_SKIP_VERIFY")]
     pub insecure_skip_verify: bool,
 
@@ -77,6 +103,16 @@ pub struct ConnectionArgs {
     /// else 10s].
     #[arg(long, env = "PROMDASH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+
+    /// Refuse answers larger than this, e.g. 64MiB, 500KiB or a number of bytes
+    /// [default: the dashboard file's, else 64MiB].
+    #[arg(long, env = "PROMDASH_MAX_RESPONSE_BYTES", value_name = "BYTES", value_parser = parse_bytes)]
+    pub max_response_bytes: Option<u64>,
+
+    /// The user's settings file's `[connection]` table: the last layer before the
+    /// defaults. Not an option: filled in by [`ConnectionArgs::with_user_config`].
+    #[arg(skip)]
+    pub user_config: Option<Connection>,
 }
 
 impl ConnectionArgs {
@@ -113,14 +149,43 @@ impl ConnectionArgs {
                 .or_else(|| fallback.client_key.clone()),
             insecure_skip_verify: self.insecure_skip_verify || fallback.insecure_skip_verify,
             timeout: self.timeout.or(fallback.timeout),
+            max_response_bytes: self.max_response_bytes.or(fallback.max_response_bytes),
+            user_config: self
+                .user_config
+                .clone()
+                .or_else(|| fallback.user_config.clone()),
         }
     }
 
+    /// These settings with the `[connection]` table of the user's settings file (see
+    /// [`user_config_path`]) as the last fallback. A missing file is fine; a broken one
+    /// is an error naming file:line:col.
+    pub fn with_user_config(mut self) -> Result<ConnectionArgs, String> {
+        if let Some(path) = user_config_path() {
+            self.user_config = load_config(&path).map_err(|e| e.to_string())?;
+        }
+        Ok(self)
+    }
+
     /// The client configuration: these settings over the file's `[connection]` table
-    /// over the defaults. Errors (an unreadable secret file) are the user's to fix.
+    /// over the user's settings file over the defaults. Errors (an unreadable secret
+    /// file) are the user's to fix.
     pub fn client_config(&self, file: Option<&Connection>) -> Result<ClientConfig, String> {
+        self.client_config_with_env(file, &|name| std::env::var(name).ok())
+    }
+
+    /// [`client_config`](Self::client_config) reading secret environment variables
+    /// through `env` (for tests).
+    pub fn client_config_with_env(
+        &self,
+        file: Option<&Connection>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ClientConfig, String> {
         let empty = Connection::default();
-        let file = file.unwrap_or(&empty);
+        let file = merge(
+            file.unwrap_or(&empty),
+            self.user_config.as_ref().unwrap_or(&empty),
+        );
         let url = self
             .url
             .clone()
@@ -140,13 +205,22 @@ impl ConnectionArgs {
             .map(|(n, v)| (n, Secret::new(v)))
             .collect();
 
-        let token_file = self
-            .bearer_token_file
-            .as_ref()
-            .or(file.bearer_token_file.as_ref());
-        client.bearer_token = match token_file {
-            Some(path) => Some(Secret::new(read_secret(path, "bearer token")?)),
-            None => env_secret("PROMDASH_BEARER_TOKEN"),
+        // Command line (or its environment variable) > PROMDASH_BEARER_TOKEN > files.
+        let env_secret = |name: &str| {
+            env(name)
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)
+        };
+        client.bearer_token = match (&self.bearer_token_file, &file.bearer_token_file) {
+            (Some(path), _) => Some(Secret::new(read_secret(path, "bearer token")?)),
+            (None, from_file) => match env_secret("PROMDASH_BEARER_TOKEN") {
+                Some(token) => Some(token),
+                None => match from_file {
+                    Some(path) => Some(Secret::new(read_secret(path, "bearer token")?)),
+                    None => None,
+                },
+            },
         };
 
         if let Some(user) = self
@@ -154,15 +228,15 @@ impl ConnectionArgs {
             .clone()
             .or_else(|| file.basic_auth_user.clone())
         {
-            let password_file = self
-                .basic_auth_password_file
-                .as_ref()
-                .or(file.basic_auth_password_file.as_ref());
-            let password = match password_file {
+            let password = match &self.basic_auth_password_file {
                 Some(path) => Secret::new(read_secret(path, "basic auth password")?),
-                None => {
-                    env_secret("PROMDASH_BASIC_AUTH_PASSWORD").unwrap_or_else(|| Secret::new(""))
-                }
+                None => match env_secret("PROMDASH_BASIC_AUTH_PASSWORD") {
+                    Some(p) => p,
+                    None => match &file.basic_auth_password_file {
+                        Some(path) => Secret::new(read_secret(path, "basic auth password")?),
+                        None => Secret::new(""),
+                    },
+                },
             };
             client.basic_auth = Some(BasicAuth { user, password });
         }
@@ -174,19 +248,86 @@ impl ConnectionArgs {
             .or_else(|| file.client_cert.clone());
         client.client_key = self.client_key.clone().or_else(|| file.client_key.clone());
         client.insecure_skip_verify = self.insecure_skip_verify || file.insecure_skip_verify;
-        if let Some(max) = file.max_response_bytes {
+        if let Some(max) = self.max_response_bytes.or(file.max_response_bytes) {
             client.max_response_bytes = max;
         }
         Ok(client)
     }
 }
 
-fn env_secret(name: &str) -> Option<Secret> {
-    std::env::var(name)
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .map(Secret::new)
+/// `primary`'s settings, each one it leaves unset taken from `fallback`; headers are
+/// joined, `primary`'s winning by name.
+fn merge(primary: &Connection, fallback: &Connection) -> Connection {
+    let mut headers = fallback.headers.clone();
+    for (name, value) in &primary.headers {
+        headers.retain(|n, _| !n.eq_ignore_ascii_case(name));
+        headers.insert(name.clone(), value.clone());
+    }
+    Connection {
+        url: primary.url.clone().or_else(|| fallback.url.clone()),
+        headers,
+        bearer_token_file: primary
+            .bearer_token_file
+            .clone()
+            .or_else(|| fallback.bearer_token_file.clone()),
+        basic_auth_user: primary
+            .basic_auth_user
+            .clone()
+            .or_else(|| fallback.basic_auth_user.clone()),
+        basic_auth_password_file: primary
+            .basic_auth_password_file
+            .clone()
+            .or_else(|| fallback.basic_auth_password_file.clone()),
+        ca_cert: primary.ca_cert.clone().or_else(|| fallback.ca_cert.clone()),
+        client_cert: primary
+            .client_cert
+            .clone()
+            .or_else(|| fallback.client_cert.clone()),
+        client_key: primary
+            .client_key
+            .clone()
+            .or_else(|| fallback.client_key.clone()),
+        insecure_skip_verify: primary.insecure_skip_verify || fallback.insecure_skip_verify,
+        timeout: primary.timeout.or(fallback.timeout),
+        max_response_bytes: primary.max_response_bytes.or(fallback.max_response_bytes),
+    }
+}
+
+/// The user's settings file: `$PROMDASH_CONFIG` when set, else `config.toml` in
+/// `$XDG_CONFIG_HOME/promdash` or `~/.config/promdash`.
+pub fn user_config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PROMDASH_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))?;
+    Some(base.join("promdash").join("config.toml"))
+}
+
+/// A size in bytes: `67108864`, `64MiB`, `64M`, `500KiB`, `1GiB` (powers of 1024).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` (expected e.g. 64MiB, 500KiB or 1048576)"
+            ));
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (expected e.g. 64MiB, 500KiB or 1048576)"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("`{s}` is not a usable size (more than 0, less than 16 EiB)"))
 }
 
 fn read_secret(path: &Path, what: &str) -> Result<String, String> {
@@ -250,6 +391,81 @@ mod tests {
         );
         let merged = ConnectionArgs::default().or(&args);
         assert_eq!(merged.url.as_deref(), Some("http://cli:1"));
+    }
+
+    #[test]
+    fn environment_over_dashboard_over_user_config() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "from-file\n").expect("write");
+        let user = Connection {
+            url: Some("http://user:1".into()),
+            timeout: Some(Duration::from_secs(7)),
+            headers: [("A".to_owned(), "user".to_owned())].into(),
+            bearer_token_file: Some(token_file.clone()),
+            basic_auth_user: Some("bob".into()),
+            max_response_bytes: Some(1000),
+            ..Connection::default()
+        };
+        let dashboard = Connection {
+            url: Some("http://dash:1".into()),
+            headers: [("B".to_owned(), "dash".to_owned())].into(),
+            ..Connection::default()
+        };
+        let args = ConnectionArgs {
+            user_config: Some(user),
+            ..ConnectionArgs::default()
+        };
+        let no_env = |_: &str| None;
+        let c = args
+            .client_config_with_env(Some(&dashboard), &no_env)
+            .expect("config");
+        assert_eq!(c.url, "http://dash:1");
+        assert_eq!(c.timeout, Duration::from_secs(7));
+        assert_eq!(c.max_response_bytes, 1000);
+        assert_eq!(c.headers.len(), 2);
+        assert_eq!(
+            c.bearer_token.as_ref().map(Secret::expose),
+            Some("from-file")
+        );
+        let c = args.client_config_with_env(None, &no_env).expect("config");
+        assert_eq!(c.url, "http://user:1");
+        let env = |name: &str| match name {
+            "PROMDASH_BEARER_TOKEN" => Some("from-env".to_owned()),
+            "PROMDASH_BASIC_AUTH_PASSWORD" => Some("pw-env".to_owned()),
+            _ => None,
+        };
+        let c = args.client_config_with_env(None, &env).expect("config");
+        assert_eq!(
+            c.bearer_token.as_ref().map(Secret::expose),
+            Some("from-env")
+        );
+        let basic = c.basic_auth.as_ref().expect("basic auth");
+        assert_eq!(
+            (basic.user.as_str(), basic.password.expose()),
+            ("bob", "pw-env")
+        );
+        let args = ConnectionArgs {
+            bearer_token_file: Some(token_file),
+            max_response_bytes: Some(5),
+            ..args
+        };
+        let c = args.client_config_with_env(None, &env).expect("config");
+        assert_eq!(
+            c.bearer_token.as_ref().map(Secret::expose),
+            Some("from-file")
+        );
+        assert_eq!(c.max_response_bytes, 5);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_bytes("500k"), Ok(500 << 10));
+        assert_eq!(parse_bytes("1048576"), Ok(1 << 20));
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("12 parsecs").is_err());
+        assert!(parse_bytes("99999999999999G").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod connection;
 pub mod demo;
 pub mod fetch;
 pub mod headless;

@@ -5,12 +5,11 @@
 //! restored on every way out: normal exit, error and panic.
 
 use std::io::Write as _;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use promdash_queries::client::{BasicAuth, ClientConfig, PromClient, Secret};
+use promdash_queries::client::{ClientConfig, PromClient};
 use promdash_queries::dashboard::{Dashboard, default_dashboard, load_dashboard};
 use promdash_queries::source::MetricsSource;
 use ratatui::DefaultTerminal;
@@ -23,7 +22,7 @@ use crate::fetch::Fetcher;
 use crate::ui;
 
 /// Default request timeout when neither the command line nor the file sets one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::connection::DEFAULT_TIMEOUT;
 
 /// Unix time now, in seconds.
 pub fn wall_now() -> f64 {
@@ -45,48 +44,8 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
         Some(path) => load_dashboard(path).map_err(|e| e.to_string())?,
         None => default_dashboard(),
     };
-    let conn = dashboard.connection.clone().unwrap_or_default();
-    let url = cli
-        .url
-        .clone()
-        .or(conn.url.clone())
-        .unwrap_or_else(|| "http://localhost:9090".to_owned());
-    let mut client = ClientConfig::new(url);
-    client.timeout = cli.timeout.or(conn.timeout).unwrap_or(DEFAULT_TIMEOUT);
-    client.connect_timeout = client.connect_timeout.min(client.timeout);
-    let mut headers: Vec<(String, String)> = conn.headers.clone().into_iter().collect();
-    for (name, value) in &cli.headers {
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        headers.push((name.clone(), value.clone()));
-    }
-    client.headers = headers
-        .into_iter()
-        .map(|(n, v)| (n, Secret::new(v)))
-        .collect();
-    if let Some(file) = cli
-        .bearer_token_file
-        .as_ref()
-        .or(conn.bearer_token_file.as_ref())
-    {
-        client.bearer_token = Some(Secret::new(read_secret(file, "bearer token")?));
-    }
-    if let Some(user) = &conn.basic_auth_user {
-        let password = match &conn.basic_auth_password_file {
-            Some(f) => read_secret(f, "basic auth password")?,
-            None => String::new(),
-        };
-        client.basic_auth = Some(BasicAuth {
-            user: user.clone(),
-            password: Secret::new(password),
-        });
-    }
-    client.ca_cert = conn.ca_cert.clone();
-    client.client_cert = conn.client_cert.clone();
-    client.client_key = conn.client_key.clone();
-    client.insecure_skip_verify = conn.insecure_skip_verify;
-    if let Some(max) = conn.max_response_bytes {
-        client.max_response_bytes = max;
-    }
+    let conn = cli.connection.clone().with_user_config()?;
+    let client = conn.client_config(dashboard.connection.as_ref())?;
     let opts = Options {
         url: String::new(),
         refresh: cli
@@ -108,22 +67,16 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
     })
 }
 
-fn read_secret(path: &Path, what: &str) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_owned())
-        .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))
-}
-
 /// The whole program after argument parsing.
 pub fn main(cli: Cli) -> ExitCode {
     // query, check, validate, print-default-dashboard, completions: no terminal, no log.
     if let Some(Command::Headless(cmd)) = &cli.command {
-        let parent = crate::headless::ConnectionArgs {
-            url: cli.url.clone(),
-            headers: cli.headers.clone(),
-            bearer_token_file: cli.bearer_token_file.clone(),
-            timeout: cli.timeout,
-            ..Default::default()
+        let parent = match cli.connection.clone().with_user_config() {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("promdash: {e}");
+                return ExitCode::from(2);
+            }
         };
         return crate::headless::main(
             *cmd.clone(),

@@ -12,7 +12,7 @@
 //! [`main`] as the fallback. Nothing here touches the terminal beyond stdout and stderr.
 
 pub mod check;
-pub mod conn;
+pub use crate::connection as conn;
 pub mod output;
 pub mod query;
 pub mod time;
