@@ -28,6 +28,7 @@ pub mod queries_support;
 mod query;
 mod server;
 mod service;
+pub mod tmux;
 mod victoria;
 
 pub use child::{ensure_loopback, find_binary, free_port};

@@ -4,7 +4,7 @@
 //! reported and exits with status 2 before the terminal is touched. The terminal is then
 //! restored on every way out: normal exit, error and panic.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,6 +14,7 @@ use promdash_queries::dashboard::{Dashboard, default_dashboard, load_dashboard};
 use promdash_queries::source::MetricsSource;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use tokio::sync::Notify;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::app::{self, Effect, Msg, Options, State};
@@ -139,9 +140,14 @@ pub fn main(cli: Cli) -> ExitCode {
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Hangup>() => {
+            tracing::info!("exiting: {e}");
+            ExitCode::from(129)
+        }
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("promdash: {e:#}");
+            // Not eprintln!: it panics when stderr is gone.
+            let _ = writeln!(std::io::stderr(), "promdash: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -172,14 +178,67 @@ pub async fn with_terminal<S: MetricsSource>(
             return Err(e.into());
         }
     };
+    let on_a_terminal = std::io::stdout().is_terminal();
     let result = event_loop(&mut terminal, &mut state, source, on_fault).await;
-    ratatui::restore();
+    // Drawing fails once the terminal is gone: that is a hangup too.
+    let result = match result {
+        Err(e) if on_a_terminal && !e.is::<Hangup>() && !std::io::stdout().is_terminal() => {
+            tracing::info!("the terminal went away: {e:#}");
+            Err(Hangup.into())
+        }
+        other => other,
+    };
+    if result.as_ref().is_err_and(|e| e.is::<Hangup>()) {
+        // Nothing to restore on a terminal that is gone, and no one to tell: dropping
+        // the terminal would try to show the cursor and report failing on stderr, which
+        // panics when stderr is gone too.
+        let _ = ratatui::try_restore();
+        std::mem::forget(terminal);
+    } else {
+        ratatui::restore();
+    }
     result
+}
+
+/// The terminal went away (hangup, the tmux session or SSH connection closed): the
+/// dashboard ends quietly with exit status 129 (128 + SIGHUP).
+#[derive(Debug, Clone, Copy)]
+pub struct Hangup;
+
+impl std::fmt::Display for Hangup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the terminal went away")
+    }
+}
+
+impl std::error::Error for Hangup {}
+
+/// How often the dashboard checks that its terminal is still there. Reading events cannot
+/// tell: once the terminal is gone crossterm's read keeps retrying and never returns.
+const HANGUP_CHECK: Duration = Duration::from_millis(200);
+
+/// Notifies `hangup` when standard output stops being a terminal (it was one at start).
+fn watch_terminal(hangup: Arc<Notify>) {
+    if !std::io::stdout().is_terminal() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(HANGUP_CHECK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if !std::io::stdout().is_terminal() {
+                hangup.notify_one();
+                return;
+            }
+        }
+    });
 }
 
 /// Reads terminal events on a thread of its own (blocking reads cost no CPU) and forwards
 /// them as messages. The thread ends when the dashboard is gone.
-fn spawn_input(tx: UnboundedSender<Msg>) {
+/// When reading fails the terminal is gone: `hangup` is notified.
+fn spawn_input(tx: UnboundedSender<Msg>, hangup: Arc<Notify>) {
     let spawned = std::thread::Builder::new()
         .name("promdash-input".into())
         .spawn(move || {
@@ -190,6 +249,7 @@ fn spawn_input(tx: UnboundedSender<Msg>) {
                     Ok(_) => continue,
                     Err(e) => {
                         tracing::error!("reading the terminal failed: {e}");
+                        hangup.notify_one();
                         break;
                     }
                 };
@@ -212,7 +272,9 @@ pub async fn event_loop<S: MetricsSource>(
 ) -> anyhow::Result<()> {
     let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = mpsc::unbounded_channel();
     let fetcher = Fetcher::new(source, tx.clone());
-    spawn_input(tx);
+    let hangup = Arc::new(Notify::new());
+    spawn_input(tx, Arc::clone(&hangup));
+    watch_terminal(Arc::clone(&hangup));
     let mut signals = Signals::new();
 
     let size = terminal.size()?;
@@ -256,15 +318,20 @@ pub async fn event_loop<S: MetricsSource>(
             () = tokio::time::sleep(wait) => {
                 effects.extend(app::update(state, Msg::Tick(wall_now())));
             }
-            () = signals.recv() => {
+            hup = signals.recv() => {
                 tracing::info!("terminating on signal");
-                return Ok(());
+                return if hup { Err(Hangup.into()) } else { Ok(()) };
+            }
+            () = hangup.notified() => {
+                tracing::info!("the terminal went away");
+                return Err(Hangup.into());
             }
         }
     }
 }
 
-/// SIGTERM / SIGHUP end the dashboard like `q` (the terminal is restored).
+/// SIGTERM ends the dashboard like `q` (the terminal is restored); SIGHUP as a
+/// [`Hangup`].
 struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
@@ -288,7 +355,8 @@ impl Signals {
         }
     }
 
-    async fn recv(&mut self) {
+    /// Waits for a signal; true for SIGHUP.
+    async fn recv(&mut self) -> bool {
         #[cfg(unix)]
         {
             let term = async {
@@ -308,11 +376,11 @@ impl Signals {
                 }
             };
             tokio::select! {
-                () = term => {}
-                () = hup => {}
+                () = term => false,
+                () = hup => true,
             }
         }
         #[cfg(not(unix))]
-        std::future::pending::<()>().await;
+        std::future::pending::<bool>().await
     }
 }
