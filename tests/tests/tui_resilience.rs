@@ -241,8 +241,9 @@ fn secret_ways(dir: &Path) -> anyhow::Result<Vec<Way>> {
             ],
             in_url: false,
         },
+        // With the status bar's INSECURE mark as well.
         Way {
-            args: vec![],
+            args: vec![s("--insecure-skip-verify")],
             env: vec![],
             in_url: true,
         },
@@ -292,8 +293,8 @@ async fn secrets_never_shown_logged_or_printed() -> anyhow::Result<()> {
     )?;
     for (i, way) in secret_ways(dir.path())?.into_iter().enumerate() {
         let log = dir.path().join(format!("promdash-{i}.log"));
-        let secret_args = way.args;
-        let mut env = way.env;
+        let secret_args = way.args.clone();
+        let mut env = way.env.clone();
         let url = if way.in_url {
             proxy
                 .url()
@@ -320,6 +321,13 @@ async fn secrets_never_shown_logged_or_printed() -> anyhow::Result<()> {
             })
             .await?;
         assert_clean("the screen", &screen);
+        if way.in_url {
+            let status = screen.lines().last().unwrap_or_default();
+            assert!(
+                status.contains(&format!(" INSECURE  {}", proxy.url())),
+                "the status bar should say INSECURE before the bare URL: {status}"
+            );
+        }
         for keys in [["Enter"], ["?"]] {
             tmux.keys(&keys)?;
             tokio::time::sleep(Duration::from_millis(500)).await;

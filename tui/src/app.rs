@@ -151,6 +151,8 @@ pub struct State {
     /// For each alert rule, the panels whose border turns red when it fires.
     pub alert_panels: Vec<Vec<usize>>,
     pub fault: bool,
+    /// TLS certificates are not verified (`--insecure-skip-verify`): the status bar says so.
+    pub insecure: bool,
     pub quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
@@ -211,6 +213,7 @@ impl State {
             alerts,
             alert_panels,
             fault: false,
+            insecure: false,
             quit: false,
             dirty: true,
             slots: HashMap::new(),

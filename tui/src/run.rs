@@ -132,7 +132,8 @@ pub fn main(cli: Cli) -> ExitCode {
             };
             settings.opts.url = client.redacted_url().to_owned();
             tracing::info!(url = %settings.opts.url, title = %settings.dashboard.title, "starting");
-            let state = State::new(settings.dashboard, settings.opts);
+            let mut state = State::new(settings.dashboard, settings.opts);
+            state.insecure = settings.client.insecure_skip_verify;
             runtime.block_on(async move { with_terminal(state, Arc::new(client), |_| {}).await })
         }
     };

@@ -1,4 +1,5 @@
-//! The bottom line: server, health, last refresh, refresh interval, range, paused.
+//! The bottom line: server, health, INSECURE when TLS is not verified, the URL (always
+//! without credentials), last refresh, refresh interval, range, paused.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -50,6 +51,16 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         }
     }
     put(" ", bar);
+    if state.insecure {
+        put(
+            " INSECURE ",
+            Style::new()
+                .bg(Color::Yellow)
+                .fg(Color::Black)
+                .add_modifier(Modifier::BOLD),
+        );
+        put(" ", bar);
+    }
     put(&state.opts.url, bar.fg(Color::White));
     put(sep, bar);
     match state.refreshed {
@@ -100,4 +111,43 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     }
     put(sep, bar);
     put("? help", bar.fg(Color::DarkGray));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use promdash_queries::dashboard::default_dashboard;
+
+    use super::*;
+    use crate::app::Options;
+
+    fn status_line(insecure: bool) -> String {
+        let opts = Options {
+            url: "https://prom.example:9090/prometheus".to_owned(),
+            refresh: Duration::from_secs(5),
+            range: Duration::from_secs(900),
+            bell: false,
+            demo: false,
+            utc_offset: 0,
+        };
+        let mut state = State::new(default_dashboard(), opts);
+        state.insecure = insecure;
+        let area = Rect::new(0, 0, 120, 1);
+        let mut buf = Buffer::empty(area);
+        render(&mut buf, area, &state);
+        (0..area.width)
+            .map(|x| buf[(x, 0)].symbol().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn insecure_is_marked_before_the_url() {
+        let line = status_line(true);
+        assert!(
+            line.contains(" INSECURE  https://prom.example:9090/prometheus"),
+            "{line}"
+        );
+        assert!(!status_line(false).contains("INSECURE"));
+    }
 }
