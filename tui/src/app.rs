@@ -159,6 +159,8 @@ pub struct State {
     slots: HashMap<FetchKey, SlotState>,
     round: Option<Round>,
     failures: u32,
+    /// Random state for retry jitter; `None` (the default) retries without jitter.
+    jitter: Option<u64>,
     seq: u64,
 }
 
@@ -219,6 +221,7 @@ impl State {
             slots: HashMap::new(),
             round: None,
             failures: 0,
+            jitter: None,
             seq: 0,
         }
     }
@@ -428,10 +431,31 @@ impl State {
             .count()
     }
 
-    fn retry_delay(&self) -> f64 {
+    /// Turns on retry jitter: from now on each retry delay is scaled by a factor in
+    /// [0.8, 1.2) drawn from `seed`'s sequence, so dashboards that lost the same server
+    /// do not all come back at the same instant. `update` stays deterministic: the
+    /// runtime passes the seed in, tests pass their own or none.
+    pub fn seed_jitter(&mut self, seed: u64) {
+        // xorshift needs a non-zero state.
+        self.jitter = Some(seed | 1);
+    }
+
+    /// Backoff: 1s, 2s, 4s, … capped at the refresh interval, jittered when seeded.
+    fn retry_delay(&mut self) -> f64 {
         let cap = self.opts.refresh.as_secs_f64().max(1.0);
         let exp = self.failures.saturating_sub(1).min(16);
-        (f64::from(1u32 << exp)).min(cap)
+        let base = (f64::from(1u32 << exp)).min(cap);
+        match self.jitter.as_mut() {
+            None => base,
+            Some(x) => {
+                // xorshift64: cheap, and plenty for spreading retries.
+                *x ^= *x << 13;
+                *x ^= *x >> 7;
+                *x ^= *x << 17;
+                let unit = (*x >> 11) as f64 / (1u64 << 53) as f64;
+                base * (0.8 + 0.4 * unit)
+            }
+        }
     }
 
     /// Recomputes every panel's drawn series for the current layout (after a resize).
@@ -729,7 +753,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
                 *reason = down_reason(e);
             }
             // One backoff step per failed round: retry after 1s, 2s, 4s, … capped at the
-            // refresh interval.
+            // refresh interval, ±20% when jittered.
             if first_failure_in_round {
                 state.failures = state.failures.saturating_add(1);
                 state.next_refresh_at = state.now + state.retry_delay();
@@ -860,6 +884,46 @@ mod tests {
             "below the list: zoom in keeps the range"
         );
         assert_eq!(zoom(m(60), false), m(300));
+    }
+
+    #[test]
+    fn retries_back_off_with_jitter_once_seeded() {
+        let opts = Options {
+            url: String::new(),
+            refresh: Duration::from_secs(5),
+            range: Duration::from_secs(900),
+            bell: false,
+            demo: false,
+            utc_offset: 0,
+        };
+        let mut state = State::new(promdash_queries::dashboard::default_dashboard(), opts);
+        let delays = |state: &mut State| -> Vec<f64> {
+            (1..=6)
+                .map(|n| {
+                    state.failures = n;
+                    state.retry_delay()
+                })
+                .collect()
+        };
+        assert_eq!(
+            delays(&mut state),
+            [1.0, 2.0, 4.0, 5.0, 5.0, 5.0],
+            "exact unseeded"
+        );
+        let mut seen = Vec::new();
+        for seed in [1, 2, 0xdead_beef] {
+            let mut a = state.clone();
+            a.seed_jitter(seed);
+            let mut b = state.clone();
+            b.seed_jitter(seed);
+            let got = delays(&mut a);
+            assert_eq!(got, delays(&mut b), "the same seed, the same delays");
+            for (d, base) in got.iter().zip([1.0, 2.0, 4.0, 5.0, 5.0, 5.0]) {
+                assert!(*d >= 0.8 * base && *d < 1.2 * base, "{d} for {base}");
+            }
+            seen.push(got);
+        }
+        assert!(seen[0] != seen[1] && seen[1] != seen[2], "{seen:?}");
     }
 
     #[test]

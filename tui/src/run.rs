@@ -277,6 +277,11 @@ pub async fn event_loop<S: MetricsSource>(
     spawn_input(tx, Arc::clone(&hangup));
     watch_terminal(Arc::clone(&hangup));
     let mut signals = Signals::new();
+    // Retry jitter from the per-process random keys of the standard library's hasher.
+    state.seed_jitter(std::hash::BuildHasher::hash_one(
+        &std::collections::hash_map::RandomState::new(),
+        std::process::id(),
+    ));
 
     let size = terminal.size()?;
     let mut effects = app::update(state, Msg::Resize(size.width, size.height));
