@@ -806,6 +806,11 @@ impl MetricsSource for PromClient {
         PromClient::label_values(self, name, matcher).await
     }
 
+    async fn label_names(&self, matcher: Option<&str>) -> Result<Vec<String>, QueryError> {
+        let matchers: Vec<&str> = matcher.into_iter().collect();
+        PromClient::label_names(self, &matchers).await
+    }
+
     async fn alerts(&self) -> Result<Vec<ServerAlert>, QueryError> {
         PromClient::alerts(self).await
     }

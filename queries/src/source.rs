@@ -40,6 +40,16 @@ pub trait MetricsSource: Send + Sync + 'static {
         matcher: Option<&str>,
     ) -> impl Future<Output = Result<Vec<String>, QueryError>> + Send;
 
+    /// Label names, optionally only those of series matching `matcher`. Sources without
+    /// a label index answer an empty list.
+    fn label_names(
+        &self,
+        matcher: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<String>, QueryError>> + Send {
+        let _ = matcher;
+        async { Ok(Vec::new()) }
+    }
+
     /// The server's own alerts (`/api/v1/alerts`).
     fn alerts(&self) -> impl Future<Output = Result<Vec<ServerAlert>, QueryError>> + Send;
 }

@@ -67,6 +67,8 @@ pub enum Msg {
     /// The wall clock, Unix seconds. Sent before other messages and at deadlines.
     Tick(f64),
     Fetched(Box<Fetched>),
+    /// An answer to an [`Effect::Explore`].
+    Explore(Box<crate::explore::ExploreAnswer>),
 }
 
 /// What `update` asks the outside world to do.
@@ -77,6 +79,10 @@ pub enum Effect {
     Bell,
     /// `promdash demo`: switch the service's latency fault on or off.
     SetFault(bool),
+    /// A request of the explore features (completion data, the server's alerts).
+    Explore(crate::explore::ExploreRequest),
+    /// Append an expression to the prompt's history file.
+    SaveHistory(String),
     Quit,
 }
 
@@ -156,6 +162,8 @@ pub struct State {
     pub quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// The query prompt, inspector, cursor and alerts view.
+    pub explore: crate::explore::Explore,
     slots: HashMap<FetchKey, SlotState>,
     round: Option<Round>,
     failures: u32,
@@ -218,6 +226,7 @@ impl State {
             insecure: false,
             quit: false,
             dirty: true,
+            explore: crate::explore::Explore::default(),
             slots: HashMap::new(),
             round: None,
             failures: 0,
@@ -260,7 +269,7 @@ impl State {
 
     /// The plot size (braille columns, cell rows) a panel's range query is fetched for.
     /// Panels scrolled out of view use the width they would have at full grid width.
-    fn plot_size(&self, panel: usize, rect: Option<Rect>) -> (usize, u16) {
+    pub fn plot_size(&self, panel: usize, rect: Option<Rect>) -> (usize, u16) {
         let rect = rect.unwrap_or_else(|| {
             let a = self.grid_area();
             let w = u16::from(self.dashboard.panels[panel].width.clamp(1, 12));
@@ -275,7 +284,7 @@ impl State {
         self.end.unwrap_or(self.now)
     }
 
-    fn range_key(&self, expr: &str, dots: usize) -> (FetchKey, RangeWindow) {
+    pub fn range_key(&self, expr: &str, dots: usize) -> (FetchKey, RangeWindow) {
         let cells = u16::try_from((dots / 2).max(1)).unwrap_or(u16::MAX);
         let window = range_step(self.range, cells, self.window_end());
         let key = FetchKey::Range {
@@ -299,6 +308,33 @@ impl State {
             for q in &p.queries {
                 let d = out.entry(q.expr.as_str()).or_default();
                 *d = (*d).max(dots);
+            }
+        }
+        out
+    }
+
+    /// The requests panel `i` is drawn from, as the next round sends them (for the
+    /// inspector).
+    pub fn panel_requests(&self, i: usize) -> Vec<(FetchKey, Option<RangeWindow>)> {
+        let Some(p) = self.dashboard.panels.get(i) else {
+            return Vec::new();
+        };
+        let rects = self.panel_rects();
+        let widest = self.range_dots(&rects);
+        let mut out = Vec::new();
+        for q in &p.queries {
+            if wants_range(p.kind) {
+                let dots = widest.get(q.expr.as_str()).copied().unwrap_or(1);
+                let (k, w) = self.range_key(&q.expr, dots);
+                out.push((k, Some(w)));
+            }
+            if wants_instant(p.kind) {
+                out.push((
+                    FetchKey::Instant {
+                        expr: q.expr.clone(),
+                    },
+                    None,
+                ));
             }
         }
         out
@@ -381,6 +417,11 @@ impl State {
             alerts_only,
         });
         self.next_refresh_at = self.now + self.opts.refresh.as_secs_f64();
+        if self.explore.alerts_view {
+            effects.push(Effect::Explore(
+                crate::explore::ExploreRequest::ServerAlerts,
+            ));
+        }
         effects
     }
 
@@ -459,7 +500,7 @@ impl State {
     }
 
     /// Recomputes every panel's drawn series for the current layout (after a resize).
-    fn relayout(&mut self) {
+    pub(crate) fn relayout(&mut self) {
         let rects = self.panel_rects();
         for (i, rect) in rects.into_iter().enumerate() {
             if wants_range(self.dashboard.panels[i].kind) {
@@ -471,19 +512,19 @@ impl State {
     }
 
     /// After a change of range, pan, size or full screen: fetch what is now needed.
-    fn refetch(&mut self) -> Vec<Effect> {
+    pub(crate) fn refetch(&mut self) -> Vec<Effect> {
         self.start_round(false)
     }
 }
 
-fn wants_range(kind: PanelKind) -> bool {
+pub fn wants_range(kind: PanelKind) -> bool {
     matches!(
         kind,
         PanelKind::Graph | PanelKind::Heatmap | PanelKind::Stat
     )
 }
 
-fn wants_instant(kind: PanelKind) -> bool {
+pub fn wants_instant(kind: PanelKind) -> bool {
     matches!(kind, PanelKind::Stat | PanelKind::Gauge | PanelKind::Table)
 }
 
@@ -570,6 +611,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Key(key) => on_key(state, key),
         Msg::Fetched(f) => on_fetched(state, *f),
+        Msg::Explore(a) => crate::explore::on_answer(state, *a),
     }
 }
 
@@ -597,6 +639,11 @@ fn tick(state: &mut State, now: f64) -> Vec<Effect> {
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
+    }
+    // The prompt, inspector, cursor and alerts view take their keys first.
+    if let Some(effects) = crate::explore::on_key(state, key) {
+        state.dirty = true;
+        return effects;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     state.dirty = true;
@@ -709,6 +756,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
     }
     slot.applied = f.seq;
     slot.last_elapsed = f.elapsed;
+    state.explore.record(&f, state.now);
     // Redraw only if something on screen changes (a paused dashboard evaluating its
     // alert rules should cost next to nothing).
     let before = visible_summary(state);
@@ -826,6 +874,9 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
         }
     }
 
+    // A query typed at the prompt: close it on data, or show its error.
+    crate::explore::after_fetched(state);
+
     // Alerts.
     let mut effects = Vec::new();
     if matches!(f.key, FetchKey::Instant { .. }) {
@@ -838,7 +889,12 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
             .collect();
         for rule in rules {
             let transitions = state.alerts.evaluate(&rule, f.result.as_ref(), state.now);
-            if transitions.iter().any(|t| t.to == AlertState::Firing) && state.opts.bell {
+            state.explore.push_transitions(&transitions);
+            let loud = transitions.iter().any(|t| {
+                t.to == AlertState::Firing
+                    && !state.explore.is_silenced(&t.rule, &t.labels, state.now)
+            });
+            if loud && state.opts.bell {
                 effects.push(Effect::Bell);
             }
         }

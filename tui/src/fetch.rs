@@ -9,6 +9,7 @@ use promdash_queries::source::MetricsSource;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::{FetchKey, FetchRequest, Fetched, Msg};
+use crate::explore::{ExploreAnswer, ExploreRequest};
 
 /// Runs requests against one source.
 pub struct Fetcher<S> {
@@ -46,6 +47,23 @@ impl<S: MetricsSource> Fetcher<S> {
                 result,
                 elapsed,
             })));
+        });
+    }
+
+    /// Starts a request of the explore features in the background.
+    pub fn spawn_explore(&self, req: ExploreRequest) {
+        let source = Arc::clone(&self.source);
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let answer = match req {
+                ExploreRequest::ServerAlerts => ExploreAnswer::ServerAlerts(source.alerts().await),
+                ExploreRequest::Catalog(need) => {
+                    let r = crate::complete::load(source.as_ref(), &need).await;
+                    ExploreAnswer::Catalog(need, r)
+                }
+            };
+            // The receiver is gone only when the dashboard is shutting down.
+            let _ = tx.send(Msg::Explore(Box::new(answer)));
         });
     }
 }

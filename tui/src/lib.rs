@@ -6,10 +6,13 @@
 
 pub mod app;
 pub mod cli;
+pub mod complete;
 pub mod connection;
 pub mod demo;
+pub mod explore;
 pub mod fetch;
 pub mod headless;
+pub mod history;
 pub mod layout;
 pub mod logging;
 pub mod panel;

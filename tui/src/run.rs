@@ -282,6 +282,10 @@ pub async fn event_loop<S: MetricsSource>(
         &std::collections::hash_map::RandomState::new(),
         std::process::id(),
     ));
+    let history_file = crate::history::path();
+    if let Some(file) = &history_file {
+        state.explore.history = crate::history::load(file);
+    }
 
     let size = terminal.size()?;
     let mut effects = app::update(state, Msg::Resize(size.width, size.height));
@@ -295,6 +299,14 @@ pub async fn event_loop<S: MetricsSource>(
                     let _ = out.write_all(b"\x07").and_then(|()| out.flush());
                 }
                 Effect::SetFault(on) => on_fault(on),
+                Effect::Explore(req) => fetcher.spawn_explore(req),
+                Effect::SaveHistory(expr) => {
+                    if let Some(file) = &history_file
+                        && let Err(e) = crate::history::append(file, &expr)
+                    {
+                        tracing::warn!("cannot write the history file {}: {e}", file.display());
+                    }
+                }
                 Effect::Quit => {}
             }
         }

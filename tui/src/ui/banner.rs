@@ -60,7 +60,9 @@ fn segment(state: &State, inst: &AlertInstance) -> (String, Style) {
 }
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
-    let firing_any = state.alerts.firing().next().is_some();
+    // A silenced alert (`s` in the alerts view) leaves the banner for its hour.
+    let loud = |i: &&AlertInstance| !state.explore.is_silenced(&i.rule, &i.labels, state.now);
+    let firing_any = state.alerts.firing().find(loud).is_some();
     let base = if firing_any {
         Style::new().bg(Color::Rgb(60, 0, 0))
     } else {
@@ -75,7 +77,12 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         AlertState::Pending,
         AlertState::Resolved,
     ] {
-        for inst in state.alerts.instances().filter(|i| i.state == wanted) {
+        for inst in state
+            .alerts
+            .instances()
+            .filter(|i| i.state == wanted)
+            .filter(loud)
+        {
             segments.push(segment(state, inst));
         }
     }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use crate::app::State;
 
 /// Every key and what it does.
-pub const KEYS: [(&str, &str); 11] = [
+pub const KEYS: [(&str, &str); 18] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("r", "refresh now"),
@@ -20,6 +20,13 @@ pub const KEYS: [(&str, &str); 11] = [
     ("Shift-Tab", "focus the previous panel"),
     ("Enter", "show the focused panel full screen"),
     ("Esc", "back to the grid / close help"),
+    (": or /", "query prompt (Tab completes, ↑/↓ history)"),
+    ("P", "pin the prompt's result to the dashboard"),
+    ("i", "inspect the focused panel's queries"),
+    ("v", "cursor in the focused graph (←/→ move)"),
+    ("a", "alerts view (↑/↓ select)"),
+    ("s", "alerts view: silence the selected alert 1h"),
+    ("S", "alerts view: clear silences"),
     ("f", "demo: toggle the service's latency fault"),
 ];
 

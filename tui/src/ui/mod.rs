@@ -2,11 +2,15 @@
 //!
 //! Nothing here changes state or reads a clock; everything shown comes from [`State`].
 
+pub mod alerts_view;
 pub mod banner;
+pub mod cursor;
 pub mod gauge;
 pub mod graph;
 pub mod grid;
 pub mod help;
+pub mod inspector;
+pub mod prompt;
 pub mod stat;
 pub mod status;
 pub mod table;
@@ -83,6 +87,14 @@ pub fn view(state: &State, frame: &mut Frame<'_>) {
     }
     let grid_area = state.grid_area().intersection(area);
     grid::render(buf, grid_area, state);
+    cursor::render(buf, state);
+    if state.explore.inspector {
+        inspector::render(buf, grid_area, state);
+    }
+    if state.explore.alerts_view {
+        alerts_view::render(buf, grid_area, state);
+    }
+    prompt::render(buf, grid_area, state);
     if state.help {
         help::render(buf, area, state);
     }

@@ -1,0 +1,71 @@
+//! The query prompt's history, one expression per line, kept across runs.
+//!
+//! Location: `$PROMDASH_HISTORY_FILE` when set, else `$XDG_DATA_HOME/promdash/history`,
+//! else `~/.local/share/promdash/history`. Reading and writing happen in the runtime
+//! (at start and on [`crate::app::Effect::SaveHistory`]), never in `update`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Lines kept in memory and loaded at start.
+pub const MAX_HISTORY: usize = 1000;
+
+/// The environment variable that overrides the history file (tests use it).
+pub const HISTORY_ENV: &str = "PROMDASH_HISTORY_FILE";
+
+/// Where the history lives (None when there is no home directory).
+pub fn path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(HISTORY_ENV).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))?;
+    Some(data.join("promdash").join("history"))
+}
+
+/// The last [`MAX_HISTORY`] lines of `file`, oldest first (empty when it does not exist).
+pub fn load(file: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    let extra = lines.len().saturating_sub(MAX_HISTORY);
+    lines.drain(..extra);
+    lines
+}
+
+/// Appends one expression (newlines folded to spaces).
+pub fn append(file: &Path, expr: &str) -> std::io::Result<()> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    let line = expr.replace(['\n', '\r'], " ");
+    writeln!(f, "{line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_then_load_round_trips() {
+        let dir = std::env::temp_dir().join(format!("promdash-history-{}", std::process::id()));
+        let file = dir.join("sub").join("history");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(load(&file).is_empty());
+        append(&file, "up").expect("append");
+        append(&file, "sum(rate(x[1m]))\nby (le)").expect("append");
+        assert_eq!(load(&file), vec!["up", "sum(rate(x[1m])) by (le)"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,248 @@
+//! The alerts view (`a`): every alert instance, the server's own alerts, silences and the
+//! history of transitions since start.
+
+use promdash_queries::alert::format_value;
+use promdash_queries::model::Labels;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, Clear, Widget};
+
+use crate::app::State;
+use crate::explore::alert_rows;
+use crate::units::short_duration;
+
+fn labels_text(labels: &Labels) -> String {
+    let parts: Vec<String> = labels
+        .iter()
+        .filter(|(k, _)| *k != "__name__")
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", parts.join(", "))
+    }
+}
+
+fn state_style(word: &str) -> Style {
+    match word {
+        "FIRING" => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        "PENDING" => Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        "RESOLVED" => Style::new().fg(Color::Green),
+        _ => Style::new().fg(Color::DarkGray),
+    }
+}
+
+/// Writes `text` from column `x` of row `y`, at most up to `right`; returns the next x.
+fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) -> u16 {
+    if x >= right {
+        return x;
+    }
+    buf.set_stringn(x, y, text, usize::from(right - x), style).0
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
+    if area.width < 10 || area.height < 4 {
+        return;
+    }
+    Clear.render(area, buf);
+    Block::bordered()
+        .title(" Alerts ")
+        .title_bottom(" ↑/↓ select · s silence 1h · S clear silences · a/Esc close ")
+        .border_style(Style::new().fg(Color::Cyan))
+        .render(area, buf);
+    let inner = super::inner(area);
+    let right = inner.right();
+    let now = state.now;
+    let rows = alert_rows(state);
+    let head = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+    let mut y = inner.y;
+    let cols = [0u16, 26, 52, 62, 72];
+    for (c, name) in cols
+        .iter()
+        .zip(["STATE", "ALERT", "VALUE", "SINCE", "LABELS · SUMMARY"])
+    {
+        put(buf, inner.x + c, y, right, name, head);
+    }
+    y += 1;
+    // Room for the list; the history gets what is left (at least a third).
+    let hist_rows = (inner.height / 3).max(3);
+    let list_bottom = inner.bottom().saturating_sub(hist_rows + 1);
+    let sel = state
+        .explore
+        .alert_selected
+        .min(rows.len().saturating_sub(1));
+    let visible = usize::from(list_bottom.saturating_sub(y)).max(1);
+    let first = sel.saturating_sub(visible - 1);
+    for (k, row) in rows.iter().enumerate().skip(first) {
+        if y >= list_bottom {
+            break;
+        }
+        let selected = k == sel;
+        if selected {
+            buf.set_style(
+                Rect::new(inner.x, y, inner.width, 1),
+                Style::new().bg(Color::Rgb(40, 40, 60)),
+            );
+        }
+        let mut word = row.state.clone();
+        if row.stale {
+            word.push_str(" (stale)");
+        }
+        if let Some(s) = state.explore.silence(&row.rule, &row.labels, now) {
+            word = format!("{word} silenced {}", short_duration(s.until - now));
+        }
+        let marker = if selected { "▶ " } else { "  " };
+        put(buf, inner.x, y, right, marker, Style::new().fg(Color::Cyan));
+        put(
+            buf,
+            inner.x + 2,
+            y,
+            inner.x + cols[1],
+            &word,
+            state_style(&row.state),
+        );
+        let name = if row.server {
+            format!("[server] {}", row.rule)
+        } else {
+            row.rule.clone()
+        };
+        put(
+            buf,
+            inner.x + cols[1],
+            y,
+            inner.x + cols[2] - 1,
+            &name,
+            Style::new().add_modifier(Modifier::BOLD),
+        );
+        let value = if row.value.is_nan() {
+            "–".to_owned()
+        } else {
+            format_value(row.value)
+        };
+        put(
+            buf,
+            inner.x + cols[2],
+            y,
+            inner.x + cols[3] - 1,
+            &value,
+            Style::new(),
+        );
+        let since = row
+            .since
+            .map_or("–".to_owned(), |t| short_duration(now - t));
+        put(
+            buf,
+            inner.x + cols[3],
+            y,
+            inner.x + cols[4] - 1,
+            &since,
+            Style::new(),
+        );
+        let x = put(
+            buf,
+            inner.x + cols[4],
+            y,
+            right,
+            &labels_text(&row.labels),
+            Style::new().fg(Color::Gray),
+        );
+        let x = if x > inner.x + cols[4] { x + 1 } else { x };
+        put(
+            buf,
+            x,
+            y,
+            right,
+            &row.summary,
+            Style::new().fg(Color::DarkGray),
+        );
+        y += 1;
+    }
+    match &state.explore.server_alerts {
+        Some(Err(e)) if y < list_bottom => {
+            put(
+                buf,
+                inner.x + 2,
+                y,
+                right,
+                &format!("server alerts: {e}"),
+                Style::new().fg(Color::Red),
+            );
+        }
+        None if y < list_bottom => {
+            put(
+                buf,
+                inner.x + 2,
+                y,
+                right,
+                "server alerts: loading…",
+                Style::new().fg(Color::DarkGray),
+            );
+        }
+        _ => {}
+    }
+
+    // History, newest first.
+    let mut y = list_bottom;
+    put(buf, inner.x, y, right, "HISTORY", head);
+    y += 1;
+    if state.explore.transitions.is_empty() && y < inner.bottom() {
+        put(
+            buf,
+            inner.x + 2,
+            y,
+            right,
+            "no transitions since start",
+            Style::new().fg(Color::DarkGray),
+        );
+    }
+    for t in state.explore.transitions.iter().rev() {
+        if y >= inner.bottom() {
+            break;
+        }
+        let x = put(
+            buf,
+            inner.x + 2,
+            y,
+            right,
+            &super::time::clock(t.at, state.opts.utc_offset),
+            Style::new().fg(Color::DarkGray),
+        );
+        let x = put(
+            buf,
+            x + 1,
+            y,
+            right,
+            &t.rule,
+            Style::new().add_modifier(Modifier::BOLD),
+        );
+        let l = labels_text(&t.labels);
+        let x = if l.is_empty() {
+            x
+        } else {
+            put(buf, x + 1, y, right, &l, Style::new().fg(Color::Gray))
+        };
+        let x = put(
+            buf,
+            x + 1,
+            y,
+            right,
+            t.from.as_str(),
+            state_style(&t.from.as_str().to_ascii_uppercase()),
+        );
+        let x = put(buf, x, y, right, " → ", Style::new());
+        let x = put(
+            buf,
+            x,
+            y,
+            right,
+            t.to.as_str(),
+            state_style(&t.to.as_str().to_ascii_uppercase()),
+        );
+        if !t.value.is_nan() {
+            put(buf, x + 1, y, right, &format_value(t.value), Style::new());
+        }
+        y += 1;
+    }
+}

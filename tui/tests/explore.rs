@@ -1,0 +1,532 @@
+//! The explore features through `update` and `view`: query prompt, completion, history,
+//! pinning, inspector, cursor and the alerts view (keys → state, effects, snapshots).
+
+mod common;
+
+use common::*;
+use promdash::app::{Effect, FetchKey, Msg, State, update};
+use promdash::complete::Need;
+use promdash::explore::{ExploreAnswer, ExploreRequest};
+use promdash_queries::alert::{AlertState, ServerAlert};
+use promdash_queries::dashboard::PanelKind;
+use promdash_queries::model::{Notes, QueryData, QueryResult, RangeSeries, Sample};
+use ratatui::crossterm::event::KeyCode;
+
+fn snap(name: &str, text: String) {
+    insta::with_settings!({ snapshot_suffix => "120x40", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
+    let mut out = Vec::new();
+    for c in text.chars() {
+        out.extend(update(state, char_key(c)));
+    }
+    out
+}
+
+fn prompt_text(state: &State) -> &str {
+    state
+        .explore
+        .prompt
+        .as_ref()
+        .map(|p| p.text.as_str())
+        .expect("prompt open")
+}
+
+#[test]
+fn colon_and_slash_open_the_prompt_and_keys_go_to_it() {
+    let mut state = loaded(120, 40);
+    assert!(state.explore.prompt.is_none());
+    update(&mut state, char_key(':'));
+    assert!(state.explore.prompt.is_some());
+    // `q` and `p` are text while the prompt is open.
+    let effects = type_text(&mut state, "up qp");
+    assert!(effects.is_empty());
+    assert!(!state.quit);
+    assert!(!state.paused);
+    assert_eq!(prompt_text(&state), "up qp");
+    update(&mut state, key(KeyCode::Backspace));
+    update(&mut state, key(KeyCode::Left));
+    update(&mut state, char_key('X'));
+    assert_eq!(prompt_text(&state), "up Xq");
+    update(&mut state, key(KeyCode::Esc));
+    assert!(state.explore.prompt.is_none());
+    update(&mut state, char_key('/'));
+    assert!(state.explore.prompt.is_some());
+}
+
+#[test]
+fn enter_runs_a_temporary_full_screen_graph_that_esc_removes() {
+    let mut state = loaded(120, 40);
+    let panels = state.panels.len();
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "sum(rate(app_request_count_total[2m]))");
+    let effects = update(&mut state, key(KeyCode::Enter));
+    assert!(
+        effects.contains(&Effect::SaveHistory(
+            "sum(rate(app_request_count_total[2m]))".to_owned()
+        )),
+        "{effects:?}"
+    );
+    let reqs = fetches(effects);
+    let ours: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.key.expr() == "sum(rate(app_request_count_total[2m]))")
+        .collect();
+    assert_eq!(ours.len(), 1, "{reqs:?}");
+    assert!(matches!(ours[0].key, FetchKey::Range { .. }));
+    assert_eq!(state.panels.len(), panels + 1);
+    assert_eq!(state.focus, panels);
+    assert!(state.fullscreen);
+    assert!(state.explore.prompt.as_ref().is_some_and(|p| p.running));
+    // Data arrives: the prompt closes, the graph stays.
+    answer_all(&mut state, &reqs, Data::default());
+    assert!(state.explore.prompt.is_none());
+    assert!(state.panels[panels].loaded);
+    assert!(!state.panels[panels].series.is_empty());
+    // Esc: the result goes, the grid comes back.
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.panels.len(), panels);
+    assert!(!state.fullscreen);
+    assert_eq!(state.focus, 0);
+}
+
+#[test]
+fn a_range_vector_is_shown_as_a_table_of_an_instant_query() {
+    let mut state = loaded(120, 40);
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "up[1m]");
+    let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
+    let i = state.panels.len() - 1;
+    assert_eq!(state.dashboard.panels[i].kind, PanelKind::Table);
+    assert!(reqs.iter().any(|r| r.key
+        == FetchKey::Instant {
+            expr: "up[1m]".into()
+        }));
+}
+
+#[test]
+fn p_pins_the_result_for_the_session() {
+    let mut state = loaded(120, 40);
+    let panels = state.panels.len();
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "up");
+    let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
+    answer_all(&mut state, &reqs, Data::default());
+    update(&mut state, char_key('P'));
+    assert!(state.explore.temp_panel.is_none());
+    assert!(
+        state.dashboard.panels[panels]
+            .title
+            .starts_with("pinned: up")
+    );
+    let round = fetches(update(&mut state, key(KeyCode::Esc)));
+    assert_eq!(state.panels.len(), panels + 1, "a pinned panel stays");
+    assert!(!state.fullscreen);
+    // Back in the grid, it is fetched for its new size.
+    assert!(round.iter().any(|r| r.key.expr() == "up"), "{round:?}");
+}
+
+#[test]
+fn a_syntax_error_stays_under_the_prompt_with_its_column() {
+    let mut state = loaded(120, 40);
+    let panels = state.panels.len();
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "sum(rate(app_request_count_total[1m])))");
+    let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
+    for r in &reqs {
+        let result = if r.key.expr().ends_with(")))") {
+            Err(bad_data(
+                "1:39: parse error: unexpected right parenthesis ')'",
+            ))
+        } else {
+            answer(r, Data::default())
+        };
+        update(&mut state, fetched(r, result));
+    }
+    let p = state.explore.prompt.as_ref().expect("prompt stays open");
+    let e = p.error.as_ref().expect("error shown");
+    assert_eq!(e.column, Some(38));
+    assert!(e.message.starts_with("1:39: parse error"), "{}", e.message);
+    assert!(!p.running);
+    assert_eq!(state.panels.len(), panels, "no result panel");
+    assert!(!state.fullscreen);
+    let text = screen(&state);
+    assert!(text.contains("unexpected right parenthesis"), "{text}");
+    snap("prompt_error", text);
+    // Typing clears the error.
+    update(&mut state, key(KeyCode::Backspace));
+    assert!(
+        state
+            .explore
+            .prompt
+            .as_ref()
+            .is_some_and(|p| p.error.is_none())
+    );
+}
+
+#[test]
+fn history_with_up_and_down() {
+    let mut state = loaded(120, 40);
+    state.explore.history = vec!["first".into(), "second".into()];
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "draft");
+    update(&mut state, key(KeyCode::Up));
+    assert_eq!(prompt_text(&state), "second");
+    update(&mut state, key(KeyCode::Up));
+    assert_eq!(prompt_text(&state), "first");
+    update(&mut state, key(KeyCode::Up));
+    assert_eq!(prompt_text(&state), "first", "stops at the oldest");
+    update(&mut state, key(KeyCode::Down));
+    assert_eq!(prompt_text(&state), "second");
+    update(&mut state, key(KeyCode::Down));
+    assert_eq!(prompt_text(&state), "draft", "back to the line being typed");
+    // Running adds to the history once.
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(
+        state.explore.history.last().map(String::as_str),
+        Some("draft")
+    );
+}
+
+fn catalog_answer(need: Need, values: &[&str]) -> Msg {
+    Msg::Explore(Box::new(ExploreAnswer::Catalog(
+        need,
+        Ok(values.iter().map(|s| (*s).to_owned()).collect()),
+    )))
+}
+
+#[test]
+fn tab_loads_metric_names_once_then_completes_and_cycles() {
+    let mut state = loaded(120, 40);
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "app_req");
+    let effects = update(&mut state, key(KeyCode::Tab));
+    assert_eq!(
+        effects,
+        vec![Effect::Explore(ExploreRequest::Catalog(Need::MetricNames))]
+    );
+    // A second Tab while loading asks for nothing more.
+    assert!(update(&mut state, key(KeyCode::Tab)).is_empty());
+    let effects = update(
+        &mut state,
+        catalog_answer(
+            Need::MetricNames,
+            &[
+                "app_request_count_total",
+                "app_request_latency_seconds_bucket",
+                "up",
+            ],
+        ),
+    );
+    assert!(effects.is_empty());
+    // The Tab is replayed: the common prefix goes in, both are listed.
+    assert_eq!(prompt_text(&state), "app_request_");
+    let listed = state
+        .explore
+        .prompt
+        .as_ref()
+        .and_then(|p| p.completion.as_ref())
+        .map(|(c, _)| c.items.clone())
+        .expect("list");
+    assert_eq!(
+        listed,
+        vec![
+            "app_request_count_total",
+            "app_request_latency_seconds_bucket"
+        ]
+    );
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(prompt_text(&state), "app_request_count_total");
+    update(&mut state, key(KeyCode::Tab));
+    assert_eq!(prompt_text(&state), "app_request_latency_seconds_bucket");
+    // Cached: a new word needs no request.
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "u");
+    assert!(update(&mut state, key(KeyCode::Tab)).is_empty());
+    assert_eq!(prompt_text(&state), "up");
+}
+
+#[test]
+fn tab_loads_label_names_and_values_for_the_metric() {
+    let mut state = loaded(120, 40);
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "app_request_count_total{rou");
+    let effects = update(&mut state, key(KeyCode::Tab));
+    let need = Need::LabelNames {
+        metric: "app_request_count_total".into(),
+    };
+    assert_eq!(
+        effects,
+        vec![Effect::Explore(ExploreRequest::Catalog(need.clone()))]
+    );
+    update(
+        &mut state,
+        catalog_answer(need, &["__name__", "method", "route"]),
+    );
+    assert_eq!(prompt_text(&state), "app_request_count_total{route");
+    type_text(&mut state, "=\"");
+    let effects = update(&mut state, key(KeyCode::Tab));
+    let need = Need::LabelValues {
+        metric: "app_request_count_total".into(),
+        label: "route".into(),
+    };
+    assert_eq!(
+        effects,
+        vec![Effect::Explore(ExploreRequest::Catalog(need.clone()))]
+    );
+    update(&mut state, catalog_answer(need, &["/process"]));
+    assert_eq!(
+        prompt_text(&state),
+        "app_request_count_total{route=\"/process"
+    );
+}
+
+#[test]
+fn inspector_shows_what_the_focused_panel_sent_and_got() {
+    let mut state = loaded(120, 40);
+    state.focus = 5; // Latency p50 / p95 / p99
+    // Answers with a warning, as Prometheus sends them.
+    let round = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+    for r in &round {
+        let mut result = answer(r, Data::default());
+        if let Ok(res) = result.as_mut()
+            && r.key.expr().contains("histogram_quantile(0.95")
+        {
+            res.notes = Notes {
+                warnings: vec![
+                    "PromQL info: input to histogram_quantile needed to be fixed for monotonicity"
+                        .into(),
+                ],
+                infos: Vec::new(),
+                is_partial: false,
+            };
+        }
+        update(&mut state, fetched(r, result));
+    }
+    update(&mut state, char_key('i'));
+    assert!(state.explore.inspector);
+    let text = screen(&state);
+    assert!(text.contains("Inspect: Latency p50 / p95 / p99"), "{text}");
+    assert!(text.contains("histogram_quantile(0.95"), "{text}");
+    assert!(text.contains("1 series"), "{text}");
+    assert!(text.contains("monotonicity"), "{text}");
+    assert!(text.contains("step"), "{text}");
+    snap("inspector", text);
+    update(&mut state, char_key('i'));
+    assert!(!state.explore.inspector);
+    update(&mut state, char_key('i'));
+    update(&mut state, key(KeyCode::Esc));
+    assert!(!state.explore.inspector);
+    assert!(!state.quit);
+}
+
+#[test]
+fn cursor_moves_with_arrows_and_shows_values() {
+    let mut state = loaded(120, 40);
+    update(&mut state, char_key('v'));
+    assert_eq!(state.explore.cursor, None, "the first panel is a stat");
+    state.focus = 4; // Request rate by route
+    update(&mut state, char_key('v'));
+    let start = state.explore.cursor.expect("cursor on");
+    update(&mut state, key(KeyCode::Left));
+    update(&mut state, key(KeyCode::Left));
+    assert_eq!(state.explore.cursor, Some(start - 2));
+    update(&mut state, key(KeyCode::Right));
+    assert_eq!(state.explore.cursor, Some(start - 1));
+    // Right stops at the last column.
+    for _ in 0..5 {
+        update(&mut state, key(KeyCode::Right));
+    }
+    assert_eq!(state.explore.cursor, Some(start));
+    for _ in 0..30 {
+        update(&mut state, key(KeyCode::Left));
+    }
+    // Paused: the arrows move the cursor, not the window.
+    update(&mut state, char_key('p'));
+    let end = state.end;
+    update(&mut state, key(KeyCode::Left));
+    assert_eq!(state.end, end);
+    assert_eq!(state.explore.cursor, Some(start - 31));
+    let text = screen(&state);
+    assert!(text.contains("req/s /process"), "{text}");
+    assert!(text.contains("14:52:36"), "the time at the cursor: {text}");
+    snap("cursor", text);
+    update(&mut state, char_key('v'));
+    assert_eq!(state.explore.cursor, None);
+}
+
+/// Drives the p95 rule to pending (one evaluation over the threshold).
+fn pending_p95(state: &mut State, t: f64) {
+    let round = fetches(update(state, Msg::Tick(t)));
+    answer_all(
+        state,
+        &round,
+        Data {
+            alert_p95: 0.83,
+            alert_errors: 0.004,
+        },
+    );
+}
+
+fn server_alert() -> ServerAlert {
+    ServerAlert {
+        labels: labels(&[("alertname", "TargetDown"), ("job", "node")]),
+        annotations: labels(&[("summary", "node exporter is down")]),
+        state: "firing".into(),
+        active_at: Some("2026-11-25T14:50:00Z".into()),
+        value: Some(0.0),
+    }
+}
+
+#[test]
+fn alerts_view_lists_silences_and_fetches_server_alerts_while_open() {
+    let mut state = loaded(120, 40);
+    pending_p95(&mut state, NOW + 5.0);
+    let effects = update(&mut state, char_key('a'));
+    assert_eq!(effects, vec![Effect::Explore(ExploreRequest::ServerAlerts)]);
+    assert!(state.explore.alerts_view);
+    // Each refresh while open asks again.
+    let round = update(&mut state, Msg::Tick(NOW + 10.0));
+    assert!(round.contains(&Effect::Explore(ExploreRequest::ServerAlerts)));
+    update(
+        &mut state,
+        Msg::Explore(Box::new(ExploreAnswer::ServerAlerts(Ok(vec![
+            server_alert(),
+        ])))),
+    );
+    answer_all(
+        &mut state,
+        &fetches(round),
+        Data {
+            alert_p95: 0.83,
+            alert_errors: 0.004,
+        },
+    );
+    let rows = promdash::explore::alert_rows(&state);
+    assert_eq!(rows[0].rule, "HighLatencyP95");
+    assert_eq!(rows[0].state, "PENDING");
+    assert!(
+        rows.iter()
+            .any(|r| r.rule == "HighErrorRatio" && r.state == "inactive")
+    );
+    assert!(rows.iter().any(|r| r.server && r.rule == "TargetDown"));
+    // `s` silences the selected (first) row.
+    update(&mut state, char_key('s'));
+    assert!(
+        state
+            .explore
+            .is_silenced(&rows[0].rule, &rows[0].labels, state.now)
+    );
+    // Firing while silenced: no bell, no banner.
+    let mut bells = 0;
+    for k in 0..8 {
+        let t = NOW + 15.0 + 5.0 * f64::from(k);
+        let round = fetches(update(&mut state, Msg::Tick(t)));
+        let effects = answer_all(
+            &mut state,
+            &round,
+            Data {
+                alert_p95: 0.83,
+                alert_errors: 0.004,
+            },
+        );
+        bells += effects.iter().filter(|e| **e == Effect::Bell).count();
+    }
+    assert!(state.alerts.firing().next().is_some(), "the rule fires");
+    assert_eq!(bells, 0, "a silenced alert does not ring");
+    let text = screen(&state);
+    assert!(text.contains("silenced 59m"), "{text}");
+    assert!(text.contains("[server] TargetDown"), "{text}");
+    assert!(text.contains("pending → firing"), "{text}");
+    let banner = text.lines().next().unwrap_or("");
+    assert!(!banner.contains("FIRING"), "{banner}");
+    snap("alerts_view_silenced", text);
+    // `S` clears: the banner shows it again.
+    update(&mut state, char_key('S'));
+    assert!(state.explore.silences.is_empty());
+    update(&mut state, char_key('a'));
+    assert!(!state.explore.alerts_view);
+    let text = screen(&state);
+    assert!(
+        text.lines().next().unwrap_or("").contains("FIRING"),
+        "{text}"
+    );
+    // Closed: refreshes no longer ask for the server's alerts.
+    let round = update(&mut state, Msg::Tick(NOW + 100.0));
+    assert!(!round.contains(&Effect::Explore(ExploreRequest::ServerAlerts)));
+}
+
+#[test]
+fn alerts_view_selection_and_history() {
+    let mut state = loaded(120, 40);
+    pending_p95(&mut state, NOW + 5.0);
+    update(&mut state, char_key('a'));
+    update(&mut state, key(KeyCode::Down));
+    assert_eq!(state.explore.alert_selected, 1);
+    update(&mut state, key(KeyCode::Down));
+    assert_eq!(
+        state.explore.alert_selected, 1,
+        "two rows: stops at the last"
+    );
+    update(&mut state, key(KeyCode::Up));
+    update(&mut state, key(KeyCode::Up));
+    assert_eq!(state.explore.alert_selected, 0);
+    let t = &state.explore.transitions;
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        (t[0].from, t[0].to),
+        (AlertState::Inactive, AlertState::Pending)
+    );
+    update(&mut state, key(KeyCode::Esc));
+    assert!(!state.explore.alerts_view);
+}
+
+#[test]
+fn help_lists_the_new_keys() {
+    let mut state = loaded(120, 40);
+    update(&mut state, char_key('?'));
+    let text = screen(&state);
+    for k in [
+        "pin the prompt",
+        "inspect the focused",
+        "cursor in the focused",
+        "alerts view",
+    ] {
+        assert!(text.contains(k), "{k}: {text}");
+    }
+}
+
+#[test]
+fn query_range_answer_is_drawn_in_the_temporary_panel() {
+    // A matrix answer with two series is plotted (legend shows both).
+    let mut state = loaded(120, 40);
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "x");
+    let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
+    for r in &reqs {
+        let result = if r.key.expr() == "x" {
+            let w = r.window.expect("range");
+            let s = |route: &str, v: f64| RangeSeries {
+                labels: labels(&[("route", route)]),
+                samples: vec![Sample { t: w.start, v }, Sample { t: w.end, v }],
+            };
+            Ok(QueryResult {
+                data: QueryData::Matrix(vec![s("/a", 1.0), s("/b", 2.0)]),
+                notes: Notes::default(),
+            })
+        } else {
+            answer(r, Data::default())
+        };
+        update(&mut state, fetched(r, result));
+    }
+    let text = screen(&state);
+    assert!(text.contains("query: x"), "{text}");
+    assert!(
+        text.contains("route=\"/a\"") && text.contains("route=\"/b\""),
+        "{text}"
+    );
+}
