@@ -128,7 +128,8 @@ fn panel_error() {
 
         // An error after data: the data stays, marked stale, the message below it.
         let mut state = loaded(w, h);
-        let round = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+        // Far enough on that every window has moved and every query is asked again.
+        let round = fetches(update(&mut state, Msg::Tick(NOW + 30.0)));
         for r in &round {
             let result = if r.key.expr().contains("histogram_quantile(0.99") {
                 Err(bad_data(

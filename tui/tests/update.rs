@@ -55,14 +55,15 @@ fn at_most_one_request_in_flight_per_query() {
     let again = fetches(update(&mut state, char_key('r')));
     assert!(again.is_empty(), "everything is still in flight: {again:?}");
     // Answer one; only that one is sent again.
-    update(
-        &mut state,
-        fetched(&first[0], answer(&first[0], Data::default())),
-    );
+    let one = first
+        .iter()
+        .find(|r| matches!(r.key, FetchKey::Instant { .. }))
+        .expect("an instant query");
+    update(&mut state, fetched(one, answer(one, Data::default())));
     let again = fetches(update(&mut state, char_key('r')));
     assert_eq!(again.len(), 1);
-    assert_eq!(again[0].key, first[0].key);
-    assert!(again[0].seq > first[0].seq);
+    assert_eq!(again[0].key, one.key);
+    assert!(again[0].seq > one.seq);
 }
 
 #[test]
@@ -71,7 +72,7 @@ fn refresh_runs_on_the_interval_not_before() {
     answer_all(&mut state, &reqs, Data::default());
     assert!(fetches(update(&mut state, Msg::Tick(NOW + 4.9))).is_empty());
     let next = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
-    assert_eq!(next.len(), reqs.len());
+    assert_all_instant_queries(&reqs, &next);
     assert!(state.refreshed.is_some());
 }
 
@@ -116,7 +117,7 @@ fn r_refreshes_now() {
     answer_all(&mut state, &reqs, Data::default());
     update(&mut state, Msg::Tick(NOW + 1.0));
     let again = fetches(update(&mut state, char_key('r')));
-    assert_eq!(again.len(), reqs.len());
+    assert_all_instant_queries(&reqs, &again);
     assert_eq!(state.next_refresh_at, NOW + 6.0, "the interval restarts");
 }
 
@@ -142,7 +143,7 @@ fn pause_stops_panel_refresh_and_pins_the_window() {
     let resumed = fetches(update(&mut state, char_key('p')));
     assert!(!state.paused);
     assert_eq!(state.end, None);
-    assert_eq!(resumed.len(), reqs.len());
+    assert_all_instant_queries(&reqs, &resumed);
 }
 
 #[test]
@@ -544,4 +545,84 @@ fn paused_alert_rounds_do_not_redraw_when_nothing_changes() {
         },
     );
     assert!(state.dirty);
+}
+
+/// Every instant query of `first` is in `next` (instant answers change every round).
+fn assert_all_instant_queries(
+    first: &[promdash::app::FetchRequest],
+    next: &[promdash::app::FetchRequest],
+) {
+    for r in first
+        .iter()
+        .filter(|r| matches!(r.key, FetchKey::Instant { .. }))
+    {
+        assert!(
+            next.iter().any(|n| n.key == r.key),
+            "{:?} not asked again",
+            r.key
+        );
+    }
+}
+
+#[test]
+fn settled_range_windows_are_not_asked_again() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    let mut last: std::collections::HashMap<
+        FetchKey,
+        (promdash_queries::source::RangeWindow, f64),
+    > = reqs
+        .iter()
+        .filter_map(|r| r.window.map(|w| (r.key.clone(), (w, NOW))))
+        .collect();
+    assert!(!last.is_empty());
+    let mut t = NOW;
+    let mut skipped = 0;
+    for _ in 0..12 {
+        t += 5.0;
+        let round = fetches(update(&mut state, Msg::Tick(t)));
+        for (key, (w, asked_at)) in last.iter_mut() {
+            match round.iter().find(|r| &r.key == key) {
+                Some(r) => {
+                    let nw = r.window.expect("window");
+                    // Asked again: the window moved, or it had not settled when last asked.
+                    assert!(
+                        nw != *w || *asked_at < w.end + promdash::app::SETTLE_SECS,
+                        "{key:?} asked again for a settled window"
+                    );
+                    *w = nw;
+                    *asked_at = t;
+                }
+                None => {
+                    skipped += 1;
+                    assert!(
+                        *asked_at >= w.end + promdash::app::SETTLE_SECS,
+                        "{key:?} skipped before it settled"
+                    );
+                }
+            }
+        }
+        answer_all(&mut state, &round, Data::default());
+    }
+    assert!(
+        skipped > 0,
+        "graphs with a step above the refresh interval skip rounds"
+    );
+}
+
+#[test]
+fn a_failed_range_query_is_asked_again_even_if_its_window_has_not_moved() {
+    let (mut state, reqs) = default_state(120, 40);
+    for r in &reqs {
+        let result = if r.window.is_some() {
+            Err(bad_data("boom"))
+        } else {
+            answer(r, Data::default())
+        };
+        update(&mut state, fetched(r, result));
+    }
+    let again = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+    for r in reqs.iter().filter(|r| r.window.is_some()) {
+        assert!(again.iter().any(|n| n.key == r.key), "{:?} retried", r.key);
+    }
 }
