@@ -124,7 +124,16 @@ struct SlotState {
     in_flight: Option<u64>,
     applied: u64,
     last_elapsed: Duration,
+    /// When the request in flight was sent, and its window.
+    issued_at: f64,
+    issued_window: Option<RangeWindow>,
+    /// A range window answered successfully, and when that request was sent.
+    done: Option<(RangeWindow, f64)>,
 }
+
+/// After this many seconds past a range window's end, its answer no longer changes
+/// (late samples have been ingested): asking again for the same window is wasted work.
+pub const SETTLE_SECS: f64 = 2.0;
 
 #[derive(Debug, Clone)]
 struct Round {
@@ -393,8 +402,19 @@ impl State {
                 outstanding.insert(key);
                 continue;
             }
+            // The same aligned window was already answered after it settled: the answer
+            // would be identical (a graph whose step is longer than the refresh interval
+            // only needs a new request when its window moves on by a step).
+            if let (Some(w), Some((done, at))) = (window, slot.done)
+                && done == w
+                && at >= w.end + SETTLE_SECS
+            {
+                continue;
+            }
             self.seq += 1;
             slot.in_flight = Some(self.seq);
+            slot.issued_at = self.now;
+            slot.issued_window = window;
             outstanding.insert(key.clone());
             // An instant query for a paused dashboard is evaluated at the pinned end;
             // alert rules always look at "now".
@@ -462,6 +482,13 @@ impl State {
     /// How the last requests went: query → time taken (for the inspector, later).
     pub fn query_elapsed(&self, key: &FetchKey) -> Option<Duration> {
         self.slots.get(key).map(|s| s.last_elapsed)
+    }
+
+    /// A refresh round has requests still out.
+    pub fn round_in_progress(&self) -> bool {
+        self.round
+            .as_ref()
+            .is_some_and(|r| !r.outstanding.is_empty())
     }
 
     /// Number of requests in flight.
@@ -757,6 +784,14 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
     slot.applied = f.seq;
     slot.last_elapsed = f.elapsed;
     state.explore.record(&f, state.now);
+    let Some(slot) = state.slots.get_mut(&f.key) else {
+        return Vec::new();
+    };
+    slot.done = match (&f.result, f.window) {
+        (Ok(_), Some(w)) if slot.issued_window == Some(w) => Some((w, slot.issued_at)),
+        (Ok(_), _) => slot.done,
+        (Err(_), _) => None,
+    };
     // Redraw only if something on screen changes (a paused dashboard evaluating its
     // alert rules should cost next to nothing).
     let before = visible_summary(state);

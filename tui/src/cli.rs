@@ -103,7 +103,8 @@ mod tests {
         let cli = cli.map_err(|e| e.to_string());
         assert!(
             cli.as_ref()
-                .is_ok_and(|c| c.connection.headers.len() == 2 && c.refresh == Some(Duration::from_secs(1))),
+                .is_ok_and(|c| c.connection.headers.len() == 2
+                    && c.refresh == Some(Duration::from_secs(1))),
             "{cli:?}"
         );
     }

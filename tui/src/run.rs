@@ -7,7 +7,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use promdash_queries::client::{ClientConfig, PromClient};
 use promdash_queries::dashboard::{Dashboard, default_dashboard, load_dashboard};
@@ -21,6 +21,9 @@ use crate::app::{self, Effect, Msg, Options, State};
 use crate::cli::{Cli, Command};
 use crate::fetch::Fetcher;
 use crate::ui;
+
+/// Longest wait for the rest of a refresh round before drawing what has arrived.
+const DRAW_DELAY: Duration = Duration::from_millis(100);
 
 /// Default request timeout when neither the command line nor the file sets one.
 pub use crate::connection::DEFAULT_TIMEOUT;
@@ -108,11 +111,18 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // The dashboard is all I/O-bound tasks: one thread is enough and keeps CPU and memory
+    // down. The demo also serves the reference service and its load, so it gets two.
+    let runtime = match &cli.command {
+        Some(Command::Demo(_)) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             eprintln!("promdash: cannot start the async runtime: {e}");
@@ -290,6 +300,10 @@ pub async fn event_loop<S: MetricsSource>(
     let size = terminal.size()?;
     let mut effects = app::update(state, Msg::Resize(size.width, size.height));
     effects.extend(app::update(state, Msg::Tick(wall_now())));
+    // While a refresh round is still coming in, answers are drawn together (at most
+    // DRAW_DELAY after the first), not one frame per answer; keys draw at once.
+    let mut draw_at: Option<Instant> = None;
+    let mut input = false;
     loop {
         for effect in effects.drain(..) {
             match effect {
@@ -314,22 +328,34 @@ pub async fn event_loop<S: MetricsSource>(
             return Ok(());
         }
         if state.dirty {
-            terminal.draw(|f| ui::view(state, f))?;
-            state.dirty = false;
+            let due = draw_at.is_some_and(|t| Instant::now() >= t);
+            if input || due || !state.round_in_progress() {
+                terminal.draw(|f| ui::view(state, f))?;
+                state.dirty = false;
+                draw_at = None;
+            } else if draw_at.is_none() {
+                draw_at = Some(Instant::now() + DRAW_DELAY);
+            }
         }
+        input = false;
         let now = wall_now();
-        let wait = state
+        let mut wait = state
             .next_deadline()
             .map_or(Duration::from_secs(3600), |d| {
                 Duration::from_secs_f64((d - now).clamp(0.0, 3600.0))
             });
+        if let Some(t) = draw_at {
+            wait = wait.min(t.saturating_duration_since(Instant::now()));
+        }
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { return Ok(()) };
                 effects.extend(app::update(state, Msg::Tick(wall_now())));
+                input |= matches!(msg, Msg::Key(_) | Msg::Resize(..));
                 effects.extend(app::update(state, msg));
                 // Apply whatever else is already waiting before drawing once.
                 while let Ok(msg) = rx.try_recv() {
+                    input |= matches!(msg, Msg::Key(_) | Msg::Resize(..));
                     effects.extend(app::update(state, msg));
                 }
             }

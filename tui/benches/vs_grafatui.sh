@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# promdash and grafatui side by side, in one run, against the same Prometheus scraping
+# promdash-service under 50 requests/s: each in its own 200x50 tmux, equivalent
+# dashboards (built-in service dashboard / tui/benches/grafatui/service.json), 1 s
+# refresh, 15 m range. Prints CPU seconds over SECONDS (default 60) and peak RSS of each.
+#
+#   GRAFATUI=/path/to/grafatui tui/benches/vs_grafatui.sh [SECONDS]
+# (cargo install grafatui --version 0.1.18 --locked; needs prometheus and tmux)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECS="${1:-60}"
+GRAFATUI="${GRAFATUI:-$(command -v grafatui || true)}"
+[ -x "$GRAFATUI" ] || { echo "grafatui not found: cargo install grafatui --version 0.1.18 --locked, or set GRAFATUI"; exit 1; }
+cargo build --release --quiet -p promdash -p promdash-service
+BIN=target/release
+TMP=$(mktemp -d)
+SOCK="promdash-vs-$$"
+PIDS=()
+cleanup() {
+    tmux -L "$SOCK" kill-server 2>/dev/null || true
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SVC_PORT=$(free_port)
+PROM_PORT=$(free_port)
+"$BIN/promdash-service" --listen "127.0.0.1:$SVC_PORT" --latency-ms 20 --jitter-ms 10 --error-rate 0.01 >"$TMP/service.log" 2>&1 &
+PIDS+=($!)
+cat >"$TMP/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: promdash-service
+    static_configs:
+      - targets: ['127.0.0.1:$SVC_PORT']
+YAML
+prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+"$BIN/promdash-service" load --target "http://127.0.0.1:$SVC_PORT/process" --rps 50 \
+    --duration "$((SECS + 60))s" >"$TMP/load.log" 2>&1 &
+PIDS+=($!)
+sleep 5
+
+URL="http://127.0.0.1:$PROM_PORT"
+tmux -L "$SOCK" -f /dev/null new-session -d -s promdash -x 200 -y 50 \
+    "$BIN/promdash --url $URL --refresh 1s --range 15m --no-bell --log-file $TMP/promdash.log"
+tmux -L "$SOCK" new-session -d -s grafatui -x 200 -y 50 \
+    "cd $TMP && $GRAFATUI --prometheus-url $URL --grafana-json $PWD/tui/benches/grafatui/service.json --refresh-rate 1000 --range 15m"
+sleep 2
+PD=$(pgrep -n -f "^$BIN/promdash --url $URL")
+GT=$(pgrep -n -f "^$GRAFATUI --prometheus-url $URL")
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+sleep 8
+a0=$(ticks "$PD"); b0=$(ticks "$GT")
+sleep "$SECS"
+a1=$(ticks "$PD"); b1=$(ticks "$GT")
+rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+awk -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v hz="$HZ" -v s="$SECS" -v ra="$(rss "$PD")" -v rb="$(rss "$GT")" 'BEGIN {
+    printf "promdash  CPU %.2f s over %d s (%.2f%% of a core), peak RSS %.1f MiB\n", a / hz, s, 100 * a / hz / s, ra / 1024
+    printf "grafatui  CPU %.2f s over %d s (%.2f%% of a core), peak RSS %.1f MiB\n", b / hz, s, 100 * b / hz / s, rb / 1024
+    if (b > 0) printf "CPU ratio promdash/grafatui = %.2f\n", a / b
+}'
+tmux -L "$SOCK" capture-pane -p -t grafatui | head -5
