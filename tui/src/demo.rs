@@ -189,7 +189,7 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
     // Data starts now: a short range and refresh make the charts fill quickly, unless
     // the user asked for something else.
     if opts.refresh == settings.dashboard.refresh {
-        opts.refresh = opts.refresh.min(Duration::from_secs(2));
+        opts.refresh = opts.refresh.min(Duration::from_secs(1));
     }
     if opts.range == settings.dashboard.range {
         opts.range = opts.range.min(Duration::from_secs(60));
