@@ -173,6 +173,8 @@ pub struct State {
     pub dirty: bool,
     /// The query prompt, inspector, cursor and alerts view.
     pub explore: crate::explore::Explore,
+    /// Dashboard variables and the panels' expression templates.
+    pub vars: crate::variables::Variables,
     slots: HashMap<FetchKey, SlotState>,
     round: Option<Round>,
     failures: u32,
@@ -213,6 +215,7 @@ impl State {
             })
             .collect();
         let alerts = AlertEngine::new(dashboard.alerts.clone());
+        let vars = crate::variables::Variables::new(&dashboard);
         let range = opts.range;
         Self {
             dashboard,
@@ -236,6 +239,7 @@ impl State {
             quit: false,
             dirty: true,
             explore: crate::explore::Explore::default(),
+            vars,
             slots: HashMap::new(),
             round: None,
             failures: 0,
@@ -393,6 +397,8 @@ impl State {
     /// Starts a refresh round: one request per distinct query not already in flight.
     fn start_round(&mut self, alerts_only: bool) -> Vec<Effect> {
         let time = if self.paused { self.end } else { None };
+        // Variables and $__interval & co. follow the current range and size.
+        crate::variables::apply(self);
         let needed = self.needed(alerts_only);
         let mut effects = Vec::new();
         let mut outstanding: HashSet<FetchKey> = HashSet::new();
@@ -441,6 +447,47 @@ impl State {
             effects.push(Effect::Explore(
                 crate::explore::ExploreRequest::ServerAlerts,
             ));
+        }
+        effects.extend(self.vars.requests());
+        effects
+    }
+
+    /// Fetches now the requests of `panels` only, outside any round (after a variable
+    /// they use changed). Requests already in flight are not sent twice.
+    pub(crate) fn fetch_panels(&mut self, panels: &[usize]) -> Vec<Effect> {
+        let exprs: HashSet<String> = panels
+            .iter()
+            .filter_map(|&i| self.dashboard.panels.get(i))
+            .flat_map(|p| p.queries.iter().map(|q| q.expr.clone()))
+            .collect();
+        if exprs.is_empty() {
+            return Vec::new();
+        }
+        let time = if self.paused { self.end } else { None };
+        let mut effects = Vec::new();
+        for (key, window) in self.needed(false) {
+            if !exprs.contains(key.expr()) {
+                continue;
+            }
+            let slot = self.slots.entry(key.clone()).or_default();
+            if slot.in_flight.is_some() {
+                continue;
+            }
+            self.seq += 1;
+            slot.in_flight = Some(self.seq);
+            slot.issued_at = self.now;
+            slot.issued_window = window;
+            let t = if matches!(key, FetchKey::Instant { .. }) {
+                time
+            } else {
+                None
+            };
+            effects.push(Effect::Fetch(FetchRequest {
+                key,
+                seq: self.seq,
+                window,
+                time: t,
+            }));
         }
         effects
     }

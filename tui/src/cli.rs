@@ -34,6 +34,11 @@ pub struct Cli {
     #[arg(long, env = "PROMDASH_RANGE", global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub range: Option<Duration>,
 
+    /// Value of a dashboard variable, NAME=VALUE (repeatable; a comma list for a multi
+    /// variable, `All` for all of its values).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+
     /// Do not ring the terminal bell when an alert starts firing.
     #[arg(long, env = "PROMDASH_NO_BELL", global = true)]
     pub no_bell: bool,
@@ -45,6 +50,17 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `--var name=value`.
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((
+            name.trim().trim_start_matches('$').to_owned(),
+            value.to_owned(),
+        )),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
 }
 
 #[derive(Debug, Subcommand)]

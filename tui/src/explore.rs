@@ -32,6 +32,12 @@ pub enum ExploreRequest {
     ServerAlerts,
     /// Completion data.
     Catalog(Need),
+    /// The values of a dashboard variable (`label_values(...)`).
+    VarValues {
+        var: usize,
+        label: String,
+        matcher: Option<String>,
+    },
 }
 
 /// Their answers.
@@ -39,6 +45,7 @@ pub enum ExploreRequest {
 pub enum ExploreAnswer {
     ServerAlerts(Result<Vec<ServerAlert>, QueryError>),
     Catalog(Need, Result<Vec<String>, QueryError>),
+    VarValues(usize, Result<Vec<String>, QueryError>),
 }
 
 /// A query error in the prompt, with the column Prometheus points at (0-based, chars).
@@ -301,6 +308,9 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
     if ctrl {
         return None;
     }
+    if state.vars.picker.is_some() {
+        return Some(crate::variables::picker_key(state, key));
+    }
     if state.explore.alerts_view {
         let n = alert_rows(state).len();
         match key.code {
@@ -371,6 +381,10 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
     match key.code {
         KeyCode::Char(':') | KeyCode::Char('/') => {
             state.explore.prompt = Some(Prompt::default());
+            Some(Vec::new())
+        }
+        KeyCode::Char('V') => {
+            crate::variables::open(state);
             Some(Vec::new())
         }
         KeyCode::Char('a') => {
@@ -680,6 +694,7 @@ pub fn after_fetched(state: &mut State) {
 pub fn on_answer(state: &mut State, answer: ExploreAnswer) -> Vec<Effect> {
     state.dirty = true;
     match answer {
+        ExploreAnswer::VarValues(var, r) => crate::variables::on_values(state, var, r),
         ExploreAnswer::ServerAlerts(r) => {
             state.explore.server_alerts = Some(r.map_err(|e| e.to_string()));
             Vec::new()

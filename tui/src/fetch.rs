@@ -57,6 +57,14 @@ impl<S: MetricsSource> Fetcher<S> {
         tokio::spawn(async move {
             let answer = match req {
                 ExploreRequest::ServerAlerts => ExploreAnswer::ServerAlerts(source.alerts().await),
+                ExploreRequest::VarValues {
+                    var,
+                    label,
+                    matcher,
+                } => ExploreAnswer::VarValues(
+                    var,
+                    source.label_values(&label, matcher.as_deref()).await,
+                ),
                 ExploreRequest::Catalog(need) => {
                     let r = crate::complete::load(source.as_ref(), &need).await;
                     ExploreAnswer::Catalog(need, r)

@@ -21,3 +21,4 @@ pub mod run;
 pub mod ticks;
 pub mod ui;
 pub mod units;
+pub mod variables;

@@ -144,6 +144,10 @@ pub fn main(cli: Cli) -> ExitCode {
             tracing::info!(url = %settings.opts.url, title = %settings.dashboard.title, "starting");
             let mut state = State::new(settings.dashboard, settings.opts);
             state.insecure = settings.client.insecure_skip_verify;
+            if let Err(e) = state.vars.preset(&cli.vars) {
+                eprintln!("promdash: {e}");
+                return ExitCode::from(2);
+            }
             runtime.block_on(async move { with_terminal(state, Arc::new(client), |_| {}).await })
         }
     };

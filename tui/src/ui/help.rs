@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use crate::app::State;
 
 /// Every key and what it does.
-pub const KEYS: [(&str, &str); 18] = [
+pub const KEYS: [(&str, &str); 19] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("r", "refresh now"),
@@ -27,6 +27,7 @@ pub const KEYS: [(&str, &str); 18] = [
     ("a", "alerts view (↑/↓ select)"),
     ("s", "alerts view: silence the selected alert 1h"),
     ("S", "alerts view: clear silences"),
+    ("V", "choose dashboard variables"),
     ("f", "demo: toggle the service's latency fault"),
 ];
 

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod grid;
 pub mod help;
 pub mod inspector;
+pub mod picker;
 pub mod prompt;
 pub mod stat;
 pub mod status;
@@ -94,6 +95,7 @@ pub fn view(state: &State, frame: &mut Frame<'_>) {
     if state.explore.alerts_view {
         alerts_view::render(buf, grid_area, state);
     }
+    picker::render(buf, grid_area, state);
     prompt::render(buf, grid_area, state);
     if state.help {
         help::render(buf, area, state);
