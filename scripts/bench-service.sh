@@ -3,7 +3,9 @@
 #   1. promdash-service (release build, metrics layer on)
 #   2. the same router without the metrics layer (hidden flag --no-metrics-layer)
 #   3. the seed Flask app (../shared/reference/seed_app.py) under gunicorn -w 1 --threads 4
-# Rounds alternate between the three so background load hits them alike; the median of
+#   4. the same router instrumented with the axum-prometheus crate instead of its own
+#      layer (service/examples/axum_prometheus.rs)
+# Rounds alternate between the servers so background load hits them alike; the median of
 # the rounds is reported, with the ratios the goals are stated in. The server CPU time
 # per request (from /proc/PID/stat around each run) is reported too: on a small machine
 # wrk needs a core of its own to drive the Rust service, so req/s is partly a measure of
@@ -40,8 +42,9 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 [ -f "$SEED" ] || { echo "seed app not found at $SEED (set SEED=...)" >&2; exit 1; }
 
-echo "==> cargo build --release -p promdash-service" >&2
+echo "==> cargo build --release -p promdash-service (and --example axum_prometheus)" >&2
 cargo build --quiet --release -p promdash-service
+cargo build --quiet --release -p promdash-service --example axum_prometheus
 BIN=target/release/promdash-service
 
 server_cpu=()
@@ -90,17 +93,23 @@ p_seed=$(free_port)
     >"$logdir/seed.log" 2>&1 &
 pids+=($!)
 
+p_ap=$(free_port)
+RUST_LOG=warn "${server_cpu[@]}" target/release/examples/axum_prometheus "127.0.0.1:$p_ap" \
+    >"$logdir/axum-prometheus.log" 2>&1 &
+pids+=($!)
+
 declare -A url=(
     [instrumented]="http://127.0.0.1:$p_inst/process?delay_ms=0"
     [uninstrumented]="http://127.0.0.1:$p_bare/process?delay_ms=0"
     [seed]="http://127.0.0.1:$p_seed/process?delay_ms=0"
+    [axum-prometheus]="http://127.0.0.1:$p_ap/process?delay_ms=0"
 )
-names=(instrumented uninstrumented seed)
+names=(instrumented uninstrumented seed axum-prometheus)
 for n in "${names[@]}"; do wait_up "${url[$n]}"; done
 
 # CPU time (clock ticks) used so far by a server: the process and its children
 # (gunicorn's worker), all threads included.
-declare -A server_pid=([instrumented]=${pids[0]} [uninstrumented]=${pids[1]} [seed]=${pids[2]})
+declare -A server_pid=([instrumented]=${pids[0]} [uninstrumented]=${pids[1]} [seed]=${pids[2]} [axum-prometheus]=${pids[3]})
 cpu_ticks() { # pid
     local total=0 p
     for p in "$1" $(pgrep -P "$1" || true); do
@@ -134,6 +143,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { prin
 inst=$(echo "${results[instrumented]}" | median)
 bare=$(echo "${results[uninstrumented]}" | median)
 seed=$(echo "${results[seed]}" | median)
+ap=$(echo "${results[axum-prometheus]}" | median)
 
 # Check the instrumented service counted what it served.
 counted=$(curl -fsS "http://127.0.0.1:$p_inst/metrics" |
@@ -151,9 +161,11 @@ echo
 ci=$(echo "${cpu_us[instrumented]}" | median)
 cb=$(echo "${cpu_us[uninstrumented]}" | median)
 cs=$(echo "${cpu_us[seed]}" | median)
-awk -v i="$inst" -v b="$bare" -v s="$seed" -v ci="$ci" -v cb="$cb" -v cs="$cs" 'BEGIN {
+ca=$(echo "${cpu_us[axum-prometheus]}" | median)
+awk -v i="$inst" -v b="$bare" -v s="$seed" -v a="$ap" -v ci="$ci" -v cb="$cb" -v cs="$cs" -v ca="$ca" 'BEGIN {
     printf "throughput: instrumented / uninstrumented = %.3f (goal >= 0.95)\n", i / b
     printf "throughput: instrumented / seed           = %.1fx (goal >= 20x)\n", i / s
-    printf "CPU per request: uninstrumented / instrumented = %.3f, seed / instrumented = %.1fx\n", cb / ci, cs / ci
+    printf "throughput: instrumented / axum-prometheus = %.3f (goal >= 1.0)\n", i / a
+    printf "CPU per request: uninstrumented / instrumented = %.3f, seed / instrumented = %.1fx, axum-prometheus / instrumented = %.3f\n", cb / ci, cs / ci, ca / ci
 }'
 echo "requests counted by the instrumented service: $counted"
