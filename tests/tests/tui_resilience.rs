@@ -3,8 +3,8 @@
 //! - every query hangs behind the fault proxy: keys are still answered (the help overlay
 //!   opens within 500 ms), and data comes back once the proxy turns healthy, without a
 //!   restart;
-//! - the terminal goes away (`tmux kill-session`): promdash ends within 2 s and does not
-//!   spin meanwhile;
+//! - the terminal goes away (`tmux kill-session`), or SIGHUP or SIGTERM arrives: promdash
+//!   ends within 2 s, does not spin meanwhile, and exits 129 (hangup) or 0 (SIGTERM);
 //! - a known bearer token and basic-auth password (from files, then from the
 //!   environment), echoed back by a careless proxy: neither shows on the screen, in the
 //!   log file (at debug level) or in any headless command's output.
@@ -120,8 +120,29 @@ async fn keys_answered_while_queries_hang_and_data_returns_when_healthy() -> any
     Ok(())
 }
 
+/// How a test ends the dashboard.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    /// `tmux kill-session`: the terminal goes away.
+    KillSession,
+    /// `kill -s <SIG> <pid>`.
+    Signal(&'static str),
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_the_tmux_session_ends_promdash_quickly_and_quietly() -> anyhow::Result<()> {
+    ends_within_2s("hangup", End::KillSession, "129").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_and_sigterm_end_promdash() -> anyhow::Result<()> {
+    ends_within_2s("sighup", End::Signal("HUP"), "129").await?;
+    ends_within_2s("sigterm", End::Signal("TERM"), "0").await
+}
+
+/// Starts the dashboard (every query hanging), ends it as `end` says, and checks it is
+/// gone within 2 s, used little CPU meanwhile, did not panic and exited with `status`.
+async fn ends_within_2s(name: &str, end: End, status: &str) -> anyhow::Result<()> {
     let proxy = proxy_to_nowhere(FaultMode::Hang).await?;
     let dir = tempfile::tempdir()?;
     let log = dir.path().join("promdash.log");
@@ -145,7 +166,7 @@ async fn closing_the_tmux_session_ends_promdash_quickly_and_quietly() -> anyhow:
         "trap '' HUP; {line}; echo $? > {}",
         shell_quote(&path(&status_file))
     );
-    let tmux = Tmux::start("hangup", SIZE, Path::new("sh"), &[s("-c"), script], &[])?;
+    let tmux = Tmux::start(name, SIZE, Path::new("sh"), &[s("-c"), script], &[])?;
     tmux.wait_for("the first frame", Duration::from_secs(20), drawn)
         .await?;
     let shell = tmux.pane_pid()?;
@@ -156,7 +177,16 @@ async fn closing_the_tmux_session_ends_promdash_quickly_and_quietly() -> anyhow:
         .context("the shell has no child")?
         .parse()?;
     let before = cpu_time(pid).context("promdash is not running")?;
-    tmux.kill_session()?;
+    match end {
+        End::KillSession => tmux.kill_session()?,
+        End::Signal(sig) => {
+            let ok = std::process::Command::new("kill")
+                .args(["-s", sig, &pid.to_string()])
+                .status()?
+                .success();
+            assert!(ok, "kill -s {sig} {pid} failed");
+        }
+    }
     let killed = Instant::now();
     let mut last = before;
     while alive(pid) {
@@ -165,8 +195,7 @@ async fn closing_the_tmux_session_ends_promdash_quickly_and_quietly() -> anyhow:
         }
         if killed.elapsed() > Duration::from_secs(2) {
             bail!(
-                "promdash (pid {pid}) still runs 2 s after its terminal went away; CPU used \
-                 since: {:?}",
+                "promdash (pid {pid}) still runs 2 s after {end:?}; CPU used since: {:?}",
                 last.saturating_sub(before)
             );
         }
@@ -175,13 +204,13 @@ async fn closing_the_tmux_session_ends_promdash_quickly_and_quietly() -> anyhow:
     let used = last.saturating_sub(before);
     assert!(
         used <= Duration::from_millis(300),
-        "promdash used {used:?} of CPU between the hangup and its exit"
+        "promdash used {used:?} of CPU between {end:?} and its exit"
     );
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(!text.contains("panic"), "promdash panicked:\n{text}");
     // The shell writes the status right after promdash ends.
     let deadline = Instant::now() + Duration::from_secs(5);
-    let status = loop {
+    let got = loop {
         match std::fs::read_to_string(&status_file) {
             Ok(s) if s.ends_with('\n') => break s,
             _ if Instant::now() > deadline => bail!("no exit status recorded; log:\n{text}"),
@@ -189,9 +218,9 @@ async fn closing_the_tmux_session_ends_promdash_quickly_and_quietly() -> anyhow:
         }
     };
     assert_eq!(
-        status.trim(),
-        "129",
-        "promdash should end quietly with 128 + SIGHUP (134 is an abort); log:\n{text}"
+        got.trim(),
+        status,
+        "{end:?}: the exit status (129 = 128 + SIGHUP, quietly; 134 is an abort); log:\n{text}"
     );
     Ok(())
 }
