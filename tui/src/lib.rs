@@ -12,6 +12,7 @@ pub mod demo;
 pub mod explore;
 pub mod fetch;
 pub mod headless;
+pub mod heatmap;
 pub mod history;
 pub mod layout;
 pub mod logging;

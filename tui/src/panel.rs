@@ -76,6 +76,9 @@ pub struct PanelState {
     // Table.
     pub columns: Vec<String>,
     pub rows: Vec<TableRow>,
+
+    /// Heatmap: the bucket grid and quantile rows.
+    pub heatmap: Option<crate::heatmap::HeatmapView>,
 }
 
 impl PanelState {
@@ -96,6 +99,7 @@ impl PanelState {
             value_series: 0,
             columns: Vec::new(),
             rows: Vec::new(),
+            heatmap: None,
         }
     }
 
@@ -190,6 +194,14 @@ impl PanelState {
 
     /// Recomputes the drawn series from the raw answers (after new data or a resize).
     pub fn rebuild(&mut self, panel: &Panel, dots: usize, rows: u16) {
+        if panel.kind == PanelKind::Heatmap {
+            self.heatmap =
+                self.raw.iter().flatten().next().map(|r| {
+                    crate::heatmap::build(&r.series, r.window, dots / 2, usize::from(rows))
+                });
+            self.window = self.raw.iter().flatten().next().map(|r| r.window);
+            return;
+        }
         // Gather (name, last value, query, series index) for every series.
         let mut all: Vec<(String, f64, usize, usize)> = Vec::new();
         for (qi, raw) in self.raw.iter().enumerate() {

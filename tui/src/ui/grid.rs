@@ -87,7 +87,8 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
         None => (inner, None),
     };
     match panel.kind {
-        PanelKind::Graph | PanelKind::Heatmap => super::graph::render(buf, content, state, i),
+        PanelKind::Graph => super::graph::render(buf, content, state, i),
+        PanelKind::Heatmap => super::heatmap::render(buf, content, state, i),
         PanelKind::Stat => super::stat::render(buf, content, state, i),
         PanelKind::Gauge => super::gauge::render(buf, content, state, i),
         PanelKind::Table => super::table::render(buf, content, state, i),

@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod gauge;
 pub mod graph;
 pub mod grid;
+pub mod heatmap;
 pub mod help;
 pub mod inspector;
 pub mod picker;
