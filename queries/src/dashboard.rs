@@ -24,6 +24,10 @@ pub const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
 /// Graph time range when the file does not set one.
 pub const DEFAULT_RANGE: Duration = Duration::from_secs(15 * 60);
 
+/// Scrape interval assumed for `$__rate_interval` when the file does not say (Grafana's
+/// default for a Prometheus data source).
+pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+
 /// A validated dashboard.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dashboard {
@@ -32,6 +36,8 @@ pub struct Dashboard {
     pub refresh: Duration,
     /// Time window shown by graphs (default 15m).
     pub range: Duration,
+    /// The servers' scrape interval, for `$__rate_interval` (default 15s).
+    pub scrape_interval: Duration,
     pub panels: Vec<Panel>,
     pub alerts: Vec<AlertRule>,
     pub variables: Vec<Variable>,
@@ -528,6 +534,7 @@ struct RawDashboard {
     title: Option<String>,
     refresh: Option<Spanned<String>>,
     range: Option<Spanned<String>>,
+    scrape_interval: Option<Spanned<String>>,
     #[serde(default)]
     panels: Vec<Spanned<RawPanel>>,
     #[serde(default)]
@@ -691,6 +698,11 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|s| self.duration("range", s, false))
             .unwrap_or(DEFAULT_RANGE);
+        let scrape_interval = raw
+            .scrape_interval
+            .as_ref()
+            .and_then(|s| self.duration("scrape_interval", s, false))
+            .unwrap_or(DEFAULT_SCRAPE_INTERVAL);
         let panels: Vec<Panel> = raw
             .panels
             .into_iter()
@@ -715,6 +727,7 @@ impl Validator<'_> {
             title: raw.title.unwrap_or_else(|| "promdash".to_owned()),
             refresh,
             range,
+            scrape_interval,
             panels,
             alerts,
             variables,
@@ -1250,5 +1263,15 @@ mod tests {
             load_config(Path::new("/nonexistent/promdash.toml")),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn scrape_interval_for_rate_interval() {
+        let d = parse_dashboard("scrape_interval = \"30s\"\n", "s.toml").expect("valid");
+        assert_eq!(d.scrape_interval, Duration::from_secs(30));
+        let d = parse_dashboard("", "s.toml").expect("valid");
+        assert_eq!(d.scrape_interval, DEFAULT_SCRAPE_INTERVAL);
+        let e = parse_dashboard("scrape_interval = \"0s\"\n", "s.toml").expect_err("zero");
+        assert!(e.to_string().contains("scrape_interval"), "{e}");
     }
 }

@@ -16,10 +16,6 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use crate::app::{Effect, State};
 use crate::explore::ExploreRequest;
 
-/// Scrape interval assumed for `$__rate_interval` (Prometheus' default is 1m; 15s is the
-/// common setting and Grafana's default for a Prometheus data source).
-pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
-
 /// The value of the "All" entry in the picker.
 pub const ALL: &str = "All";
 
@@ -78,7 +74,7 @@ impl Variables {
                 .iter()
                 .map(|p| p.queries.iter().map(|q| q.expr.clone()).collect())
                 .collect(),
-            scrape_interval: DEFAULT_SCRAPE_INTERVAL,
+            scrape_interval: dashboard.scrape_interval,
             picker: None,
         }
     }

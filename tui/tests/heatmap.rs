@@ -100,3 +100,15 @@ fn heatmap_with_quantile_lines() {
     }
     assert!(screen(&state).contains("no `le` buckets"));
 }
+
+#[test]
+fn scrape_interval_from_the_dashboard_sets_rate_interval() {
+    let text = DASHBOARD.replacen("title = ", "scrape_interval = \"30s\"\ntitle = ", 1);
+    let dashboard = parse_dashboard(&text, "heatmap.toml").expect("valid");
+    let (_, reqs) = start(dashboard, 120, 40);
+    // 4 × 30s beats the 5s step + 30s.
+    assert_eq!(
+        reqs[0].key.expr(),
+        "sum by (le) (rate(app_request_latency_seconds_bucket[2m]))"
+    );
+}
