@@ -15,13 +15,18 @@ pub const HISTORY_ENV: &str = "PROMDASH_HISTORY_FILE";
 
 /// Where the history lives (None when there is no home directory).
 pub fn path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(HISTORY_ENV).filter(|p| !p.is_empty()) {
+    path_from(|name| std::env::var_os(name))
+}
+
+/// [`path`] with the environment given by `env`.
+pub fn path_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    if let Some(p) = env(HISTORY_ENV).filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    let data = std::env::var_os("XDG_DATA_HOME")
+    let data = env("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))?;
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".local/share")))?;
     Some(data.join("promdash").join("history"))
 }
 
@@ -56,6 +61,30 @@ pub fn append(file: &Path, expr: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn location_follows_the_environment() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        assert_eq!(
+            path_from(env(&[(HISTORY_ENV, "/t/h"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/t/h"))
+        );
+        assert_eq!(
+            path_from(env(&[("XDG_DATA_HOME", "/data"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/data/promdash/history"))
+        );
+        assert_eq!(
+            path_from(env(&[("XDG_DATA_HOME", "relative"), ("HOME", "/home/u")])),
+            Some(PathBuf::from("/home/u/.local/share/promdash/history"))
+        );
+        assert_eq!(path_from(env(&[])), None);
+    }
 
     #[test]
     fn append_then_load_round_trips() {
