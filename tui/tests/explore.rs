@@ -138,8 +138,9 @@ fn a_syntax_error_stays_under_the_prompt_with_its_column() {
     let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
     for r in &reqs {
         let result = if r.key.expr().ends_with(")))") {
+            // What Prometheus 2.42 answers for this expression.
             Err(bad_data(
-                "1:39: parse error: unexpected right parenthesis ')'",
+                "1:40: parse error: unexpected right parenthesis ')'",
             ))
         } else {
             answer(r, Data::default())
@@ -148,8 +149,8 @@ fn a_syntax_error_stays_under_the_prompt_with_its_column() {
     }
     let p = state.explore.prompt.as_ref().expect("prompt stays open");
     let e = p.error.as_ref().expect("error shown");
-    assert_eq!(e.column, Some(38));
-    assert!(e.message.starts_with("1:39: parse error"), "{}", e.message);
+    assert_eq!(e.column, Some(39));
+    assert!(e.message.starts_with("1:40: parse error"), "{}", e.message);
     assert!(!p.running);
     assert_eq!(state.panels.len(), panels, "no result panel");
     assert!(!state.fullscreen);
@@ -529,4 +530,33 @@ fn query_range_answer_is_drawn_in_the_temporary_panel() {
         text.contains("route=\"/a\"") && text.contains("route=\"/b\""),
         "{text}"
     );
+}
+
+#[test]
+fn cursor_finds_the_sample_when_steps_are_wider_than_a_braille_column() {
+    // 5m over ~110 cells: a 2s step is 1.5 braille columns, so some columns hold no
+    // sample; the cursor shows the last sample before it, never a hole.
+    let mut state = loaded(120, 40);
+    let reqs = fetches(update(&mut state, char_key('+')));
+    answer_all(&mut state, &reqs, Data::default());
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "x");
+    let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
+    answer_all(&mut state, &reqs, Data::default());
+    let i = state.focus;
+    let w = state.panels[i].window.expect("window");
+    assert_eq!(w.step.as_secs(), 2);
+    update(&mut state, char_key('v'));
+    assert!(state.explore.cursor.is_some());
+    let rect = state.panel_rects()[i].expect("on screen");
+    let plot = promdash::ui::cursor::plot_rect(&state, i, rect).expect("plot");
+    let mut holes = 0;
+    for col in 0..plot.width {
+        let (_, values) =
+            promdash::ui::cursor::values_at(&state, i, col, plot.width).expect("values");
+        if !values[0].1.is_finite() {
+            holes += 1;
+        }
+    }
+    assert_eq!(holes, 0);
 }

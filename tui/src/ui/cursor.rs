@@ -46,12 +46,14 @@ pub fn values_at(
         if t.is_nan() {
             t = w.start + (dot as f64 + 1.0) / n as f64 * (w.end - w.start);
         }
-        let c = &s.cols[dot];
-        let v = if c.is_empty() {
-            f64::NAN
-        } else {
-            f64::from(c.last)
-        };
+        // A sample lands in one braille column; the line joins it to the next. The value
+        // at the cursor is the last sample at or before it, within one and a half steps.
+        let per_step = (n as f64 * w.step.as_secs_f64() / (w.end - w.start).max(1e-9)).ceil();
+        let back = (per_step * 1.5).ceil().max(1.0) as usize;
+        let v = (0..=back.min(dot))
+            .map(|k| &s.cols[dot - k])
+            .find(|c| !c.is_empty())
+            .map_or(f64::NAN, |c| f64::from(c.last));
         out.push((k, v));
     }
     if t.is_nan() {
