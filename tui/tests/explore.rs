@@ -482,6 +482,22 @@ fn alerts_view_selection_and_history() {
         (t[0].from, t[0].to),
         (AlertState::Inactive, AlertState::Pending)
     );
+    assert!(screen(&state).contains("server alerts: loading"));
+    update(
+        &mut state,
+        Msg::Explore(Box::new(ExploreAnswer::ServerAlerts(Ok(Vec::new())))),
+    );
+    assert!(screen(&state).contains("server alerts: none"));
+    update(
+        &mut state,
+        Msg::Explore(Box::new(ExploreAnswer::ServerAlerts(Err(refused())))),
+    );
+    let said: String = refused().to_string().chars().take(30).collect();
+    assert!(
+        screen(&state).contains(&format!("server alerts: {said}")),
+        "{}",
+        screen(&state)
+    );
     update(&mut state, key(KeyCode::Esc));
     assert!(!state.explore.alerts_view);
 }

@@ -170,6 +170,16 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
                 Style::new().fg(Color::Red),
             );
         }
+        Some(Ok(server)) if server.is_empty() && y < list_bottom => {
+            put(
+                buf,
+                inner.x + 2,
+                y,
+                right,
+                "server alerts: none",
+                Style::new().fg(Color::DarkGray),
+            );
+        }
         None if y < list_bottom => {
             put(
                 buf,
