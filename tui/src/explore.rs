@@ -437,6 +437,7 @@ fn close_temp(state: &mut State) -> Vec<Effect> {
     if i + 1 == state.dashboard.panels.len() {
         state.dashboard.panels.pop();
         state.panels.pop();
+        state.vars.templates.truncate(state.dashboard.panels.len());
     }
     let (focus, fullscreen) = state.explore.before_temp.take().unwrap_or((0, false));
     state.focus = focus.min(state.panels.len().saturating_sub(1));
@@ -621,6 +622,7 @@ fn run(state: &mut State) -> Vec<Effect> {
     } else {
         PanelKind::Graph
     };
+    let typed = expr.clone();
     let panel = Panel {
         title: format!("query: {expr}"),
         kind,
@@ -639,12 +641,17 @@ fn run(state: &mut State) -> Vec<Effect> {
     {
         state.dashboard.panels.pop();
         state.panels.pop();
+        state.vars.templates.truncate(state.dashboard.panels.len());
     } else {
         state.explore.before_temp = Some((state.focus, state.fullscreen));
     }
     state.panels.push(PanelState::new(&panel));
     state.dashboard.panels.push(panel);
     let i = state.dashboard.panels.len() - 1;
+    // Dashboard variables and $__interval & co. work at the prompt too.
+    if state.vars.templates.len() == i {
+        state.vars.templates.push(vec![typed]);
+    }
     state.explore.temp_panel = Some(i);
     state.explore.cursor = None;
     state.explore.inspector = false;
@@ -679,6 +686,7 @@ pub fn after_fetched(state: &mut State) {
         if i + 1 == state.dashboard.panels.len() {
             state.dashboard.panels.pop();
             state.panels.pop();
+            state.vars.templates.truncate(state.dashboard.panels.len());
         }
         state.focus = focus.min(state.panels.len().saturating_sub(1));
         state.fullscreen = fullscreen;

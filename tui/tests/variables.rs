@@ -239,3 +239,23 @@ fn picker_snapshot() {
         insta::assert_snapshot!("variable_picker", text);
     });
 }
+
+#[test]
+fn the_prompt_substitutes_variables_too() {
+    let mut state = ready();
+    update(&mut state, char_key(':'));
+    for c in r#"sum(rate(x{route="$route"}[$__rate_interval]))"#.chars() {
+        update(&mut state, char_key(c));
+    }
+    let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
+    assert!(
+        exprs(&reqs).contains(&r#"sum(rate(x{route="/healthz"}[1m]))"#),
+        "{:?}",
+        exprs(&reqs)
+    );
+    // Closing it leaves the dashboard's own templates as they were.
+    update(&mut state, key(KeyCode::Esc));
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.vars.templates.len(), state.dashboard.panels.len());
+    assert_eq!(state.dashboard.panels.len(), 3);
+}
