@@ -3,7 +3,7 @@
 //! [`crate::app::State`]); their keys are handled by [`on_key`] before the dashboard's.
 //!
 //! Like `update`, nothing here does I/O: completion data and the server's alerts are
-//! asked for with [`Effect::Explore`] and arrive as [`Msg::Explore`].
+//! asked for with [`Effect::Explore`] and arrive as [`crate::app::Msg::Explore`].
 
 use std::collections::HashMap;
 use std::time::Duration;
