@@ -228,27 +228,12 @@ impl std::fmt::Display for Hangup {
 
 impl std::error::Error for Hangup {}
 
-/// How often the dashboard checks that its terminal is still there. Reading events cannot
-/// tell: once the terminal is gone crossterm's read keeps retrying and never returns.
-const HANGUP_CHECK: Duration = Duration::from_millis(200);
-
-/// Notifies `hangup` when standard output stops being a terminal (it was one at start).
-fn watch_terminal(hangup: Arc<Notify>) {
-    if !std::io::stdout().is_terminal() {
-        return;
-    }
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(HANGUP_CHECK);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            if !std::io::stdout().is_terminal() {
-                hangup.notify_one();
-                return;
-            }
-        }
-    });
-}
+/// How often, at most, the dashboard checks that its terminal is still there. Reading
+/// events cannot tell: once the terminal is gone crossterm's read keeps retrying and never
+/// returns. The check rides on the event loop's own wake-ups (a refresh, an answer, a key)
+/// whenever half this time has passed since the last one, so at a refresh of a second or
+/// less it costs no wake-up of its own.
+const HANGUP_CHECK: Duration = Duration::from_secs(1);
 
 /// Reads terminal events on a thread of its own (blocking reads cost no CPU) and forwards
 /// them as messages. The thread ends when the dashboard is gone.
@@ -289,7 +274,9 @@ pub async fn event_loop<S: MetricsSource>(
     let fetcher = Fetcher::new(source, tx.clone());
     let hangup = Arc::new(Notify::new());
     spawn_input(tx, Arc::clone(&hangup));
-    watch_terminal(Arc::clone(&hangup));
+    // Standard output was a terminal at start: notice when it stops being one.
+    let watch_tty = std::io::stdout().is_terminal();
+    let mut tty_checked = Instant::now();
     let mut signals = Signals::new();
     // Retry jitter from the per-process random keys of the standard library's hasher.
     state.seed_jitter(std::hash::BuildHasher::hash_one(
@@ -342,6 +329,13 @@ pub async fn event_loop<S: MetricsSource>(
             }
         }
         input = false;
+        if watch_tty && tty_checked.elapsed() >= HANGUP_CHECK / 2 {
+            if !std::io::stdout().is_terminal() {
+                tracing::info!("the terminal went away");
+                return Err(Hangup.into());
+            }
+            tty_checked = Instant::now();
+        }
         let now = wall_now();
         let mut wait = state
             .next_deadline()
@@ -350,6 +344,9 @@ pub async fn event_loop<S: MetricsSource>(
             });
         if let Some(t) = draw_at {
             wait = wait.min(t.saturating_duration_since(Instant::now()));
+        }
+        if watch_tty {
+            wait = wait.min((tty_checked + HANGUP_CHECK).saturating_duration_since(Instant::now()));
         }
         tokio::select! {
             msg = rx.recv() => {
