@@ -53,6 +53,18 @@ export GRAFATUI
 
 started=$(date +%s)
 step() { echo "==> $*" >&2; }
+# A part that fails (a build broken meanwhile, a server that did not start) is reported
+# and the run goes on with the others.
+failed=()
+part() { # name output-file command...
+    local name=$1 out=$2
+    shift 2
+    if ! "$@" >"$out" 2>&1; then
+        echo "!! $name failed; the end of its output:" >&2
+        tail -5 "$out" >&2
+        failed+=("$name")
+    fi
+}
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # Criterion: "name  time: [low mid high]" -> "| name | mid |" rows.
@@ -85,33 +97,33 @@ decode_ratios() {
 
 step "service throughput (scripts/bench-service.sh ${SERVICE_ENV[*]})"
 load_service=$(loadavg)
-env "${SERVICE_ENV[@]}" scripts/bench-service.sh >"$LOG/service.txt" 2>"$LOG/service.err"
+part service "$LOG/service.txt" env "${SERVICE_ENV[@]}" scripts/bench-service.sh
 
 step "criterion: /metrics with 10,000 series"
-cargo bench -q -p promdash-service --bench service -- render "${CRITERION[@]}" >"$LOG/render10k.txt" 2>&1
+part "/metrics bench" "$LOG/render10k.txt" cargo bench -q -p promdash-service --bench service -- render "${CRITERION[@]}"
 step "criterion: decoding"
 load_decode=$(loadavg)
-cargo bench -q -p promdash-queries --bench decode -- "${CRITERION[@]}" >"$LOG/decode.txt" 2>&1
+part "decode bench" "$LOG/decode.txt" cargo bench -q -p promdash-queries --bench decode -- "${CRITERION[@]}"
 step "criterion: frame rendering"
 load_render=$(loadavg)
-cargo bench -q -p promdash --bench render -- "${CRITERION[@]}" >"$LOG/render.txt" 2>&1
+part "render bench" "$LOG/render.txt" cargo bench -q -p promdash --bench render -- "${CRITERION[@]}"
 
 step "promdash vs grafatui ($GRAFATUI_RUNS x ${GRAFATUI_SECS}s)"
 load_grafatui=$(loadavg)
 : >"$LOG/grafatui.txt"
 for i in $(seq "$GRAFATUI_RUNS"); do
     echo "--- run $i" >>"$LOG/grafatui.txt"
-    tui/benches/vs_grafatui.sh "$GRAFATUI_SECS" >>"$LOG/grafatui.txt" 2>&1
+    tui/benches/vs_grafatui.sh "$GRAFATUI_SECS" >>"$LOG/grafatui.txt" 2>&1 || failed+=("grafatui run $i")
 done
 
 step "refresh rounds"
-tui/benches/refresh.sh "$REFRESH_ROUNDS" 0 20 >"$LOG/refresh.txt" 2>&1
+part refresh "$LOG/refresh.txt" tui/benches/refresh.sh "$REFRESH_ROUNDS" 0 20
 
 step "memory (${MEM_SAMPLES} samples every ${MEM_SECS}s)"
-SAMPLE_SECS=$MEM_SECS SAMPLES=$MEM_SAMPLES tui/benches/memory.sh >"$LOG/memory.txt" 2>&1
+part memory "$LOG/memory.txt" env SAMPLE_SECS="$MEM_SECS" SAMPLES="$MEM_SAMPLES" tui/benches/memory.sh
 
 step "idle CPU (tui/benches/cpu.sh $CPU_SECS)"
-tui/benches/cpu.sh "$CPU_SECS" >"$LOG/cpu.txt" 2>&1
+part "idle CPU" "$LOG/cpu.txt" tui/benches/cpu.sh "$CPU_SECS"
 
 took=$(( $(date +%s) - started ))
 
@@ -131,6 +143,10 @@ section=$(mktemp)
     echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r)."
     echo "Versions: $(rustc --version | cut -d' ' -f1-2), $(prometheus --version 2>&1 | head -1 | cut -d' ' -f1-3), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), gunicorn $(/usr/bin/gunicorn --version 2>&1 | awk '{ print $NF }' | tr -d '()'), grafatui $("$GRAFATUI" --version 2>/dev/null | awk '{ print $NF }'), axum-prometheus $(awk '/name = "axum-prometheus"/ { getline; print $3 }' Cargo.lock | tr -d '"')."
     echo "Other processes share the machine; load averages are given per part. Ratios are of figures measured side by side in the same run."
+    if [ "${#failed[@]}" -gt 0 ]; then
+        echo
+        echo "**Parts that failed in this run** (their figures below are missing or partial): ${failed[*]}."
+    fi
     echo
     echo "### Service (\`env ${SERVICE_ENV[*]} scripts/bench-service.sh\`, load $load_service)"
     echo
