@@ -14,6 +14,7 @@ use promdash_queries::dashboard::{Dashboard, default_dashboard, load_dashboard};
 use promdash_queries::source::MetricsSource;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::layout::Rect;
 use tokio::sync::Notify;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
@@ -185,7 +186,18 @@ pub async fn with_terminal<S: MetricsSource>(
         tracing::error!("panic: {info}");
         previous(info);
     }));
-    let mut terminal = match ratatui::try_init() {
+    let terminal = ratatui::try_init().and_then(|t| {
+        // A fixed viewport, resized on Resize events: the full-screen one asks the terminal
+        // for its size (opening /dev/tty) before every frame.
+        let size = t.size()?;
+        let options = ratatui::TerminalOptions {
+            viewport: ratatui::Viewport::Fixed(Rect::new(0, 0, size.width, size.height)),
+        };
+        drop(t);
+        let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
+        DefaultTerminal::with_options(backend, options)
+    });
+    let mut terminal = match terminal {
         Ok(t) => t,
         Err(e) => {
             // Raw mode may already be on when entering the alternate screen failed.
@@ -353,10 +365,12 @@ pub async fn event_loop<S: MetricsSource>(
                 let Some(msg) = msg else { return Ok(()) };
                 effects.extend(app::update(state, Msg::Tick(wall_now())));
                 input |= matches!(msg, Msg::Key(_) | Msg::Resize(..));
+                resize_viewport(terminal, &msg)?;
                 effects.extend(app::update(state, msg));
                 // Apply whatever else is already waiting before drawing once.
                 while let Ok(msg) = rx.try_recv() {
                     input |= matches!(msg, Msg::Key(_) | Msg::Resize(..));
+                    resize_viewport(terminal, &msg)?;
                     effects.extend(app::update(state, msg));
                 }
             }
@@ -372,6 +386,14 @@ pub async fn event_loop<S: MetricsSource>(
                 return Err(Hangup.into());
             }
         }
+    }
+}
+
+/// The viewport is fixed (see [`with_terminal`]): it follows the terminal's new size.
+fn resize_viewport(terminal: &mut DefaultTerminal, msg: &Msg) -> std::io::Result<()> {
+    match *msg {
+        Msg::Resize(w, h) => terminal.resize(Rect::new(0, 0, w, h)),
+        _ => Ok(()),
     }
 }
 
