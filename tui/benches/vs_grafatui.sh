@@ -16,7 +16,12 @@ BIN=target/release
 TMP=$(mktemp -d)
 SOCK="promdash-vs-$$"
 PIDS=()
+PD=""
+GT=""
 cleanup() {
+    # The dashboards first, by pid: grafatui 0.1.18 does not exit when its terminal
+    # goes away but spins at full CPU, so killing only the tmux server leaves it behind.
+    for p in ${PD:-} ${GT:-}; do kill "$p" 2>/dev/null || true; done
     tmux -L "$SOCK" kill-server 2>/dev/null || true
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
