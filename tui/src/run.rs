@@ -243,9 +243,10 @@ impl std::error::Error for Hangup {}
 /// How often, at most, the dashboard checks that its terminal is still there. Reading
 /// events cannot tell: once the terminal is gone crossterm's read keeps retrying and never
 /// returns. The check rides on the event loop's own wake-ups (a refresh, an answer, a key)
-/// whenever half this time has passed since the last one, so at a refresh of a second or
-/// less it costs no wake-up of its own.
-const HANGUP_CHECK: Duration = Duration::from_secs(1);
+/// whenever half this time has passed since the last one, and wakes the loop itself when
+/// nothing else did. The spinning read burns a core until the check notices, so the
+/// period bounds what a hangup costs (the tmux tests allow 300 ms of CPU).
+const HANGUP_CHECK: Duration = Duration::from_millis(200);
 
 /// Reads terminal events on a thread of its own (blocking reads cost no CPU) and forwards
 /// them as messages. The thread ends when the dashboard is gone.
