@@ -7,60 +7,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use promdash_tests::Prometheus;
 
+/// The `promdash` binary (built once per test process by the harness).
 fn promdash_binary() -> PathBuf {
-    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BINARY
-        .get_or_init(build)
-        .clone()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn build() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("PROMDASH_BIN") {
-        return Ok(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let profile_dir = exe
-        .parent()
-        .filter(|d| d.ends_with("deps"))
-        .and_then(Path::parent)
-        .ok_or_else(|| format!("cannot find the target dir from {}", exe.display()))?;
-    let target_dir = profile_dir.parent().ok_or("no target dir")?;
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "promdash", "--bin", "promdash"])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir);
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cmd.arg("--release");
-        }
-        Some(other) => {
-            cmd.args(["--profile", other]);
-        }
-        None => return Err(format!("odd profile dir {}", profile_dir.display())),
-    }
-    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("`cargo build -p promdash` failed: {status}"));
-    }
-    let binary = profile_dir.join(format!("promdash{}", std::env::consts::EXE_SUFFIX));
-    if binary.is_file() {
-        Ok(binary)
-    } else {
-        Err(format!(
-            "cargo built promdash but {} is missing",
-            binary.display()
-        ))
-    }
+    promdash_tests::connect::promdash_binary().unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Runs `promdash args...` with no `PROMDASH_*` variables from the environment.

@@ -7,58 +7,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use promdash_tests::connect::promdash_binary;
 use promdash_tests::{Faults, Prometheus, ServiceConfig, start_service};
 
 const WIDTH: u16 = 120;
 const HEIGHT: u16 = 40;
 const RPS: f64 = 50.0;
-
-/// Path of an up-to-date `promdash` binary: `PROMDASH_BIN`, else built with cargo into
-/// this test's target dir.
-fn promdash_binary() -> anyhow::Result<PathBuf> {
-    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BINARY
-        .get_or_init(|| build_promdash().map_err(|e| format!("{e:#}")))
-        .clone()
-        .map_err(anyhow::Error::msg)
-}
-
-fn build_promdash() -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os("PROMDASH_BIN") {
-        return Ok(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .filter(|d| d.ends_with("deps"))
-        .and_then(Path::parent)
-        .with_context(|| format!("cannot find the target dir from {}", exe.display()))?;
-    let target_dir = profile_dir.parent().context("target dir")?;
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "promdash", "--bin", "promdash"])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir);
-    if profile_dir.file_name().and_then(|n| n.to_str()) == Some("release") {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().context("cannot run cargo to build promdash")?;
-    if !status.success() {
-        bail!("`cargo build -p promdash` failed: {status}");
-    }
-    let binary = profile_dir.join(format!("promdash{}", std::env::consts::EXE_SUFFIX));
-    if !binary.is_file() {
-        bail!("cargo built promdash but {} is missing", binary.display());
-    }
-    Ok(binary)
-}
 
 /// A tmux server on its own socket running one command in a 120×40 window.
 struct Tmux {
