@@ -20,8 +20,10 @@ PD=""
 GT=""
 cleanup() {
     # The dashboards first, by pid: grafatui 0.1.18 does not exit when its terminal
-    # goes away but spins at full CPU, so killing only the tmux server leaves it behind.
-    for p in ${PD:-} ${GT:-}; do kill "$p" 2>/dev/null || true; done
+    # goes away but spins at full CPU (and ignores SIGTERM then), so killing only the
+    # tmux server leaves it behind.
+    [ -n "${PD:-}" ] && { kill "$PD" 2>/dev/null || true; }
+    [ -n "${GT:-}" ] && { kill -9 "$GT" 2>/dev/null || true; }
     tmux -L "$SOCK" kill-server 2>/dev/null || true
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
