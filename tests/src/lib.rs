@@ -30,6 +30,7 @@ mod server;
 mod service;
 pub mod tmux;
 mod victoria;
+pub mod workspace_bin;
 
 pub use child::{ensure_loopback, find_binary, free_port};
 pub use prometheus::Prometheus;

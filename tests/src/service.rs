@@ -8,12 +8,12 @@
 //! up to date. Set `PROMDASH_SERVICE_BIN` to use a given binary instead.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use promdash_service::{RunningService, ServiceConfig};
 use tempfile::TempDir;
 
@@ -38,60 +38,7 @@ pub fn service_binary() -> anyhow::Result<PathBuf> {
 }
 
 fn build_service_binary() -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os("PROMDASH_SERVICE_BIN") {
-        let path = PathBuf::from(path);
-        if !path.is_file() {
-            bail!("PROMDASH_SERVICE_BIN={} is not a file", path.display());
-        }
-        return Ok(path);
-    }
-    // The test executable lives in <target>/<profile dir>/deps/.
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .filter(|d| d.ends_with("deps"))
-        .and_then(Path::parent)
-        .with_context(|| format!("cannot find the target dir from {}", exe.display()))?;
-    let target_dir = profile_dir.parent().context("target dir")?;
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--quiet",
-        "-p",
-        "promdash-service",
-        "--bin",
-        "promdash-service",
-    ])
-    .arg("--manifest-path")
-    .arg(&manifest)
-    .arg("--target-dir")
-    .arg(target_dir);
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cmd.arg("--release");
-        }
-        Some(other) => {
-            cmd.args(["--profile", other]);
-        }
-        None => bail!("odd profile dir {}", profile_dir.display()),
-    }
-    let status = cmd
-        .status()
-        .context("cannot run cargo to build promdash-service")?;
-    if !status.success() {
-        bail!("`cargo build -p promdash-service` failed: {status}");
-    }
-    let binary = profile_dir.join(format!("promdash-service{}", std::env::consts::EXE_SUFFIX));
-    if !binary.is_file() {
-        bail!(
-            "cargo built promdash-service but {} is missing",
-            binary.display()
-        );
-    }
-    Ok(binary)
+    crate::workspace_bin::workspace_binary("promdash-service", "PROMDASH_SERVICE_BIN")
 }
 
 /// A `Command` for the service binary with the `PROMDASH_SERVICE_*` environment
