@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod headless;
 pub mod heatmap;
 pub mod history;
+pub mod input;
 pub mod layout;
 pub mod logging;
 pub mod panel;

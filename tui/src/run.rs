@@ -13,7 +13,6 @@ use promdash_queries::client::{ClientConfig, PromClient};
 use promdash_queries::dashboard::{Dashboard, default_dashboard, load_dashboard};
 use promdash_queries::source::MetricsSource;
 use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use ratatui::layout::Rect;
 use tokio::sync::Notify;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -240,42 +239,6 @@ impl std::fmt::Display for Hangup {
 
 impl std::error::Error for Hangup {}
 
-/// How often, at most, the dashboard checks that its terminal is still there. Reading
-/// events cannot tell: once the terminal is gone crossterm's read keeps retrying and never
-/// returns. The check rides on the event loop's own wake-ups (a refresh, an answer, a key)
-/// whenever half this time has passed since the last one, and wakes the loop itself when
-/// nothing else did. The spinning read burns a core until the check notices, so the
-/// period bounds what a hangup costs (the tmux tests allow 300 ms of CPU).
-const HANGUP_CHECK: Duration = Duration::from_millis(200);
-
-/// Reads terminal events on a thread of its own (blocking reads cost no CPU) and forwards
-/// them as messages. The thread ends when the dashboard is gone.
-/// When reading fails the terminal is gone: `hangup` is notified.
-fn spawn_input(tx: UnboundedSender<Msg>, hangup: Arc<Notify>) {
-    let spawned = std::thread::Builder::new()
-        .name("promdash-input".into())
-        .spawn(move || {
-            loop {
-                let msg = match event::read() {
-                    Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
-                    Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
-                    Ok(_) => continue,
-                    Err(e) => {
-                        tracing::error!("reading the terminal failed: {e}");
-                        hangup.notify_one();
-                        break;
-                    }
-                };
-                if tx.send(msg).is_err() {
-                    break;
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the input thread: {e}");
-    }
-}
-
 /// The event loop: messages in, `update`, effects out, draw when something changed.
 pub async fn event_loop<S: MetricsSource>(
     terminal: &mut DefaultTerminal,
@@ -286,10 +249,7 @@ pub async fn event_loop<S: MetricsSource>(
     let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = mpsc::unbounded_channel();
     let fetcher = Fetcher::new(source, tx.clone());
     let hangup = Arc::new(Notify::new());
-    spawn_input(tx, Arc::clone(&hangup));
-    // Standard output was a terminal at start: notice when it stops being one.
-    let watch_tty = std::io::stdout().is_terminal();
-    let mut tty_checked = Instant::now();
+    crate::input::spawn(tx, Arc::clone(&hangup));
     let mut signals = Signals::new();
     // Retry jitter from the per-process random keys of the standard library's hasher.
     state.seed_jitter(std::hash::BuildHasher::hash_one(
@@ -342,13 +302,6 @@ pub async fn event_loop<S: MetricsSource>(
             }
         }
         input = false;
-        if watch_tty && tty_checked.elapsed() >= HANGUP_CHECK / 2 {
-            if !std::io::stdout().is_terminal() {
-                tracing::info!("the terminal went away");
-                return Err(Hangup.into());
-            }
-            tty_checked = Instant::now();
-        }
         let now = wall_now();
         let mut wait = state
             .next_deadline()
@@ -357,9 +310,6 @@ pub async fn event_loop<S: MetricsSource>(
             });
         if let Some(t) = draw_at {
             wait = wait.min(t.saturating_duration_since(Instant::now()));
-        }
-        if watch_tty {
-            wait = wait.min((tty_checked + HANGUP_CHECK).saturating_duration_since(Instant::now()));
         }
         tokio::select! {
             msg = rx.recv() => {
@@ -378,10 +328,23 @@ pub async fn event_loop<S: MetricsSource>(
             () = tokio::time::sleep(wait) => {
                 effects.extend(app::update(state, Msg::Tick(wall_now())));
             }
-            hup = signals.recv() => {
-                tracing::info!("terminating on signal");
-                return if hup { Err(Hangup.into()) } else { Ok(()) };
-            }
+            signal = signals.recv() => match signal {
+                Signal::Resize => {
+                    let (w, h) = ratatui::crossterm::terminal::size()?;
+                    let msg = Msg::Resize(w, h);
+                    input = true;
+                    resize_viewport(terminal, &msg)?;
+                    effects.extend(app::update(state, msg));
+                }
+                Signal::Terminate => {
+                    tracing::info!("terminating on SIGTERM");
+                    return Ok(());
+                }
+                Signal::Hangup => {
+                    tracing::info!("terminating on SIGHUP");
+                    return Err(Hangup.into());
+                }
+            },
             () = hangup.notified() => {
                 tracing::info!("the terminal went away");
                 return Err(Hangup.into());
@@ -398,13 +361,20 @@ fn resize_viewport(terminal: &mut DefaultTerminal, msg: &Msg) -> std::io::Result
     }
 }
 
-/// SIGTERM ends the dashboard like `q` (the terminal is restored); SIGHUP as a
-/// [`Hangup`].
+/// What a signal asks of the dashboard.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    /// SIGTERM: end like `q` (the terminal is restored).
+    Terminate,
+    /// SIGHUP: end as a [`Hangup`].
+    Hangup,
+    /// SIGWINCH: the terminal changed size (the input thread only waits for keys).
+    Resize,
+}
+
 struct Signals {
     #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    hup: Option<tokio::signal::unix::Signal>,
+    streams: Vec<(Signal, tokio::signal::unix::Signal)>,
 }
 
 impl Signals {
@@ -412,10 +382,22 @@ impl Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            Self {
-                term: signal(SignalKind::terminate()).ok(),
-                hup: signal(SignalKind::hangup()).ok(),
-            }
+            let wanted = [
+                (Signal::Terminate, SignalKind::terminate()),
+                (Signal::Hangup, SignalKind::hangup()),
+                (Signal::Resize, SignalKind::window_change()),
+            ];
+            let streams = wanted
+                .into_iter()
+                .filter_map(|(what, kind)| match signal(kind) {
+                    Ok(stream) => Some((what, stream)),
+                    Err(e) => {
+                        tracing::warn!("cannot listen for signal {}: {e}", kind.as_raw_value());
+                        None
+                    }
+                })
+                .collect();
+            Self { streams }
         }
         #[cfg(not(unix))]
         {
@@ -423,32 +405,21 @@ impl Signals {
         }
     }
 
-    /// Waits for a signal; true for SIGHUP.
-    async fn recv(&mut self) -> bool {
+    /// Waits for the next signal.
+    async fn recv(&mut self) -> Signal {
         #[cfg(unix)]
         {
-            let term = async {
-                match self.term.as_mut() {
-                    Some(s) => {
-                        s.recv().await;
+            std::future::poll_fn(|cx| {
+                for (what, stream) in &mut self.streams {
+                    if stream.poll_recv(cx).is_ready() {
+                        return std::task::Poll::Ready(*what);
                     }
-                    None => std::future::pending::<()>().await,
                 }
-            };
-            let hup = async {
-                match self.hup.as_mut() {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                () = term => false,
-                () = hup => true,
-            }
+                std::task::Poll::Pending
+            })
+            .await
         }
         #[cfg(not(unix))]
-        std::future::pending::<bool>().await
+        std::future::pending::<Signal>().await
     }
 }
