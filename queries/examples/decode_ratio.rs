@@ -81,10 +81,15 @@ fn measure(name: &str, body: &[u8]) {
 }
 
 fn main() {
-    // `decode_ratio ours|ignored N`: only one side, N times (for perf stat).
+    // `decode_ratio ours|ignored N [vector]`: only one side, N times, on the matrix (or
+    // the vector) body (for perf stat and perf record).
     let args: Vec<String> = std::env::args().collect();
-    if args.len() == 3 {
-        let body = matrix_body(100, 1000);
+    if args.len() >= 3 {
+        let body = if args.get(3).is_some_and(|a| a == "vector") {
+            vector_body(5000)
+        } else {
+            matrix_body(100, 1000)
+        };
         let n: usize = args[2].parse().unwrap_or(100);
         for _ in 0..n {
             if args[1] == "ours" {

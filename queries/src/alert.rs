@@ -263,8 +263,12 @@ fn active_label_sets(rule: &AlertRule, data: &QueryData) -> BTreeMap<Labels, f64
     let mut out = BTreeMap::new();
     let mut add = |labels: &Labels, v: f64| {
         if rule.condition_holds(v) {
-            let mut l = labels.clone();
-            l.remove("__name__");
+            // A copy of its own: a clone would keep the text of the whole answer alive
+            // for as long as the instance lives.
+            let l = labels
+                .iter()
+                .filter(|(name, _)| *name != "__name__")
+                .collect();
             out.insert(l, v);
         }
     };

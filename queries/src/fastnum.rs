@@ -2,7 +2,10 @@
 //! them. Anything unusual falls back to the standard library or to serde, so the fast
 //! path only has to be right for what it accepts.
 
+use std::ops::Range;
+
 use crate::decode::{RawData, RawEnvelope, RawResult, RawSeries};
+use crate::labels::LabelSets;
 use crate::model::{Labels, Sample};
 
 /// Powers of ten exactly representable as f64.
@@ -373,6 +376,8 @@ pub(crate) fn read_envelope(body: &[u8]) -> Option<RawEnvelope> {
         i: 0,
         last_len: 0,
         exps: Vec::new(),
+        sets: LabelSets::default(),
+        label_at: Vec::new(),
     };
     r.ws();
     let mut env = RawEnvelope::default();
@@ -393,6 +398,35 @@ pub(crate) fn read_envelope(body: &[u8]) -> Option<RawEnvelope> {
     (r.i == r.b.len()).then_some(env)
 }
 
+/// Index of the first `"`, `\\` or control character at or after `i`: where a string
+/// that starts at `i` ends or needs more than copying. Eight bytes at a time.
+#[inline]
+fn string_stop(b: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(bytes);
+        // High bit set in each byte that is a zero (after the xor) or below 0x20. As in
+        // `take_digits`, only bytes above a flagged one can be flagged wrongly.
+        let quote = v ^ (ONES * u64::from(b'"'));
+        let backslash = v ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | v.wrapping_sub(ONES * 0x20) & !v)
+            & HIGH;
+        if flags != 0 {
+            return Some(i + (flags.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|n| i + n)
+}
+
 struct Reader<'a> {
     b: &'a [u8],
     i: usize,
@@ -401,6 +435,10 @@ struct Reader<'a> {
     last_len: usize,
     /// Exponents of the samples being read, reused across series.
     exps: Vec<[i8; 2]>,
+    /// The label sets of the series read so far.
+    sets: LabelSets,
+    /// Where the names and values of a `metric` object are, reused across series.
+    label_at: Vec<[Range<usize>; 2]>,
 }
 
 impl<'a> Reader<'a> {
@@ -487,20 +525,24 @@ impl<'a> Reader<'a> {
     }
 
     /// The bytes of a string without escapes; `None` when it has any.
-    #[inline]
+    #[inline(always)]
     fn raw_string(&mut self) -> Option<&'a [u8]> {
+        self.raw_string_at().map(|r| &self.b[r])
+    }
+
+    /// Where the content of a string without escapes is; `None` when it has any.
+    #[inline(always)]
+    fn raw_string_at(&mut self) -> Option<Range<usize>> {
         if self.peek() != Some(b'"') {
             return None;
         }
         let start = self.i + 1;
-        let len = self.b[start..]
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        if self.b[start + len] != b'"' {
+        let end = string_stop(self.b, start)?;
+        if self.b[end] != b'"' {
             return None;
         }
-        self.i = start + len + 1;
-        Some(&self.b[start..start + len])
+        self.i = end + 1;
+        Some(start..end)
     }
 
     /// A string, escapes decoded by serde_json when there are any.
@@ -635,11 +677,31 @@ impl<'a> Reader<'a> {
             }
             b'{' => {
                 self.i -= 1; // back to '[' for `array`
+                let start = self.i;
                 let mut all = Vec::new();
+                let mut sets = Vec::new();
                 self.array(|r| {
-                    all.push(r.series()?);
+                    let (series, set) = r.series()?;
+                    all.push(series);
+                    sets.push(set);
+                    if all.len() == 1 {
+                        // The series of one answer are usually of a size: room for as
+                        // many as the rest of the body would hold, so that the vectors
+                        // are not copied over and over as they grow (but not for one
+                        // per two bytes after a first series `{}`).
+                        let more = (r.b.len() - r.i) / (r.i - start).max(32);
+                        all.reserve(more);
+                        sets.reserve(more);
+                        r.sets.reserve_like(1, more);
+                    }
                     Some(())
                 })?;
+                // The guess above may have been too large.
+                all.shrink_to_fit();
+                let block = std::mem::take(&mut self.sets).finish()?;
+                for (series, set) in all.iter_mut().zip(sets) {
+                    series.labels = block.labels(set);
+                }
                 Some(RawResult::Series(all))
             }
             _ => {
@@ -652,7 +714,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn series(&mut self) -> Option<RawSeries> {
+    /// A series, its labels (filled in by the caller) as a set of `self.sets`.
+    fn series(&mut self) -> Option<(RawSeries, Range<usize>)> {
         let mut s = RawSeries {
             labels: Labels::new(),
             value: None,
@@ -660,7 +723,7 @@ impl<'a> Reader<'a> {
         };
         self.object(|r, key| {
             match key {
-                b"metric" => s.labels = r.labels()?,
+                b"metric" => r.labels()?,
                 b"value" => s.value = Some(r.sample()?),
                 b"values" => {
                     let mut out = Vec::with_capacity(r.last_len.clamp(16, 11_001));
@@ -685,23 +748,72 @@ impl<'a> Reader<'a> {
             }
             Some(())
         })?;
-        Some(s)
+        Some((s, self.sets.close()))
     }
 
-    fn labels(&mut self) -> Option<Labels> {
-        let mut labels = Labels::new();
+    /// A series' `metric`, pushed as the open set of `self.sets`; a repeated `metric`
+    /// replaces the earlier one.
+    fn labels(&mut self) -> Option<()> {
+        self.sets.clear_open();
         self.ws();
         if self.peek() == Some(b'n') {
-            self.literal(b"null")?;
-            return Some(labels);
+            return self.literal(b"null");
         }
-        self.object(|r, key| {
-            let key = std::str::from_utf8(key).ok()?.to_owned();
-            let value = r.string()?;
-            labels.insert(key, value);
+        let start = self.i;
+        let mut at = std::mem::take(&mut self.label_at);
+        at.clear();
+        if self.raw_labels(&mut at).is_some() {
+            self.sets.push_all(&self.b[start..self.i], &at);
+            self.label_at = at;
+            return Some(());
+        }
+        self.label_at = at;
+        // Escapes (or an error): pair by pair, strings with escapes decoded by serde_json.
+        self.i = start;
+        self.object(|r, name| {
+            r.ws();
+            let save = r.i;
+            match r.raw_string() {
+                Some(value) => r.sets.push(name, value),
+                None => {
+                    r.i = save;
+                    let value = r.string()?;
+                    r.sets.push(name, value.as_bytes());
+                }
+            }
             Some(())
-        })?;
-        Some(labels)
+        })
+    }
+
+    /// A `metric` object whose strings have no escapes: where each name and value is,
+    /// counted from the `{`, into `at`. `None` on anything else.
+    #[inline]
+    fn raw_labels(&mut self, at: &mut Vec<[Range<usize>; 2]>) -> Option<()> {
+        let start = self.i;
+        let from_start = |r: Range<usize>| r.start - start..r.end - start;
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let name = self.raw_string_at()?;
+            self.eat(b':')?;
+            self.ws();
+            let value = self.raw_string_at()?;
+            at.push([from_start(name), from_start(value)]);
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
     }
 
     fn skip_string(&mut self) -> Option<()> {
@@ -803,6 +915,39 @@ mod tests {
                 bad.parse::<f64>().ok(),
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn string_stop_finds_the_first_quote_backslash_or_control() {
+        let naive = |b: &[u8], i: usize| {
+            b[i..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .map(|n| i + n)
+        };
+        let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"abc".to_vec()];
+        for stop in [b'"', b'\\', b'\n', 0, 0x1f] {
+            for at in 0..20 {
+                for filler in [b'a', b' ', b'!', 0x7f, 0x80, 0xc3, 0xff, b'#', b']'] {
+                    let mut v = vec![filler; 20];
+                    v[at] = stop;
+                    cases.push(v.clone());
+                    // A second stop after the first, and a byte just above it.
+                    if at + 1 < 20 {
+                        v[at + 1] = b'"';
+                    }
+                    if at > 0 {
+                        v[at - 1] = 0x21;
+                    }
+                    cases.push(v);
+                }
+            }
+        }
+        for b in &cases {
+            for i in 0..=b.len() {
+                assert_eq!(string_stop(b, i), naive(b, i), "{b:?} from {i}");
+            }
         }
     }
 

@@ -17,6 +17,7 @@ pub mod dashboard;
 pub mod decode;
 pub mod error;
 mod fastnum;
+mod labels;
 pub mod model;
 pub mod source;
 pub mod step;

@@ -2,10 +2,7 @@
 //!
 //! Values arrive as strings (`"NaN"`, `"+Inf"`, `"2e-07"`) and are parsed into `f64`.
 
-use std::collections::BTreeMap;
-
-/// A series' label set, sorted by name. `__name__` is kept when the server sends it.
-pub type Labels = BTreeMap<String, String>;
+pub use crate::labels::{Iter as LabelsIter, Labels};
 
 /// One sample: a Unix timestamp in seconds (sub-second precision) and its value.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -42,7 +42,7 @@ use Outcome::{Empty, Error, Vals};
 fn labels(route: &str) -> Labels {
     let mut l = Labels::new();
     if !route.is_empty() {
-        l.insert("route".into(), route.into());
+        l.insert("route", route);
     }
     l
 }
@@ -53,7 +53,7 @@ fn vector(vals: &[(&str, f64)]) -> QueryResult {
             vals.iter()
                 .map(|(route, v)| {
                     let mut l = labels(route);
-                    l.insert("__name__".into(), "x".into());
+                    l.insert("__name__", "x");
                     InstantSeries {
                         labels: l,
                         sample: Sample { t: 0.0, v: *v },
@@ -560,7 +560,7 @@ fn unknown_rule_changes_nothing() {
 #[test]
 fn summary_templates() {
     let mut l = Labels::new();
-    l.insert("route".into(), "/process".into());
+    l.insert("route", "/process");
     assert_eq!(
         render_summary("p95 {{ $value }}s on {{ $labels.route }}", 0.5, &l),
         "p95 0.5s on /process"

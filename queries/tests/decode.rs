@@ -2,7 +2,7 @@
 //! error envelopes of Prometheus, VictoriaMetrics and Mimir, unknown fields.
 
 use promdash_queries::decode::{
-    Envelope, decode_query_body, parse_api_response, parse_query_response,
+    Envelope, decode_query_body, decode_query_body_serde, parse_api_response, parse_query_response,
 };
 use promdash_queries::error::{ErrorType, QueryError};
 use promdash_queries::model::{Labels, QueryData, QueryResult, Sample};
@@ -47,6 +47,76 @@ fn vector() {
     );
     assert_eq!(v[1].sample.v, 0.0);
     assert_eq!(r.notes, Default::default());
+}
+
+/// Label sets as servers rarely send them: unsorted, a name twice (the last one counts,
+/// as in a JSON object read into a map), escapes, non-ASCII, long values, `metric`
+/// twice, `null` and empty sets, many series sharing their names. The single-pass
+/// reader and the serde decoder agree.
+#[test]
+fn unusual_label_sets() {
+    let long = "v".repeat(300);
+    let body = format!(
+        r#"{{"status":"success","data":{{"resultType":"vector","result":[
+        {{"metric":{{"z":"1","a":"2","m":"3"}},"value":[1,"1"]}},
+        {{"metric":{{"a":"x","b":"y","a":"z"}},"value":[1,"2"]}},
+        {{"metric":{{"path":"/a\"b\\c\u00e9\n","ünï":"çødé"}},"value":[1,"3"]}},
+        {{"metric":{{"long":"{long}"}},"value":[1,"4"]}},
+        {{"metric":{{"dropped":"1"}},"metric":{{"kept":"2"}},"value":[1,"5"]}},
+        {{"metric":null,"value":[1,"6"]}},
+        {{"metric":{{}},"value":[1,"7"]}},
+        {{"value":[1,"8"]}}
+        ]}}}}"#
+    );
+    let want = [
+        labels(&[("a", "2"), ("m", "3"), ("z", "1")]),
+        labels(&[("a", "z"), ("b", "y")]),
+        labels(&[("path", "/a\"b\\c\u{e9}\n"), ("ünï", "çødé")]),
+        labels(&[("long", &long)]),
+        labels(&[("kept", "2")]),
+        Labels::new(),
+        Labels::new(),
+        Labels::new(),
+    ];
+    for decoded in [
+        decode_query_body(body.as_bytes()),
+        decode_query_body_serde(body.as_bytes()),
+    ] {
+        let Ok(Envelope::Success(r)) = decoded else {
+            panic!("{decoded:?}")
+        };
+        let QueryData::Vector(v) = &r.data else {
+            panic!("{r:?}")
+        };
+        let got: Vec<&Labels> = v.iter().map(|s| &s.labels).collect();
+        assert_eq!(got, want.iter().collect::<Vec<_>>());
+        assert_eq!(v[1].labels.keys().collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    let mut body = String::from(r#"{"status":"success","data":{"resultType":"matrix","result":["#);
+    for i in 0..300 {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!(
+            r#"{{"metric":{{"__name__":"up","instance":"10.0.0.{i}:9100","job":"node"}},"values":[[1,"{i}"]]}}"#
+        ));
+    }
+    body.push_str("]}}");
+    let Ok(Envelope::Success(r)) = decode_query_body(body.as_bytes()) else {
+        panic!("{body}")
+    };
+    let QueryData::Matrix(m) = &r.data else {
+        panic!("{r:?}")
+    };
+    for (i, s) in m.iter().enumerate() {
+        let instance = format!("10.0.0.{i}:9100");
+        assert_eq!(
+            s.labels,
+            labels(&[("__name__", "up"), ("instance", &instance), ("job", "node")])
+        );
+        assert_eq!(s.samples[0].v, i as f64);
+    }
 }
 
 #[test]
@@ -263,7 +333,7 @@ fn recorded_prometheus_and_victoria_metrics_bodies() {
     let QueryData::Vector(v) = &r.data else {
         panic!("{r:?}")
     };
-    assert_eq!(v[0].labels["__name__"], "up");
+    assert_eq!(v[0].labels.get("__name__"), Some("up"));
     assert_eq!(
         v[0].sample,
         Sample {

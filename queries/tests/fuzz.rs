@@ -32,6 +32,7 @@ const SEEDS: &[&str] = &[
     r#"{"status":"success","data":{"resultType":"scalar","result":[1,"-Inf"]}}"#,
     r#"{"status":"success","data":{"resultType":"string","result":[1,"x"]}}"#,
     r#"{"status":"error","errorType":"bad_data","error":"e"}"#,
+    r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"b":"1","a":"x\"y","b":"2"},"value":[1,"2"]},{"metric":{"__name__":"up","job":"j"},"value":[2,"3"]}]}}"#,
 ];
 
 /// JSON-ish text built from the pieces answers are made of.

@@ -91,9 +91,7 @@ async fn every_client_method_against_prometheus() -> anyhow::Result<()> {
         .await?;
     ensure!(!series.is_empty(), "no series");
     ensure!(
-        series
-            .iter()
-            .all(|s| s.get("route").map(String::as_str) == Some("/process")),
+        series.iter().all(|s| s.get("route") == Some("/process")),
         "{series:?}"
     );
 
@@ -132,13 +130,13 @@ async fn every_client_method_against_prometheus() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     ensure!(
-        alert.labels.get("alertname").map(String::as_str) == Some("AlwaysFiring"),
+        alert.labels.get("alertname") == Some("AlwaysFiring"),
         "{alert:?}"
     );
     ensure!(alert.value == Some(1.0), "{alert:?}");
     ensure!(alert.active_at.is_some(), "{alert:?}");
     ensure!(
-        alert.annotations.get("summary").map(String::as_str) == Some("always 1"),
+        alert.annotations.get("summary") == Some("always 1"),
         "{alert:?}"
     );
 

@@ -66,7 +66,7 @@ fn promtool_points(json: &str) -> anyhow::Result<Points> {
         let mut labels = Labels::new();
         for (k, val) in s["metric"].as_object().context("metric")? {
             if k != "__name__" {
-                labels.insert(k.clone(), val.as_str().unwrap_or_default().to_owned());
+                labels.insert(k, val.as_str().unwrap_or_default());
             }
         }
         let pair = |p: &serde_json::Value| -> anyhow::Result<(f64, f64)> {

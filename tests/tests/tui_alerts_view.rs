@@ -60,10 +60,7 @@ async fn alerts_view_lists_the_servers_alerts() -> anyhow::Result<()> {
         if let Some(row) = rows.iter().find(|r| r.server && r.rule == "AlwaysOn") {
             assert_eq!(row.state, "FIRING");
             assert_eq!(row.summary, "always firing for the test");
-            assert_eq!(
-                row.labels.get("severity").map(String::as_str),
-                Some("warning")
-            );
+            assert_eq!(row.labels.get("severity"), Some("warning"));
             assert_eq!(row.value, 1.0);
             assert!(row.since.is_some(), "activeAt parsed");
             break;

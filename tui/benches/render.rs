@@ -39,7 +39,7 @@ fn matrix(req: &FetchRequest, series: usize, points: usize) -> QueryResult {
     let data = (0..series)
         .map(|s| {
             let mut labels = Labels::new();
-            labels.insert("route".into(), format!("/route/{s}"));
+            labels.insert("route", format!("/route/{s}"));
             RangeSeries {
                 labels,
                 samples: (0..points)
@@ -61,7 +61,7 @@ fn vector(series: usize) -> QueryResult {
     let data = (0..series)
         .map(|s| {
             let mut labels = Labels::new();
-            labels.insert("route".into(), format!("/route/{s}"));
+            labels.insert("route", format!("/route/{s}"));
             InstantSeries {
                 labels,
                 sample: Sample {

@@ -242,8 +242,8 @@ pub fn alert_rows(state: &State) -> Vec<AlertRow> {
                     .annotations
                     .get("summary")
                     .or_else(|| a.annotations.get("description"))
-                    .cloned()
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .to_owned(),
                 server: true,
                 stale: false,
             });

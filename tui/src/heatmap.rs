@@ -72,12 +72,7 @@ pub fn build(series: &[RangeSeries], window: RangeWindow, cols: usize, rows: usi
     // Buckets by upper bound.
     let mut buckets: Vec<(f64, &RangeSeries)> = series
         .iter()
-        .filter_map(|s| {
-            s.labels
-                .get("le")
-                .and_then(|le| parse_le(le))
-                .map(|b| (b, s))
-        })
+        .filter_map(|s| s.labels.get("le").and_then(parse_le).map(|b| (b, s)))
         .collect();
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     buckets.dedup_by(|a, b| a.0 == b.0);

@@ -300,8 +300,8 @@ impl PanelState {
         let mut columns: Vec<String> = Vec::new();
         for (labels, _) in &rows {
             for k in labels.keys() {
-                if k != "__name__" && !columns.contains(k) {
-                    columns.push(k.clone());
+                if k != "__name__" && !columns.iter().any(|c| c == k) {
+                    columns.push(k.to_owned());
                 }
             }
         }
@@ -311,7 +311,7 @@ impl PanelState {
             .map(|(labels, v)| TableRow {
                 labels: columns
                     .iter()
-                    .map(|c| labels.get(c).cloned().unwrap_or_default())
+                    .map(|c| labels.get(c).unwrap_or_default().to_owned())
                     .collect(),
                 value: v,
                 text: self.format.format(v, panel.decimals),
@@ -344,7 +344,7 @@ pub fn series_name(legend: Option<&str>, labels: &Labels, expr: &str) -> String 
         out.push_str(rest);
         return out;
     }
-    let name = labels.get("__name__").map_or("", String::as_str);
+    let name = labels.get("__name__").unwrap_or_default();
     let rest: Vec<String> = labels
         .iter()
         .filter(|(k, _)| *k != "__name__")

@@ -79,8 +79,8 @@ fn label_columns<'a>(sets: impl Iterator<Item = &'a Labels>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for labels in sets {
         for name in labels.keys() {
-            if !names.contains(name) {
-                names.push(name.clone());
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
             }
         }
     }
@@ -140,7 +140,7 @@ fn write_table(out: &mut dyn Write, data: &QueryData) -> io::Result<()> {
 
 fn label_cells(cols: &[String], labels: &Labels) -> Vec<String> {
     cols.iter()
-        .map(|c| labels.get(c).cloned().unwrap_or_default())
+        .map(|c| labels.get(c).unwrap_or_default().to_owned())
         .collect()
 }
 
@@ -309,7 +309,7 @@ fn csv_field(s: &str) -> String {
 
 /// `{a="1", b="2"}` in PromQL syntax, `__name__` written in front.
 pub fn fmt_labels(labels: &Labels) -> String {
-    let name = labels.get("__name__").cloned().unwrap_or_default();
+    let name = labels.get("__name__").unwrap_or_default().to_owned();
     let rest: Vec<String> = labels
         .iter()
         .filter(|(k, _)| *k != "__name__")
