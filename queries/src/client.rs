@@ -176,6 +176,9 @@ pub struct PromClient {
     http: reqwest::Client,
     /// Base URL with a trailing slash and no credentials.
     base: Url,
+    /// The two endpoints every refresh uses, joined to `base` once.
+    query_url: Url,
+    query_range_url: Url,
     redacted: String,
     timeout: Duration,
     query_timeout: Option<Duration>,
@@ -420,9 +423,17 @@ impl PromClient {
         let http = builder.build().map_err(|e| {
             QueryError::Config(format!("cannot set up the HTTP client: {}", chain(&e)))
         })?;
+        let endpoint = |path: &str| {
+            base.join(path)
+                .map_err(|e| QueryError::Config(format!("cannot build the request URL: {e}")))
+        };
+        let query_url = endpoint("api/v1/query")?;
+        let query_range_url = endpoint("api/v1/query_range")?;
         Ok(Self {
             http,
             base,
+            query_url,
+            query_range_url,
             redacted,
             timeout: config.timeout,
             query_timeout: config.query_timeout,
@@ -451,7 +462,7 @@ impl PromClient {
             // with `nocache=1` (see the module docs); a cache is of no use to them.
             params.push(("nocache", "1".to_owned()));
         }
-        self.query_request("api/v1/query", expr.len(), &params)
+        self.query_request(&self.query_url, expr.len(), &params)
             .await
     }
 
@@ -471,7 +482,7 @@ impl PromClient {
             ("step", fmt_secs(step.as_secs_f64())),
         ];
         self.query_params(&mut params);
-        self.query_request("api/v1/query_range", expr.len(), &params)
+        self.query_request(&self.query_range_url, expr.len(), &params)
             .await
     }
 
@@ -592,14 +603,11 @@ impl PromClient {
 
     async fn query_request(
         &self,
-        path: &str,
+        url: &Url,
         expr_len: usize,
         params: &[(&str, String)],
     ) -> Result<QueryResult, QueryError> {
-        let url = self
-            .base
-            .join(path)
-            .map_err(|e| QueryError::Config(format!("cannot build the request URL: {e}")))?;
+        let url = url.clone();
         let req = if expr_len > POST_THRESHOLD {
             self.http.post(url).form(params)
         } else {

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use promdash_queries::client::{ClientConfig, PromClient};
 use promdash_queries::dashboard::{Dashboard, default_dashboard, load_dashboard};
 use promdash_queries::source::MetricsSource;
-use ratatui::DefaultTerminal;
 use ratatui::layout::Rect;
 use tokio::sync::Notify;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -172,6 +171,10 @@ fn local_utc_offset() -> i32 {
     time::UtcOffset::current_local_offset().map_or(0, time::UtcOffset::whole_seconds)
 }
 
+/// The terminal, drawn through a buffer flushed once per frame.
+type Screen =
+    ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::BufWriter<std::io::Stdout>>>;
+
 /// Takes over the terminal, runs the dashboard, and gives the terminal back however the
 /// dashboard ends.
 pub async fn with_terminal<S: MetricsSource>(
@@ -193,8 +196,9 @@ pub async fn with_terminal<S: MetricsSource>(
             viewport: ratatui::Viewport::Fixed(Rect::new(0, 0, size.width, size.height)),
         };
         drop(t);
-        let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
-        DefaultTerminal::with_options(backend, options)
+        // One write per frame: standard output's own buffer holds 1 KiB.
+        let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+        Screen::with_options(ratatui::backend::CrosstermBackend::new(out), options)
     });
     let mut terminal = match terminal {
         Ok(t) => t,
@@ -241,7 +245,7 @@ impl std::error::Error for Hangup {}
 
 /// The event loop: messages in, `update`, effects out, draw when something changed.
 pub async fn event_loop<S: MetricsSource>(
-    terminal: &mut DefaultTerminal,
+    terminal: &mut Screen,
     state: &mut State,
     source: Arc<S>,
     mut on_fault: impl FnMut(bool),
@@ -354,7 +358,7 @@ pub async fn event_loop<S: MetricsSource>(
 }
 
 /// The viewport is fixed (see [`with_terminal`]): it follows the terminal's new size.
-fn resize_viewport(terminal: &mut DefaultTerminal, msg: &Msg) -> std::io::Result<()> {
+fn resize_viewport(terminal: &mut Screen, msg: &Msg) -> std::io::Result<()> {
     match *msg {
         Msg::Resize(w, h) => terminal.resize(Rect::new(0, 0, w, h)),
         _ => Ok(()),

@@ -6,7 +6,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::app::State;
 
@@ -46,15 +46,7 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
     if ps.is_stale() {
         title.push(Span::styled("stale ", Style::new().fg(Color::Yellow)));
     }
-    let block = Block::bordered()
-        .border_type(if focused || firing {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(border)
-        .title(Line::from(title));
-    block.render(rect, buf);
+    super::frame(buf, rect, &Line::from(title), border, focused || firing);
     let inner = super::inner(rect);
     if inner.width == 0 || inner.height == 0 {
         return;

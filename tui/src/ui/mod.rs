@@ -20,8 +20,10 @@ pub mod time;
 
 use promdash_queries::dashboard::{Color as DashColor, Panel, PanelKind};
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Color;
+use ratatui::style::{Color, Style};
+use ratatui::text::Line;
 
 use crate::app::State;
 
@@ -104,6 +106,48 @@ pub fn view(state: &State, frame: &mut Frame<'_>) {
 }
 
 /// The inside of a panel's border.
+/// A panel's border with `title` at the top left: the same cells as a bordered
+/// [`ratatui::widgets::Block`], drawn without the Block's pass over every cell inside
+/// (a frame of the whole grid is then a few hundred cells of borders, not the screen).
+pub fn frame(buf: &mut Buffer, rect: Rect, title: &Line<'_>, style: Style, thick: bool) {
+    let rect = rect.intersection(buf.area);
+    if rect.width < 2 || rect.height < 2 {
+        return;
+    }
+    let set = if thick {
+        ratatui::symbols::border::THICK
+    } else {
+        ratatui::symbols::border::PLAIN
+    };
+    let (left, right) = (rect.left(), rect.right() - 1);
+    let (top, bottom) = (rect.top(), rect.bottom() - 1);
+    for x in left + 1..right {
+        buf[(x, top)]
+            .set_symbol(set.horizontal_top)
+            .set_style(style);
+        buf[(x, bottom)]
+            .set_symbol(set.horizontal_bottom)
+            .set_style(style);
+    }
+    for y in top + 1..bottom {
+        buf[(left, y)]
+            .set_symbol(set.vertical_left)
+            .set_style(style);
+        buf[(right, y)]
+            .set_symbol(set.vertical_right)
+            .set_style(style);
+    }
+    buf[(left, top)].set_symbol(set.top_left).set_style(style);
+    buf[(right, top)].set_symbol(set.top_right).set_style(style);
+    buf[(left, bottom)]
+        .set_symbol(set.bottom_left)
+        .set_style(style);
+    buf[(right, bottom)]
+        .set_symbol(set.bottom_right)
+        .set_style(style);
+    buf.set_line(left + 1, top, title, rect.width - 2);
+}
+
 pub fn inner(rect: Rect) -> Rect {
     if rect.width < 2 || rect.height < 2 {
         return Rect::new(rect.x, rect.y, 0, 0);
@@ -124,6 +168,55 @@ pub fn plot_estimate(panel: &Panel, rect: Rect) -> (u16, u16) {
             let legend = graph::legend_rows(inner.height);
             let plot = graph::plot_area(inner, 7, legend);
             (plot.width.max(1), plot.height.max(1))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::Modifier;
+    use ratatui::text::Span;
+    use ratatui::widgets::{Block, BorderType, Widget as _};
+
+    use super::*;
+
+    /// `frame` draws exactly what a bordered Block with the same title and border style
+    /// draws, styles included, over a buffer that already holds other content.
+    #[test]
+    fn frame_matches_a_bordered_block() {
+        let title = Line::from(vec![
+            Span::styled(
+                " Latency p50 / p95 / p99 ",
+                Style::new().add_modifier(Modifier::BOLD).fg(Color::Reset),
+            ),
+            Span::styled("stale ", Style::new().fg(Color::Yellow)),
+        ]);
+        let styles = [
+            Style::new().fg(Color::DarkGray),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ];
+        for (w, h) in [(40, 8), (12, 3), (3, 2), (2, 2), (30, 1), (1, 5)] {
+            for style in styles {
+                for thick in [false, true] {
+                    let area = Rect::new(2, 1, w, h);
+                    let mut expected =
+                        Buffer::filled(Rect::new(0, 0, 44, 10), ratatui::buffer::Cell::new("x"));
+                    let mut got = expected.clone();
+                    if w >= 2 && h >= 2 {
+                        Block::bordered()
+                            .border_type(if thick {
+                                BorderType::Thick
+                            } else {
+                                BorderType::Plain
+                            })
+                            .border_style(style)
+                            .title(title.clone())
+                            .render(area, &mut expected);
+                    }
+                    frame(&mut got, area, &title, style, thick);
+                    assert_eq!(got, expected, "{w}x{h} thick={thick} {style:?}");
+                }
+            }
         }
     }
 }
