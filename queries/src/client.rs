@@ -835,9 +835,23 @@ fn push_range(params: &mut Vec<(&str, String)>, start: Option<f64>, end: Option<
 
 /// Seconds with up to millisecond decimals, no trailing zeros: `1700000000.5`, `30`.
 pub fn fmt_secs(s: f64) -> String {
-    let out = format!("{s:.3}");
-    let out = out.trim_end_matches('0').trim_end_matches('.');
-    out.to_owned()
+    // Whole milliseconds as an integer: several of these go out with every request, and
+    // `{:.3}` takes the slow exact path of float formatting.
+    let ms = (s * 1000.0).round();
+    if !(ms.abs() < 1e15) {
+        let out = format!("{s:.3}");
+        return out.trim_end_matches('0').trim_end_matches('.').to_owned();
+    }
+    let ms = ms as i64;
+    let (whole, frac) = (ms / 1000, (ms % 1000).unsigned_abs());
+    let sign = if ms < 0 && whole == 0 { "-" } else { "" };
+    let mut out = format!("{sign}{whole}");
+    if frac != 0 {
+        let digits = format!("{frac:03}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
 }
 
 fn basic_auth_header(user: &str, password: &str) -> Result<HeaderValue, QueryError> {
@@ -1038,5 +1052,27 @@ mod tests {
         assert_eq!(fmt_secs(30.0), "30");
         assert_eq!(fmt_secs(0.5), "0.5");
         assert_eq!(fmt_secs(1_700_000_000.125), "1700000000.125");
+        assert_eq!(fmt_secs(1_700_000_000.1), "1700000000.1");
+        assert_eq!(fmt_secs(0.0), "0");
+        assert_eq!(fmt_secs(-0.25), "-0.25");
+        assert_eq!(fmt_secs(-90.05), "-90.05");
+        assert_eq!(fmt_secs(12.0004), "12");
+        assert_eq!(fmt_secs(12.0996), "12.1");
+        assert_eq!(
+            fmt_secs(1e300),
+            format!("{:.3}", 1e300)
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+        );
+        // Agrees with `{:.3}` (trailing zeros trimmed) away from exact half-milliseconds.
+        for i in 0..20_000u32 {
+            let s = 1_700_000_000.0 + f64::from(i) * 0.017_3 + 0.000_03;
+            let old = format!("{s:.3}");
+            assert_eq!(
+                fmt_secs(s),
+                old.trim_end_matches('0').trim_end_matches('.'),
+                "{s}"
+            );
+        }
     }
 }

@@ -2,13 +2,16 @@
 # promdash and grafatui side by side, in one run, against the same Prometheus scraping
 # promdash-service under 50 requests/s: each in its own 200x50 tmux, equivalent
 # dashboards (built-in service dashboard / tui/benches/grafatui/service.json), 1 s
-# refresh, 15 m range. Prints CPU seconds over SECONDS (default 60) and peak RSS of each.
+# refresh, 15 m range. Prints the CPU time of each over SECONDS (default 60), ROUNDS
+# times in a row (default 1) with the median ratio, and the peak RSS of each.
+# PROMDASH_DASHBOARD=FILE runs promdash on FILE instead of the built-in dashboard.
 #
-#   GRAFATUI=/path/to/grafatui tui/benches/vs_grafatui.sh [SECONDS]
+#   GRAFATUI=/path/to/grafatui [ROUNDS=5] tui/benches/vs_grafatui.sh [SECONDS]
 # (cargo install grafatui --version 0.1.18 --locked; needs prometheus and tmux)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS="${1:-60}"
+ROUNDS="${ROUNDS:-1}"
 GRAFATUI="${GRAFATUI:-$(command -v grafatui || true)}"
 [ -x "$GRAFATUI" ] || { echo "grafatui not found: cargo install grafatui --version 0.1.18 --locked, or set GRAFATUI"; exit 1; }
 cargo build --release --quiet -p promdash -p promdash-service
@@ -70,15 +73,28 @@ GT=$(pgrep -n -f "^$GRAFATUI --prometheus-url $URL")
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d", s}'; }
 threads() { ls /proc/"$1"/task | tr '\n' ' '; }
 sleep 8
-a0=$(cpu_ns "$PD"); b0=$(cpu_ns "$GT"); ta=$(threads "$PD"); tb=$(threads "$GT")
-sleep "$SECS"
-a1=$(cpu_ns "$PD"); b1=$(cpu_ns "$GT")
-[ "$ta" = "$(threads "$PD")" ] && [ "$tb" = "$(threads "$GT")" ] ||
-    echo "warning: a dashboard started or ended threads during the run: the CPU figure misses theirs"
+# ROUNDS consecutive windows of SECS each (the work comes in bursts, once a second, so
+# one window's ratio varies by about 10%): every window's figures, then the median ratio.
+RATIOS=()
+for round in $(seq "$ROUNDS"); do
+    a0=$(cpu_ns "$PD"); b0=$(cpu_ns "$GT"); ta=$(threads "$PD"); tb=$(threads "$GT")
+    sleep "$SECS"
+    a1=$(cpu_ns "$PD"); b1=$(cpu_ns "$GT")
+    [ "$ta" = "$(threads "$PD")" ] && [ "$tb" = "$(threads "$GT")" ] ||
+        echo "warning: a dashboard started or ended threads during the run: the CPU figure misses theirs"
+    echo "window $round:"
+    awk -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v s="$SECS" 'BEGIN {
+        printf "  promdash  CPU %.1f ms over %d s (%.3f%% of a core)\n", a / 1e6, s, 100 * a / 1e9 / s
+        printf "  grafatui  CPU %.1f ms over %d s (%.3f%% of a core)\n", b / 1e6, s, 100 * b / 1e9 / s
+        printf "  CPU ratio promdash/grafatui = %.2f\n", a / b
+    }'
+    RATIOS+=("$(awk -v a="$((a1 - a0))" -v b="$((b1 - b0))" 'BEGIN {printf "%.3f", a / b}')")
+done
 rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
-awk -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v s="$SECS" -v ra="$(rss "$PD")" -v rb="$(rss "$GT")" 'BEGIN {
-    printf "promdash  CPU %.1f ms over %d s (%.3f%% of a core), peak RSS %.1f MiB\n", a / 1e6, s, 100 * a / 1e9 / s, ra / 1024
-    printf "grafatui  CPU %.1f ms over %d s (%.3f%% of a core), peak RSS %.1f MiB\n", b / 1e6, s, 100 * b / 1e9 / s, rb / 1024
-    if (b > 0) printf "CPU ratio promdash/grafatui = %.2f\n", a / b
-}'
+printf '%s\n' "${RATIOS[@]}" | sort -n | awk -v n="$ROUNDS" -v ra="$(rss "$PD")" -v rb="$(rss "$GT")" '
+    { r[NR] = $1 }
+    END {
+        printf "median CPU ratio promdash/grafatui over %d windows = %.2f\n", n, r[int((n + 1) / 2)]
+        printf "peak RSS promdash %.1f MiB, grafatui %.1f MiB\n", ra / 1024, rb / 1024
+    }'
 tmux -L "$SOCK" capture-pane -p -t grafatui | head -5

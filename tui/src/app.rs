@@ -181,6 +181,18 @@ pub struct State {
     /// Random state for retry jitter; `None` (the default) retries without jitter.
     jitter: Option<u64>,
     seq: u64,
+    /// The last layout computed and what it was computed for: the grid is asked for on
+    /// every answer and every frame, and changes only with size, focus or full screen.
+    layout_memo: std::cell::RefCell<Option<(LayoutKey, Vec<Option<Rect>>)>>,
+}
+
+/// Everything a layout depends on.
+#[derive(Debug, Clone, PartialEq)]
+struct LayoutKey {
+    area: Rect,
+    fullscreen: bool,
+    focus: usize,
+    slots: Vec<Slot>,
 }
 
 impl State {
@@ -245,6 +257,7 @@ impl State {
             failures: 0,
             jitter: None,
             seq: 0,
+            layout_memo: std::cell::RefCell::new(None),
         }
     }
 
@@ -256,14 +269,6 @@ impl State {
 
     /// Each panel's rectangle on screen (`None` when scrolled away or hidden by full screen).
     pub fn panel_rects(&self) -> Vec<Option<Rect>> {
-        let area = self.grid_area();
-        if self.fullscreen {
-            let mut v = vec![None; self.panels.len()];
-            if let Some(slot) = v.get_mut(self.focus) {
-                *slot = Some(area);
-            }
-            return v;
-        }
         let slots: Vec<Slot> = self
             .dashboard
             .panels
@@ -277,7 +282,28 @@ impl State {
                 height: p.height,
             })
             .collect();
-        layout::grid(area, &slots, self.focus)
+        let key = LayoutKey {
+            area: self.grid_area(),
+            fullscreen: self.fullscreen,
+            focus: self.focus,
+            slots,
+        };
+        if let Some((k, rects)) = self.layout_memo.borrow().as_ref()
+            && *k == key
+        {
+            return rects.clone();
+        }
+        let rects = if key.fullscreen {
+            let mut v = vec![None; key.slots.len()];
+            if let Some(slot) = v.get_mut(key.focus) {
+                *slot = Some(key.area);
+            }
+            v
+        } else {
+            layout::grid(key.area, &key.slots, key.focus)
+        };
+        *self.layout_memo.borrow_mut() = Some((key, rects.clone()));
+        rects
     }
 
     /// The plot size (braille columns, cell rows) a panel's range query is fetched for.
@@ -408,12 +434,13 @@ impl State {
                 outstanding.insert(key);
                 continue;
             }
-            // The same aligned window was already answered after it settled: the answer
+            // The same aligned window was answered already. After it settled the answer
             // would be identical (a graph whose step is longer than the refresh interval
-            // only needs a new request when its window moves on by a step).
+            // only needs a new request when its window moves on by a step); before, it is
+            // asked once more when it has settled, not in every round until then.
             if let (Some(w), Some((done, at))) = (window, slot.done)
                 && done == w
-                && at >= w.end + SETTLE_SECS
+                && (at >= w.end + SETTLE_SECS || self.now < w.end + SETTLE_SECS)
             {
                 continue;
             }

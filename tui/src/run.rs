@@ -272,6 +272,8 @@ pub async fn event_loop<S: MetricsSource>(
     // DRAW_DELAY after the first), not one frame per answer; keys draw at once.
     let mut draw_at: Option<Instant> = None;
     let mut input = false;
+    let timer = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(timer);
     loop {
         for effect in effects.drain(..) {
             match effect {
@@ -315,6 +317,13 @@ pub async fn event_loop<S: MetricsSource>(
         if let Some(t) = draw_at {
             wait = wait.min(t.saturating_duration_since(Instant::now()));
         }
+        // Re-arming the timer costs a timer-wheel update: keep it when the deadline moved
+        // by less than a millisecond (most wake-ups are answers within one round).
+        let wake = tokio::time::Instant::now() + wait;
+        let armed = timer.deadline();
+        if wake.max(armed) - wake.min(armed) >= Duration::from_millis(1) {
+            timer.as_mut().reset(wake);
+        }
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { return Ok(()) };
@@ -329,7 +338,7 @@ pub async fn event_loop<S: MetricsSource>(
                     effects.extend(app::update(state, msg));
                 }
             }
-            () = tokio::time::sleep(wait) => {
+            () = &mut timer => {
                 effects.extend(app::update(state, Msg::Tick(wall_now())));
             }
             signal = signals.recv() => match signal {

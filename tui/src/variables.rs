@@ -224,13 +224,19 @@ pub fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> St
 /// variables and intervals. Returns the panels whose expressions changed.
 pub fn apply(state: &mut State) -> Vec<usize> {
     let mut changed = Vec::new();
-    let rects = state.panel_rects();
+    // The layout only when some panel has a variable (most dashboards have none).
+    let mut rects = None;
     let n = state.vars.templates.len().min(state.dashboard.panels.len());
     for i in 0..n {
         if state.vars.templates[i].iter().all(|t| !t.contains('$')) {
             continue;
         }
-        let (dots, _) = state.plot_size(i, rects.get(i).copied().flatten());
+        let rect = rects
+            .get_or_insert_with(|| state.panel_rects())
+            .get(i)
+            .copied()
+            .flatten();
+        let (dots, _) = state.plot_size(i, rect);
         let cells = u16::try_from((dots / 2).max(1)).unwrap_or(u16::MAX);
         let window = range_step(state.range, cells, state.window_end());
         let interval = promql_duration(window.step);

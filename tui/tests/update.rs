@@ -595,9 +595,12 @@ fn settled_range_windows_are_not_asked_again() {
                 }
                 None => {
                     skipped += 1;
+                    // Skipped: its answer had settled, or it has not settled yet (asked
+                    // again once it has).
                     assert!(
-                        *asked_at >= w.end + promdash::app::SETTLE_SECS,
-                        "{key:?} skipped before it settled"
+                        *asked_at >= w.end + promdash::app::SETTLE_SECS
+                            || t < w.end + promdash::app::SETTLE_SECS,
+                        "{key:?} skipped after it settled without a settled answer"
                     );
                 }
             }
@@ -607,6 +610,46 @@ fn settled_range_windows_are_not_asked_again() {
     assert!(
         skipped > 0,
         "graphs with a step above the refresh interval skip rounds"
+    );
+}
+
+/// At a refresh interval shorter than the step, each range window is asked at most twice:
+/// when it becomes current, and once more when it has settled.
+#[test]
+fn each_range_window_is_asked_when_new_and_once_settled() {
+    let (mut state, reqs) = default_state(120, 40);
+    state.opts.refresh = std::time::Duration::from_secs(1);
+    answer_all(&mut state, &reqs, Data::default());
+    let mut asked: std::collections::HashMap<(FetchKey, String), Vec<f64>> =
+        std::collections::HashMap::new();
+    let mut t = NOW;
+    for _ in 0..120 {
+        t += 1.0;
+        let round = fetches(update(&mut state, Msg::Tick(t)));
+        for r in &round {
+            if let Some(w) = r.window {
+                asked
+                    .entry((r.key.clone(), format!("{}..{}", w.start, w.end)))
+                    .or_default()
+                    .push(t);
+            }
+        }
+        answer_all(&mut state, &round, Data::default());
+    }
+    assert!(
+        !asked.is_empty(),
+        "no range window was asked for in two minutes"
+    );
+    for ((key, window), times) in &asked {
+        assert!(
+            times.len() <= 2,
+            "{key:?} window {window} asked {} times: {times:?}",
+            times.len()
+        );
+    }
+    assert!(
+        asked.values().any(|times| times.len() == 2),
+        "windows first answered before they settled are asked again"
     );
 }
 
