@@ -838,7 +838,7 @@ pub fn fmt_secs(s: f64) -> String {
     // Whole milliseconds as an integer: several of these go out with every request, and
     // `{:.3}` takes the slow exact path of float formatting.
     let ms = (s * 1000.0).round();
-    if !(ms.abs() < 1e15) {
+    if ms.is_nan() || ms.abs() >= 1e15 {
         let out = format!("{s:.3}");
         return out.trim_end_matches('0').trim_end_matches('.').to_owned();
     }
