@@ -2,7 +2,7 @@
 # Every figure of issue 7 in one run on one machine, written to docs/BENCHMARKS.md
 # (the section between the "bench.sh" markers, replaced on each run; the hand-written
 # sections around it are kept). Not part of CI: a full run takes about 30 minutes
-# (service 5 min, criterion benches 6 min, grafatui comparison 4 min, refresh 1 min,
+# (service 5 min, criterion benches 6 min, grafatui comparison 8 min, refresh 1 min,
 # memory 11 min, idle CPU 2 min, builds aside). QUICK=1 cuts it to about 8 minutes
 # with fewer rounds and shorter samples (figures for a smoke test, not for the docs).
 #
@@ -108,13 +108,14 @@ step "criterion: frame rendering"
 load_render=$(loadavg)
 part "render bench" "$LOG/render.txt" cargo bench -q -p promdash --bench render -- "${CRITERION[@]}"
 
-step "promdash vs grafatui ($GRAFATUI_RUNS x ${GRAFATUI_SECS}s)"
+step "promdash vs grafatui ($GRAFATUI_RUNS x ${GRAFATUI_SECS}s, twice)"
 load_grafatui=$(loadavg)
-: >"$LOG/grafatui.txt"
-for i in $(seq "$GRAFATUI_RUNS"); do
-    echo "--- run $i" >>"$LOG/grafatui.txt"
-    tui/benches/vs_grafatui.sh "$GRAFATUI_SECS" >>"$LOG/grafatui.txt" 2>&1 || failed+=("grafatui run $i")
-done
+part "grafatui (default dashboard)" "$LOG/grafatui.txt" \
+    env ROUNDS="$GRAFATUI_RUNS" tui/benches/vs_grafatui.sh "$GRAFATUI_SECS"
+# The same panels without the two alert rules: grafatui's dashboard has panels only.
+awk '/^\[\[alerts\]\]/ { exit } { print }' dashboards/service.toml >"$LOG/panels.toml"
+part "grafatui (panels only)" "$LOG/grafatui-panels.txt" \
+    env ROUNDS="$GRAFATUI_RUNS" PROMDASH_DASHBOARD="$LOG/panels.toml" tui/benches/vs_grafatui.sh "$GRAFATUI_SECS"
 
 step "refresh rounds"
 part refresh "$LOG/refresh.txt" tui/benches/refresh.sh "$REFRESH_ROUNDS" 0 20
@@ -129,9 +130,8 @@ took=$(( $(date +%s) - started ))
 
 # --- the section ---
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-gr_ratio=$(awk '/CPU ratio promdash\/grafatui/ { print $NF }' "$LOG/grafatui.txt" | median)
-gr_pd_rss=$(awk '/^promdash  CPU/ { for (i = 1; i <= NF; i++) if ($i == "RSS") print $(i + 1) }' "$LOG/grafatui.txt" | median)
-gr_gt_rss=$(awk '/^grafatui  CPU/ { for (i = 1; i <= NF; i++) if ($i == "RSS") print $(i + 1) }' "$LOG/grafatui.txt" | median)
+gr_ratio() { awk '/^median CPU ratio/ { print $NF }' "$1"; }
+gr_rss() { awk '/^peak RSS/ { print $4 " MiB vs grafatui " $7 " MiB" }' "$1"; }
 
 section=$(mktemp)
 {
@@ -186,13 +186,21 @@ section=$(mktemp)
     echo
     echo "Target: round wall time at most 1.25x its slowest query; requests per round = distinct (expression, range|instant) pairs."
     echo
-    echo "### Against grafatui 0.1.18 (\`tui/benches/vs_grafatui.sh $GRAFATUI_SECS\`, $GRAFATUI_RUNS runs, load $load_grafatui)"
+    echo "### Against grafatui 0.1.18 (\`ROUNDS=$GRAFATUI_RUNS tui/benches/vs_grafatui.sh $GRAFATUI_SECS\`, load $load_grafatui)"
+    echo
+    echo "Built-in dashboard (8 panels and 2 alert rules evaluated every refresh):"
     echo
     echo '```'
-    grep -E '^(--- run|promdash  CPU|grafatui  CPU|CPU ratio)' "$LOG/grafatui.txt"
+    grep -E '^(window|  promdash|  grafatui|  CPU ratio|median|peak)' "$LOG/grafatui.txt"
     echo '```'
     echo
-    echo "Median CPU ratio promdash/grafatui: **${gr_ratio:-n/a}** (target <= 0.5); median peak RSS promdash ${gr_pd_rss:-n/a} MiB vs grafatui ${gr_gt_rss:-n/a} MiB (target: no more)."
+    echo "The same panels without the alert rules (grafatui's dashboard has panels only; \`PROMDASH_DASHBOARD=panels.toml\`):"
+    echo
+    echo '```'
+    grep -E '^(window|  promdash|  grafatui|  CPU ratio|median|peak)' "$LOG/grafatui-panels.txt"
+    echo '```'
+    echo
+    echo "Median CPU ratio promdash/grafatui: **$(gr_ratio "$LOG/grafatui.txt")** with the alert rules, **$(gr_ratio "$LOG/grafatui-panels.txt")** with the same panels only (target <= 0.5); peak RSS promdash $(gr_rss "$LOG/grafatui.txt") (target: no more)."
     echo
     echo "### Memory at a 24 h range (\`SAMPLE_SECS=$MEM_SECS SAMPLES=$MEM_SAMPLES tui/benches/memory.sh\`)"
     echo
