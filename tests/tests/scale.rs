@@ -151,8 +151,9 @@ async fn five_thousand_series_from_prometheus_show_the_top_ones_and_how_many_mor
         Duration::from_secs(30),
     )
     .await?;
-    // A few scrapes, so each series has points in the window.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A few scrapes, so each series has points in the window (which ends at the last
+    // settled step, a few seconds ago).
+    tokio::time::sleep(Duration::from_secs(6)).await;
 
     let client = Arc::new(PromClient::new(ClientConfig::new(prom.url()))?);
     let mut state = State::new(
@@ -318,7 +319,8 @@ async fn identical_expressions_in_two_panels_are_fetched_once() -> anyhow::Resul
         Duration::from_secs(30),
     )
     .await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The range windows end at the last settled step: let them hold samples.
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let upstream: SocketAddr = format!("127.0.0.1:{}", prom.port()).parse()?;
     let proxy = FaultProxy::start(upstream).await?;
     let client = Arc::new(PromClient::new(ClientConfig::new(proxy.url()))?);

@@ -323,9 +323,15 @@ impl State {
         self.end.unwrap_or(self.now)
     }
 
+    /// The range request for `expr` drawn `dots` wide. Live, the window ends at the last
+    /// step boundary that has settled ([`SETTLE_SECS`] ago), so each window is asked
+    /// once, with its final answer: a newest point computed before its samples were all
+    /// ingested would dip and be drawn again a moment later. The instant queries of the
+    /// stats, gauges, tables and alert rules stay at "now".
     pub fn range_key(&self, expr: &str, dots: usize) -> (FetchKey, RangeWindow) {
         let cells = u16::try_from((dots / 2).max(1)).unwrap_or(u16::MAX);
-        let window = range_step(self.range, cells, self.window_end());
+        let end = self.end.unwrap_or(self.now - SETTLE_SECS);
+        let window = range_step(self.range, cells, end);
         let key = FetchKey::Range {
             expr: expr.to_owned(),
             step_ms: u64::try_from(window.step.as_millis()).unwrap_or(u64::MAX),
@@ -533,6 +539,16 @@ impl State {
             deadline = Some(deadline.map_or(next_second, |d: f64| d.min(next_second)));
         }
         deadline
+    }
+
+    /// Panel `i` shows data that could not be refreshed: its last refresh failed, or the
+    /// server is down (a graph whose window has not moved on is not even asked in a round,
+    /// but cannot be refreshed either).
+    pub fn panel_is_stale(&self, i: usize) -> bool {
+        let Some(ps) = self.panels.get(i) else {
+            return false;
+        };
+        ps.is_stale() || (ps.loaded && matches!(self.server, Server::Down { .. }))
     }
 
     /// Panels whose alert is firing (red border).

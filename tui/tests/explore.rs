@@ -125,8 +125,22 @@ fn p_pins_the_result_for_the_session() {
     let round = fetches(update(&mut state, key(KeyCode::Esc)));
     assert_eq!(state.panels.len(), panels + 1, "a pinned panel stays");
     assert!(!state.fullscreen);
-    // Back in the grid, it is fetched for its new size.
-    assert!(round.iter().any(|r| r.key.expr() == "up"), "{round:?}");
+    // Back in the grid it keeps its data, and is asked again only when its size there
+    // needs another step than the one it has.
+    assert!(
+        state.panels[panels].loaded,
+        "the pinned panel lost its data"
+    );
+    let (dots, _) = state.plot_size(panels, state.panel_rects()[panels]);
+    let (needed, _) = state.range_key("up", dots);
+    let has = state.panels[panels].window.map(|w| FetchKey::Range {
+        expr: "up".into(),
+        step_ms: w.step.as_millis() as u64,
+    });
+    assert!(
+        round.iter().any(|r| r.key == needed) || has == Some(needed.clone()),
+        "{needed:?} neither asked nor held: {round:?}"
+    );
 }
 
 #[test]
@@ -290,8 +304,8 @@ fn tab_loads_label_names_and_values_for_the_metric() {
 fn inspector_shows_what_the_focused_panel_sent_and_got() {
     let mut state = loaded(120, 40);
     state.focus = 5; // Latency p50 / p95 / p99
-    // Answers with a warning, as Prometheus sends them.
-    let round = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+    // Answers with a warning, as Prometheus sends them (10 s on: the range windows move).
+    let round = fetches(update(&mut state, Msg::Tick(NOW + 10.0)));
     for r in &round {
         let mut result = answer(r, Data::default());
         if let Ok(res) = result.as_mut()

@@ -43,7 +43,7 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
             Color::Reset
         }),
     )];
-    if ps.is_stale() {
+    if state.panel_is_stale(i) {
         title.push(Span::styled("stale ", Style::new().fg(Color::Yellow)));
     }
     super::frame(buf, rect, &Line::from(title), border, focused || firing);
