@@ -127,6 +127,8 @@ struct SlotState {
     /// When the request in flight was sent, and its window.
     issued_at: f64,
     issued_window: Option<RangeWindow>,
+    /// The evaluation time sent with an instant query (`None`: the server's now).
+    issued_time: Option<f64>,
     /// A range window answered successfully, and when that request was sent.
     done: Option<(RangeWindow, f64)>,
 }
@@ -462,6 +464,7 @@ impl State {
             } else {
                 None
             };
+            slot.issued_time = t;
             effects.push(Effect::Fetch(FetchRequest {
                 key,
                 seq: self.seq,
@@ -882,6 +885,10 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
         (Ok(_), _) => slot.done,
         (Err(_), _) => None,
     };
+    // An instant query shared by a panel and an alert rule: while paused, the panel shows
+    // the pinned end and the rule looks at now, so each takes only the answer for its time.
+    let live = slot.issued_time.is_none();
+    let for_panels = slot.issued_time == if state.paused { state.end } else { None };
     // Redraw only if something on screen changes (a paused dashboard evaluating its
     // alert rules should cost next to nothing).
     let before = visible_summary(state);
@@ -956,7 +963,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
                 continue;
             }
             match &f.key {
-                FetchKey::Instant { .. } if wants_instant(kind) => {
+                FetchKey::Instant { .. } if wants_instant(kind) && for_panels => {
                     panels_changed = true;
                     let panel = &state.dashboard.panels[i];
                     match &f.result {
@@ -1004,7 +1011,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
 
     // Alerts.
     let mut effects = Vec::new();
-    if matches!(f.key, FetchKey::Instant { .. }) {
+    if matches!(f.key, FetchKey::Instant { .. }) && live {
         let rules: Vec<String> = state
             .dashboard
             .alerts

@@ -382,7 +382,7 @@ fn pending_p95(state: &mut State, t: f64) {
         &round,
         Data {
             alert_p95: 0.83,
-            alert_errors: 0.004,
+            alert_errors: 0.012,
         },
     );
 }
@@ -418,7 +418,7 @@ fn alerts_view_lists_silences_and_fetches_server_alerts_while_open() {
         &fetches(round),
         Data {
             alert_p95: 0.83,
-            alert_errors: 0.004,
+            alert_errors: 0.012,
         },
     );
     let rows = promdash::explore::alert_rows(&state);
@@ -446,7 +446,7 @@ fn alerts_view_lists_silences_and_fetches_server_alerts_while_open() {
             &round,
             Data {
                 alert_p95: 0.83,
-                alert_errors: 0.004,
+                alert_errors: 0.012,
             },
         );
         bells += effects.iter().filter(|e| **e == Effect::Bell).count();

@@ -35,7 +35,7 @@ fn alerting(w: u16, h: u16) -> promdash::app::State {
     let (mut state, reqs) = default_state(w, h);
     let high = Data {
         alert_p95: 0.83,
-        alert_errors: 0.004,
+        alert_errors: 0.012,
     };
     answer_all(&mut state, &reqs, high);
     let mut t = NOW;

@@ -545,6 +545,64 @@ fn paused_alert_rounds_do_not_redraw_when_nothing_changes() {
     assert!(state.dirty);
 }
 
+/// The "Error ratio" stat and the HighErrorRatio rule share one expression. While paused
+/// the stat keeps its value at the pinned end; the rule still sees now.
+#[test]
+fn a_shared_expression_paused_feeds_the_rule_not_the_panel() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    let stat = state
+        .dashboard
+        .panels
+        .iter()
+        .position(|p| p.title == "Error ratio")
+        .expect("the Error ratio stat");
+    let shared = state.dashboard.panels[stat].queries[0].expr.clone();
+    let shared = shared.as_str();
+    assert!(
+        state.dashboard.alerts.iter().any(|a| a.expr == shared),
+        "the built-in HighErrorRatio rule uses the stat's expression"
+    );
+    assert_eq!(state.panels[stat].value, Some(0.012));
+    update(&mut state, char_key('p'));
+    let high = Data {
+        alert_errors: 0.09,
+        ..Data::default()
+    };
+    let round = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+    assert!(
+        round
+            .iter()
+            .any(|r| r.key.expr() == shared && r.time.is_none())
+    );
+    answer_all(&mut state, &round, high);
+    assert_eq!(
+        state.panels[stat].value,
+        Some(0.012),
+        "the paused stat moved"
+    );
+    let inst = state
+        .alerts
+        .instances()
+        .find(|i| i.rule == "HighErrorRatio")
+        .expect("HighErrorRatio evaluated while paused");
+    assert_eq!(inst.state, AlertState::Pending);
+    // Live again: the one answer serves both.
+    let mut round = fetches(update(&mut state, char_key('p')));
+    if round.is_empty() {
+        round = fetches(update(&mut state, Msg::Tick(NOW + 10.0)));
+    }
+    assert_eq!(
+        round
+            .iter()
+            .filter(|r| r.key.expr() == shared && r.window.is_none())
+            .count(),
+        1
+    );
+    answer_all(&mut state, &round, high);
+    assert_eq!(state.panels[stat].value, Some(0.09));
+}
+
 /// Every instant query of `first` is in `next` (instant answers change every round).
 fn assert_all_instant_queries(
     first: &[promdash::app::FetchRequest],

@@ -80,7 +80,8 @@ fn wave(base: f64, amp: f64, i: usize) -> f64 {
 }
 
 /// Fixed answers for the default dashboard's queries: `alert_p95` is what the
-/// HighLatencyP95 rule sees, `alert_errors` what HighErrorRatio sees.
+/// HighLatencyP95 rule sees, `alert_errors` what HighErrorRatio and the "Error ratio"
+/// stat see.
 #[derive(Debug, Clone, Copy)]
 pub struct Data {
     pub alert_p95: f64,
@@ -91,7 +92,7 @@ impl Default for Data {
     fn default() -> Self {
         Self {
             alert_p95: 0.12,
-            alert_errors: 0.004,
+            alert_errors: 0.012,
         }
     }
 }
@@ -110,9 +111,6 @@ pub fn answer(req: &FetchRequest, data: Data) -> Result<QueryResult, QueryError>
             if expr.contains("[30s]") && expr.contains("histogram_quantile") {
                 return instant(data.alert_p95, Labels::new());
             }
-            if expr.contains("[30s]") && expr.contains("app_error_count_total") {
-                return instant(data.alert_errors, Labels::new());
-            }
             if expr == "sum(app_request_count_total)" {
                 return instant(123_456.0, Labels::new());
             }
@@ -120,7 +118,8 @@ pub fn answer(req: &FetchRequest, data: Data) -> Result<QueryResult, QueryError>
                 return instant(7.0, Labels::new());
             }
             if expr.contains("app_error_count_total") {
-                return instant(0.012, Labels::new());
+                // The "Error ratio" stat and the HighErrorRatio rule: one expression.
+                return instant(data.alert_errors, Labels::new());
             }
             if expr.contains("by (route, status)") {
                 let rows = [
