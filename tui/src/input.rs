@@ -6,6 +6,8 @@
 //! at full speed without ever returning. So the thread first waits on the terminal itself
 //! with `poll(2)`, which reports a hang-up as such, and only then lets crossterm read what
 //! is there. Waiting costs no CPU and needs no timer: the dashboard wakes only for input.
+//! (A hang-up landing in the microseconds between `poll` saying "input" and crossterm
+//! reading it is not covered; the terminal is then noticed gone when drawing fails.)
 //!
 //! Resizes arrive as SIGWINCH, which the event loop listens for (see `run`): crossterm
 //! only sees them when it is reading.
