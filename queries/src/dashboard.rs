@@ -372,6 +372,34 @@ pub struct Connection {
     pub max_response_bytes: Option<u64>,
 }
 
+impl Connection {
+    /// Relative file paths in a file mean "next to this file", as in Prometheus's own
+    /// configuration: they are joined to `dir`, the directory of the file they came from.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        for path in [
+            &mut self.bearer_token_file,
+            &mut self.basic_auth_password_file,
+            &mut self.ca_cert,
+            &mut self.client_cert,
+            &mut self.client_key,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if path.is_relative() {
+                *path = dir.join(&*path);
+            }
+        }
+    }
+}
+
+/// The directory relative paths in the file at `path` are resolved against.
+fn directory_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// One problem in a dashboard file, at a 1-based line and column (columns count chars).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -420,11 +448,17 @@ pub fn prometheus_dashboard() -> Dashboard {
         .unwrap_or_else(|e| panic!("the built-in dashboard is invalid: {e}"))
 }
 
-/// Reads and validates a dashboard file.
+/// Reads and validates a dashboard file; relative paths in its `[connection]` are
+/// resolved against the file's directory.
 pub fn load_dashboard(path: &Path) -> Result<Dashboard, DashboardError> {
     let name = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_dashboard(&text, &name),
+        Ok(text) => parse_dashboard(&text, &name).map(|mut d| {
+            if let Some(c) = d.connection.as_mut() {
+                c.resolve_paths(directory_of(path));
+            }
+            d
+        }),
         Err(e) => Err(DashboardError {
             file: name,
             problems: vec![Problem {
@@ -441,7 +475,12 @@ pub fn load_dashboard(path: &Path) -> Result<Dashboard, DashboardError> {
 /// `[connection]` table, checked like a dashboard's. A missing file is no error (`None`).
 pub fn load_config(path: &Path) -> Result<Option<Connection>, DashboardError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_config(&text, &path.display().to_string()),
+        Ok(text) => parse_config(&text, &path.display().to_string()).map(|c| {
+            c.map(|mut c| {
+                c.resolve_paths(directory_of(path));
+                c
+            })
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(DashboardError {
             file: path.display().to_string(),

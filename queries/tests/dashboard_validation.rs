@@ -484,3 +484,39 @@ fn columns_count_characters_not_bytes() {
         "string",
     );
 }
+
+/// Relative file paths in a file's `[connection]` are taken next to that file, not in the
+/// directory promdash happens to run from; absolute paths are kept.
+#[test]
+fn connection_paths_are_relative_to_their_file() -> Result<(), Box<dyn std::error::Error>> {
+    use promdash_queries::dashboard::{load_config, load_dashboard};
+    let dir = tempfile::tempdir()?;
+    let sub = dir.path().join("conf");
+    std::fs::create_dir(&sub)?;
+    let table = "[connection]\nurl = \"http://127.0.0.1:9090\"\n\
+                 bearer_token_file = \"secrets/token\"\n\
+                 basic_auth_user = \"u\"\nbasic_auth_password_file = \"../pw\"\n\
+                 ca_cert = \"/etc/ssl/ca.pem\"\nclient_cert = \"c.pem\"\nclient_key = \"./k.pem\"\n";
+
+    let config = sub.join("config.toml");
+    std::fs::write(&config, table)?;
+    let c = load_config(&config)?.ok_or("no [connection] read")?;
+    assert_eq!(c.bearer_token_file, Some(sub.join("secrets/token")));
+    assert_eq!(c.basic_auth_password_file, Some(sub.join("../pw")));
+    assert_eq!(c.ca_cert, Some("/etc/ssl/ca.pem".into()));
+    assert_eq!(c.client_cert, Some(sub.join("c.pem")));
+    assert_eq!(c.client_key, Some(sub.join("./k.pem")));
+
+    let dashboard = sub.join("board.toml");
+    std::fs::write(
+        &dashboard,
+        format!(
+            "title = \"t\"\n{table}\n[[panels]]\ntitle = \"p\"\nkind = \"stat\"\nquery = \"up\"\n"
+        ),
+    )?;
+    let d = load_dashboard(&dashboard)?;
+    let c = d.connection.ok_or("no [connection] read")?;
+    assert_eq!(c.bearer_token_file, Some(sub.join("secrets/token")));
+    assert_eq!(c.ca_cert, Some("/etc/ssl/ca.pem".into()));
+    Ok(())
+}
