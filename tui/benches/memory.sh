@@ -12,20 +12,8 @@ SAMPLE_SECS="${SAMPLE_SECS:-60}"
 SAMPLES="${SAMPLES:-10}"
 RANGE="${RANGE:-24h}"
 cargo build --release --quiet -p promdash -p promdash-service
-BIN=target/release
-TMP=$(mktemp -d)
-SOCK="promdash-mem-$$"
-PIDS=()
-cleanup() {
-    tmux -L "$SOCK" kill-server 2>/dev/null || true
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SVC_PORT=$(free_port)
-PROM_PORT=$(free_port)
+. tui/benches/lib.sh
+bench_init promdash-mem
 
 # 24 h of history at a 15 s interval, ending a minute ago, in OpenMetrics for promtool.
 python3 - "$TMP/history.om" <<'PY'
@@ -64,32 +52,12 @@ promtool tsdb create-blocks-from openmetrics "$TMP/history.om" "$TMP/data" >"$TM
     || { cat "$TMP/backfill.log"; exit 1; }
 rm -f "$TMP/history.om"
 
-"$BIN/promdash-service" --listen "127.0.0.1:$SVC_PORT" --latency-ms 20 --jitter-ms 10 --error-rate 0.01 >"$TMP/service.log" 2>&1 &
-PIDS+=($!)
-cat >"$TMP/prometheus.yml" <<YAML
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: promdash-service
-    static_configs:
-      - targets: ['127.0.0.1:$SVC_PORT']
-YAML
-prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 150); do
-    curl -fs "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && break
-    sleep 0.2
-done
-"$BIN/promdash-service" load --target "http://127.0.0.1:$SVC_PORT/process" --rps 50 \
-    --duration "$((SAMPLE_SECS * SAMPLES + 120))s" >"$TMP/load.log" 2>&1 &
-PIDS+=($!)
-hist=$(curl -fsG "http://127.0.0.1:$PROM_PORT/api/v1/query" \
+start_stack "$((SAMPLE_SECS * SAMPLES + 120))"
+hist=$(curl -fsG "$URL/api/v1/query" \
     --data-urlencode "query=count_over_time(app_in_flight_requests{job=\"history\"}[1d])" \
     --data-urlencode "time=$(date +%s)" | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
 echo "history in Prometheus: $hist samples of app_in_flight_requests over the last 24 h"
 
-URL="http://127.0.0.1:$PROM_PORT"
 tmux -L "$SOCK" -f /dev/null new-session -d -x 200 -y 50 \
     "$BIN/promdash --url $URL --range $RANGE --no-bell --log-file $TMP/promdash.log"
 sleep 2

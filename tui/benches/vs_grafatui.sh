@@ -15,51 +15,20 @@ ROUNDS="${ROUNDS:-1}"
 GRAFATUI="${GRAFATUI:-$(command -v grafatui || true)}"
 [ -x "$GRAFATUI" ] || { echo "grafatui not found: cargo install grafatui --version 0.1.18 --locked, or set GRAFATUI"; exit 1; }
 cargo build --release --quiet -p promdash -p promdash-service
-BIN=target/release
-TMP=$(mktemp -d)
-SOCK="promdash-vs-$$"
-PIDS=()
+. tui/benches/lib.sh
+bench_init promdash-vs
 PD=""
 GT=""
-cleanup() {
+before_cleanup() {
     # The dashboards first, by pid: grafatui 0.1.18 does not exit when its terminal
     # goes away but spins at full CPU (and ignores SIGTERM then), so killing only the
     # tmux server leaves it behind.
     [ -n "${PD:-}" ] && { kill "$PD" 2>/dev/null || true; }
     [ -n "${GT:-}" ] && { kill -9 "$GT" 2>/dev/null || true; }
-    tmux -L "$SOCK" kill-server 2>/dev/null || true
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
 }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SVC_PORT=$(free_port)
-PROM_PORT=$(free_port)
-"$BIN/promdash-service" --listen "127.0.0.1:$SVC_PORT" --latency-ms 20 --jitter-ms 10 --error-rate 0.01 >"$TMP/service.log" 2>&1 &
-PIDS+=($!)
-cat >"$TMP/prometheus.yml" <<YAML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: promdash-service
-    static_configs:
-      - targets: ['127.0.0.1:$SVC_PORT']
-YAML
-prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && break
-    sleep 0.2
-done
-"$BIN/promdash-service" load --target "http://127.0.0.1:$SVC_PORT/process" --rps 50 \
-    --duration "$((SECS + 60))s" >"$TMP/load.log" 2>&1 &
-PIDS+=($!)
+start_stack "$((SECS * ROUNDS + 60))"
 sleep 5
 
-URL="http://127.0.0.1:$PROM_PORT"
 tmux -L "$SOCK" -f /dev/null new-session -d -s promdash -x 200 -y 50 \
     "$BIN/promdash ${PROMDASH_DASHBOARD:+--dashboard $PROMDASH_DASHBOARD} --url $URL --refresh 1s --range 15m --no-bell --log-file $TMP/promdash.log"
 tmux -L "$SOCK" new-session -d -s grafatui -x 200 -y 50 \
