@@ -72,6 +72,23 @@ fn screen(state: &State) -> String {
     out
 }
 
+/// Prometheus scraping the 5,000-series target, once every series is in and a few
+/// scrapes later: the range windows promdash asks for end at the last settled step, a
+/// few seconds ago, and must hold samples.
+async fn prometheus_with_pods() -> anyhow::Result<Prometheus> {
+    let target = exposition_target().await?;
+    let prom = Prometheus::start(&[target]).await?;
+    promdash_tests::wait_for_value(
+        &prom.url(),
+        "count(scale_pods)",
+        SERIES as f64,
+        Duration::from_secs(30),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    Ok(prom)
+}
+
 /// A scrape target serving `SERIES` gauges `scale_pods{pod="pod-NNNN"}` whose value is
 /// the pod's number; the accept loop ends with the test's runtime.
 async fn exposition_target() -> anyhow::Result<SocketAddr> {
@@ -142,18 +159,7 @@ async fn run_round<S: MetricsSource>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_series_from_prometheus_show_the_top_ones_and_how_many_more()
 -> anyhow::Result<()> {
-    let target = exposition_target().await?;
-    let prom = Prometheus::start(&[target]).await?;
-    promdash_tests::wait_for_value(
-        &prom.url(),
-        "count(scale_pods)",
-        SERIES as f64,
-        Duration::from_secs(30),
-    )
-    .await?;
-    // A few scrapes, so each series has points in the window (which ends at the last
-    // settled step, a few seconds ago).
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    let prom = prometheus_with_pods().await?;
 
     let client = Arc::new(PromClient::new(ClientConfig::new(prom.url()))?);
     let mut state = State::new(
@@ -310,17 +316,7 @@ async fn a_thirty_day_range_query_is_accepted_by_prometheus() -> anyhow::Result<
 /// distinct expression and query type, counted by a proxy in front of Prometheus.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identical_expressions_in_two_panels_are_fetched_once() -> anyhow::Result<()> {
-    let target = exposition_target().await?;
-    let prom = Prometheus::start(&[target]).await?;
-    promdash_tests::wait_for_value(
-        &prom.url(),
-        "count(scale_pods)",
-        SERIES as f64,
-        Duration::from_secs(30),
-    )
-    .await?;
-    // The range windows end at the last settled step: let them hold samples.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    let prom = prometheus_with_pods().await?;
     let upstream: SocketAddr = format!("127.0.0.1:{}", prom.port()).parse()?;
     let proxy = FaultProxy::start(upstream).await?;
     let client = Arc::new(PromClient::new(ClientConfig::new(proxy.url()))?);

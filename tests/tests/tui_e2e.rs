@@ -6,118 +6,51 @@
 //! killed when the test ends.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use promdash_tests::connect::promdash_binary;
+use promdash_tests::tmux::Tmux;
 use promdash_tests::{Faults, Prometheus, ServiceConfig, start_service};
 
 const WIDTH: u16 = 120;
 const HEIGHT: u16 = 40;
 const RPS: f64 = 50.0;
 
-/// A tmux server on its own socket running one command in a 120×40 window.
-struct Tmux {
-    socket: String,
-    status_file: PathBuf,
+/// `program args…` in a 120×40 tmux (the harness's [`Tmux`]), through `sh` so that its
+/// exit status is written to `dir/exit-status` and the pane stays open afterwards for the
+/// screen to be checked. The status file is returned with the session.
+fn start_recorded(
+    name: &str,
+    dir: &Path,
+    program: &Path,
+    args: &[String],
+) -> anyhow::Result<(Tmux, PathBuf)> {
+    let status_file = dir.join("exit-status");
+    let mut line = shell_quote(&program.display().to_string());
+    for a in args {
+        line.push(' ');
+        line.push_str(&shell_quote(a));
+    }
+    let script = format!(
+        "{line}; echo $? > {}; sleep 600",
+        shell_quote(&status_file.display().to_string())
+    );
+    let tmux = Tmux::start(
+        name,
+        (WIDTH, HEIGHT),
+        Path::new("sh"),
+        &["-c".to_owned(), script],
+        &[],
+    )?;
+    Ok((tmux, status_file))
 }
 
-impl Tmux {
-    fn start(name: &str, dir: &Path, program: &Path, args: &[String]) -> anyhow::Result<Self> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            bail!("tmux is not installed (Debian/Ubuntu: apt-get install tmux)");
-        }
-        let socket = format!("promdash-{name}-{}", std::process::id());
-        let status_file = dir.join("exit-status");
-        let mut line = shell_quote(&program.display().to_string());
-        for a in args {
-            line.push(' ');
-            line.push_str(&shell_quote(a));
-        }
-        // Record the exit status, then keep the pane open so the screen can be checked.
-        let script = format!(
-            "{line}; echo $? > {}; sleep 600",
-            shell_quote(&status_file.display().to_string())
-        );
-        let out = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x"])
-            .arg(WIDTH.to_string())
-            .arg("-y")
-            .arg(HEIGHT.to_string())
-            .args(["sh", "-c", &script])
-            .env("TERM", "xterm-256color")
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "tmux new-session failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(Self {
-            socket,
-            status_file,
-        })
-    }
-
-    fn tmux(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "tmux {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "0"])
-            .unwrap_or_default()
-    }
-
-    fn keys(&self, keys: &[&str]) -> anyhow::Result<()> {
-        let mut args = vec!["send-keys", "-t", "0"];
-        args.extend_from_slice(keys);
-        self.tmux(&args).map(drop)
-    }
-
-    /// Waits until `pred` holds for the screen; the last screen on timeout.
-    async fn wait_for(
-        &self,
-        what: &str,
-        limit: Duration,
-        pred: impl Fn(&str) -> bool,
-    ) -> anyhow::Result<String> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return Ok(s);
-            }
-            if Instant::now() >= deadline {
-                bail!("timed out after {limit:?} waiting for {what}; screen:\n{s}");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    fn exit_status(&self) -> Option<i32> {
-        std::fs::read_to_string(&self.status_file)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
+/// The exit status `start_recorded` wrote, once the program has ended.
+fn exit_status(status_file: &Path) -> Option<i32> {
+    std::fs::read_to_string(status_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
 }
 
 fn shell_quote(s: &str) -> String {
@@ -261,7 +194,7 @@ async fn dashboard_against_real_prometheus() -> anyhow::Result<()> {
         "--log-file".to_owned(),
         dir.path().join("promdash.log").display().to_string(),
     ];
-    let tmux = Tmux::start("e2e", dir.path(), &binary, &args)?;
+    let (tmux, status) = start_recorded("e2e", dir.path(), &binary, &args)?;
 
     // The dashboard comes up with its title, UP, a total and a p95.
     let screen = tmux
@@ -359,11 +292,11 @@ async fn dashboard_against_real_prometheus() -> anyhow::Result<()> {
     // q: exit status 0 and the terminal handed back (alternate screen off, cursor shown).
     tmux.keys(&["q"])?;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while tmux.exit_status().is_none() && Instant::now() < deadline {
+    while exit_status(&status).is_none() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
-        tmux.exit_status(),
+        exit_status(&status),
         Some(0),
         "exit status; screen:\n{}",
         tmux.screen()
@@ -403,7 +336,7 @@ async fn demo_fills_and_fault_fires() -> anyhow::Result<()> {
         "--log-file".to_owned(),
         dir.path().join("demo.log").display().to_string(),
     ];
-    let tmux = Tmux::start("demo", dir.path(), &binary, &args)?;
+    let (tmux, status) = start_recorded("demo", dir.path(), &binary, &args)?;
 
     // Charts fill within 15 s: the latency legend has values and the graphs have lines.
     let started = Instant::now();
@@ -440,11 +373,11 @@ async fn demo_fills_and_fault_fires() -> anyhow::Result<()> {
     tmux.keys(&["f"])?;
     tmux.keys(&["q"])?;
     let deadline = Instant::now() + Duration::from_secs(15);
-    while tmux.exit_status().is_none() && Instant::now() < deadline {
+    while exit_status(&status).is_none() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
-        tmux.exit_status(),
+        exit_status(&status),
         Some(0),
         "demo exit status; screen:\n{}",
         tmux.screen()
