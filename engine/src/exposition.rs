@@ -1,0 +1,1 @@
+//! The Prometheus text exposition format and OpenMetrics text. (Being written.)

@@ -1,0 +1,21 @@
+//! promdash-engine: an in-memory store of samples and a PromQL evaluator that answers
+//! with Prometheus's numbers, so promdash can watch a service with no Prometheus running.
+//!
+//! - [`store`]: series keyed by their sorted label set, compressed chunks, a label index,
+//!   retention and a series cap.
+//! - [`eval`]: the evaluator on `promql-parser`, Prometheus 3.x semantics by default and
+//!   2.x on request ([`Compat`]).
+//! - [`exposition`]: the Prometheus text format and OpenMetrics text parser.
+//! - [`promqltest`]: Prometheus's promqltest file format and a runner on this engine.
+//!
+//! Nothing here touches a terminal or the network.
+
+pub mod eval;
+pub mod exposition;
+pub mod promqltest;
+pub mod store;
+pub mod value;
+
+pub use eval::{Compat, Engine, EngineOptions, EvalError};
+pub use store::{Store, StoreConfig, StoreError};
+pub use value::{Point, STALE_MARKER_BITS, Sample, Series, Value, is_stale_marker};

@@ -1,0 +1,48 @@
+//! What the evaluator answers, and the stale marker.
+
+pub use promdash_queries::model::Labels;
+
+/// Prometheus's stale marker: a NaN with exactly these bits. Recognised by bits only;
+/// any other NaN is an ordinary value.
+pub const STALE_MARKER_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// The stale marker as an `f64`.
+pub fn stale_marker() -> f64 {
+    f64::from_bits(STALE_MARKER_BITS)
+}
+
+/// Whether `v` is the stale marker (by bits, never by `is_nan`).
+pub fn is_stale_marker(v: f64) -> bool {
+    v.to_bits() == STALE_MARKER_BITS
+}
+
+/// One sample of a series: a timestamp in milliseconds since the Unix epoch and a value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub t: i64,
+    pub v: f64,
+}
+
+/// One element of an instant vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub labels: Labels,
+    pub t: i64,
+    pub v: f64,
+}
+
+/// One series of a range matrix, points in time order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    pub points: Vec<Point>,
+}
+
+/// The result of an evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Scalar(Point),
+    String { t: i64, value: String },
+    Vector(Vec<Sample>),
+    Matrix(Vec<Series>),
+}
