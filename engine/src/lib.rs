@@ -10,6 +10,9 @@
 //!
 //! Nothing here touches a terminal or the network.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod chunk;
 pub mod eval;
 pub mod exposition;
 pub mod promqltest;
