@@ -706,11 +706,10 @@ impl PromClient {
     }
 
     /// Replaces every secret (and a secret's start at the end of a quote cut short) in
-    /// the parts of an error that quote the server.
+    /// the parts of an error that quote the server, and escapes their control characters
+    /// (see [`crate::text`]): they are printed to terminals.
     fn scrub(&self, e: QueryError) -> QueryError {
-        if self.secrets.is_empty() {
-            return e;
-        }
+        let clean = |text: &str| crate::text::escaped(&scrub_text(text, &self.secrets));
         match e {
             QueryError::Http {
                 url,
@@ -720,7 +719,7 @@ impl PromClient {
             } => QueryError::Http {
                 url,
                 status,
-                body: scrub_text(&body, &self.secrets),
+                body: clean(&body),
                 hint,
             },
             QueryError::Api {
@@ -729,12 +728,19 @@ impl PromClient {
                 message,
             } => QueryError::Api {
                 status,
-                error_type,
-                message: scrub_text(&message, &self.secrets),
+                error_type: match error_type {
+                    crate::error::ErrorType::Other(t) => crate::error::ErrorType::Other(clean(&t)),
+                    known => known,
+                },
+                message: clean(&message),
             },
             QueryError::Decode { url, detail } => QueryError::Decode {
                 url,
-                detail: scrub_text(&detail, &self.secrets),
+                detail: clean(&detail),
+            },
+            QueryError::Transport { url, detail } => QueryError::Transport {
+                url,
+                detail: clean(&detail),
             },
             other => other,
         }
@@ -915,6 +921,9 @@ const MIN_SCRUBBED_LEN: usize = 4;
 /// (a quote cut in the middle of one) too.
 fn scrub_text(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
+    if secrets.is_empty() {
+        return out;
+    }
     for s in secrets {
         if out.contains(s.as_str()) {
             out = out.replace(s.as_str(), "***");

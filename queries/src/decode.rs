@@ -80,6 +80,17 @@ pub fn parse_query_response(
     }
 }
 
+/// The server's warnings and infos are only ever shown: their control characters are
+/// escaped once, here (see [`crate::text`]).
+fn escape_notes(mut notes: Notes) -> Notes {
+    for w in notes.warnings.iter_mut().chain(notes.infos.iter_mut()) {
+        if let std::borrow::Cow::Owned(e) = crate::text::escape_control(w) {
+            *w = e;
+        }
+    }
+    notes
+}
+
 /// Decodes the envelope of any other endpoint into `T` (`data`), mapping errors as
 /// [`parse_query_response`] does.
 pub fn parse_api_response<T: de::DeserializeOwned>(
@@ -113,11 +124,11 @@ pub fn parse_api_response<T: de::DeserializeOwned>(
         Ok(g) if (200..300).contains(&status) => match g.data {
             Some(d) => Ok((
                 d,
-                Notes {
+                escape_notes(Notes {
                     warnings: g.warnings,
                     infos: g.infos,
                     is_partial: g.is_partial,
-                },
+                }),
             )),
             None => Err(QueryError::Decode {
                 url: url.to_owned(),
@@ -181,25 +192,37 @@ impl RawEnvelope {
         let data = self.data.ok_or("expected a `data` field in the answer")?;
         let result = data.result.ok_or("expected `data.result` in the answer")?;
         let data = match (data.result_type.as_deref(), result) {
+            // A series without its sample is a wrongly shaped answer, never "no series":
+            // read as empty, an alert on it would resolve.
             (Some("vector"), RawResult::Series(series)) => QueryData::Vector(
                 series
                     .into_iter()
-                    .filter_map(|s| {
-                        Some(InstantSeries {
-                            sample: s.value?,
+                    .enumerate()
+                    .map(|(i, s)| match s.value {
+                        Some(sample) => Ok(InstantSeries {
+                            sample,
                             labels: s.labels,
-                        })
+                        }),
+                        None => Err(format!(
+                            "series {i} of the vector in `result` has no `value` [time, \"value\"]"
+                        )),
                     })
-                    .collect(),
+                    .collect::<Result<_, _>>()?,
             ),
             (Some("matrix"), RawResult::Series(series)) => QueryData::Matrix(
                 series
                     .into_iter()
-                    .map(|s| RangeSeries {
-                        labels: s.labels,
-                        samples: s.values.unwrap_or_default(),
+                    .enumerate()
+                    .map(|(i, s)| match s.values {
+                        Some(samples) => Ok(RangeSeries {
+                            labels: s.labels,
+                            samples,
+                        }),
+                        None => Err(format!(
+                            "series {i} of the matrix in `result` has no `values` [[time, \"value\"], ...]"
+                        )),
                     })
-                    .collect(),
+                    .collect::<Result<_, _>>()?,
             ),
             (Some("vector"), RawResult::Empty) => QueryData::Vector(Vec::new()),
             (Some("matrix"), RawResult::Empty) => QueryData::Matrix(Vec::new()),
@@ -223,7 +246,7 @@ impl RawEnvelope {
         };
         Ok(Envelope::Success(QueryResult {
             data,
-            notes: self.notes,
+            notes: escape_notes(self.notes),
         }))
     }
 }

@@ -10,6 +10,7 @@
 //! - [`catalog`]: named PromQL for the reference service.
 //! - [`dashboard`]: dashboard files (TOML) with validation.
 //! - [`alert`]: the client-side alert engine.
+//! - [`text`]: server-controlled text made safe for a terminal.
 pub mod alert;
 pub mod catalog;
 pub mod client;
@@ -21,6 +22,7 @@ mod labels;
 pub mod model;
 pub mod source;
 pub mod step;
+pub mod text;
 
 pub use alert::{AlertEngine, AlertInstance, AlertState, ServerAlert, Transition};
 pub use client::{ClientConfig, PromClient, Secret};

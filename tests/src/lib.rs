@@ -22,6 +22,7 @@
 mod child;
 pub mod connect;
 pub mod exposition;
+pub mod hostile;
 mod prometheus;
 pub mod promtool;
 pub mod queries_support;

@@ -126,6 +126,14 @@ pub struct Catalog {
 impl Catalog {
     /// Stores a loaded list (metric names are capped at [`MAX_METRICS`]).
     pub fn insert(&mut self, need: Need, mut values: Vec<String>) {
+        // Names and values come from the server and are shown in the prompt: their
+        // control characters escaped, as in a PromQL string (`\x1b`, `\n`), so a
+        // chosen value still matches inside quotes.
+        for v in &mut values {
+            if let std::borrow::Cow::Owned(e) = promdash_queries::text::escape_control(v) {
+                *v = e;
+            }
+        }
         values.sort();
         values.dedup();
         match need {
@@ -526,6 +534,20 @@ mod tests {
         let c = at_end("app_request_count_total{route=\"/p");
         assert_eq!(c.items, s(&["/process"]));
         assert_eq!(c.start, "app_request_count_total{route=\"".len());
+    }
+
+    #[test]
+    fn server_values_are_escaped_before_they_are_shown() {
+        let mut c = Catalog::default();
+        c.insert(
+            Need::LabelValues {
+                metric: "m".into(),
+                label: "l".into(),
+            },
+            s(&["ok", "\u{1b}]0;title\u{7}\u{202e}"]),
+        );
+        let got = complete("m{l=\"", "m{l=\"".len(), &c);
+        assert_eq!(got.items, s(&[r"\x1b]0;title\a\u202e", "ok"]));
     }
 
     #[test]

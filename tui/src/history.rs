@@ -35,17 +35,19 @@ pub fn load(file: &Path) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(file) else {
         return Vec::new();
     };
+    // Escaped on reading too: the file may have been written by something else.
     let mut lines: Vec<String> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
+        .map(promdash_queries::text::escaped)
         .collect();
     let extra = lines.len().saturating_sub(MAX_HISTORY);
     lines.drain(..extra);
     lines
 }
 
-/// Appends one expression (newlines folded to spaces).
+/// Appends one expression (newlines folded to spaces, other control characters escaped
+/// as in a PromQL string).
 pub fn append(file: &Path, expr: &str) -> std::io::Result<()> {
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
@@ -55,6 +57,7 @@ pub fn append(file: &Path, expr: &str) -> std::io::Result<()> {
         .append(true)
         .open(file)?;
     let line = expr.replace(['\n', '\r'], " ");
+    let line = promdash_queries::text::escape_control(&line);
     writeln!(f, "{line}")
 }
 
@@ -95,6 +98,13 @@ mod tests {
         append(&file, "up").expect("append");
         append(&file, "sum(rate(x[1m]))\nby (le)").expect("append");
         assert_eq!(load(&file), vec!["up", "sum(rate(x[1m])) by (le)"]);
+        // A value picked from a hostile server's completions: written escaped.
+        append(&file, "x{a=\"\u{1b}]52;c;aGk=\u{7}\"}").expect("append");
+        let text = std::fs::read_to_string(&file).expect("read");
+        assert!(text.contains(r#"x{a="\x1b]52;c;aGk=\a"}"#), "{text:?}");
+        // A file written by something else: escaped on reading.
+        std::fs::write(&file, "up\u{1b}[2J\u{202e}\n").expect("write");
+        assert_eq!(load(&file), vec![r"up\x1b[2J\u202e"]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -311,7 +311,7 @@ impl PanelState {
             .map(|(labels, v)| TableRow {
                 labels: columns
                     .iter()
-                    .map(|c| labels.get(c).unwrap_or_default().to_owned())
+                    .map(|c| promdash_queries::text::escaped(labels.get(c).unwrap_or_default()))
                     .collect(),
                 value: v,
                 text: self.format.format(v, panel.decimals),
@@ -322,8 +322,17 @@ impl PanelState {
 }
 
 /// A series' display name: the legend template with `{{label}}` filled in, or the label
-/// set, or the expression when the series has no labels.
+/// set, or the expression when the series has no labels; control characters escaped
+/// ([`promdash_queries::text::escape_control`]).
 pub fn series_name(legend: Option<&str>, labels: &Labels, expr: &str) -> String {
+    let name = raw_series_name(legend, labels, expr);
+    match promdash_queries::text::escape_control(&name) {
+        std::borrow::Cow::Borrowed(_) => name,
+        std::borrow::Cow::Owned(e) => e,
+    }
+}
+
+fn raw_series_name(legend: Option<&str>, labels: &Labels, expr: &str) -> String {
     if let Some(template) = legend {
         let mut out = String::with_capacity(template.len());
         let mut rest = template;
@@ -383,6 +392,15 @@ mod tests {
 
     #[test]
     fn legend_templates() {
+        let hostile = labels(&[("job", "a\u{1b}[2J\rb\u{202e}")]);
+        assert_eq!(
+            series_name(Some("{{job}}"), &hostile, "x"),
+            r"a\x1b[2J\rb\u202e"
+        );
+        assert_eq!(
+            series_name(None, &hostile, "x"),
+            r#"{job="a\x1b[2J\rb\u202e"}"#
+        );
         let l = labels(&[("route", "/process"), ("status", "200")]);
         assert_eq!(
             series_name(Some("{{route}} {{ status }}"), &l, "x"),

@@ -77,7 +77,10 @@ pub fn main(cli: Cli) -> ExitCode {
         let parent = match cli.connection.clone().with_user_config() {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("promdash: {e}");
+                eprintln!(
+                    "promdash: {}",
+                    promdash_queries::text::escape_lines(&e.to_string())
+                );
                 return ExitCode::from(2);
             }
         };
@@ -92,7 +95,10 @@ pub fn main(cli: Cli) -> ExitCode {
     let mut settings = match settings(&cli, utc_offset) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("promdash: {e}");
+            eprintln!(
+                "promdash: {}",
+                promdash_queries::text::escape_lines(&e.to_string())
+            );
             return ExitCode::from(2);
         }
     };
@@ -135,7 +141,10 @@ pub fn main(cli: Cli) -> ExitCode {
             let client = match PromClient::new(settings.client.clone()) {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("promdash: {e}");
+                    eprintln!(
+                        "promdash: {}",
+                        promdash_queries::text::escape_lines(&e.to_string())
+                    );
                     return ExitCode::from(2);
                 }
             };
@@ -144,7 +153,10 @@ pub fn main(cli: Cli) -> ExitCode {
             let mut state = State::new(settings.dashboard, settings.opts);
             state.insecure = settings.client.insecure_skip_verify;
             if let Err(e) = state.vars.preset(&cli.vars) {
-                eprintln!("promdash: {e}");
+                eprintln!(
+                    "promdash: {}",
+                    promdash_queries::text::escape_lines(&e.to_string())
+                );
                 return ExitCode::from(2);
             }
             runtime.block_on(async move { with_terminal(state, Arc::new(client), |_| {}).await })
@@ -161,7 +173,11 @@ pub fn main(cli: Cli) -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             // Not eprintln!: it panics when stderr is gone.
-            let _ = writeln!(std::io::stderr(), "promdash: {e:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "promdash: {}",
+                promdash_queries::text::escape_lines(&format!("{e:#}"))
+            );
             ExitCode::FAILURE
         }
     }

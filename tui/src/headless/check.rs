@@ -27,6 +27,7 @@ use super::conn::ConnectionArgs;
 use super::output::fmt_labels;
 use super::time::now;
 use super::{Outcome, fail};
+use promdash_queries::text::escape_control;
 
 /// `promdash check [--dashboard FILE] [--instant]`
 #[derive(Debug, Clone, Args)]
@@ -219,11 +220,12 @@ pub async fn run_check(
             write!(
                 out,
                 "{word}  {}{labels}  value={}  severity={severity}",
-                report.rule,
+                escape_control(&report.rule),
                 format_value(inst.value),
             )?;
             if !inst.summary.is_empty() {
-                write!(out, "  {}", inst.summary)?;
+                // `{{ $labels.x }}` brings the exporter's text: escaped (as `fmt_labels`).
+                write!(out, "  {}", escape_control(&inst.summary))?;
             }
             writeln!(out)?;
         }

@@ -80,9 +80,14 @@ impl Outcome {
     }
 }
 
-/// Prints `promdash: {msg}` to `err` and returns [`Outcome::Failed`].
+/// Prints `promdash: {msg}` to `err` (control characters escaped: messages quote
+/// servers and files) and returns [`Outcome::Failed`].
 pub(crate) fn fail(err: &mut dyn Write, msg: &str) -> anyhow::Result<Outcome> {
-    writeln!(err, "promdash: {msg}")?;
+    writeln!(
+        err,
+        "promdash: {}",
+        promdash_queries::text::escape_lines(msg)
+    )?;
     Ok(Outcome::Failed)
 }
 

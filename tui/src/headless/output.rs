@@ -10,7 +10,9 @@
 use std::io::{self, Write};
 
 use promdash_queries::model::{Labels, QueryData, QueryResult, Sample};
-use serde_json::{Value, json};
+use promdash_queries::text::{escape_control, escaped};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeTuple, Serializer};
+use serde_json::Value;
 
 /// Output format of `promdash query`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -67,51 +69,76 @@ pub fn write_result(out: &mut dyn Write, result: &QueryResult, format: Format) -
     match format {
         Format::Table => write_table(out, &result.data),
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &to_json(&result.data))?;
-            writeln!(out)
+            // Written as it is serialized, through a buffer: never a copy of the answer.
+            let mut buf = io::BufWriter::with_capacity(64 * 1024, &mut *out);
+            serde_json::to_writer_pretty(&mut buf, &JsonData(&result.data))?;
+            writeln!(buf)?;
+            buf.flush()
         }
         Format::Csv => write_csv(out, &result.data),
     }
 }
 
-/// Label names in column order: `__name__` first, then the rest sorted.
-fn label_columns<'a>(sets: impl Iterator<Item = &'a Labels>) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
+/// Most label columns `query -o table` and `-o csv` show. Labels beyond them go into one
+/// last `labels` column, in PromQL syntax, so a row costs what its own labels cost however
+/// many different label names the answer holds.
+pub const MAX_LABEL_COLUMNS: usize = 24;
+
+/// The label columns: `__name__` first, then the rest sorted, at most
+/// [`MAX_LABEL_COLUMNS`]; and whether some label names did not fit.
+fn label_columns<'a>(sets: impl Iterator<Item = &'a Labels>) -> (Vec<String>, bool) {
+    let mut names: std::collections::BTreeSet<(bool, &'a str)> = Default::default();
     for labels in sets {
         for name in labels.keys() {
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_owned());
-            }
+            names.insert((name != "__name__", name));
         }
     }
-    names.sort_by(|a, b| (a != "__name__", a).cmp(&(b != "__name__", b)));
-    names
+    let more = names.len() > MAX_LABEL_COLUMNS;
+    let cols = names
+        .into_iter()
+        .take(MAX_LABEL_COLUMNS)
+        .map(|(_, n)| n.to_owned())
+        .collect();
+    (cols, more)
+}
+
+/// Name of the column holding the labels that got no column of their own.
+const OTHER_LABELS: &str = "labels";
+
+/// The header cells of the label columns.
+fn label_head(cols: &[String], more: bool) -> impl Iterator<Item = String> + '_ {
+    cols.iter()
+        .map(|c| escaped(c))
+        .chain(more.then(|| OTHER_LABELS.to_owned()))
 }
 
 fn write_table(out: &mut dyn Write, data: &QueryData) -> io::Result<()> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     match data {
         QueryData::Vector(series) => {
-            let cols = label_columns(series.iter().map(|s| &s.labels));
-            rows.push(cols.iter().cloned().chain(["value".to_owned()]).collect());
+            let (cols, more) = label_columns(series.iter().map(|s| &s.labels));
+            rows.push(
+                label_head(&cols, more)
+                    .chain(["value".to_owned()])
+                    .collect(),
+            );
             for s in series {
-                let mut row = label_cells(&cols, &s.labels);
+                let mut row = label_cells(&cols, more, &s.labels);
                 row.push(fmt_value(s.sample.v));
                 rows.push(row);
             }
         }
         QueryData::Matrix(series) => {
-            let cols = label_columns(series.iter().map(|s| &s.labels));
+            let (cols, more) = label_columns(series.iter().map(|s| &s.labels));
             let head = ["points", "last", "min", "max", "sparkline"];
             rows.push(
-                cols.iter()
-                    .cloned()
+                label_head(&cols, more)
                     .chain(head.iter().map(|h| (*h).to_owned()))
                     .collect(),
             );
             let (start, end) = time_span(series.iter().flat_map(|s| s.samples.iter()));
             for s in series {
-                let mut row = label_cells(&cols, &s.labels);
+                let mut row = label_cells(&cols, more, &s.labels);
                 let finite = s.samples.iter().map(|p| p.v).filter(|v| !v.is_nan());
                 let min = finite.clone().fold(f64::NAN, f64::min);
                 let max = finite.fold(f64::NAN, f64::max);
@@ -129,7 +156,7 @@ fn write_table(out: &mut dyn Write, data: &QueryData) -> io::Result<()> {
         }
         QueryData::String { value, .. } => {
             rows.push(vec!["string".to_owned()]);
-            rows.push(vec![value.clone()]);
+            rows.push(vec![escaped(value)]);
         }
     }
     if rows.len() == 1 {
@@ -138,10 +165,31 @@ fn write_table(out: &mut dyn Write, data: &QueryData) -> io::Result<()> {
     write_aligned(out, &rows)
 }
 
-fn label_cells(cols: &[String], labels: &Labels) -> Vec<String> {
-    cols.iter()
-        .map(|c| labels.get(c).unwrap_or_default().to_owned())
-        .collect()
+/// One row's label cells, control characters escaped (see
+/// [`escape_control`]); with `more`, a last cell holding the labels without a column.
+fn label_cells(cols: &[String], more: bool, labels: &Labels) -> Vec<String> {
+    let mut row: Vec<String> = cols
+        .iter()
+        .map(|c| escaped(labels.get(c).unwrap_or_default()))
+        .collect();
+    if more {
+        let rest: Labels = labels
+            .iter()
+            .filter(|(k, _)| cols.binary_search_by(|c| cmp_columns(c, k)).is_err())
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        row.push(if rest.is_empty() {
+            String::new()
+        } else {
+            fmt_labels(&rest)
+        });
+    }
+    row
+}
+
+/// The order of [`label_columns`]: `__name__` first, then by name.
+fn cmp_columns(a: &str, b: &str) -> std::cmp::Ordering {
+    (a != "__name__", a).cmp(&(b != "__name__", b))
 }
 
 /// Columns padded to their widest cell (counted in chars), two spaces apart; the last
@@ -227,29 +275,103 @@ pub fn sparkline(samples: &[Sample], start: f64, end: f64, width: usize) -> Stri
 
 /// The API's `data` object for `data`: values as strings, timestamps as numbers.
 pub fn to_json(data: &QueryData) -> Value {
-    let pair = |s: &Sample| json!([s.t, fmt_value_json(s.v)]);
-    match data {
-        QueryData::Vector(series) => json!({
-            "resultType": "vector",
-            "result": series
-                .iter()
-                .map(|s| json!({ "metric": s.labels, "value": pair(&s.sample) }))
-                .collect::<Vec<_>>(),
-        }),
-        QueryData::Matrix(series) => json!({
-            "resultType": "matrix",
-            "result": series
-                .iter()
-                .map(|s| json!({
-                    "metric": s.labels,
-                    "values": s.samples.iter().map(pair).collect::<Vec<_>>(),
-                }))
-                .collect::<Vec<_>>(),
-        }),
-        QueryData::Scalar(s) => json!({ "resultType": "scalar", "result": pair(s) }),
-        QueryData::String { t, value } => {
-            json!({ "resultType": "string", "result": [t, value] })
+    serde_json::to_value(JsonData(data)).unwrap_or(Value::Null)
+}
+
+/// `data` as the API's `data` object, serialized as it is written: nothing but the
+/// answer itself is held in memory, however large it is.
+struct JsonData<'a>(&'a QueryData);
+
+/// A sample as `[t, "v"]`.
+struct JsonPair<'a>(&'a Sample);
+
+impl Serialize for JsonPair<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(2)?;
+        t.serialize_element(&self.0.t)?;
+        t.serialize_element(&fmt_value_json(self.0.v))?;
+        t.end()
+    }
+}
+
+/// A sequence written from an iterator, one element at a time.
+struct JsonSeq<F>(F);
+
+impl<I, F> Serialize for JsonSeq<F>
+where
+    F: Fn() -> I,
+    I: ExactSizeIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let it = (self.0)();
+        let mut seq = s.serialize_seq(Some(it.len()))?;
+        for item in it {
+            seq.serialize_element(&item)?;
         }
+        seq.end()
+    }
+}
+
+/// One series: `{"metric": {...}, "value": [...]}` or `"values": [[...], ...]`.
+struct JsonSeries<'a> {
+    labels: &'a Labels,
+    instant: Option<&'a Sample>,
+    range: &'a [Sample],
+}
+
+impl Serialize for JsonSeries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("metric", self.labels)?;
+        match self.instant {
+            Some(sample) => m.serialize_entry("value", &JsonPair(sample))?,
+            None => m.serialize_entry("values", &JsonSeq(|| self.range.iter().map(JsonPair)))?,
+        }
+        m.end()
+    }
+}
+
+impl Serialize for JsonData<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        match self.0 {
+            QueryData::Vector(series) => {
+                m.serialize_entry("resultType", "vector")?;
+                m.serialize_entry(
+                    "result",
+                    &JsonSeq(|| {
+                        series.iter().map(|x| JsonSeries {
+                            labels: &x.labels,
+                            instant: Some(&x.sample),
+                            range: &[],
+                        })
+                    }),
+                )?;
+            }
+            QueryData::Matrix(series) => {
+                m.serialize_entry("resultType", "matrix")?;
+                m.serialize_entry(
+                    "result",
+                    &JsonSeq(|| {
+                        series.iter().map(|x| JsonSeries {
+                            labels: &x.labels,
+                            instant: None,
+                            range: &x.samples,
+                        })
+                    }),
+                )?;
+            }
+            QueryData::Scalar(sample) => {
+                m.serialize_entry("resultType", "scalar")?;
+                m.serialize_entry("result", &JsonPair(sample))?;
+            }
+            QueryData::String { t, value } => {
+                m.serialize_entry("resultType", "string")?;
+                m.serialize_entry("result", &(t, value))?;
+            }
+        }
+        m.end()
     }
 }
 
@@ -258,27 +380,26 @@ fn write_csv(out: &mut dyn Write, data: &QueryData) -> io::Result<()> {
         let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
         writeln!(out, "{}", line.join(","))
     };
-    let head = |cols: &[String]| -> Vec<String> {
-        cols.iter()
-            .cloned()
+    let head = |cols: &[String], more: bool| -> Vec<String> {
+        label_head(cols, more)
             .chain(["timestamp".to_owned(), "value".to_owned()])
             .collect()
     };
     match data {
         QueryData::Vector(series) => {
-            let cols = label_columns(series.iter().map(|s| &s.labels));
-            record(out, &head(&cols))?;
+            let (cols, more) = label_columns(series.iter().map(|s| &s.labels));
+            record(out, &head(&cols, more))?;
             for s in series {
-                let mut row = label_cells(&cols, &s.labels);
+                let mut row = label_cells(&cols, more, &s.labels);
                 row.extend([fmt_time(s.sample.t), fmt_value(s.sample.v)]);
                 record(out, &row)?;
             }
         }
         QueryData::Matrix(series) => {
-            let cols = label_columns(series.iter().map(|s| &s.labels));
-            record(out, &head(&cols))?;
+            let (cols, more) = label_columns(series.iter().map(|s| &s.labels));
+            record(out, &head(&cols, more))?;
             for s in series {
-                let labels = label_cells(&cols, &s.labels);
+                let labels = label_cells(&cols, more, &s.labels);
                 for p in &s.samples {
                     let mut row = labels.clone();
                     row.extend([fmt_time(p.t), fmt_value(p.v)]);
@@ -287,18 +408,20 @@ fn write_csv(out: &mut dyn Write, data: &QueryData) -> io::Result<()> {
             }
         }
         QueryData::Scalar(s) => {
-            record(out, &head(&[]))?;
+            record(out, &head(&[], false))?;
             record(out, &[fmt_time(s.t), fmt_value(s.v)])?;
         }
         QueryData::String { t, value } => {
-            record(out, &head(&[]))?;
-            record(out, &[fmt_time(*t), value.clone()])?;
+            record(out, &head(&[], false))?;
+            record(out, &[fmt_time(*t), escaped(value)])?;
         }
     }
     Ok(())
 }
 
-/// RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled.
+/// RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled. The
+/// cells come escaped ([`escape_control`]), so a line break in a label value never
+/// splits a record.
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -307,13 +430,17 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// `{a="1", b="2"}` in PromQL syntax, `__name__` written in front.
+/// `{a="1", b="2"}` in PromQL syntax, `__name__` written in front; quotes and
+/// backslashes escaped as in PromQL, control characters as [`escape_control`] does.
 pub fn fmt_labels(labels: &Labels) -> String {
-    let name = labels.get("__name__").unwrap_or_default().to_owned();
+    let name = escaped(labels.get("__name__").unwrap_or_default());
     let rest: Vec<String> = labels
         .iter()
         .filter(|(k, _)| *k != "__name__")
-        .map(|(k, v)| format!("{k}={v:?}"))
+        .map(|(k, v)| {
+            let quoted = v.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("{}=\"{}\"", escape_control(k), escape_control(&quoted))
+        })
         .collect();
     if rest.is_empty() && !name.is_empty() {
         name
@@ -467,6 +594,66 @@ mod tests {
         assert_eq!(
             render(QueryData::Scalar(Sample { t: 1.25, v: 2.0 }), Format::Csv),
             "timestamp,value\n1.25,2\n"
+        );
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let hostile = "a\u{1b}]52;c;aGk=\u{7}\rb\nc\u{202e}";
+        let data = QueryData::Vector(vec![InstantSeries {
+            labels: labels(&[("job", hostile)]),
+            sample: Sample { t: 1.0, v: 1.0 },
+        }]);
+        for format in [Format::Table, Format::Csv] {
+            let out = render(data.clone(), format);
+            assert!(
+                !out.chars()
+                    .any(|c| c != '\n' && promdash_queries::text::is_unsafe_char(c)),
+                "{format:?}: {out:?}"
+            );
+            assert_eq!(
+                out.lines().count(),
+                2,
+                "{format:?}: one header, one row: {out}"
+            );
+            assert!(out.contains(r"a\x1b]52;c;aGk=\a\rb\nc\u202e"), "{out}");
+        }
+        assert_eq!(fmt_labels(&labels(&[("a", "q\"\\\n")])), r#"{a="q\"\\\n"}"#);
+    }
+
+    #[test]
+    fn columns_are_capped_and_rows_stay_linear() {
+        // Each series its own label name: one column per name would be n x n cells.
+        let n = 2_000;
+        let series: Vec<InstantSeries> = (0..n)
+            .map(|i| InstantSeries {
+                labels: labels(&[("__name__", "m"), (&format!("l{i:05}"), "v")]),
+                sample: Sample { t: 1.0, v: 1.0 },
+            })
+            .collect();
+        let out = render(QueryData::Vector(series.clone()), Format::Table);
+        let head = out.lines().next().expect("a header");
+        assert_eq!(
+            head.split_whitespace().count(),
+            MAX_LABEL_COLUMNS + 2,
+            "{head}"
+        );
+        let tail: Vec<&str> = head.split_whitespace().rev().take(2).collect();
+        assert_eq!(tail, ["value", "labels"], "{head}");
+        assert_eq!(out.lines().count(), n + 1);
+        let last = out.lines().last().expect("a row");
+        assert!(last.contains(&format!("{{l{:05}=\"v\"}}", n - 1)), "{last}");
+        // Every line is about as long as the widest cells: linear in the answer.
+        assert!(
+            out.len() < n * (MAX_LABEL_COLUMNS + 2) * 16,
+            "{} bytes",
+            out.len()
+        );
+        let csv = render(QueryData::Vector(series), Format::Csv);
+        assert_eq!(csv.lines().count(), n + 1);
+        assert!(
+            csv.lines()
+                .all(|l| l.split(',').count() <= MAX_LABEL_COLUMNS + 4)
         );
     }
 

@@ -36,7 +36,12 @@ pub fn check_file(path: &Path, err: &mut dyn Write) -> anyhow::Result<Option<Das
     match parse_dashboard(&text, &name) {
         Ok(d) => Ok(Some(d)),
         Err(e) => {
-            writeln!(err, "{e}")?;
+            // The message quotes the file, which may come from anyone.
+            writeln!(
+                err,
+                "{}",
+                promdash_queries::text::escape_lines(&e.to_string())
+            )?;
             Ok(None)
         }
     }

@@ -35,11 +35,15 @@ fn state_style(word: &str) -> Style {
 }
 
 /// Writes `text` from column `x` of row `y`, at most up to `right`; returns the next x.
+/// Writes `text` from `x` up to `right`; the server's rule names, labels and summaries
+/// pass here, so control characters are escaped.
 fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) -> u16 {
     if x >= right {
         return x;
     }
-    buf.set_stringn(x, y, text, usize::from(right - x), style).0
+    let text = promdash_queries::text::escape_control(text);
+    buf.set_stringn(x, y, text.as_ref(), usize::from(right - x), style)
+        .0
 }
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
