@@ -1,0 +1,311 @@
+//! Aggregation operators, after Prometheus's `promql/engine.go` (`aggregation`, and in
+//! 3.x `aggregationK` and the Kahan-summed `sum`/`avg`).
+
+use std::collections::HashMap;
+
+use super::{
+    Compat, EvalError, Evaluator, Grouping, Node, Val, format_float, functions::quantile, kahan_inc,
+};
+use crate::value::{Labels, Sample};
+
+/// An aggregation operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggOp {
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Count,
+    Group,
+    Stddev,
+    Stdvar,
+    Topk,
+    Bottomk,
+    Quantile,
+    CountValues,
+}
+
+impl AggOp {
+    pub(crate) fn from_token(s: &str) -> Result<AggOp, EvalError> {
+        Ok(match s {
+            "sum" => AggOp::Sum,
+            "avg" => AggOp::Avg,
+            "min" => AggOp::Min,
+            "max" => AggOp::Max,
+            "count" => AggOp::Count,
+            "group" => AggOp::Group,
+            "stddev" => AggOp::Stddev,
+            "stdvar" => AggOp::Stdvar,
+            "topk" => AggOp::Topk,
+            "bottomk" => AggOp::Bottomk,
+            "quantile" => AggOp::Quantile,
+            "count_values" => AggOp::CountValues,
+            other => {
+                return Err(EvalError::Unsupported(format!("the aggregation {other}()")));
+            }
+        })
+    }
+}
+
+/// One group's running state.
+#[derive(Debug)]
+struct Group {
+    labels: Labels,
+    value: f64,
+    kahan_c: f64,
+    mean: f64,
+    count: f64,
+    incremental_mean: bool,
+    members: Vec<Sample>,
+}
+
+/// The labels of the group a sample belongs to: `by` keeps the listed labels, `without`
+/// drops them and `__name__`.
+fn group_labels(l: &Labels, g: &Grouping) -> Labels {
+    if g.without {
+        l.iter()
+            .filter(|(n, _)| *n != "__name__" && !g.labels.iter().any(|x| x == n))
+            .collect()
+    } else if g.labels.is_empty() {
+        Labels::new()
+    } else {
+        l.iter()
+            .filter(|(n, _)| g.labels.iter().any(|x| x == n))
+            .collect()
+    }
+}
+
+/// Go's check that a float converts to int64 without overflow.
+fn convertible_to_i64(v: f64) -> bool {
+    v <= i64::MAX as f64 && v >= i64::MIN as f64
+}
+
+impl Evaluator<'_> {
+    pub(super) fn aggregate(
+        &mut self,
+        op: AggOp,
+        expr: &Node,
+        param: Option<&Node>,
+        grouping: &Grouping,
+        t: i64,
+    ) -> Result<Val, EvalError> {
+        let param = match param {
+            Some(p) => Some(self.eval(p, t)?),
+            None => None,
+        };
+        let vec = self.eval_vector(expr, t)?;
+        let scalar_param = match &param {
+            Some(Val::Scalar(v)) => *v,
+            _ => 0.0,
+        };
+        let mut k = 0usize;
+        if matches!(op, AggOp::Topk | AggOp::Bottomk) {
+            if !convertible_to_i64(scalar_param) {
+                return Err(EvalError::Execution(format!(
+                    "Scalar value {} overflows int64",
+                    format_float(scalar_param)
+                )));
+            }
+            let ki = scalar_param as i64;
+            if ki < 1 {
+                return Ok(Val::Vector(Vec::new()));
+            }
+            k = ki.min(vec.len() as i64).max(0) as usize;
+        }
+        let value_label = match (&op, &param) {
+            (AggOp::CountValues, Some(Val::Str(s))) => {
+                if !valid_label_name(s, self.compat) {
+                    return Err(EvalError::Execution(format!("invalid label name {s:?}")));
+                }
+                Some(s.clone())
+            }
+            (AggOp::CountValues, _) => {
+                return Err(EvalError::Execution(
+                    "count_values needs a string parameter".into(),
+                ));
+            }
+            _ => None,
+        };
+        let mut grouping = grouping.clone();
+        if let Some(vl) = &value_label
+            && !grouping.without
+        {
+            grouping.labels.push(vl.clone());
+        }
+
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut groups: Vec<Group> = Vec::new();
+        for mut s in vec {
+            if let Some(vl) = &value_label {
+                s.labels.insert(vl, format_float(s.v));
+            }
+            let key = group_labels(&s.labels, &grouping);
+            let gi = match index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push(Group {
+                        labels: key,
+                        value: match op {
+                            AggOp::Stddev | AggOp::Stdvar => 0.0,
+                            AggOp::Group => 1.0,
+                            _ => s.v,
+                        },
+                        kahan_c: 0.0,
+                        mean: s.v,
+                        count: 1.0,
+                        incremental_mean: false,
+                        members: Vec::new(),
+                    });
+                    let g = groups.last_mut().expect("just pushed");
+                    if matches!(op, AggOp::Topk | AggOp::Bottomk | AggOp::Quantile) {
+                        g.members.push(s);
+                    }
+                    continue;
+                }
+            };
+            let g = &mut groups[gi];
+            let v = s.v;
+            match op {
+                AggOp::Sum => match self.compat {
+                    Compat::V2 => g.value += v,
+                    Compat::V3 => (g.value, g.kahan_c) = kahan_inc(v, g.value, g.kahan_c),
+                },
+                AggOp::Avg => {
+                    g.count += 1.0;
+                    match self.compat {
+                        Compat::V2 => avg_v2(g, v),
+                        Compat::V3 => avg_v3(g, v),
+                    }
+                }
+                AggOp::Group => {}
+                AggOp::Max => {
+                    if g.value < v || g.value.is_nan() {
+                        g.value = v;
+                    }
+                }
+                AggOp::Min => {
+                    if g.value > v || g.value.is_nan() {
+                        g.value = v;
+                    }
+                }
+                AggOp::Count | AggOp::CountValues => g.count += 1.0,
+                AggOp::Stddev | AggOp::Stdvar => {
+                    g.count += 1.0;
+                    let delta = v - g.mean;
+                    g.mean += delta / g.count;
+                    g.value += delta * (v - g.mean);
+                }
+                AggOp::Topk | AggOp::Bottomk | AggOp::Quantile => g.members.push(s),
+            }
+        }
+
+        let mut out = Vec::with_capacity(groups.len());
+        for mut g in groups {
+            let value = match op {
+                AggOp::Sum => match self.compat {
+                    Compat::V2 => g.value,
+                    Compat::V3 => g.value + g.kahan_c,
+                },
+                AggOp::Avg => match self.compat {
+                    Compat::V2 => g.mean,
+                    Compat::V3 => {
+                        if g.incremental_mean {
+                            g.mean + g.kahan_c
+                        } else {
+                            g.value / g.count + g.kahan_c / g.count
+                        }
+                    }
+                },
+                AggOp::Count | AggOp::CountValues => g.count,
+                AggOp::Stdvar => g.value / g.count,
+                AggOp::Stddev => (g.value / g.count).sqrt(),
+                AggOp::Quantile => {
+                    let mut vals: Vec<f64> = g.members.iter().map(|s| s.v).collect();
+                    quantile(scalar_param, &mut vals)
+                }
+                AggOp::Topk | AggOp::Bottomk => {
+                    let top = op == AggOp::Topk;
+                    // Largest (smallest) first, NaN last, as Prometheus's heaps sort.
+                    g.members
+                        .sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+                            (true, true) => std::cmp::Ordering::Equal,
+                            (true, false) => std::cmp::Ordering::Greater,
+                            (false, true) => std::cmp::Ordering::Less,
+                            _ => {
+                                let o = a.v.partial_cmp(&b.v).unwrap_or(std::cmp::Ordering::Equal);
+                                if top { o.reverse() } else { o }
+                            }
+                        });
+                    g.members.truncate(k);
+                    for mut s in g.members {
+                        s.t = t;
+                        out.push(s);
+                    }
+                    continue;
+                }
+                AggOp::Min | AggOp::Max | AggOp::Group => g.value,
+            };
+            out.push(Sample {
+                labels: g.labels,
+                t,
+                v: value,
+            });
+        }
+        Ok(Val::Vector(out))
+    }
+}
+
+/// 2.x `avg`: an incremental mean, careful with infinities.
+fn avg_v2(g: &mut Group, v: f64) {
+    if g.mean.is_infinite() {
+        if v.is_infinite() && (g.mean > 0.0) == (v > 0.0) {
+            return;
+        }
+        if !v.is_infinite() && !v.is_nan() {
+            return;
+        }
+    }
+    g.mean += v / g.count - g.mean / g.count;
+}
+
+/// 3.x `avg`: a Kahan sum divided at the end, switching to an incremental mean if the
+/// sum overflows.
+fn avg_v3(g: &mut Group, v: f64) {
+    if !g.incremental_mean {
+        let (s, c) = kahan_inc(v, g.value, g.kahan_c);
+        if !s.is_infinite() {
+            g.value = s;
+            g.kahan_c = c;
+            return;
+        }
+        g.incremental_mean = true;
+        g.mean = g.value / (g.count - 1.0);
+        g.kahan_c /= g.count - 1.0;
+    }
+    if g.mean.is_infinite() {
+        if v.is_infinite() && (g.mean > 0.0) == (v > 0.0) {
+            return;
+        }
+        if !v.is_infinite() && !v.is_nan() {
+            return;
+        }
+    }
+    let q = (g.count - 1.0) / g.count;
+    let (m, c) = kahan_inc(v / g.count, q * g.mean, q * g.kahan_c);
+    g.mean = m;
+    g.kahan_c = c;
+}
+
+/// A label name as the Prometheus of `compat` accepts it: 2.x the legacy charset,
+/// 3.x any non-empty UTF-8.
+pub(crate) fn valid_label_name(s: &str, compat: Compat) -> bool {
+    match compat {
+        Compat::V3 => !s.is_empty(),
+        Compat::V2 => {
+            let mut chars = s.chars();
+            matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Functions over range vectors, after Prometheus's `promql/functions.go`
+//! (`extrapolatedRate` in its 2.42 and 3.x forms, `instantValue`, `linearRegression`,
+//! `funcResets`, `funcChanges`, the `*_over_time` family).
+
+use super::functions::{Func, quantile};
+use super::{Compat, EvalError, Evaluator, Node, Val, check_duplicates, drop_name, kahan_inc};
+use crate::value::{Point, Sample};
+
+impl Evaluator<'_> {
+    /// The window a range argument covers at evaluation time `t`: its end (offset and `@`
+    /// applied) and its length.
+    fn range_of(&self, node: &Node, t: i64) -> (i64, i64) {
+        match node {
+            Node::Matrix { sel, range } => {
+                (sel.at.map_or(t, |a| self.at_time(a)) - sel.offset, *range)
+            }
+            Node::Subquery {
+                range, offset, at, ..
+            } => (at.map_or(t, |a| self.at_time(a)) - offset, *range),
+            _ => (t, 0),
+        }
+    }
+
+    /// A function with a range-vector argument at `t`: one output sample per input series
+    /// (when the function gives one), `__name__` dropped except by `last_over_time`.
+    pub(super) fn range_function(
+        &mut self,
+        func: Func,
+        args: &[Node],
+        t: i64,
+    ) -> Result<Val, EvalError> {
+        let (matrix_arg, scalar_arg) = match func {
+            Func::QuantileOverTime => (&args[1], Some(&args[0])),
+            Func::PredictLinear => (&args[0], Some(&args[1])),
+            _ => (&args[0], None),
+        };
+        let scalar = match scalar_arg {
+            Some(a) => self.eval_scalar(a, t)?,
+            None => 0.0,
+        };
+        let (end, range) = self.range_of(matrix_arg, t);
+        let matrix = self.eval_matrix(matrix_arg, t)?;
+        if func == Func::AbsentOverTime {
+            if !matrix.is_empty() {
+                return Ok(Val::Vector(Vec::new()));
+            }
+            return Ok(Val::Vector(vec![Sample {
+                labels: super::functions::absent_labels(matrix_arg),
+                t,
+                v: 1.0,
+            }]));
+        }
+        let mut out = Vec::with_capacity(matrix.len());
+        for mut s in matrix {
+            let p = &s.points;
+            let v = match func {
+                Func::Rate => self.extrapolated_rate(p, end - range, end, range, true, true),
+                Func::Increase => self.extrapolated_rate(p, end - range, end, range, true, false),
+                Func::Delta => self.extrapolated_rate(p, end - range, end, range, false, false),
+                Func::Irate => instant_value(p, true),
+                Func::Idelta => instant_value(p, false),
+                Func::Deriv => {
+                    if p.len() < 2 {
+                        None
+                    } else {
+                        Some(linear_regression(p, p[0].t).0)
+                    }
+                }
+                Func::PredictLinear => {
+                    if p.len() < 2 {
+                        None
+                    } else {
+                        let (slope, intercept) = linear_regression(p, t);
+                        Some(slope * scalar + intercept)
+                    }
+                }
+                Func::Resets => Some(p.windows(2).filter(|w| w[1].v < w[0].v).count() as f64),
+                Func::Changes => Some(
+                    p.windows(2)
+                        .filter(|w| w[1].v != w[0].v && !(w[1].v.is_nan() && w[0].v.is_nan()))
+                        .count() as f64,
+                ),
+                Func::AvgOverTime => Some(match self.compat {
+                    Compat::V2 => avg_over_time_v2(p),
+                    Compat::V3 => avg_over_time_v3(p),
+                }),
+                Func::MinOverTime => Some(
+                    p.iter()
+                        .fold(p[0].v, |m, x| if x.v < m || m.is_nan() { x.v } else { m }),
+                ),
+                Func::MaxOverTime => Some(
+                    p.iter()
+                        .fold(p[0].v, |m, x| if x.v > m || m.is_nan() { x.v } else { m }),
+                ),
+                Func::SumOverTime => {
+                    let (mut sum, mut c) = (0.0, 0.0);
+                    for x in p {
+                        (sum, c) = kahan_inc(x.v, sum, c);
+                    }
+                    Some(if sum.is_infinite() { sum } else { sum + c })
+                }
+                Func::CountOverTime => Some(p.len() as f64),
+                Func::LastOverTime => p.last().map(|x| x.v),
+                Func::PresentOverTime => Some(1.0),
+                Func::QuantileOverTime => {
+                    let mut vals: Vec<f64> = p.iter().map(|x| x.v).collect();
+                    Some(quantile(scalar, &mut vals))
+                }
+                Func::StdvarOverTime => Some(stdvar_over_time(p)),
+                Func::StddevOverTime => Some(stdvar_over_time(p).sqrt()),
+                _ => {
+                    return Err(EvalError::Execution(format!(
+                        "{} is not a function over a range vector",
+                        func.name()
+                    )));
+                }
+            };
+            let Some(v) = v else { continue };
+            if func != Func::LastOverTime {
+                drop_name(&mut s.labels);
+            }
+            out.push(Sample {
+                labels: s.labels,
+                t,
+                v,
+            });
+        }
+        check_duplicates(&out)?;
+        Ok(Val::Vector(out))
+    }
+
+    /// `extrapolatedRate`: `rate`, `increase` and `delta` over the window
+    /// `[range_start, range_end]`, extrapolated towards its edges. 2.42 limits the start
+    /// by the counter's zero point before checking the threshold; 3.x (since 2.51) checks
+    /// the threshold first, then the zero point.
+    fn extrapolated_rate(
+        &self,
+        p: &[Point],
+        range_start: i64,
+        range_end: i64,
+        range: i64,
+        is_counter: bool,
+        is_rate: bool,
+    ) -> Option<f64> {
+        if p.len() < 2 {
+            return None;
+        }
+        let first = p[0];
+        let last = p[p.len() - 1];
+        let mut result = last.v - first.v;
+        if is_counter {
+            let mut prev = first.v;
+            for x in &p[1..] {
+                if x.v < prev {
+                    result += prev;
+                }
+                prev = x.v;
+            }
+        }
+        let mut duration_to_start = (first.t - range_start) as f64 / 1000.0;
+        let mut duration_to_end = (range_end - last.t) as f64 / 1000.0;
+        let sampled_interval = (last.t - first.t) as f64 / 1000.0;
+        let average = sampled_interval / (p.len() - 1) as f64;
+        let threshold = average * 1.1;
+        let mut extrapolate_to = sampled_interval;
+        match self.compat {
+            Compat::V2 => {
+                if is_counter && result > 0.0 && first.v >= 0.0 {
+                    let duration_to_zero = sampled_interval * (first.v / result);
+                    if duration_to_zero < duration_to_start {
+                        duration_to_start = duration_to_zero;
+                    }
+                }
+                extrapolate_to += if duration_to_start < threshold {
+                    duration_to_start
+                } else {
+                    average / 2.0
+                };
+                extrapolate_to += if duration_to_end < threshold {
+                    duration_to_end
+                } else {
+                    average / 2.0
+                };
+            }
+            Compat::V3 => {
+                if duration_to_start >= threshold {
+                    duration_to_start = average / 2.0;
+                }
+                if is_counter && result > 0.0 && first.v >= 0.0 {
+                    let duration_to_zero = sampled_interval * (first.v / result);
+                    if duration_to_zero < duration_to_start {
+                        duration_to_start = duration_to_zero;
+                    }
+                }
+                extrapolate_to += duration_to_start;
+                if duration_to_end >= threshold {
+                    duration_to_end = average / 2.0;
+                }
+                extrapolate_to += duration_to_end;
+            }
+        }
+        let mut factor = extrapolate_to / sampled_interval;
+        if is_rate {
+            factor /= range as f64 / 1000.0;
+        }
+        Some(result * factor)
+    }
+}
+
+/// `instantValue`: `irate` (`is_rate`) and `idelta` from the last two samples.
+fn instant_value(p: &[Point], is_rate: bool) -> Option<f64> {
+    if p.len() < 2 {
+        return None;
+    }
+    let last = p[p.len() - 1];
+    let prev = p[p.len() - 2];
+    let mut v = if is_rate && last.v < prev.v {
+        last.v
+    } else {
+        last.v - prev.v
+    };
+    let interval = last.t - prev.t;
+    if interval == 0 {
+        return None;
+    }
+    if is_rate {
+        v /= interval as f64 / 1000.0;
+    }
+    Some(v)
+}
+
+/// `linearRegression`: least squares with Kahan sums; x in seconds from `intercept_t`.
+pub(crate) fn linear_regression(p: &[Point], intercept_t: i64) -> (f64, f64) {
+    let (mut n, mut sx, mut cx, mut sy, mut cy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut sxy, mut cxy, mut sx2, mut cx2) = (0.0, 0.0, 0.0, 0.0);
+    let init_y = p[0].v;
+    let mut const_y = true;
+    for (i, s) in p.iter().enumerate() {
+        if const_y && i > 0 && s.v != init_y {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (s.t - intercept_t) as f64 / 1e3;
+        (sx, cx) = kahan_inc(x, sx, cx);
+        (sy, cy) = kahan_inc(s.v, sy, cy);
+        (sxy, cxy) = kahan_inc(x * s.v, sxy, cxy);
+        (sx2, cx2) = kahan_inc(x * x, sx2, cx2);
+    }
+    if const_y {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov_xy = sxy - sx * sy / n;
+    let var_x = sx2 - sx * sx / n;
+    let slope = cov_xy / var_x;
+    let intercept = sy / n - slope * sx / n;
+    (slope, intercept)
+}
+
+/// 2.42 `avg_over_time`: an incremental mean with Kahan compensation.
+fn avg_over_time_v2(p: &[Point]) -> f64 {
+    let (mut mean, mut count, mut c) = (0.0f64, 0.0, 0.0);
+    for x in p {
+        count += 1.0;
+        if mean.is_infinite() {
+            if x.v.is_infinite() && (mean > 0.0) == (x.v > 0.0) {
+                continue;
+            }
+            if !x.v.is_infinite() && !x.v.is_nan() {
+                continue;
+            }
+        }
+        (mean, c) = kahan_inc(x.v / count - mean / count, mean, c);
+    }
+    if mean.is_infinite() { mean } else { mean + c }
+}
+
+/// 3.x `avg_over_time`: a Kahan sum divided at the end, or an incremental mean once the
+/// sum overflows.
+fn avg_over_time_v3(p: &[Point]) -> f64 {
+    let (mut sum, mut count) = (p[0].v, 1.0f64);
+    let (mut mean, mut c) = (0.0f64, 0.0f64);
+    let mut incremental = false;
+    for (i, x) in p[1..].iter().enumerate() {
+        count = (i + 2) as f64;
+        if !incremental {
+            let (s, nc) = kahan_inc(x.v, sum, c);
+            if !s.is_infinite() {
+                sum = s;
+                c = nc;
+                continue;
+            }
+            incremental = true;
+            mean = sum / (count - 1.0);
+            c /= count - 1.0;
+        }
+        let q = (count - 1.0) / count;
+        (mean, c) = kahan_inc(x.v / count, q * mean, q * c);
+    }
+    if incremental {
+        mean + c
+    } else {
+        sum / count + c / count
+    }
+}
+
+/// `stdvar_over_time`: Welford's algorithm with Kahan sums.
+fn stdvar_over_time(p: &[Point]) -> f64 {
+    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for x in p {
+        count += 1.0;
+        let delta = x.v - (mean + c_mean);
+        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_inc(delta * (x.v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}

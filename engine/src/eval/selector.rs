@@ -1,0 +1,260 @@
+//! Selectors, lookback, staleness and subqueries, after Prometheus's `promql/engine.go`
+//! (`vectorSelectorSingle`, `matrixIterSlice`, the `SubqueryExpr` case of `eval`, and
+//! `getTimeRangesForSelector` for what to read).
+
+use std::collections::HashMap;
+
+use super::{
+    At, Compat, DEFAULT_SUBQUERY_STEP_MS, EvalError, Evaluator, Fetched, Node, Selector, Val,
+};
+use crate::value::{Labels, Point, Sample, Series, is_stale_marker};
+
+impl Evaluator<'_> {
+    /// Walks the tree once before evaluation: for each selector, the time range the
+    /// whole query reads, then reads it. `lo..=hi` are the times `node` is evaluated at.
+    pub(super) fn plan(&mut self, node: &Node, lo: i64, hi: i64) {
+        match node {
+            Node::Number(_) | Node::Str(_) => {}
+            Node::Selector(sel) => self.plan_selector(sel, lo, hi, self.lookback),
+            Node::Matrix { sel, range } => self.plan_selector(sel, lo, hi, *range),
+            Node::Subquery {
+                expr,
+                range,
+                offset,
+                at,
+                ..
+            } => {
+                let (lo, hi) = self.reference_range(*at, lo, hi, *offset);
+                self.plan(expr, lo - range, hi);
+            }
+            Node::Neg(e) => self.plan(e, lo, hi),
+            Node::Binary { lhs, rhs, .. } => {
+                self.plan(lhs, lo, hi);
+                self.plan(rhs, lo, hi);
+            }
+            Node::Aggregate { expr, param, .. } => {
+                if let Some(p) = param {
+                    self.plan(p, lo, hi);
+                }
+                self.plan(expr, lo, hi);
+            }
+            Node::Call { args, .. } => {
+                for a in args {
+                    self.plan(a, lo, hi);
+                }
+            }
+        }
+    }
+
+    /// The times a selector or subquery with `at` and `offset` looks at, for evaluation
+    /// times `lo..=hi`.
+    fn reference_range(&self, at: Option<At>, lo: i64, hi: i64, offset: i64) -> (i64, i64) {
+        let (lo, hi) = match at {
+            Some(a) => {
+                let t = self.at_time(a);
+                (t, t)
+            }
+            None => (lo, hi),
+        };
+        (lo - offset, hi - offset)
+    }
+
+    fn plan_selector(&mut self, sel: &Selector, lo: i64, hi: i64, window: i64) {
+        let (lo, hi) = self.reference_range(sel.at, lo, hi, sel.offset);
+        let (mint, maxt) = (lo - window, hi);
+        if self.data.len() <= sel.id {
+            self.data.resize_with(sel.id + 1, || None);
+            self.bounds.resize(sel.id + 1, None);
+        }
+        self.bounds[sel.id] = Some((mint, maxt));
+        let mut fetched = Vec::new();
+        for id in self.store.select(&sel.matchers) {
+            let mut points = Vec::new();
+            self.store.samples(id, mint, maxt, &mut points);
+            if points.is_empty() {
+                continue;
+            }
+            if let Some(labels) = self.store.labels(id) {
+                fetched.push(Fetched {
+                    labels: labels.clone(),
+                    points,
+                });
+            }
+        }
+        self.data[sel.id] = Some(fetched);
+    }
+
+    /// The time a selector reads at for evaluation time `t`: `@` and `offset` applied.
+    fn reference_time(&self, at: Option<At>, offset: i64, t: i64) -> i64 {
+        at.map_or(t, |a| self.at_time(a)) - offset
+    }
+
+    /// For each series of the selector with a sample in the lookback window before `t`
+    /// (`(t-lookback, t]` in 3.x, `[t-lookback, t]` in 2.x) that is not the stale
+    /// marker: its index and that sample.
+    pub(super) fn lookup(&self, sel: &Selector, t: i64) -> Vec<(usize, Point)> {
+        let reft = self.reference_time(sel.at, sel.offset, t);
+        let Some(Some(data)) = self.data.get(sel.id) else {
+            return Vec::new();
+        };
+        let oldest = reft - self.lookback;
+        let mut out = Vec::new();
+        for (i, f) in data.iter().enumerate() {
+            let n = f.points.partition_point(|p| p.t <= reft);
+            if n == 0 {
+                continue;
+            }
+            let p = f.points[n - 1];
+            let too_old = match self.compat {
+                Compat::V2 => p.t < oldest,
+                Compat::V3 => p.t <= oldest,
+            };
+            if too_old || is_stale_marker(p.v) {
+                continue;
+            }
+            out.push((i, p));
+        }
+        out
+    }
+
+    /// An instant vector selector at `t`: one sample per series, stamped `t`.
+    pub(super) fn vector_selector(&self, sel: &Selector, t: i64) -> Vec<Sample> {
+        let found = self.lookup(sel, t);
+        let Some(Some(data)) = self.data.get(sel.id) else {
+            return Vec::new();
+        };
+        found
+            .into_iter()
+            .map(|(i, p)| Sample {
+                labels: data[i].labels.clone(),
+                t,
+                v: p.v,
+            })
+            .collect()
+    }
+
+    /// Like [`vector_selector`](Self::vector_selector), but each sample keeps its own
+    /// timestamp (for `timestamp()`).
+    pub(super) fn vector_selector_own_times(&self, sel: &Selector, t: i64) -> Vec<Sample> {
+        let found = self.lookup(sel, t);
+        let Some(Some(data)) = self.data.get(sel.id) else {
+            return Vec::new();
+        };
+        found
+            .into_iter()
+            .map(|(i, p)| Sample {
+                labels: data[i].labels.clone(),
+                t: p.t,
+                v: p.v,
+            })
+            .collect()
+    }
+
+    /// The index range of `points` inside the window ending at `end` of length `range`:
+    /// `(end-range, end]` in 3.x, `[end-range, end]` in 2.x.
+    pub(super) fn window(&self, points: &[Point], end: i64, range: i64) -> std::ops::Range<usize> {
+        let start = end - range;
+        let from = match self.compat {
+            Compat::V2 => points.partition_point(|p| p.t < start),
+            Compat::V3 => points.partition_point(|p| p.t <= start),
+        };
+        let to = points.partition_point(|p| p.t <= end);
+        from..to.max(from)
+    }
+
+    /// A range vector selector at `t`: each series' samples in the window, stale markers
+    /// left out; series with none are left out.
+    pub(super) fn matrix_selector(&self, sel: &Selector, range: i64, t: i64) -> Vec<Series> {
+        let end = self.reference_time(sel.at, sel.offset, t);
+        let Some(Some(data)) = self.data.get(sel.id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for f in data {
+            let w = self.window(&f.points, end, range);
+            let points: Vec<Point> = f.points[w]
+                .iter()
+                .copied()
+                .filter(|p| !is_stale_marker(p.v))
+                .collect();
+            if !points.is_empty() {
+                out.push(Series {
+                    labels: f.labels.clone(),
+                    points,
+                });
+            }
+        }
+        out
+    }
+
+    /// A subquery at `t`: the inner expression evaluated at every multiple of the step
+    /// inside the window, as a range vector. Inner evaluations are shared between steps.
+    pub(super) fn subquery(&mut self, node: &Node, t: i64) -> Result<Vec<Series>, EvalError> {
+        let Node::Subquery {
+            expr,
+            range,
+            step,
+            offset,
+            at,
+        } = node
+        else {
+            return Ok(Vec::new());
+        };
+        let end = self.reference_time(*at, *offset, t);
+        let start = end - range;
+        let step = step.unwrap_or(DEFAULT_SUBQUERY_STEP_MS);
+        // The first multiple of the step inside the window (Go's truncating division).
+        let mut ti = step * (start / step);
+        match self.compat {
+            Compat::V2 => {
+                if ti < start {
+                    ti += step;
+                }
+            }
+            Compat::V3 => {
+                if ti <= start {
+                    ti += step;
+                }
+            }
+        }
+        let key = node as *const Node as usize;
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut out: Vec<Series> = Vec::new();
+        while ti <= end {
+            let val = match self.subquery_cache.get(&(key, ti)) {
+                Some(v) => v.clone(),
+                None => {
+                    let v = self.eval(expr, ti)?;
+                    self.subquery_cache.insert((key, ti), v.clone());
+                    v
+                }
+            };
+            let mut push = |labels: &Labels, v: f64| {
+                let i = *index.entry(labels.clone()).or_insert_with(|| {
+                    out.push(Series {
+                        labels: labels.clone(),
+                        points: Vec::new(),
+                    });
+                    out.len() - 1
+                });
+                out[i].points.push(Point { t: ti, v });
+            };
+            match val {
+                Val::Scalar(v) => push(&Labels::new(), v),
+                Val::Vector(samples) => {
+                    for s in &samples {
+                        push(&s.labels, s.v);
+                    }
+                }
+                other => {
+                    return Err(EvalError::Execution(format!(
+                        "a subquery needs a scalar or instant vector inside, got a {}",
+                        other.kind()
+                    )));
+                }
+            }
+            ti += step;
+        }
+        Ok(out)
+    }
+}
