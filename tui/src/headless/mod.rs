@@ -3,6 +3,7 @@
 //! - `promdash query EXPR [--time T | --range R [--step S]] [--output table|json|csv]`
 //! - `promdash check [--dashboard FILE] [--instant]`: exit 0 none firing, 1 firing, 2 error
 //! - `promdash validate FILE [--url URL]`: exit 0 valid (and accepted), 2 otherwise
+//! - `promdash test promql FILE.test…`: promqltest files on the embedded engine
 //! - `promdash print-default-dashboard`
 //! - `promdash completions <SHELL>`
 //!
@@ -14,6 +15,7 @@
 pub mod check;
 pub use crate::connection as conn;
 pub mod output;
+pub mod promqltest;
 pub mod query;
 pub mod time;
 pub mod validate;
@@ -43,6 +45,9 @@ pub enum HeadlessCommand {
     /// Check a dashboard file (errors as file:line:col); with --url also run each of its
     /// queries once. Exit 0 when all is well, 2 otherwise.
     Validate(ValidateArgs),
+    /// Run test files on the embedded engine: `promdash test promql FILE.test…`.
+    #[command(subcommand)]
+    Test(promqltest::TestCommand),
     /// Print the built-in dashboard (TOML), to start a dashboard file of your own.
     PrintDefaultDashboard,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -64,13 +69,15 @@ pub enum Outcome {
     Firing,
     /// An error the user has to look at (message already printed): exit 2.
     Failed,
+    /// `test` ran and a case failed: exit 1.
+    TestsFailed,
 }
 
 impl Outcome {
     pub fn code(self) -> u8 {
         match self {
             Self::Ok => 0,
-            Self::Firing => 1,
+            Self::Firing | Self::TestsFailed => 1,
             Self::Failed => 2,
         }
     }
@@ -175,6 +182,7 @@ pub async fn run(
             };
             run_validate(client.as_ref(), &args, out, err).await
         }
+        HeadlessCommand::Test(cmd) => promqltest::run_test(&cmd, out, err),
         HeadlessCommand::PrintDefaultDashboard => {
             out.write_all(DEFAULT_DASHBOARD_TOML.as_bytes())?;
             out.flush()?;
