@@ -189,6 +189,9 @@ pub struct PromClient {
     /// The secrets sent (token, password, header values, the basic auth header), to
     /// blank out of anything a server quotes back. Never printed.
     secrets: Vec<String>,
+    /// The configured headers (`Authorization` and `--header`s), sent to the configured
+    /// server only: see [`redirect_keeps_headers`].
+    headers: HeaderMap,
 }
 
 impl fmt::Debug for PromClient {
@@ -368,8 +371,16 @@ impl PromClient {
         secrets.retain(|s| s.len() >= MIN_SCRUBBED_LEN);
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
 
+        if config.timeout.is_zero() {
+            return Err(QueryError::Config(
+                "the request timeout is 0s, which no answer can meet: set --timeout (or the \
+                 connection's timeout) to more than 0s, e.g. 10s"
+                    .into(),
+            ));
+        }
+        // Redirects are followed by `send`, which decides which headers go along.
         let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
@@ -442,6 +453,7 @@ impl PromClient {
             auth,
             has_tenant_header,
             secrets,
+            headers,
         })
     }
 
@@ -643,10 +655,70 @@ impl PromClient {
         url
     }
 
-    /// Sends a request and reads the body in chunks, refusing more than the limit.
+    /// Sends a request with the configured headers, follows redirects (at most
+    /// [`MAX_REDIRECTS`]) and reads the body in chunks, refusing more than the limit.
+    ///
+    /// A redirect to another host or port, or from https to http, is followed without
+    /// any configured header: neither `Authorization` nor `--header`s such as
+    /// `X-Scope-OrgID` or `X-Api-Key` go to a server they were not configured for.
     async fn send(&self, req: RequestBuilder) -> Result<(u16, Vec<u8>), QueryError> {
-        let mut resp = req.send().await.map_err(|e| self.send_error(&e))?;
+        let mut request = req.build().map_err(|e| self.transport(&e))?;
+        request.headers_mut().extend(self.headers.clone());
+        let mut redirects = 0;
+        let mut resp = loop {
+            let next = request.try_clone();
+            let resp = self
+                .http
+                .execute(request)
+                .await
+                .map_err(|e| self.send_error(&e))?;
+            let status = resp.status();
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| resp.url().join(l).ok());
+            let (Some(mut next), Some(location), true) = (next, location, status.is_redirection())
+            else {
+                break resp;
+            };
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Err(QueryError::Transport {
+                    url: self.redacted.clone(),
+                    detail: format!("more than {MAX_REDIRECTS} redirects"),
+                });
+            }
+            if !matches!(location.scheme(), "http" | "https") {
+                break resp;
+            }
+            if !redirect_keeps_headers(next.url(), &location) {
+                for name in self.headers.keys() {
+                    next.headers_mut().remove(name);
+                }
+                tracing::debug!(
+                    to = %redact_str(location.as_str()),
+                    "redirect to another server: configured headers not sent"
+                );
+            }
+            // 303, and 301/302 after a POST, become a GET without a body (as browsers do).
+            let code = status.as_u16();
+            if code == 303 || (matches!(code, 301 | 302) && next.method() == Method::POST) {
+                *next.method_mut() = Method::GET;
+                *next.body_mut() = None;
+                next.headers_mut().remove(reqwest::header::CONTENT_TYPE);
+                next.headers_mut().remove(reqwest::header::CONTENT_LENGTH);
+            }
+            *next.url_mut() = location;
+            request = next;
+        };
         let status = resp.status().as_u16();
+        let encoding = resp
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+            .filter(|e| e != "identity");
         let limit = self.max_response_bytes;
         if resp.content_length().is_some_and(|n| n > limit) {
             return Err(QueryError::TooLarge {
@@ -656,7 +728,22 @@ impl PromClient {
         }
         let cap = resp.content_length().unwrap_or(8 * 1024).min(limit) as usize;
         let mut body = Vec::with_capacity(cap);
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(&e))? {
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(e) if e.is_decode() || encoding.is_some() && !e.is_timeout() => {
+                    return Err(QueryError::Decode {
+                        url: self.redacted.clone(),
+                        detail: format!(
+                            "the {} answer could not be decompressed: {}",
+                            encoding.as_deref().unwrap_or("compressed"),
+                            chain(&e)
+                        ),
+                    });
+                }
+                Err(e) => return Err(self.transport(&e)),
+            };
             if (body.len() + chunk.len()) as u64 > limit {
                 return Err(QueryError::TooLarge {
                     url: self.redacted.clone(),
@@ -664,6 +751,25 @@ impl PromClient {
                 });
             }
             body.extend_from_slice(&chunk);
+        }
+        if let Some(enc) = encoding.filter(|_| body.first() != Some(&b'{')) {
+            // promdash does not ask for compression; a server (or proxy) that sends it
+            // anyway is named, rather than its bytes called "not JSON".
+            return Err(QueryError::Decode {
+                url: self.redacted.clone(),
+                detail: format!(
+                    "the answer is {enc}-compressed (Content-Encoding: {enc}) although promdash \
+                     did not ask for compression; check the server or proxy in between"
+                ),
+            });
+        }
+        if body.starts_with(&[0x1f, 0x8b]) {
+            return Err(QueryError::Decode {
+                url: self.redacted.clone(),
+                detail: "the answer is gzip data (it starts with 1f 8b) without a \
+                         Content-Encoding header; a proxy in between compressed it"
+                    .into(),
+            });
         }
         Ok((status, body))
     }
@@ -914,6 +1020,18 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Most redirects followed for one request.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// Whether the configured headers may follow a redirect from `from` to `to`: only to the
+/// same host and port, and never from https down to http.
+pub fn redirect_keeps_headers(from: &Url, to: &Url) -> bool {
+    let downgrade = from.scheme() == "https" && to.scheme() != "https";
+    !downgrade
+        && from.host_str() == to.host_str()
+        && from.port_or_known_default() == to.port_or_known_default()
+}
+
 /// Secrets shorter than this are not blanked out of server messages.
 const MIN_SCRUBBED_LEN: usize = 4;
 
@@ -1041,6 +1159,29 @@ mod tests {
             c.endpoint(&["-", "ready"]).as_str(),
             "http://h:9090/-/ready"
         );
+    }
+
+    #[test]
+    fn headers_follow_redirects_on_the_same_server_only() {
+        let u = |s: &str| Url::parse(s).expect("url");
+        let keeps = |a: &str, b: &str| redirect_keeps_headers(&u(a), &u(b));
+        assert!(keeps("http://h:9090/a", "http://h:9090/b"));
+        assert!(keeps("https://h/a", "https://h:443/b"));
+        assert!(keeps("http://h/a", "https://h:80/b"));
+        assert!(!keeps("https://h/a", "http://h:443/b"), "https to http");
+        assert!(!keeps("https://h/a", "http://h/b"), "https to http");
+        assert!(!keeps("http://h:9090/a", "http://h:9091/a"), "another port");
+        assert!(!keeps("http://h/a", "http://evil/a"), "another host");
+    }
+
+    #[test]
+    fn a_zero_timeout_is_refused() {
+        let cfg = ClientConfig {
+            timeout: Duration::ZERO,
+            ..ClientConfig::default()
+        };
+        let e = PromClient::new(cfg).expect_err("0s");
+        assert!(e.to_string().contains("timeout is 0s"), "{e}");
     }
 
     #[test]

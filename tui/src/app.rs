@@ -170,6 +170,10 @@ pub struct State {
     pub fault: bool,
     /// TLS certificates are not verified (`--insecure-skip-verify`): the status bar says so.
     pub insecure: bool,
+    /// What the dashboard file's `[connection]` changes about the connection (another
+    /// server, its headers, its secret files): shown in the status bar from the first
+    /// frame, before any answer.
+    pub connection_notes: Vec<String>,
     pub quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
@@ -250,6 +254,7 @@ impl State {
             alert_panels,
             fault: false,
             insecure: false,
+            connection_notes: Vec::new(),
             quit: false,
             dirty: true,
             explore: crate::explore::Explore::default(),

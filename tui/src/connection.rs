@@ -104,6 +104,13 @@ pub struct ConnectionArgs {
     #[arg(long, env = "PROMDASH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 
+    /// Let the dashboard file's `[connection]` name secret and certificate files
+    /// (bearer_token_file, basic_auth_password_file, ca_cert, client_cert, client_key).
+    /// Without it a dashboard naming one is refused: a shared dashboard could otherwise
+    /// send your files to its own server.
+    #[arg(long, env = "PROMDASH_ALLOW_DASHBOARD_SECRETS")]
+    pub allow_dashboard_secrets: bool,
+
     /// Refuse answers larger than this, e.g. 64MiB, 500KiB or a number of bytes
     /// [default: the dashboard file's, else 64MiB].
     #[arg(long, env = "PROMDASH_MAX_RESPONSE_BYTES", value_name = "BYTES", value_parser = parse_bytes)]
@@ -148,6 +155,8 @@ impl ConnectionArgs {
                 .clone()
                 .or_else(|| fallback.client_key.clone()),
             insecure_skip_verify: self.insecure_skip_verify || fallback.insecure_skip_verify,
+            allow_dashboard_secrets: self.allow_dashboard_secrets
+                || fallback.allow_dashboard_secrets,
             timeout: self.timeout.or(fallback.timeout),
             max_response_bytes: self.max_response_bytes.or(fallback.max_response_bytes),
             user_config: self
@@ -169,34 +178,134 @@ impl ConnectionArgs {
 
     /// The client configuration: these settings over the file's `[connection]` table
     /// over the user's settings file over the defaults. Errors (an unreadable secret
-    /// file) are the user's to fix.
+    /// file, a dashboard naming one without `--allow-dashboard-secrets`) are the user's to
+    /// fix. See [`client_config_with_notes`](Self::client_config_with_notes).
     pub fn client_config(&self, file: Option<&Connection>) -> Result<ClientConfig, String> {
+        self.client_config_with_notes(file).map(|(c, _)| c)
+    }
+
+    /// [`client_config`](Self::client_config) and what the dashboard file's
+    /// `[connection]` changes about the connection, one sentence each, to show before
+    /// the first request.
+    pub fn client_config_with_notes(
+        &self,
+        file: Option<&Connection>,
+    ) -> Result<(ClientConfig, Vec<String>), String> {
         self.client_config_with_env(file, &|name| std::env::var(name).ok())
     }
 
-    /// [`client_config`](Self::client_config) reading secret environment variables
-    /// through `env` (for tests).
+    /// [`client_config_with_notes`](Self::client_config_with_notes) reading the
+    /// environment through `env` (for tests).
+    ///
+    /// What a dashboard file may do (it may come from anyone):
+    /// - name its own server (`url`), headers, timeout and answer limit;
+    /// - a `url` on another server than the user's (`--url`/`PROMDASH_URL`, else the
+    ///   settings file's, else the default) gets none of the credentials, headers or TLS
+    ///   files of the settings file or the environment: only what is passed on the
+    ///   command line;
+    /// - secret and certificate files only with `--allow-dashboard-secrets`;
+    /// - never `insecure_skip_verify`: a dashboard cannot lower TLS verification.
     pub fn client_config_with_env(
         &self,
         file: Option<&Connection>,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<ClientConfig, String> {
+    ) -> Result<(ClientConfig, Vec<String>), String> {
         let empty = Connection::default();
-        let file = merge(
-            file.unwrap_or(&empty),
-            self.user_config.as_ref().unwrap_or(&empty),
-        );
-        let url = self
+        let dashboard = file.unwrap_or(&empty);
+        let user = self.user_config.as_ref().unwrap_or(&empty);
+        let mut notes = Vec::new();
+
+        let secret_files = [
+            ("bearer_token_file", &dashboard.bearer_token_file),
+            (
+                "basic_auth_password_file",
+                &dashboard.basic_auth_password_file,
+            ),
+            ("ca_cert", &dashboard.ca_cert),
+            ("client_cert", &dashboard.client_cert),
+            ("client_key", &dashboard.client_key),
+        ];
+        for (key, path) in secret_files {
+            let Some(path) = path else { continue };
+            if !self.allow_dashboard_secrets {
+                return Err(format!(
+                    "the dashboard file's connection.{key} names the file {}: a dashboard may \
+                     only read secret or certificate files when you pass \
+                     --allow-dashboard-secrets (or give the file on the command line instead)",
+                    path.display()
+                ));
+            }
+            notes.push(format!(
+                "the dashboard reads connection.{key} {} (--allow-dashboard-secrets)",
+                path.display()
+            ));
+        }
+        if dashboard.insecure_skip_verify {
+            notes.push(
+                "the dashboard's insecure_skip_verify is ignored: a dashboard cannot lower TLS \
+                 verification (pass --insecure-skip-verify yourself to test)"
+                    .into(),
+            );
+        }
+
+        // The server the user configured: their credentials are for it.
+        let user_url = self
             .url
             .clone()
-            .or_else(|| file.url.clone())
+            .or_else(|| user.url.clone())
             .unwrap_or_else(|| DEFAULT_URL.to_owned());
+        let url = match (&self.url, &dashboard.url) {
+            (None, Some(d)) => d.clone(),
+            _ => user_url.clone(),
+        };
+        let foreign = self.url.is_none()
+            && dashboard
+                .url
+                .as_deref()
+                .is_some_and(|d| !same_server(d, &user_url));
+        if let Some(d) = dashboard.url.as_deref().filter(|_| self.url.is_none()) {
+            if foreign {
+                notes.push(format!(
+                    "the dashboard connects to {}, not your server {}: your settings file's \
+                     and environment's credentials, headers and TLS files are not sent there",
+                    redact(d),
+                    redact(&user_url)
+                ));
+            } else {
+                notes.push(format!("the dashboard connects to {}", redact(d)));
+            }
+        }
+        for name in dashboard.headers.keys() {
+            notes.push(format!("the dashboard sends header {name}"));
+        }
+
+        // What the user set up for their server: dropped for another one. Settings given
+        // on the command line are kept; those that only came from the environment are not.
+        let trusted = if foreign { &empty } else { user };
+        let from_env = |name: &str, value: Option<&str>| {
+            foreign && value.is_some() && env(name).as_deref().map(str::trim) == value
+        };
+        let keep_path = |name: &str, p: &Option<PathBuf>| -> Option<PathBuf> {
+            p.clone().filter(|p| !from_env(name, p.to_str()))
+        };
+        let file = Connection {
+            // The dashboard's own insecure_skip_verify never counts.
+            insecure_skip_verify: false,
+            // Not credentials: the user's choices hold for any server.
+            timeout: dashboard.timeout.or(user.timeout),
+            max_response_bytes: dashboard.max_response_bytes.or(user.max_response_bytes),
+            ..merge(dashboard, trusted)
+        };
         let mut client = ClientConfig::new(url);
         client.timeout = self.timeout.or(file.timeout).unwrap_or(DEFAULT_TIMEOUT);
         client.connect_timeout = client.connect_timeout.min(client.timeout);
 
         let mut headers: Vec<(String, String)> = file.headers.clone().into_iter().collect();
+        let env_header = env("PROMDASH_HEADER").and_then(|h| parse_header(&h).ok());
         for (name, value) in &self.headers {
+            if foreign && env_header.as_ref() == Some(&(name.clone(), value.clone())) {
+                continue;
+            }
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             headers.push((name.clone(), value.clone()));
         }
@@ -208,11 +317,13 @@ impl ConnectionArgs {
         // Command line (or its environment variable) > PROMDASH_BEARER_TOKEN > files.
         let env_secret = |name: &str| {
             env(name)
+                .filter(|_| !foreign)
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
                 .map(Secret::new)
         };
-        client.bearer_token = match (&self.bearer_token_file, &file.bearer_token_file) {
+        let bearer_token_file = keep_path("PROMDASH_BEARER_TOKEN_FILE", &self.bearer_token_file);
+        client.bearer_token = match (&bearer_token_file, &file.bearer_token_file) {
             (Some(path), _) => Some(Secret::new(read_secret(path, "bearer token")?)),
             (None, from_file) => match env_secret("PROMDASH_BEARER_TOKEN") {
                 Some(token) => Some(token),
@@ -223,12 +334,16 @@ impl ConnectionArgs {
             },
         };
 
-        if let Some(user) = self
+        let basic_auth_user = self
             .basic_auth_user
             .clone()
-            .or_else(|| file.basic_auth_user.clone())
-        {
-            let password = match &self.basic_auth_password_file {
+            .filter(|u| !from_env("PROMDASH_BASIC_AUTH_USER", Some(u)));
+        if let Some(user) = basic_auth_user.or_else(|| file.basic_auth_user.clone()) {
+            let password_file = keep_path(
+                "PROMDASH_BASIC_AUTH_PASSWORD_FILE",
+                &self.basic_auth_password_file,
+            );
+            let password = match &password_file {
                 Some(path) => Secret::new(read_secret(path, "basic auth password")?),
                 None => match env_secret("PROMDASH_BASIC_AUTH_PASSWORD") {
                     Some(p) => p,
@@ -241,17 +356,49 @@ impl ConnectionArgs {
             client.basic_auth = Some(BasicAuth { user, password });
         }
 
-        client.ca_cert = self.ca_cert.clone().or_else(|| file.ca_cert.clone());
-        client.client_cert = self
-            .client_cert
-            .clone()
+        client.ca_cert =
+            keep_path("PROMDASH_CA_CERT", &self.ca_cert).or_else(|| file.ca_cert.clone());
+        client.client_cert = keep_path("PROMDASH_CLIENT_CERT", &self.client_cert)
             .or_else(|| file.client_cert.clone());
-        client.client_key = self.client_key.clone().or_else(|| file.client_key.clone());
-        client.insecure_skip_verify = self.insecure_skip_verify || file.insecure_skip_verify;
+        client.client_key =
+            keep_path("PROMDASH_CLIENT_KEY", &self.client_key).or_else(|| file.client_key.clone());
+        if client.client_cert.is_some() != client.client_key.is_some() {
+            // One of the pair came from the environment for another server.
+            client.client_cert = None;
+            client.client_key = None;
+        }
+        client.insecure_skip_verify = (self.insecure_skip_verify
+            && !(foreign && env("PROMDASH_INSECURE_SKIP_VERIFY").is_some()))
+            || trusted.insecure_skip_verify;
         if let Some(max) = self.max_response_bytes.or(file.max_response_bytes) {
             client.max_response_bytes = max;
         }
-        Ok(client)
+        Ok((client, notes))
+    }
+}
+
+/// Whether two base URLs name the same server: scheme, host and port (path prefixes
+/// aside). Unparseable URLs are the same server only when equal as text.
+pub fn same_server(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a.trim()), reqwest::Url::parse(b.trim())) {
+        (Ok(a), Ok(b)) => {
+            a.scheme() == b.scheme()
+                && a.host_str() == b.host_str()
+                && a.port_or_known_default() == b.port_or_known_default()
+        }
+        _ => a.trim() == b.trim(),
+    }
+}
+
+/// A URL without any `user:pass@`, for notes.
+fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url.trim()) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.as_str().trim_end_matches('/').to_owned()
+        }
+        Err(_) => "(an unparseable URL)".to_owned(),
     }
 }
 
@@ -408,7 +555,7 @@ mod tests {
             ..Connection::default()
         };
         let dashboard = Connection {
-            url: Some("http://dash:1".into()),
+            url: Some("http://user:1/prefix".into()),
             headers: [("B".to_owned(), "dash".to_owned())].into(),
             ..Connection::default()
         };
@@ -417,10 +564,10 @@ mod tests {
             ..ConnectionArgs::default()
         };
         let no_env = |_: &str| None;
-        let c = args
+        let (c, notes) = args
             .client_config_with_env(Some(&dashboard), &no_env)
             .expect("config");
-        assert_eq!(c.url, "http://dash:1");
+        assert_eq!(c.url, "http://user:1/prefix");
         assert_eq!(c.timeout, Duration::from_secs(7));
         assert_eq!(c.max_response_bytes, 1000);
         assert_eq!(c.headers.len(), 2);
@@ -428,14 +575,18 @@ mod tests {
             c.bearer_token.as_ref().map(Secret::expose),
             Some("from-file")
         );
-        let c = args.client_config_with_env(None, &no_env).expect("config");
+        assert!(
+            notes.iter().any(|n| n.contains("sends header B")),
+            "{notes:?}"
+        );
+        let (c, _) = args.client_config_with_env(None, &no_env).expect("config");
         assert_eq!(c.url, "http://user:1");
         let env = |name: &str| match name {
             "PROMDASH_BEARER_TOKEN" => Some("from-env".to_owned()),
             "PROMDASH_BASIC_AUTH_PASSWORD" => Some("pw-env".to_owned()),
             _ => None,
         };
-        let c = args.client_config_with_env(None, &env).expect("config");
+        let (c, _) = args.client_config_with_env(None, &env).expect("config");
         assert_eq!(
             c.bearer_token.as_ref().map(Secret::expose),
             Some("from-env")
@@ -450,12 +601,124 @@ mod tests {
             max_response_bytes: Some(5),
             ..args
         };
-        let c = args.client_config_with_env(None, &env).expect("config");
+        let (c, _) = args.client_config_with_env(None, &env).expect("config");
         assert_eq!(
             c.bearer_token.as_ref().map(Secret::expose),
             Some("from-file")
         );
         assert_eq!(c.max_response_bytes, 5);
+    }
+
+    #[test]
+    fn a_dashboard_on_another_server_borrows_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "user-token").expect("write");
+        let user = Connection {
+            url: Some("https://mine:9090".into()),
+            headers: [("X-Scope-OrgID".to_owned(), "team".to_owned())].into(),
+            bearer_token_file: Some(token_file.clone()),
+            basic_auth_user: Some("bob".into()),
+            ca_cert: Some("/etc/my-ca.pem".into()),
+            insecure_skip_verify: true,
+            timeout: Some(Duration::from_secs(7)),
+            ..Connection::default()
+        };
+        let dashboard = Connection {
+            url: Some("http://evil:80".into()),
+            headers: [("X-Dash".to_owned(), "d".to_owned())].into(),
+            ..Connection::default()
+        };
+        let args = ConnectionArgs {
+            user_config: Some(user),
+            ..ConnectionArgs::default()
+        };
+        let env = |name: &str| match name {
+            "PROMDASH_BEARER_TOKEN" => Some("env-token".to_owned()),
+            "PROMDASH_BASIC_AUTH_PASSWORD" => Some("env-pw".to_owned()),
+            "PROMDASH_HEADER" => Some("X-Api-Key: env-key".to_owned()),
+            _ => None,
+        };
+        // PROMDASH_HEADER as clap would have read it.
+        let args = ConnectionArgs {
+            headers: vec![("X-Api-Key".into(), "env-key".into())],
+            ..args
+        };
+        let (c, notes) = args
+            .client_config_with_env(Some(&dashboard), &env)
+            .expect("config");
+        assert_eq!(c.url, "http://evil:80");
+        assert!(c.bearer_token.is_none());
+        assert!(c.basic_auth.is_none());
+        assert!(c.ca_cert.is_none() && !c.insecure_skip_verify);
+        let names: Vec<&str> = c.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["X-Dash"]);
+        // Not a credential: still the user's.
+        assert_eq!(c.timeout, Duration::from_secs(7));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("not your server https://mine:9090")),
+            "{notes:?}"
+        );
+
+        // Passed on the command line: sent, to whichever server the user chose to open.
+        let args = ConnectionArgs {
+            bearer_token_file: Some(token_file),
+            headers: vec![("X-Api-Key".into(), "cli-key".into())],
+            ..args
+        };
+        let (c, _) = args
+            .client_config_with_env(Some(&dashboard), &env)
+            .expect("config");
+        assert_eq!(
+            c.bearer_token.as_ref().map(Secret::expose),
+            Some("user-token")
+        );
+        assert!(
+            c.headers
+                .iter()
+                .any(|(n, v)| n == "X-Api-Key" && v.expose() == "cli-key")
+        );
+    }
+
+    #[test]
+    fn dashboard_secret_files_need_the_flag_and_tls_never_lowers() {
+        let dashboard = Connection {
+            basic_auth_user: Some("u".into()),
+            basic_auth_password_file: Some("/home/victim/.ssh/id_ed25519".into()),
+            ..Connection::default()
+        };
+        let no_env = |_: &str| None;
+        let e = ConnectionArgs::default()
+            .client_config_with_env(Some(&dashboard), &no_env)
+            .expect_err("refused");
+        assert!(e.contains("connection.basic_auth_password_file"), "{e}");
+        assert!(e.contains("--allow-dashboard-secrets"), "{e}");
+        let allowed = ConnectionArgs {
+            allow_dashboard_secrets: true,
+            ..ConnectionArgs::default()
+        };
+        let e = allowed
+            .client_config_with_env(Some(&dashboard), &no_env)
+            .expect_err("the file does not exist");
+        assert!(
+            e.contains("cannot read the basic auth password file"),
+            "{e}"
+        );
+
+        let insecure = Connection {
+            insecure_skip_verify: true,
+            ..Connection::default()
+        };
+        let (c, notes) = ConnectionArgs::default()
+            .client_config_with_env(Some(&insecure), &no_env)
+            .expect("config");
+        assert!(!c.insecure_skip_verify);
+        assert!(
+            notes.iter().any(|n| n.contains("cannot lower TLS")),
+            "{notes:?}"
+        );
     }
 
     #[test]

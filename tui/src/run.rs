@@ -39,6 +39,9 @@ pub struct Settings {
     pub dashboard: Dashboard,
     pub client: ClientConfig,
     pub opts: Options,
+    /// What the dashboard changes about the connection (see
+    /// [`crate::connection::ConnectionArgs::client_config_with_notes`]).
+    pub connection_notes: Vec<String>,
 }
 
 /// Reads the dashboard and credentials; every error here is the user's to fix (exit 2).
@@ -48,7 +51,8 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
         None => default_dashboard(),
     };
     let conn = cli.connection.clone().with_user_config()?;
-    let client = conn.client_config(dashboard.connection.as_ref())?;
+    let (client, connection_notes) =
+        conn.client_config_with_notes(dashboard.connection.as_ref())?;
     let opts = Options {
         url: String::new(),
         refresh: cli
@@ -67,6 +71,7 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
         dashboard,
         client,
         opts,
+        connection_notes,
     })
 }
 
@@ -152,6 +157,10 @@ pub fn main(cli: Cli) -> ExitCode {
             tracing::info!(url = %settings.opts.url, title = %settings.dashboard.title, "starting");
             let mut state = State::new(settings.dashboard, settings.opts);
             state.insecure = settings.client.insecure_skip_verify;
+            for note in &settings.connection_notes {
+                tracing::warn!("{note}");
+            }
+            state.connection_notes = settings.connection_notes;
             if let Err(e) = state.vars.preset(&cli.vars) {
                 eprintln!(
                     "promdash: {}",

@@ -173,6 +173,21 @@ pub async fn run(
         }
         HeadlessCommand::Validate(args) => {
             let conn = args.connection.or(parent);
+            // What the dashboard's `[connection]` would change, or why it is refused.
+            if let Ok(d) = promdash_queries::dashboard::load_dashboard(&args.file)
+                && let Some(c) = d.connection.as_ref()
+            {
+                let name = args.file.display();
+                match conn.client_config_with_notes(Some(c)) {
+                    Ok((_, notes)) => {
+                        for note in notes {
+                            let note = promdash_queries::text::escape_control(&note).into_owned();
+                            writeln!(out, "{name}: connection: {note}")?;
+                        }
+                    }
+                    Err(e) => return fail(err, &format!("{name}: {e}")),
+                }
+            }
             let client = match conn.url {
                 None => None,
                 Some(_) => match client(&conn, None, err)? {
@@ -204,8 +219,18 @@ fn client(
     file: Option<&promdash_queries::dashboard::Connection>,
     err: &mut dyn Write,
 ) -> anyhow::Result<Option<PromClient>> {
-    let config = match conn.client_config(file) {
-        Ok(c) => c,
+    let config = match conn.client_config_with_notes(file) {
+        Ok((c, notes)) => {
+            // What the dashboard changes about the connection, before the first request.
+            for note in notes {
+                writeln!(
+                    err,
+                    "promdash: note: {}",
+                    promdash_queries::text::escape_control(&note)
+                )?;
+            }
+            c
+        }
         Err(e) => {
             fail(err, &e)?;
             return Ok(None);

@@ -23,7 +23,8 @@ pub struct ValidateArgs {
     pub connection: ConnectionArgs,
 }
 
-/// Reads and validates `path`. Problems are written to `err` as `file:line:col: ...`.
+/// Reads and validates `path` (relative paths in its `[connection]` taken next to it).
+/// Problems are written to `err` as `file:line:col: ...`.
 pub fn check_file(path: &Path, err: &mut dyn Write) -> anyhow::Result<Option<Dashboard>> {
     let name = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
@@ -34,7 +35,14 @@ pub fn check_file(path: &Path, err: &mut dyn Write) -> anyhow::Result<Option<Das
         }
     };
     match parse_dashboard(&text, &name) {
-        Ok(d) => Ok(Some(d)),
+        Ok(mut d) => {
+            // Relative paths in `[connection]` are next to the file, as in the dashboard.
+            if let Some(c) = d.connection.as_mut() {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                c.resolve_paths(dir.unwrap_or(Path::new(".")));
+            }
+            Ok(Some(d))
+        }
         Err(e) => {
             // The message quotes the file, which may come from anyone.
             writeln!(

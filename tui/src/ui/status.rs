@@ -1,5 +1,6 @@
 //! The bottom line: server, health, INSECURE when TLS is not verified, the URL (always
-//! without credentials), last refresh, refresh interval, range, paused.
+//! without credentials), what the dashboard file changes about the connection, last
+//! refresh, refresh interval, range, paused.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -62,6 +63,20 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         put(" ", bar);
     }
     put(&state.opts.url, bar.fg(Color::White));
+    if !state.connection_notes.is_empty() {
+        put(" ", bar);
+        put(
+            " DASHBOARD CONNECTION ",
+            Style::new()
+                .bg(Color::Yellow)
+                .fg(Color::Black)
+                .add_modifier(Modifier::BOLD),
+        );
+        put(
+            &format!(" {}", state.connection_notes.join("; ")),
+            bar.fg(Color::Yellow),
+        );
+    }
     put(sep, bar);
     match state.refreshed {
         Some(r) => put(
