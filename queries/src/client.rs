@@ -732,12 +732,12 @@ impl PromClient {
             let chunk = match resp.chunk().await {
                 Ok(Some(c)) => c,
                 Ok(None) => break,
-                Err(e) if e.is_decode() || encoding.is_some() && !e.is_timeout() => {
+                Err(e) if encoding.is_some() && !e.is_timeout() => {
                     return Err(QueryError::Decode {
                         url: self.redacted.clone(),
                         detail: format!(
-                            "the {} answer could not be decompressed: {}",
-                            encoding.as_deref().unwrap_or("compressed"),
+                            "the answer sent with Content-Encoding: {} could not be read: {}",
+                            encoding.as_deref().unwrap_or_default(),
                             chain(&e)
                         ),
                     });
