@@ -657,10 +657,7 @@ fn parse_series_item(item: &str, vals: &mut Vec<SeqValue>) -> Result<(), String>
     // `<value>`, `<value>x<n>` or `<value>(+|-)<step>x<n>`.
     let (head, times) = match item.rfind('x') {
         Some(p)
-            if p > 0
-                && p + 1 < item.len()
-                && item[p + 1..].bytes().all(|b| b.is_ascii_digit())
-                && !is_hex(item) =>
+            if p > 0 && p + 1 < item.len() && item[p + 1..].bytes().all(|b| b.is_ascii_digit()) =>
         {
             let n: u64 = item[p + 1..]
                 .parse()
@@ -695,13 +692,6 @@ fn parse_series_item(item: &str, vals: &mut Vec<SeqValue>) -> Result<(), String>
     Ok(())
 }
 
-fn is_hex(item: &str) -> bool {
-    let unsigned = item.trim_start_matches(['+', '-']);
-    unsigned.len() > 2
-        && (unsigned.starts_with("0x") || unsigned.starts_with("0X"))
-        && unsigned[2..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 /// A bounded repetition count (a test file is not a way to fill memory).
 fn cap(n: u64) -> Result<usize, String> {
     if n > 1_000_000 {
@@ -713,13 +703,6 @@ fn cap(n: u64) -> Result<usize, String> {
 fn series_value(s: &str) -> Result<f64, String> {
     if s == "stale" {
         return Ok(stale_marker());
-    }
-    if is_hex(s) {
-        let neg = s.starts_with('-');
-        let digits = s.trim_start_matches(['+', '-']);
-        let n =
-            i64::from_str_radix(&digits[2..], 16).map_err(|_| format!("invalid number {s:?}"))?;
-        return Ok(if neg { -(n as f64) } else { n as f64 });
     }
     parse_number(s).ok_or_else(|| format!("invalid number {s:?}, expected a number or \"stale\""))
 }
@@ -899,8 +882,17 @@ pub fn run_parsed(file: &TestFile, options: &RunOptions) -> Vec<CaseResult> {
     results
 }
 
+/// Appends a load's samples. A series listed twice in one load keeps its last listing,
+/// as Prometheus's harness keeps one definition per series (a map by label hash).
 fn append_load(store: &mut Store, load: &Load) -> Result<(), crate::store::StoreError> {
-    for (labels, vals) in &load.series {
+    let mut last: HashMap<&Labels, usize> = HashMap::new();
+    for (i, (labels, _)) in load.series.iter().enumerate() {
+        last.insert(labels, i);
+    }
+    for (i, (labels, vals)) in load.series.iter().enumerate() {
+        if last.get(labels) != Some(&i) {
+            continue;
+        }
         for (i, v) in vals.iter().enumerate() {
             if let SeqValue::Value(v) = v {
                 store.append(labels, i as i64 * load.interval_ms, *v)?;

@@ -29,7 +29,9 @@ fn series_descriptions_expand_as_prometheus_does() {
             SeqValue::Value(3.0)
         ]
     );
-    let s = vals("stale NaN Inf -Inf +Inf 0x10");
+    // `0x3` is 0 four times, not hexadecimal.
+    assert_eq!(vals("0x3"), v(&[0.0; 4]));
+    let s = vals("stale NaN Inf -Inf +Inf 16");
     assert!(matches!(s[0], SeqValue::Value(x) if is_stale_marker(x)));
     assert!(matches!(s[1], SeqValue::Value(x) if x.is_nan() && !is_stale_marker(x)));
     assert_eq!(
@@ -306,4 +308,14 @@ fn a_file_that_does_not_parse_is_one_failure() {
     assert!(
         matches!(&r[0].outcome, Outcome::Failed { message, .. } if message.contains("does not parse"))
     );
+}
+
+#[test]
+fn a_series_listed_twice_in_a_load_keeps_its_last_listing() {
+    let r = run(
+        "load 1m\n  m 1 2\n  m 5 6\n\neval instant at 1m m\n  m 6\n",
+        &RunOptions::default(),
+    );
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].outcome, Outcome::Passed, "{r:?}");
 }
