@@ -309,7 +309,15 @@ impl Node {
 }
 
 fn compile_str(expr: &str) -> Result<Node, EvalError> {
-    let parsed = parser::parse(expr).map_err(EvalError::Parse)?;
+    let parsed = parser::parse(expr).map_err(|e| {
+        // Functions of other Prometheus versions the parser does not know.
+        for name in ["holt_winters"] {
+            if e.contains(&format!("unknown function with name '{name}'")) {
+                return EvalError::Unsupported(format!("the function {name}()"));
+            }
+        }
+        EvalError::Parse(e)
+    })?;
     let mut next_id = 0;
     compile(&parsed, &mut next_id)
 }
@@ -486,6 +494,8 @@ fn compile(e: &Expr, next_id: &mut usize) -> Result<Node, EvalError> {
 pub(crate) struct Fetched {
     pub labels: Labels,
     pub points: Vec<Point>,
+    /// Whether any point is the stale marker (range windows must then filter).
+    pub has_stale: bool,
 }
 
 /// One evaluation: the store, the options, the query's bounds and the series data read.

@@ -16,9 +16,11 @@ pub mod chunk;
 pub mod eval;
 pub mod exposition;
 pub mod promqltest;
+pub mod source;
 pub mod store;
 pub mod value;
 
 pub use eval::{Compat, Engine, EngineOptions, EvalError};
+pub use source::EmbeddedSource;
 pub use store::{Store, StoreConfig, StoreError};
 pub use value::{Point, STALE_MARKER_BITS, Sample, Series, Value, is_stale_marker};

@@ -153,6 +153,15 @@ pub enum QueryError {
     /// A client setting cannot be used (bad URL, bad header, unreadable certificate).
     #[error("invalid connection setting: {0}")]
     Config(String),
+
+    /// The embedded engine (promdash-engine) did not evaluate the query: it does not parse
+    /// (`BadData`), Prometheus would fail it too (`Execution`), or the engine does not
+    /// support it (`Other("unsupported")`, the message names the construct).
+    #[error("{message}")]
+    Embedded {
+        error_type: ErrorType,
+        message: String,
+    },
 }
 
 impl QueryError {
@@ -168,16 +177,19 @@ impl QueryError {
             | Self::Timeout { .. }
             | Self::Transport { .. } => true,
             Self::Http { status, .. } => matches!(status, 502..=504),
-            Self::Api { .. } | Self::Decode { .. } | Self::TooLarge { .. } | Self::Config(_) => {
-                false
-            }
+            Self::Api { .. }
+            | Self::Decode { .. }
+            | Self::TooLarge { .. }
+            | Self::Config(_)
+            | Self::Embedded { .. } => false,
         }
     }
 
-    /// The API `errorType` when the server answered with a Prometheus error envelope.
+    /// The API `errorType` when the server answered with a Prometheus error envelope (or
+    /// the embedded engine failed the query).
     pub fn error_type(&self) -> Option<&ErrorType> {
         match self {
-            Self::Api { error_type, .. } => Some(error_type),
+            Self::Api { error_type, .. } | Self::Embedded { error_type, .. } => Some(error_type),
             _ => None,
         }
     }

@@ -147,6 +147,12 @@ impl Evaluator<'_> {
                     groups.push(Group {
                         labels: key,
                         value: match op {
+                            // 3.x starts a group whose first value is NaN or ±Inf at NaN.
+                            AggOp::Stddev | AggOp::Stdvar
+                                if self.compat == Compat::V3 && !s.v.is_finite() =>
+                            {
+                                f64::NAN
+                            }
                             AggOp::Stddev | AggOp::Stdvar => 0.0,
                             AggOp::Group => 1.0,
                             _ => s.v,

@@ -4,7 +4,7 @@
 
 use super::functions::{Func, quantile};
 use super::{Compat, EvalError, Evaluator, Node, Val, check_duplicates, drop_name, kahan_inc};
-use crate::value::{Point, Sample};
+use crate::value::{Labels, Point, Sample, is_stale_marker};
 
 impl Evaluator<'_> {
     /// The window a range argument covers at evaluation time `t`: its end (offset and `@`
@@ -39,94 +39,135 @@ impl Evaluator<'_> {
             None => 0.0,
         };
         let (end, range) = self.range_of(matrix_arg, t);
-        let matrix = self.eval_matrix(matrix_arg, t)?;
-        if func == Func::AbsentOverTime {
-            if !matrix.is_empty() {
-                return Ok(Val::Vector(Vec::new()));
+        let mut out = Vec::new();
+        let mut any = false;
+        if let Node::Matrix { sel, .. } = matrix_arg {
+            // Straight from the selector's data: no copy of the window unless it holds a
+            // stale marker to leave out.
+            let mut scratch = Vec::new();
+            if let Some(Some(data)) = self.data.get(sel.id) {
+                for f in data {
+                    let w = self.window(&f.points, end, range);
+                    let mut pts = &f.points[w];
+                    if f.has_stale {
+                        scratch.clear();
+                        scratch.extend(pts.iter().copied().filter(|p| !is_stale_marker(p.v)));
+                        pts = &scratch;
+                    }
+                    if pts.is_empty() {
+                        continue;
+                    }
+                    any = true;
+                    if let Some(v) = self.over_window(func, pts, end, range, scalar, t)? {
+                        out.push(self.range_output(func, &f.labels, v, t));
+                    }
+                }
             }
-            return Ok(Val::Vector(vec![Sample {
-                labels: super::functions::absent_labels(matrix_arg),
-                t,
-                v: 1.0,
-            }]));
+        } else {
+            for s in self.eval_matrix(matrix_arg, t)? {
+                any = true;
+                if let Some(v) = self.over_window(func, &s.points, end, range, scalar, t)? {
+                    out.push(self.range_output(func, &s.labels, v, t));
+                }
+            }
         }
-        let mut out = Vec::with_capacity(matrix.len());
-        for mut s in matrix {
-            let p = &s.points;
-            let v = match func {
-                Func::Rate => self.extrapolated_rate(p, end - range, end, range, true, true),
-                Func::Increase => self.extrapolated_rate(p, end - range, end, range, true, false),
-                Func::Delta => self.extrapolated_rate(p, end - range, end, range, false, false),
-                Func::Irate => instant_value(p, true),
-                Func::Idelta => instant_value(p, false),
-                Func::Deriv => {
-                    if p.len() < 2 {
-                        None
-                    } else {
-                        Some(linear_regression(p, p[0].t).0)
-                    }
-                }
-                Func::PredictLinear => {
-                    if p.len() < 2 {
-                        None
-                    } else {
-                        let (slope, intercept) = linear_regression(p, t);
-                        Some(slope * scalar + intercept)
-                    }
-                }
-                Func::Resets => Some(p.windows(2).filter(|w| w[1].v < w[0].v).count() as f64),
-                Func::Changes => Some(
-                    p.windows(2)
-                        .filter(|w| w[1].v != w[0].v && !(w[1].v.is_nan() && w[0].v.is_nan()))
-                        .count() as f64,
-                ),
-                Func::AvgOverTime => Some(match self.compat {
-                    Compat::V2 => avg_over_time_v2(p),
-                    Compat::V3 => avg_over_time_v3(p),
-                }),
-                Func::MinOverTime => Some(
-                    p.iter()
-                        .fold(p[0].v, |m, x| if x.v < m || m.is_nan() { x.v } else { m }),
-                ),
-                Func::MaxOverTime => Some(
-                    p.iter()
-                        .fold(p[0].v, |m, x| if x.v > m || m.is_nan() { x.v } else { m }),
-                ),
-                Func::SumOverTime => {
-                    let (mut sum, mut c) = (0.0, 0.0);
-                    for x in p {
-                        (sum, c) = kahan_inc(x.v, sum, c);
-                    }
-                    Some(if sum.is_infinite() { sum } else { sum + c })
-                }
-                Func::CountOverTime => Some(p.len() as f64),
-                Func::LastOverTime => p.last().map(|x| x.v),
-                Func::PresentOverTime => Some(1.0),
-                Func::QuantileOverTime => {
-                    let mut vals: Vec<f64> = p.iter().map(|x| x.v).collect();
-                    Some(quantile(scalar, &mut vals))
-                }
-                Func::StdvarOverTime => Some(stdvar_over_time(p)),
-                Func::StddevOverTime => Some(stdvar_over_time(p).sqrt()),
-                _ => {
-                    return Err(EvalError::Execution(format!(
-                        "{} is not a function over a range vector",
-                        func.name()
-                    )));
-                }
-            };
-            let Some(v) = v else { continue };
-            if func != Func::LastOverTime {
-                drop_name(&mut s.labels);
-            }
-            out.push(Sample {
-                labels: s.labels,
-                t,
-                v,
-            });
+        if func == Func::AbsentOverTime {
+            return Ok(Val::Vector(if any {
+                Vec::new()
+            } else {
+                vec![Sample {
+                    labels: super::functions::absent_labels(matrix_arg),
+                    t,
+                    v: 1.0,
+                }]
+            }));
         }
         check_duplicates(&out)?;
         Ok(Val::Vector(out))
+    }
+
+    /// One output sample: `__name__` dropped except by `last_over_time`.
+    fn range_output(&self, func: Func, labels: &Labels, v: f64, t: i64) -> Sample {
+        let mut labels = labels.clone();
+        if func != Func::LastOverTime {
+            drop_name(&mut labels);
+        }
+        Sample { labels, t, v }
+    }
+
+    /// The function over one series' samples in the window (never empty).
+    fn over_window(
+        &self,
+        func: Func,
+        p: &[Point],
+        end: i64,
+        range: i64,
+        scalar: f64,
+        t: i64,
+    ) -> Result<Option<f64>, EvalError> {
+        Ok(match func {
+            Func::Rate => self.extrapolated_rate(p, end - range, end, range, true, true),
+            Func::Increase => self.extrapolated_rate(p, end - range, end, range, true, false),
+            Func::Delta => self.extrapolated_rate(p, end - range, end, range, false, false),
+            Func::Irate => instant_value(p, true),
+            Func::Idelta => instant_value(p, false),
+            Func::Deriv => {
+                if p.len() < 2 {
+                    None
+                } else {
+                    Some(linear_regression(p, p[0].t).0)
+                }
+            }
+            Func::PredictLinear => {
+                if p.len() < 2 {
+                    None
+                } else {
+                    let (slope, intercept) = linear_regression(p, t);
+                    Some(slope * scalar + intercept)
+                }
+            }
+            Func::Resets => Some(p.windows(2).filter(|w| w[1].v < w[0].v).count() as f64),
+            Func::Changes => Some(
+                p.windows(2)
+                    .filter(|w| w[1].v != w[0].v && !(w[1].v.is_nan() && w[0].v.is_nan()))
+                    .count() as f64,
+            ),
+            Func::AvgOverTime => Some(match self.compat {
+                Compat::V2 => avg_over_time_v2(p),
+                Compat::V3 => avg_over_time_v3(p),
+            }),
+            Func::MinOverTime => Some(
+                p.iter()
+                    .fold(p[0].v, |m, x| if x.v < m || m.is_nan() { x.v } else { m }),
+            ),
+            Func::MaxOverTime => Some(
+                p.iter()
+                    .fold(p[0].v, |m, x| if x.v > m || m.is_nan() { x.v } else { m }),
+            ),
+            Func::SumOverTime => {
+                let (mut sum, mut c) = (0.0, 0.0);
+                for x in p {
+                    (sum, c) = kahan_inc(x.v, sum, c);
+                }
+                Some(if sum.is_infinite() { sum } else { sum + c })
+            }
+            Func::CountOverTime => Some(p.len() as f64),
+            Func::LastOverTime => p.last().map(|x| x.v),
+            Func::PresentOverTime => Some(1.0),
+            Func::AbsentOverTime => None,
+            Func::QuantileOverTime => {
+                let mut vals: Vec<f64> = p.iter().map(|x| x.v).collect();
+                Some(quantile(scalar, &mut vals))
+            }
+            Func::StdvarOverTime => Some(stdvar_over_time(p)),
+            Func::StddevOverTime => Some(stdvar_over_time(p).sqrt()),
+            _ => {
+                return Err(EvalError::Execution(format!(
+                    "{} is not a function over a range vector",
+                    func.name()
+                )));
+            }
+        })
     }
 
     /// `extrapolatedRate`: `rate`, `increase` and `delta` over the window

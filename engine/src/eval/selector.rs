@@ -75,9 +75,11 @@ impl Evaluator<'_> {
                 continue;
             }
             if let Some(labels) = self.store.labels(id) {
+                let has_stale = points.iter().any(|p| is_stale_marker(p.v));
                 fetched.push(Fetched {
                     labels: labels.clone(),
                     points,
+                    has_stale,
                 });
             }
         }
