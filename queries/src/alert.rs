@@ -5,9 +5,15 @@
 //! false again makes it resolved (after `keep_firing_for`, counted from the first false
 //! evaluation). Resolved instances stay visible for [`AlertEngine::resolved_retention`].
 //!
-//! Unknown is not false: a query error marks the rule's instances stale and changes
-//! nothing else, so an alert never resolves because the server could not be reached.
-//! A NaN sample is "no data": never true, never 0. An empty result is "false".
+//! Unknown is not false: a query error, or an answer that says it may lack data
+//! (`isPartial`, or warnings as Thanos and Mimir send when a store did not answer), marks
+//! the rule's instances stale and changes nothing else, so an alert never resolves
+//! because the server could not be reached or answered only in part. The reason is kept
+//! per rule ([`AlertEngine::unknown_reason`]) for the screen to show.
+//!
+//! NaN follows Prometheus: a rule with a threshold compares as PromQL does (`NaN > t` is
+//! false, `NaN != t` is true); without a threshold every returned sample is a firing
+//! instance, whatever its value. An empty complete result is "false".
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -89,6 +95,8 @@ pub struct AlertEngine {
     rules: Vec<AlertRule>,
     instances: BTreeMap<(String, Labels), AlertInstance>,
     resolved_retention: Duration,
+    /// Rules whose last evaluation could not decide, with why.
+    unknown: BTreeMap<String, String>,
 }
 
 impl AlertEngine {
@@ -97,7 +105,14 @@ impl AlertEngine {
             rules,
             instances: BTreeMap::new(),
             resolved_retention: DEFAULT_RESOLVED_RETENTION,
+            unknown: BTreeMap::new(),
         }
+    }
+
+    /// Why the last evaluation of `rule` could not decide (the query failed, or its
+    /// answer was partial), or `None` when it decided.
+    pub fn unknown_reason(&self, rule: &str) -> Option<&str> {
+        self.unknown.get(rule).map(String::as_str)
     }
 
     pub fn rules(&self) -> &[AlertRule] {
@@ -134,7 +149,9 @@ impl AlertEngine {
     }
 
     /// One evaluation of rule `rule` with its query outcome at `now` (Unix seconds).
-    /// Returns the transitions that happened. An unknown rule name changes nothing.
+    /// Returns the transitions that happened. An unknown rule name changes nothing; an
+    /// error or an incomplete answer ([`Notes::is_incomplete`](crate::model::Notes))
+    /// only marks the rule's instances stale.
     pub fn evaluate(
         &mut self,
         rule: &str,
@@ -145,14 +162,20 @@ impl AlertEngine {
             return Vec::new();
         };
         let result = match outcome {
-            Ok(result) => result,
-            Err(_) => {
+            Ok(result) if !result.notes.is_incomplete() => result,
+            _ => {
+                let reason = match outcome {
+                    Ok(result) => result.notes.incomplete_reason().unwrap_or_default(),
+                    Err(e) => e.to_string(),
+                };
                 for inst in self.instances.values_mut().filter(|i| i.rule == rule) {
                     inst.stale = true;
                 }
+                self.unknown.insert(rule.to_owned(), reason);
                 return Vec::new();
             }
         };
+        self.unknown.remove(rule);
         let mut transitions = Vec::new();
         let active = active_label_sets(r, &result.data);
         let keep = self.resolved_retention.as_secs_f64();

@@ -230,7 +230,8 @@ impl CompareOp {
         })
     }
 
-    /// `value OP threshold`. Comparisons with NaN are false.
+    /// `value OP threshold` as PromQL's filtering comparison decides it (IEEE 754):
+    /// with a NaN on either side every operator is false except `!=`, which is true.
     pub fn holds(self, value: f64, threshold: f64) -> bool {
         match self {
             Self::Gt => value > threshold,
@@ -238,7 +239,7 @@ impl CompareOp {
             Self::Lt => value < threshold,
             Self::Le => value <= threshold,
             Self::Eq => value == threshold,
-            Self::Ne => !value.is_nan() && value != threshold,
+            Self::Ne => value != threshold,
         }
     }
 
@@ -319,11 +320,11 @@ pub struct AlertRule {
 }
 
 impl AlertRule {
-    /// Whether one sample value makes the condition true. NaN never does ("no data").
+    /// Whether one sample value makes the condition true, as in a Prometheus alerting
+    /// rule `expr OP threshold`: a NaN sample fails `>`, `>=`, `<`, `<=`, `==` and passes
+    /// `!=`; without a threshold every returned sample is true, NaN included (Prometheus
+    /// fires a rule whose expression returns a NaN series).
     pub fn condition_holds(&self, value: f64) -> bool {
-        if value.is_nan() {
-            return false;
-        }
         match (self.op, self.threshold) {
             (Some(op), Some(t)) => op.holds(value, t),
             (None, Some(t)) => value > t,

@@ -11,7 +11,9 @@
 //! - [`dashboard`]: dashboard files (TOML) with validation.
 //! - [`alert`]: the client-side alert engine.
 //! - [`text`]: server-controlled text made safe for a terminal.
+//! - [`backend`]: Prometheus or VictoriaMetrics, and what differs.
 pub mod alert;
+pub mod backend;
 pub mod catalog;
 pub mod client;
 pub mod dashboard;

@@ -43,6 +43,33 @@ pub struct Notes {
     pub is_partial: bool,
 }
 
+impl Notes {
+    /// The answer may lack data: `isPartial` is set or the server sent warnings (Thanos
+    /// and Mimir report a store that did not answer as a warning). Such an answer is
+    /// "unknown" for alerting, like an error: a series missing from it proves nothing.
+    pub fn is_incomplete(&self) -> bool {
+        self.is_partial || !self.warnings.is_empty()
+    }
+
+    /// One line saying why an answer is incomplete ("partial answer: warning; warning"),
+    /// or `None` when it is complete.
+    pub fn incomplete_reason(&self) -> Option<String> {
+        if !self.is_incomplete() {
+            return None;
+        }
+        let mut s = String::from(if self.is_partial {
+            "partial answer"
+        } else {
+            "answer with warnings"
+        });
+        if !self.warnings.is_empty() {
+            s.push_str(": ");
+            s.push_str(&self.warnings.join("; "));
+        }
+        Some(s)
+    }
+}
+
 /// A successful query answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryResult {

@@ -367,7 +367,8 @@ fn several_label_sets_are_separate_instances() {
 }
 
 #[test]
-fn nan_is_no_data_never_true_never_zero() {
+fn nan_compares_as_in_prometheus() {
+    // `x > 0.5` on NaN: false, so a NaN resolves a firing alert like a low value.
     run(
         "NaN with >",
         gt(0.5, 0, 0),
@@ -388,11 +389,32 @@ fn nan_is_no_data_never_true_never_zero() {
         rule(Some(CompareOp::Lt), Some(1.0), 0, 0),
         &[s(0.0, NAN, &[], &[])],
     );
-    // Without a threshold any sample is true, but a NaN sample is no data.
+    // `x != 0` keeps a NaN sample in Prometheus, so the rule fires.
+    run(
+        "NaN with !=",
+        rule(Some(CompareOp::Ne), Some(0.0), 0, 0),
+        &[s(
+            0.0,
+            NAN,
+            &[("", Firing, false)],
+            &[("", Inactive, Firing)],
+        )],
+    );
+    run(
+        "NaN with ==",
+        rule(Some(CompareOp::Eq), Some(0.0), 0, 0),
+        &[s(0.0, NAN, &[], &[])],
+    );
+    // Without a threshold any returned sample is a firing instance, NaN included.
     run(
         "NaN without threshold",
         rule(None, None, 0, 0),
-        &[s(0.0, NAN, &[], &[])],
+        &[s(
+            0.0,
+            NAN,
+            &[("", Firing, false)],
+            &[("", Inactive, Firing)],
+        )],
     );
 }
 
@@ -598,4 +620,61 @@ fn value_formatting() {
     for (v, want) in cases {
         assert_eq!(format_value(v), want, "{v}");
     }
+}
+
+#[test]
+fn partial_answers_are_unknown_like_errors() {
+    let mut e = AlertEngine::new(vec![gt(0.5, 0, 10)]);
+    let high = vector(&[("", 0.9)]);
+    assert_eq!(e.evaluate("R", Ok(&high), 0.0).len(), 1);
+    assert_eq!(e.unknown_reason("R"), None);
+    // An empty answer that says it is partial, or carries warnings, is not "false".
+    for (i, notes) in [
+        Notes {
+            is_partial: true,
+            ..Notes::default()
+        },
+        Notes {
+            warnings: vec!["store 10.0.0.1:10901 did not answer".into()],
+            ..Notes::default()
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let empty = QueryResult {
+            data: QueryData::Vector(Vec::new()),
+            notes,
+        };
+        let t = 100.0 * (i as f64 + 1.0);
+        assert!(e.evaluate("R", Ok(&empty), t).is_empty(), "answer {i}");
+        let inst: Vec<_> = e.instances().map(|i| (i.state, i.stale)).collect();
+        assert_eq!(inst, [(Firing, true)], "answer {i}");
+        let reason = e.unknown_reason("R").unwrap_or_default();
+        assert!(
+            reason.starts_with(if i == 0 {
+                "partial answer"
+            } else {
+                "answer with warnings: store 10.0.0.1:10901"
+            }),
+            "{reason}"
+        );
+    }
+    // Infos are not warnings: an empty answer with infos is a real "false".
+    let infos = QueryResult {
+        data: QueryData::Vector(Vec::new()),
+        notes: Notes {
+            infos: vec!["PromQL info: metric might not be a counter".into()],
+            ..Notes::default()
+        },
+    };
+    assert!(e.evaluate("R", Ok(&infos), 300.0).is_empty());
+    assert_eq!(e.unknown_reason("R"), None);
+    assert_eq!(e.instances().next().map(|i| i.stale), Some(false));
+    // An error is unknown too, with the error as the reason.
+    let err = QueryError::ConnectionRefused {
+        url: "http://x".into(),
+    };
+    e.evaluate("R", Err(&err), 301.0);
+    assert!(e.unknown_reason("R").is_some());
 }

@@ -27,6 +27,7 @@ mod prometheus;
 pub mod promtool;
 pub mod queries_support;
 mod query;
+pub mod scripted;
 mod server;
 mod service;
 pub mod tmux;

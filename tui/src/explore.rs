@@ -193,6 +193,13 @@ pub fn alert_rows(state: &State) -> Vec<AlertRow> {
     let mut rows: Vec<AlertRow> = Vec::new();
     for rule in state.alerts.rules() {
         let mut any = false;
+        // The last evaluation could not decide (error or partial answer): say why.
+        let unknown = state.alerts.unknown_reason(&rule.name);
+        let why = |summary: &str| match unknown {
+            Some(reason) if summary.is_empty() => format!("unknown: {reason}"),
+            Some(reason) => format!("unknown: {reason} · {summary}"),
+            None => summary.to_owned(),
+        };
         for inst in state.alerts.instances().filter(|i| i.rule == rule.name) {
             any = true;
             let since = match inst.state {
@@ -210,7 +217,7 @@ pub fn alert_rows(state: &State) -> Vec<AlertRow> {
                 state: word,
                 value: inst.value,
                 since,
-                summary: inst.summary.clone(),
+                summary: why(&inst.summary),
                 server: false,
                 stale: inst.stale,
             });
@@ -219,10 +226,15 @@ pub fn alert_rows(state: &State) -> Vec<AlertRow> {
             rows.push(AlertRow {
                 rule: rule.name.clone(),
                 labels: Labels::new(),
-                state: "inactive".to_owned(),
+                state: if unknown.is_some() {
+                    "unknown"
+                } else {
+                    "inactive"
+                }
+                .to_owned(),
                 value: f64::NAN,
                 since: None,
-                summary: String::new(),
+                summary: why(""),
                 server: false,
                 stale: false,
             });

@@ -47,7 +47,15 @@ pub enum FaultMode {
     /// proxies do: as plain text, or inside a Prometheus JSON error envelope when
     /// `json` is true.
     EchoRequest { json: bool },
+    /// Forward; a query answer (one with a `resultType`) comes back successful but empty,
+    /// with a warning that a store did not answer (as Thanos and Mimir send) and
+    /// `isPartial` set when `is_partial` (as VictoriaMetrics cluster sends). Other
+    /// answers pass unchanged.
+    PartialEmpty { is_partial: bool },
 }
+
+/// The warning [`FaultMode::PartialEmpty`] adds.
+pub const PARTIAL_WARNING: &str = "store 127.0.0.2:10901 did not answer: partial response";
 
 struct Shared {
     mode: Mutex<FaultMode>,
@@ -135,6 +143,15 @@ async fn handle(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         FaultMode::Healthy => {
             let answer = forward(&request, shared.upstream).await?;
             client.write_all(&answer).await?;
+            client.shutdown().await
+        }
+        FaultMode::PartialEmpty { is_partial } => {
+            // Ask for an answer we can rewrite: no compression.
+            let request = without_header(&request, "accept-encoding");
+            let answer = forward(&request, shared.upstream).await?;
+            client
+                .write_all(&partial_empty(&answer, is_partial))
+                .await?;
             client.shutdown().await
         }
         FaultMode::Hang => {
@@ -277,6 +294,53 @@ async fn forward(request: &[u8], upstream: SocketAddr) -> std::io::Result<Vec<u8
         .await
         .map_err(|_| std::io::Error::other("upstream did not answer within 60 s"))??;
     Ok(answer)
+}
+
+/// The request with header `name` (lowercase) left out.
+fn without_header(request: &[u8], name: &str) -> Vec<u8> {
+    let end = find(request, b"\r\n\r\n").map_or(request.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&request[..end]);
+    let mut out = Vec::with_capacity(request.len());
+    for line in head.split_inclusive("\r\n") {
+        let drop = line
+            .split_once(':')
+            .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name));
+        if !drop {
+            out.extend_from_slice(line.as_bytes());
+        }
+    }
+    out.extend_from_slice(&request[end..]);
+    out
+}
+
+/// A successful query answer emptied and marked partial; anything else unchanged.
+fn partial_empty(answer: &[u8], is_partial: bool) -> Vec<u8> {
+    let Some(head_end) = find(answer, b"\r\n\r\n").map(|i| i + 4) else {
+        return answer.to_vec();
+    };
+    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&answer[head_end..]) else {
+        return answer.to_vec();
+    };
+    let Some(data) = body.get_mut("data").and_then(|d| d.as_object_mut()) else {
+        return answer.to_vec();
+    };
+    if !data.contains_key("resultType") {
+        return answer.to_vec();
+    }
+    data.insert("result".into(), serde_json::json!([]));
+    body["warnings"] = serde_json::json!([PARTIAL_WARNING]);
+    if is_partial {
+        body["isPartial"] = serde_json::json!(true);
+    }
+    let body = body.to_string();
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body.as_bytes());
+    out
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -12,7 +12,7 @@ pub mod tls;
 pub mod victoria;
 
 pub use cli::promdash_binary;
-pub use fault_proxy::{FaultMode, FaultProxy};
+pub use fault_proxy::{FaultMode, FaultProxy, PARTIAL_WARNING};
 pub use gateway::Gateway;
 pub use tls::{Pki, TlsPrometheus, TlsSettings, bcrypt_hash};
 pub use victoria::VictoriaDefaultOffset;

@@ -120,7 +120,9 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
             &name,
             Style::new().add_modifier(Modifier::BOLD),
         );
-        let value = if row.value.is_nan() {
+        // A firing instance may hold NaN (a rule without threshold, or `!=`): say so.
+        let no_value = row.server || matches!(row.state.as_str(), "inactive" | "unknown");
+        let value = if row.value.is_nan() && no_value {
             "–".to_owned()
         } else {
             format_value(row.value)
