@@ -362,11 +362,22 @@ pub async fn run_check(
     let (mut firing, mut pending, mut unknown) = (0, 0, 0);
     for report in &reports {
         for w in &report.warnings {
-            writeln!(err, "promdash: warning: alert {:?}: {w}", report.rule)?;
+            // The server's text: escaped before it reaches the terminal.
+            writeln!(
+                err,
+                "promdash: warning: alert {:?}: {}",
+                report.rule,
+                escape_control(w)
+            )?;
         }
         if let Some(why) = &report.unknown {
             unknown += 1;
-            writeln!(out, "UNKNOWN  {}  {why}", report.rule)?;
+            writeln!(
+                out,
+                "UNKNOWN  {}  {}",
+                escape_control(&report.rule),
+                escape_control(why)
+            )?;
         } else if report.instances.is_empty() {
             writeln!(out, "OK       {}", report.rule)?;
         }
