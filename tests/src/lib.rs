@@ -21,6 +21,7 @@
 
 mod child;
 pub mod connect;
+pub mod engine_diff;
 pub mod exposition;
 pub mod hostile;
 mod prometheus;

@@ -24,7 +24,41 @@ fn args(port: u16, dir: &Path) -> Vec<String> {
     ]
 }
 
+/// [`args`] for a data directory made by backfilling: keep it all (retention counts
+/// back from the newest block, so old timestamps stay), the default lookback.
+fn backfilled_args(port: u16, dir: &Path) -> Vec<String> {
+    let mut a = args(port, dir);
+    for arg in &mut a {
+        if arg.starts_with("--storage.tsdb.retention.time=") {
+            *arg = "--storage.tsdb.retention.time=3650d".into();
+        }
+    }
+    a
+}
+
 impl Prometheus {
+    /// Starts Prometheus, scraping nothing, on the samples of the OpenMetrics file
+    /// `openmetrics` backfilled into its data directory with
+    /// `promtool tsdb create-blocks-from openmetrics`; returns once `/-/ready` answers.
+    pub async fn start_on_openmetrics(openmetrics: &Path) -> anyhow::Result<Self> {
+        let binary = find_binary("prometheus", "prometheus")?;
+        let yaml = "global:\n  scrape_interval: 1h\n";
+        let server = Server::start_prepared(
+            "prometheus",
+            binary,
+            yaml,
+            &[],
+            backfilled_args,
+            "/-/ready",
+            |dir| {
+                crate::promtool::create_blocks_from_openmetrics(openmetrics, &dir.join("data"))
+                    .map(|_| ())
+            },
+        )
+        .await?;
+        Ok(Self { server })
+    }
+
     /// Starts Prometheus scraping `targets` (loopback `host:port`, e.g. a `SocketAddr`)
     /// every second, and returns once it is ready and every target has `up == 1`.
     pub async fn start<T: ToString>(targets: &[T]) -> anyhow::Result<Self> {

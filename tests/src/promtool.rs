@@ -74,3 +74,16 @@ pub fn query_range(
         .args([server_url, expr]);
     run(cmd, None)
 }
+
+/// `promtool tsdb create-blocks-from openmetrics <file> <data_dir>`: backfills the
+/// samples of an OpenMetrics file into TSDB blocks. Returns promtool's output.
+pub fn create_blocks_from_openmetrics(
+    file: &std::path::Path,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<String> {
+    let mut cmd = promtool()?;
+    cmd.args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(file)
+        .arg(data_dir);
+    run(cmd, None)
+}

@@ -37,6 +37,20 @@ impl Server {
         args: ArgsFn,
         ready_path: &'static str,
     ) -> anyhow::Result<Self> {
+        Self::start_prepared(name, binary, config, files, args, ready_path, |_| Ok(())).await
+    }
+
+    /// Like [`start`](Self::start), calling `prepare` with the temp dir (its `data/`
+    /// already made) before the server starts, e.g. to put TSDB blocks there.
+    pub(crate) async fn start_prepared(
+        name: &'static str,
+        binary: PathBuf,
+        config: &str,
+        files: &[(&str, &str)],
+        args: ArgsFn,
+        ready_path: &'static str,
+        prepare: impl FnOnce(&Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("promdash-{name}-"))
             .tempdir()
@@ -46,6 +60,7 @@ impl Server {
             std::fs::write(dir.path().join(file), text)?;
         }
         std::fs::create_dir_all(dir.path().join("data"))?;
+        prepare(dir.path())?;
         let mut server = Self {
             name,
             binary,
