@@ -19,13 +19,16 @@ fn cases() -> u32 {
         .unwrap_or(2_000)
 }
 
+/// The value of a series at its k-th scrape, `None` for no sample.
+type ValueAt = Box<dyn Fn(i64) -> Option<f64>>;
+
 /// A few series with counters, gauges, buckets, NaN, ±Inf, a stale marker and a gap.
 fn store() -> Store {
     let mut store = Store::new(StoreConfig {
         retention_ms: i64::MAX / 4,
         max_series: 10_000,
     });
-    let series: Vec<(Labels, Box<dyn Fn(i64) -> Option<f64>>)> = vec![
+    let series: Vec<(Labels, ValueAt)> = vec![
         (
             [("__name__", "c_total"), ("job", "a"), ("i", "1")].into(),
             Box::new(|k| Some((k * 7 % 50) as f64)),
