@@ -19,8 +19,13 @@
 //! What differs, and why: an evaluation the engine answers with
 //! [`EvalError::Unsupported`](crate::EvalError::Unsupported) is counted as unsupported,
 //! not failed; so is one that expects a warning or an info annotation (the engine reports
-//! none). Prometheus's extra runs of each instant evaluation with `@` added to every
-//! selector are not done. Native histograms in series descriptions are not read.
+//! none). Native histograms in series descriptions are not read.
+//!
+//! Also as in Prometheus: unless the expression uses a function whose answer depends on
+//! the evaluation time (`time`, `timestamp`, the date functions, `predict_linear`), every
+//! instant evaluation is run again with `@ <its time>` on each selector and subquery that
+//! has none (or has `@ start()`/`@ end()`), at the times -10t, 0, t/5, t and 10t (-1s, 0
+//! and 1s when t is 0), and must give the same answer each time.
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
@@ -945,11 +950,51 @@ fn run_eval(engine: &Engine, store: &Store, eval: &Eval) -> Outcome {
             "expects warning or info annotations, which the engine does not report".into(),
         );
     }
-    let (result, eval_t) = match eval.at {
-        EvalAt::Instant { t } => (engine.instant(store, &eval.expr, t), Some(t)),
-        EvalAt::Range { start, end, step } => {
-            (engine.range(store, &eval.expr, start, end, step), None)
+    let EvalAt::Instant { t } = eval.at else {
+        return run_query(engine, store, eval, &eval.expr, None);
+    };
+    let outcome = run_query(engine, store, eval, &eval.expr, Some(t));
+    if outcome != Outcome::Passed {
+        return outcome;
+    }
+    let Some((rewritten, times)) = at_modifier_cases(&eval.expr, t) else {
+        return outcome;
+    };
+    for et in times {
+        match run_query(engine, store, eval, &rewritten, Some(et)) {
+            Outcome::Passed => {}
+            Outcome::Failed {
+                message,
+                expected,
+                got,
+            } => {
+                return Outcome::Failed {
+                    message: format!("with @ added, {rewritten:?} at {et} ms: {message}"),
+                    expected,
+                    got,
+                };
+            }
+            unsupported => return unsupported,
         }
+    }
+    Outcome::Passed
+}
+
+/// One query of an evaluation: `expr` (the evaluation's own or its `@` rewrite) as a
+/// range query, or as an instant query at `instant` checked again in range mode.
+fn run_query(
+    engine: &Engine,
+    store: &Store,
+    eval: &Eval,
+    expr: &str,
+    instant: Option<i64>,
+) -> Outcome {
+    let (result, eval_t) = match (instant, eval.at) {
+        (Some(t), _) => (engine.instant(store, expr, t), Some(t)),
+        (None, EvalAt::Range { start, end, step }) => {
+            (engine.range(store, expr, start, end, step), None)
+        }
+        (None, EvalAt::Instant { t }) => (engine.instant(store, expr, t), Some(t)),
     };
     let value = match result {
         Ok(v) => v,
@@ -958,7 +1003,7 @@ fn run_eval(engine: &Engine, store: &Store, eval: &Eval) -> Outcome {
     if eval.fail.is_some() {
         return fail(format!(
             "expected an error evaluating {:?} but got none; got {}",
-            eval.expr,
+            expr,
             render_value(&value, eval).join("; ")
         ));
     }
@@ -975,19 +1020,19 @@ fn run_eval(engine: &Engine, store: &Store, eval: &Eval) -> Outcome {
     if eval.range_vector.is_some()
         || matches!(eval.expected, Expected::String(_))
         || eval.ordered
-        || context_funcs(&eval.expr)
+        || context_funcs(expr)
     {
         return Outcome::Passed;
     }
     // The same at the middle step of a range query around `t`.
-    let range = match engine.range(store, &eval.expr, t - 60_000, t + 60_000, 60_000) {
+    let range = match engine.range(store, expr, t - 60_000, t + 60_000, 60_000) {
         Ok(v) => v,
         Err(e) => return on_error(eval, &e, " in range mode"),
     };
     let Value::Matrix(matrix) = &range else {
         return fail(format!(
             "range mode: a range query of {:?} answered {} instead of a matrix",
-            eval.expr,
+            expr,
             kind(&range)
         ));
     };
@@ -1007,7 +1052,7 @@ fn run_eval(engine: &Engine, store: &Store, eval: &Eval) -> Outcome {
             None => {
                 return fail(format!(
                     "range mode: the range query of {:?} has no point at {t} ms",
-                    eval.expr
+                    expr
                 ));
             }
         }
@@ -1024,6 +1069,98 @@ fn run_eval(engine: &Engine, store: &Store, eval: &Eval) -> Outcome {
         };
     }
     Outcome::Passed
+}
+
+/// Functions whose answer depends on the evaluation time even when their arguments do
+/// not (Prometheus's `AtModifierUnsafeFunctions`).
+const AT_UNSAFE_FUNCTIONS: [&str; 11] = [
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+/// Prometheus's `atModifierTestCases`: `expr` with `@ t` on every selector and subquery
+/// without one (not inside a subquery that has one), and the times to evaluate it at;
+/// `None` when the expression uses an [`AT_UNSAFE_FUNCTIONS`] function or does not parse.
+fn at_modifier_cases(expr: &str, t: i64) -> Option<(String, Vec<i64>)> {
+    let mut ast = promql_parser::parser::parse(expr).ok()?;
+    let mut unsafe_fn = false;
+    set_at(&mut ast, t, false, &mut unsafe_fn);
+    if unsafe_fn {
+        return None;
+    }
+    let times = if t == 0 {
+        vec![-1000, 0, 1000]
+    } else {
+        vec![-10 * t, 0, t / 5, t, 10 * t]
+    };
+    Some((ast.to_string(), times))
+}
+
+fn set_at(e: &mut promql_parser::parser::Expr, t: i64, under_at: bool, unsafe_fn: &mut bool) {
+    use promql_parser::parser::{AtModifier, Expr, VectorSelector};
+    let at = || {
+        let d = Duration::from_millis(t.unsigned_abs());
+        AtModifier::At(if t >= 0 {
+            std::time::UNIX_EPOCH + d
+        } else {
+            std::time::UNIX_EPOCH - d
+        })
+    };
+    // `@ start()` and `@ end()` become `@ t` too: Prometheus sets the timestamp the
+    // rewrite prints over them.
+    let mark = |vs: &mut VectorSelector| {
+        if !matches!(vs.at, Some(AtModifier::At(_))) {
+            vs.at = Some(at());
+        }
+    };
+    match e {
+        Expr::VectorSelector(vs) => {
+            if !under_at {
+                mark(vs);
+            }
+        }
+        Expr::MatrixSelector(ms) => {
+            if !under_at {
+                mark(&mut ms.vs);
+            }
+        }
+        Expr::Subquery(sq) => {
+            if !under_at && !matches!(sq.at, Some(AtModifier::At(_))) {
+                sq.at = Some(at());
+            }
+            set_at(&mut sq.expr, t, true, unsafe_fn);
+        }
+        Expr::Aggregate(a) => {
+            set_at(&mut a.expr, t, under_at, unsafe_fn);
+            if let Some(p) = &mut a.param {
+                set_at(p, t, under_at, unsafe_fn);
+            }
+        }
+        Expr::Unary(u) => set_at(&mut u.expr, t, under_at, unsafe_fn),
+        Expr::Binary(b) => {
+            set_at(&mut b.lhs, t, under_at, unsafe_fn);
+            set_at(&mut b.rhs, t, under_at, unsafe_fn);
+        }
+        Expr::Paren(p) => set_at(&mut p.expr, t, under_at, unsafe_fn),
+        Expr::Call(c) => {
+            if !under_at && AT_UNSAFE_FUNCTIONS.contains(&c.func.name) {
+                *unsafe_fn = true;
+            }
+            for arg in &mut c.args.args {
+                set_at(arg, t, under_at, unsafe_fn);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
 }
 
 fn context_funcs(expr: &str) -> bool {

@@ -319,3 +319,28 @@ fn a_series_listed_twice_in_a_load_keeps_its_last_listing() {
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].outcome, Outcome::Passed, "{r:?}");
 }
+
+#[test]
+fn at_modifier_rewrites_as_prometheus_s_harness() {
+    let (e, times) = at_modifier_cases("rate(m[5m]) + on(a) x @ 10", 60_000).expect("safe");
+    assert_eq!(times, vec![-600_000, 0, 12_000, 60_000, 600_000]);
+    assert!(e.contains("m[5m] @ 60.000"), "{e}");
+    assert!(e.contains("x @ 10.000"), "an existing @ stays: {e}");
+    let (e, times) = at_modifier_cases("max_over_time(m[5m:1m]) / m @ start()", 0).expect("safe");
+    assert_eq!(times, vec![-1000, 0, 1000]);
+    assert!(e.contains("[5m:1m] @ 0.000"), "{e}");
+    assert!(!e.contains("m @ 0.000[5m:1m]") && e.matches("@ 0.000").count() == 2, "{e}");
+    assert!(at_modifier_cases("time() - m", 60_000).is_none());
+    assert!(at_modifier_cases("sum(timestamp(m))", 60_000).is_none());
+    // Every rewrite parses again.
+    for expr in [
+        "sum by (a) (rate(m{a=~\"x|y\"}[1m] offset 30s))",
+        "histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))",
+        "label_replace(m, \"dst\", \"$1\", \"src\", \"(.*)\")",
+        "-m * 2 ^ 3 > bool 1",
+        "count_values(\"v\", m) or vector(1)",
+    ] {
+        let (e, _) = at_modifier_cases(expr, 90_000).expect("safe");
+        assert!(promql_parser::parser::parse(&e).is_ok(), "{expr} -> {e}");
+    }
+}
