@@ -329,7 +329,10 @@ fn at_modifier_rewrites_as_prometheus_s_harness() {
     let (e, times) = at_modifier_cases("max_over_time(m[5m:1m]) / m @ start()", 0).expect("safe");
     assert_eq!(times, vec![-1000, 0, 1000]);
     assert!(e.contains("[5m:1m] @ 0.000"), "{e}");
-    assert!(!e.contains("m @ 0.000[5m:1m]") && e.matches("@ 0.000").count() == 2, "{e}");
+    assert!(
+        !e.contains("m @ 0.000[5m:1m]") && e.matches("@ 0.000").count() == 2,
+        "{e}"
+    );
     assert!(at_modifier_cases("time() - m", 60_000).is_none());
     assert!(at_modifier_cases("sum(timestamp(m))", 60_000).is_none());
     // Every rewrite parses again.
