@@ -45,6 +45,34 @@ pub struct Dashboard {
     pub connection: Option<Connection>,
 }
 
+impl Dashboard {
+    /// The unit an alert's value is shown in: its own `unit`, else the unit of the first
+    /// panel with a query of exactly the alert's expression, else a plain number.
+    pub fn alert_unit(&self, rule: &AlertRule) -> Unit {
+        if let Some(u) = &rule.unit {
+            return u.clone();
+        }
+        self.panels
+            .iter()
+            .find(|p| p.queries.iter().any(|q| q.expr.trim() == rule.expr.trim()))
+            .map_or(Unit::Short, |p| p.unit.clone())
+    }
+
+    /// The panels an alert marks (red border while it fires): the one its `panel` names,
+    /// else every panel with a query of exactly the alert's expression.
+    pub fn alert_panels(&self, rule: &AlertRule) -> Vec<usize> {
+        self.panels
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| match &rule.panel {
+                Some(title) => &p.title == title,
+                None => p.queries.iter().any(|q| q.expr.trim() == rule.expr.trim()),
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
 /// What a panel draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PanelKind {
@@ -314,9 +342,12 @@ pub struct AlertRule {
     pub severity: Severity,
     /// Template with `{{ $value }}` and `{{ $labels.name }}`; may be empty.
     pub summary: String,
-    /// Title of the panel whose border turns red while this alert fires. When `None`,
-    /// the TUI may fall back to panels with the same expression.
+    /// Title of the panel whose border turns red while this alert fires (a title only
+    /// one panel has). When `None`, the panels with the same expression are marked.
     pub panel: Option<String>,
+    /// How the alert's value is shown. `None` in the file: the unit of the panel with the
+    /// same expression, if one has it (see [`Dashboard::alert_unit`]), else a plain number.
+    pub unit: Option<Unit>,
 }
 
 impl AlertRule {
@@ -343,6 +374,9 @@ pub struct Variable {
     pub multi: bool,
     /// An "All" entry is offered.
     pub all: bool,
+    /// The value(s) chosen at start (`default = "a"` or `default = ["a", "b"]`). Empty:
+    /// All for a `multi` or `all` variable, else the first value.
+    pub default: Vec<String>,
 }
 
 /// Where a variable's choices come from.
@@ -566,6 +600,154 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Where things are in the file, for checks beyond the model (`promdash validate`)
+
+/// What a [`Site`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteKind {
+    /// Query `query` (0-based) of panel `panel`.
+    PanelQuery { panel: usize, query: usize },
+    /// The `unit` of panel `panel`.
+    PanelUnit { panel: usize },
+    /// The `title` of panel `panel`.
+    PanelTitle { panel: usize },
+    /// The `expr` of alert `alert`.
+    AlertExpr { alert: usize },
+    /// The `summary` of alert `alert`.
+    AlertSummary { alert: usize },
+    /// The `unit` of alert `alert`.
+    AlertUnit { alert: usize },
+    /// The `query` of variable `variable`.
+    VariableQuery { variable: usize },
+}
+
+/// A string value of a dashboard file and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub kind: SiteKind,
+    /// The value as read.
+    pub value: String,
+    /// Byte range of the value in the file, quotes included.
+    pub span: Range<usize>,
+}
+
+/// Every string value of a dashboard file that later checks look into, with where it is.
+/// Meant for a file [`parse_dashboard`] accepted: its indices are those of the
+/// [`Dashboard`]'s panels, alerts and variables. An unreadable file gives none.
+pub fn sites(text: &str) -> Vec<Site> {
+    #[derive(Deserialize)]
+    struct File {
+        #[serde(default)]
+        panels: Vec<FilePanel>,
+        #[serde(default)]
+        alerts: Vec<FileAlert>,
+        #[serde(default)]
+        variables: Vec<FileVariable>,
+    }
+    #[derive(Deserialize)]
+    struct FilePanel {
+        title: Option<Spanned<String>>,
+        query: Option<Spanned<String>>,
+        queries: Option<Vec<FileQuery>>,
+        unit: Option<Spanned<String>>,
+    }
+    #[derive(Deserialize)]
+    struct FileQuery {
+        expr: Option<Spanned<String>>,
+    }
+    #[derive(Deserialize)]
+    struct FileAlert {
+        expr: Option<Spanned<String>>,
+        summary: Option<Spanned<String>>,
+        unit: Option<Spanned<String>>,
+    }
+    #[derive(Deserialize)]
+    struct FileVariable {
+        query: Option<Spanned<String>>,
+    }
+    let Ok(file) = toml::from_str::<File>(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut put = |kind: SiteKind, v: Option<Spanned<String>>| {
+        if let Some(v) = v {
+            let span = v.span();
+            out.push(Site {
+                kind,
+                value: v.into_inner(),
+                span,
+            });
+        }
+    };
+    for (panel, p) in file.panels.into_iter().enumerate() {
+        put(SiteKind::PanelTitle { panel }, p.title);
+        put(SiteKind::PanelUnit { panel }, p.unit);
+        put(SiteKind::PanelQuery { panel, query: 0 }, p.query);
+        for (query, q) in p.queries.into_iter().flatten().enumerate() {
+            put(SiteKind::PanelQuery { panel, query }, q.expr);
+        }
+    }
+    for (alert, a) in file.alerts.into_iter().enumerate() {
+        put(SiteKind::AlertExpr { alert }, a.expr);
+        put(SiteKind::AlertSummary { alert }, a.summary);
+        put(SiteKind::AlertUnit { alert }, a.unit);
+    }
+    for (variable, v) in file.variables.into_iter().enumerate() {
+        put(SiteKind::VariableQuery { variable }, v.query);
+    }
+    out
+}
+
+/// The byte offset in the file of byte `at` of a string value written at `span` (quotes
+/// included): TOML escapes and the quotes are stepped over, so a problem found in the
+/// value can be shown at its line and column in the file.
+pub fn offset_in_value(text: &str, span: &Range<usize>, at: usize) -> usize {
+    let Some(raw) = text.get(span.clone()) else {
+        return span.start;
+    };
+    let (open, literal) = if raw.starts_with("\"\"\"") {
+        (3, false)
+    } else if raw.starts_with("'''") {
+        (3, true)
+    } else {
+        (1, raw.starts_with('\''))
+    };
+    let mut i = open;
+    // A newline right after a multi-line opening delimiter is not part of the value.
+    if open == 3 {
+        if raw[i..].starts_with("\r\n") {
+            i += 2;
+        } else if raw[i..].starts_with('\n') {
+            i += 1;
+        }
+    }
+    let bytes = raw.as_bytes();
+    let mut value_pos = 0;
+    while value_pos < at && i < raw.len() {
+        if !literal && bytes[i] == b'\\' && i + 1 < raw.len() {
+            let (raw_len, value_len) = match bytes[i + 1] {
+                b'u' => (6, 1),
+                b'U' => (10, 1),
+                b'\n' | b'\r' | b' ' | b'\t' => {
+                    // A line-ending backslash: the newline and leading blanks vanish.
+                    let rest = &raw[i + 1..];
+                    let skipped = rest.len() - rest.trim_start().len();
+                    (1 + skipped, 0)
+                }
+                _ => (2, 1),
+            };
+            i += raw_len;
+            value_pos += value_len;
+        } else {
+            let c = raw[i..].chars().next().map_or(1, char::len_utf8);
+            i += c;
+            value_pos += c;
+        }
+    }
+    span.start + i.min(raw.len())
+}
+
+// ---------------------------------------------------------------------------------------
 // Raw file model
 
 #[derive(Deserialize)]
@@ -628,6 +810,7 @@ struct RawAlert {
     severity: Option<Spanned<String>>,
     summary: Option<String>,
     panel: Option<Spanned<String>>,
+    unit: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -640,6 +823,15 @@ struct RawVariable {
     multi: bool,
     #[serde(default)]
     all: bool,
+    default: Option<Spanned<RawDefault>>,
+}
+
+/// `default = "a"` or `default = ["a", "b"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawDefault {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// `config.toml`: only connection settings so far.
@@ -1036,8 +1228,24 @@ impl Validator<'_> {
                 Severity::Warning
             }),
         };
+        let same_title = raw.panel.as_ref().map_or(0, |p| {
+            titles
+                .iter()
+                .filter(|t| **t == p.get_ref().as_str())
+                .count()
+        });
+        if let Some(p) = raw.panel.as_ref().filter(|_| same_title > 1) {
+            self.push(
+                p.span(),
+                format!(
+                    "{same_title} panels are titled {:?}: `panel` cannot tell which one",
+                    p.get_ref()
+                ),
+                Some("a title only one panel has (rename one of them)".to_owned()),
+            );
+        }
         if let Some(p) = &raw.panel
-            && !titles.contains(&p.get_ref().as_str())
+            && same_title == 0
         {
             let list = titles
                 .iter()
@@ -1063,6 +1271,7 @@ impl Validator<'_> {
             severity,
             summary: raw.summary.unwrap_or_default(),
             panel: raw.panel.map(Spanned::into_inner),
+            unit: raw.unit.as_deref().map(Unit::parse),
         })
     }
 
@@ -1108,7 +1317,7 @@ impl Validator<'_> {
             }
             (None, None) => {
                 self.err(
-                    start,
+                    start.clone(),
                     "variable without `query` or `values`",
                     "`query = \"label_values(metric, label)\"` or `values = [\"a\", \"b\"]`",
                 );
@@ -1132,6 +1341,18 @@ impl Validator<'_> {
                 Some(VariableSource::Values(v.get_ref().clone()))
             }
         };
+        let default = match raw.default.map(Spanned::into_inner) {
+            None => Vec::new(),
+            Some(RawDefault::One(v)) => vec![v],
+            Some(RawDefault::Many(v)) => v,
+        };
+        if default.len() > 1 && !raw.multi {
+            self.err(
+                start,
+                format!("variable {name:?} has several default values but is not `multi`"),
+                "one default value, or `multi = true`",
+            );
+        }
         if self.problems.len() != before {
             return None;
         }
@@ -1140,6 +1361,7 @@ impl Validator<'_> {
             source: source?,
             multi: raw.multi,
             all: raw.all,
+            default,
         })
     }
 

@@ -23,6 +23,7 @@ fn rule(op: Option<CompareOp>, threshold: Option<f64>, for_s: u64, keep_s: u64) 
         severity: Severity::Critical,
         summary: "value {{ $value }} on {{ $labels.route }}".into(),
         panel: None,
+        unit: None,
     }
 }
 

@@ -207,30 +207,7 @@ impl State {
         let alert_panels = dashboard
             .alerts
             .iter()
-            .map(|rule| match &rule.panel {
-                Some(title) => dashboard
-                    .panels
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| &p.title == title)
-                    .map(|(i, _)| i)
-                    .collect(),
-                None => {
-                    let metrics = metric_names(&rule.expr);
-                    dashboard
-                        .panels
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, p)| {
-                            p.queries.iter().any(|q| {
-                                q.expr == rule.expr
-                                    || metric_names(&q.expr).iter().any(|m| metrics.contains(m))
-                            })
-                        })
-                        .map(|(i, _)| i)
-                        .collect()
-                }
-            })
+            .map(|rule| dashboard.alert_panels(rule))
             .collect();
         let alerts = AlertEngine::new(dashboard.alerts.clone());
         let vars = crate::variables::Variables::new(&dashboard);
@@ -651,44 +628,6 @@ pub fn wants_range(kind: PanelKind) -> bool {
 
 pub fn wants_instant(kind: PanelKind) -> bool {
     matches!(kind, PanelKind::Stat | PanelKind::Gauge | PanelKind::Table)
-}
-
-/// Metric names in an expression: identifiers with an underscore that are not function
-/// calls (good enough to tie an alert to the panels that graph the same metric).
-fn metric_names(expr: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let bytes = expr.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c.is_ascii_alphabetic() || c == b'_' || c == b':' {
-            let start = i;
-            while i < bytes.len()
-                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b':')
-            {
-                i += 1;
-            }
-            let word = &expr[start..i];
-            let next = expr[i..].trim_start().chars().next();
-            if word.contains('_') && next != Some('(') && !word.starts_with("__") {
-                out.push(
-                    word.trim_end_matches("_bucket")
-                        .trim_end_matches("_count")
-                        .trim_end_matches("_sum"),
-                );
-            }
-        } else if c == b'"' || c == b'\'' {
-            // Skip string literals (label values).
-            i += 1;
-            while i < bytes.len() && bytes[i] != c {
-                i += 1;
-            }
-            i += 1;
-        } else {
-            i += 1;
-        }
-    }
-    out
 }
 
 /// The next zoom level in or out from `range`.
@@ -1117,11 +1056,5 @@ mod tests {
             seen.push(got);
         }
         assert!(seen[0] != seen[1] && seen[1] != seen[2], "{seen:?}");
-    }
-
-    #[test]
-    fn metric_names_skip_functions_and_strings() {
-        let e = r#"histogram_quantile(0.95, sum(rate(app_request_latency_seconds_bucket{route="/a_b"}[1m])) by (le))"#;
-        assert_eq!(metric_names(e), vec!["app_request_latency_seconds"]);
     }
 }

@@ -1,10 +1,17 @@
 //! Command line. Every setting also reads a `PROMDASH_*` environment variable; the
 //! command line wins over the environment, which wins over the dashboard file.
+//!
+//! The connection options are global: given before or after the subcommand, they are the
+//! same option, and the command line beats the environment wherever it is written. The
+//! options only the dashboard uses (`--refresh`, `--range`, `--var`, `--no-bell`,
+//! `--log-file`) belong to the top level only: a headless subcommand neither accepts nor
+//! parses them, so a bad `PROMDASH_RANGE` cannot break `promdash completions`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::connection::{ConnectionArgs, parse_duration};
 
@@ -13,13 +20,7 @@ use crate::connection::{ConnectionArgs, parse_duration};
 #[command(name = "promdash", version, about, long_about = None)]
 pub struct Cli {
     /// Dashboard file (TOML); the built-in reference-service dashboard when omitted.
-    #[arg(
-        long,
-        short = 'd',
-        env = "PROMDASH_DASHBOARD",
-        value_name = "FILE",
-        global = true
-    )]
+    #[arg(long, short = 'd', env = "PROMDASH_DASHBOARD", value_name = "FILE")]
     pub dashboard: Option<PathBuf>,
 
     /// Server, credentials and TLS: shared with `query`, `check` and `validate`.
@@ -27,12 +28,12 @@ pub struct Cli {
     pub connection: ConnectionArgs,
 
     /// How often queries run (overrides the dashboard file), e.g. 5s.
-    #[arg(long, env = "PROMDASH_REFRESH", global = true, value_name = "DURATION", value_parser = parse_duration)]
-    pub refresh: Option<Duration>,
+    #[arg(long, env = "PROMDASH_REFRESH", value_name = "DURATION")]
+    pub refresh: Option<String>,
 
     /// Time window shown by graphs (overrides the dashboard file), e.g. 15m, 1h.
-    #[arg(long, env = "PROMDASH_RANGE", global = true, value_name = "DURATION", value_parser = parse_duration)]
-    pub range: Option<Duration>,
+    #[arg(long, env = "PROMDASH_RANGE", value_name = "DURATION")]
+    pub range: Option<String>,
 
     /// Value of a dashboard variable, NAME=VALUE (repeatable; a comma list for a multi
     /// variable, `All` for all of its values).
@@ -40,16 +41,79 @@ pub struct Cli {
     pub vars: Vec<(String, String)>,
 
     /// Do not ring the terminal bell when an alert starts firing.
-    #[arg(long, env = "PROMDASH_NO_BELL", global = true)]
+    #[arg(long, env = "PROMDASH_NO_BELL")]
     pub no_bell: bool,
 
     /// Log file [default: promdash.log in $XDG_STATE_HOME/promdash, ~/.local/state/promdash
     /// or the temp dir]. RUST_LOG sets the level.
-    #[arg(long, env = "PROMDASH_LOG_FILE", global = true, value_name = "FILE")]
+    #[arg(long, env = "PROMDASH_LOG_FILE", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+
+    /// The dashboard's own options written on the command line (not taken from the
+    /// environment), e.g. `--range`: an error with a headless subcommand.
+    #[arg(skip)]
+    pub dashboard_flags: Vec<&'static str>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The options of the dashboard only, by clap id and as written.
+const DASHBOARD_ONLY: [(&str, &str); 6] = [
+    ("dashboard", "--dashboard"),
+    ("refresh", "--refresh"),
+    ("range", "--range"),
+    ("vars", "--var"),
+    ("no_bell", "--no-bell"),
+    ("log_file", "--log-file"),
+];
+
+impl Cli {
+    /// Parses the process's command line (exiting with clap's message on an error) and
+    /// notes which dashboard options were written on it.
+    pub fn from_env_args() -> Self {
+        let matches = Self::command().get_matches();
+        match Self::from_matches(&matches) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        }
+    }
+
+    /// [`Cli`] from parsed matches, with [`Cli::dashboard_flags`] filled in.
+    pub fn from_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut cli = Self::from_arg_matches(matches)?;
+        cli.dashboard_flags = DASHBOARD_ONLY
+            .iter()
+            .filter(|(id, _)| matches.value_source(id) == Some(ValueSource::CommandLine))
+            .map(|&(_, flag)| flag)
+            .collect();
+        Ok(cli)
+    }
+
+    /// Parses `args` like the program's command line (for tests).
+    pub fn try_parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::from_matches(&Self::command().try_get_matches_from(args)?)
+    }
+
+    /// `--refresh` / `PROMDASH_RANGE`, read only when the dashboard runs.
+    pub fn refresh(&self) -> Result<Option<Duration>, String> {
+        dashboard_duration("--refresh", "PROMDASH_REFRESH", self.refresh.as_deref())
+    }
+
+    /// `--range` / `PROMDASH_RANGE`, read only when the dashboard runs.
+    pub fn range(&self) -> Result<Option<Duration>, String> {
+        dashboard_duration("--range", "PROMDASH_RANGE", self.range.as_deref())
+    }
+}
+
+fn dashboard_duration(flag: &str, env: &str, value: Option<&str>) -> Result<Option<Duration>, String> {
+    value
+        .map(|v| parse_duration(v).map_err(|e| format!("{flag} (or {env}) {v:?}: {e}")))
+        .transpose()
 }
 
 /// `--var name=value`.
@@ -94,7 +158,6 @@ mod tests {
 
     #[test]
     fn cli_is_consistent() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
     }
 
@@ -107,7 +170,7 @@ mod tests {
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("bad name: x").is_err());
         assert_eq!(parse_duration("15m").ok(), Some(Duration::from_secs(900)));
-        let cli = Cli::try_parse_from([
+        let cli = Cli::try_parse_args([
             "promdash",
             "--refresh",
             "1s",
@@ -118,10 +181,35 @@ mod tests {
         ]);
         let cli = cli.map_err(|e| e.to_string());
         assert!(
-            cli.as_ref()
-                .is_ok_and(|c| c.connection.headers.len() == 2
-                    && c.refresh == Some(Duration::from_secs(1))),
+            cli.as_ref().is_ok_and(|c| c.connection.headers.len() == 2
+                && c.refresh() == Ok(Some(Duration::from_secs(1)))
+                && c.dashboard_flags == ["--refresh"]),
             "{cli:?}"
         );
+    }
+
+    #[test]
+    fn dashboard_options_are_read_only_by_the_dashboard() {
+        // Not accepted after a headless subcommand.
+        let e = Cli::try_parse_args(["promdash", "completions", "bash", "--range", "5m"])
+            .expect_err("--range is not an option of completions");
+        assert!(e.to_string().contains("--range"), "{e}");
+        // Written before it: parsed, noted, and not validated until the dashboard runs.
+        let cli = Cli::try_parse_args(["promdash", "--range", "soon", "completions", "bash"])
+            .expect("parses");
+        assert_eq!(cli.dashboard_flags, ["--range"]);
+        let e = cli.range().expect_err("not a duration");
+        assert!(e.contains("--range") && e.contains("\"soon\""), "{e}");
+    }
+
+    #[test]
+    fn connection_options_are_one_option_before_and_after_the_subcommand() {
+        for args in [
+            ["promdash", "--url", "http://b:1", "query", "up"],
+            ["promdash", "query", "--url", "http://b:1", "up"],
+        ] {
+            let cli = Cli::try_parse_args(args).expect("parses");
+            assert_eq!(cli.connection.url.as_deref(), Some("http://b:1"), "{args:?}");
+        }
     }
 }

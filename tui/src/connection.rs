@@ -22,14 +22,14 @@ pub const DEFAULT_URL: &str = "http://localhost:9090";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the server is and how to talk to it. Flattened into the top-level command line
-/// and into each headless subcommand (the ones given before the subcommand are the
-/// fallback, see [`ConnectionArgs::or`]).
+/// with every option global: written before or after a subcommand it is one option, so
+/// the command line always wins over the environment.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnectionArgs {
     /// Base URL of the Prometheus-compatible query API, with any path prefix
     /// [default: the dashboard file's connection.url, else http://localhost:9090].
     /// Credentials in the URL are used as basic auth and never shown.
-    #[arg(long, env = "PROMDASH_URL", hide_env_values = true, value_name = "URL")]
+    #[arg(long, env = "PROMDASH_URL", hide_env_values = true, value_name = "URL", global = true)]
     pub url: Option<String>,
 
     /// Extra request header `Name: value` (repeatable), e.g. `X-Scope-OrgID: team-a`.
@@ -39,7 +39,8 @@ pub struct ConnectionArgs {
         env = "PROMDASH_HEADER",
         hide_env_values = true,
         value_name = "NAME: VALUE",
-        value_parser = parse_header
+        value_parser = parse_header,
+        global = true
     )]
     pub headers: Vec<(String, String)>,
 
@@ -49,7 +50,8 @@ pub struct ConnectionArgs {
         long,
         env = "PROMDASH_BEARER_TOKEN_FILE",
         hide_env_values = true,
-        value_name = "FILE"
+        value_name = "FILE",
+        global = true
     )]
     pub bearer_token_file: Option<PathBuf>,
 
@@ -59,7 +61,8 @@ pub struct ConnectionArgs {
         long,
         env = "PROMDASH_BASIC_AUTH_USER",
         hide_env_values = true,
-        value_name = "USER"
+        value_name = "USER",
+        global = true
     )]
     pub basic_auth_user: Option<String>,
 
@@ -68,12 +71,13 @@ pub struct ConnectionArgs {
         long,
         env = "PROMDASH_BASIC_AUTH_PASSWORD_FILE",
         hide_env_values = true,
-        value_name = "FILE"
+        value_name = "FILE",
+        global = true
     )]
     pub basic_auth_password_file: Option<PathBuf>,
 
     /// PEM file of CA certificates to trust besides the system's.
-    #[arg(long, env = "PROMDASH_CA_CERT", value_name = "FILE")]
+    #[arg(long, env = "PROMDASH_CA_CERT", value_name = "FILE", global = true)]
     pub ca_cert: Option<PathBuf>,
 
     /// PEM client certificate for mutual TLS (with --client-key).
@@ -81,7 +85,8 @@ pub struct ConnectionArgs {
         long,
         env = "PROMDASH_CLIENT_CERT",
         value_name = "FILE",
-        requires = "client_key"
+        requires = "client_key",
+        global = true
     )]
     pub client_cert: Option<PathBuf>,
 
@@ -90,18 +95,19 @@ pub struct ConnectionArgs {
         long,
         env = "PROMDASH_CLIENT_KEY",
         value_name = "FILE",
-        requires = "client_cert"
+        requires = "client_cert",
+        global = true
     )]
     pub client_key: Option<PathBuf>,
 
     /// Do not verify the server's TLS certificate (for tests only; the dashboard shows
     /// INSECURE).
-    #[arg(long, env = "PROMDASH_INSECURE_SKIP_VERIFY")]
+    #[arg(long, env = "PROMDASH_INSECURE_SKIP_VERIFY", global = true)]
     pub insecure_skip_verify: bool,
 
     /// Give up on a request after this long, e.g. 10s [default: the dashboard file's,
     /// else 10s].
-    #[arg(long, env = "PROMDASH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "PROMDASH_TIMEOUT", value_name = "DURATION", value_parser = parse_duration, global = true)]
     pub timeout: Option<Duration>,
 
     /// Let the dashboard file's `[connection]` name secret and certificate files
@@ -113,7 +119,7 @@ pub struct ConnectionArgs {
 
     /// Refuse answers larger than this, e.g. 64MiB, 500KiB or a number of bytes
     /// [default: the dashboard file's, else 64MiB].
-    #[arg(long, env = "PROMDASH_MAX_RESPONSE_BYTES", value_name = "BYTES", value_parser = parse_bytes)]
+    #[arg(long, env = "PROMDASH_MAX_RESPONSE_BYTES", value_name = "BYTES", value_parser = parse_bytes, global = true)]
     pub max_response_bytes: Option<u64>,
 
     /// The user's settings file's `[connection]` table: the last layer before the

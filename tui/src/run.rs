@@ -34,6 +34,10 @@ pub fn wall_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// What the dashboard says when standard input or output is not a terminal.
+pub const NEEDS_A_TERMINAL: &str =
+    "promdash needs a terminal; use `promdash query` or `check` in scripts";
+
 /// Settings resolved from the command line, the environment and the dashboard file.
 pub struct Settings {
     pub dashboard: Dashboard,
@@ -56,11 +60,11 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
     let opts = Options {
         url: String::new(),
         refresh: cli
-            .refresh
+            .refresh()?
             .unwrap_or(dashboard.refresh)
             .max(Duration::from_millis(200)),
         range: cli
-            .range
+            .range()?
             .unwrap_or(dashboard.range)
             .max(Duration::from_secs(1)),
         bell: !cli.no_bell,
@@ -79,6 +83,13 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
 pub fn main(cli: Cli) -> ExitCode {
     // query, check, validate, print-default-dashboard, completions: no terminal, no log.
     if let Some(Command::Headless(cmd)) = &cli.command {
+        if let Some(flag) = cli.dashboard_flags.first() {
+            eprintln!(
+                "promdash: {flag} is an option of the dashboard; `promdash {}` does not take it",
+                cmd.name()
+            );
+            return ExitCode::from(2);
+        }
         let parent = match cli.connection.clone().with_user_config() {
             Ok(p) => p,
             Err(e) => {
@@ -107,6 +118,11 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Checked after the settings, whose mistakes are more useful to hear about first.
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!("{NEEDS_A_TERMINAL}");
+        return ExitCode::from(2);
+    }
     let log_file = cli
         .log_file
         .clone()

@@ -7,6 +7,21 @@ use std::fmt::Write as _;
 
 use promdash_queries::dashboard::Unit;
 
+/// The unit names a dashboard may use (besides `suffix:<text>`); `validate` lists them.
+pub const UNIT_NAMES: &[&str] = &[
+    "short",
+    "none",
+    "percent",
+    "percentunit",
+    "seconds",
+    "s",
+    "ms",
+    "milliseconds",
+    "bytes",
+    "decbytes",
+    "reqps",
+];
+
 /// How a value is shown. Mirrors the dashboard file's `unit` names.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Format {
@@ -51,7 +66,7 @@ impl Format {
             "ms" | "milliseconds" => Self::Milliseconds,
             "bytes" | "decbytes" => Self::Bytes,
             "reqps" => Self::ReqPerSec,
-            other => Self::Suffix(other.to_owned()),
+            other => Self::Suffix(other.strip_prefix("suffix:").unwrap_or(other).to_owned()),
         }
     }
 

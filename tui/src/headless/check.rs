@@ -32,7 +32,6 @@ use promdash_queries::client::PromClient;
 use promdash_queries::dashboard::{AlertRule, Dashboard};
 use promdash_queries::model::{InstantSeries, Labels, Notes, QueryData, QueryResult, Sample};
 
-use super::conn::ConnectionArgs;
 use super::output::fmt_labels;
 use super::time::now;
 use super::{Outcome, fail};
@@ -55,8 +54,9 @@ pub struct CheckArgs {
     #[arg(long, env = "PROMDASH_REFRESH", value_name = "DURATION", value_parser = super::conn::parse_duration)]
     pub refresh: Option<Duration>,
 
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
+    /// `text` for people, `json` for programs (one object: rules, instances, counts).
+    #[arg(long, short = 'o', value_enum, default_value_t = super::Report::Text)]
+    pub output: super::Report,
 }
 
 /// What one rule came to.
@@ -315,7 +315,11 @@ pub async fn run_check(
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     if dashboard.alerts.is_empty() {
-        writeln!(out, "no alert rules in {:?}", dashboard.title)?;
+        if args.output == super::Report::Json {
+            write_json(out, dashboard, &[])?;
+        } else {
+            writeln!(out, "no alert rules in {:?}", dashboard.title)?;
+        }
         return Ok(Outcome::Ok);
     }
     let mut dashboard = dashboard.clone();
@@ -354,6 +358,10 @@ pub async fn run_check(
             return fail(err, &format!("{what}: {e}"));
         }
     };
+    if args.output == super::Report::Json {
+        let firing = write_json(out, dashboard, &reports)?;
+        return Ok(if firing { Outcome::Firing } else { Outcome::Ok });
+    }
     let rules_by_name: BTreeMap<&str, &AlertRule> = dashboard
         .alerts
         .iter()
@@ -414,8 +422,8 @@ pub async fn run_check(
     }
     write!(
         out,
-        "{} rules: {firing} firing, {pending} pending",
-        reports.len()
+        "{}: {firing} firing, {pending} pending",
+        super::count(reports.len(), "rule", "rules")
     )?;
     if unknown > 0 {
         write!(out, ", {unknown} unknown")?;
@@ -433,6 +441,66 @@ pub async fn run_check(
     } else {
         Outcome::Ok
     })
+}
+
+/// `check -o json`: one document with every rule, its instances and the counts.
+/// Returns whether any instance fires.
+fn write_json(
+    out: &mut dyn Write,
+    dashboard: &Dashboard,
+    reports: &[RuleReport],
+) -> anyhow::Result<bool> {
+    let mut firing = 0;
+    let mut pending = 0;
+    let rules: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            let severity = dashboard
+                .alerts
+                .iter()
+                .find(|a| a.name == r.rule)
+                .map_or("", |a| a.severity.as_str());
+            let instances: Vec<serde_json::Value> = r
+                .instances
+                .iter()
+                .map(|i| {
+                    if i.state == AlertState::Firing {
+                        firing += 1;
+                    } else {
+                        pending += 1;
+                    }
+                    serde_json::json!({
+                        "state": i.state.as_str(),
+                        "labels": i.labels,
+                        "value": format_value(i.value),
+                        "summary": i.summary,
+                    })
+                })
+                .collect();
+            let state = r
+                .instances
+                .iter()
+                .map(|i| i.state)
+                .max()
+                .map_or("ok", AlertState::as_str);
+            serde_json::json!({
+                "rule": r.rule,
+                "severity": severity,
+                "state": state,
+                "instances": instances,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "dashboard": dashboard.title,
+        "rules": rules,
+        "firing": firing,
+        "pending": pending,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(firing > 0)
 }
 
 #[cfg(test)]

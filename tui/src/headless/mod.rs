@@ -60,6 +60,35 @@ pub enum HeadlessCommand {
     },
 }
 
+impl HeadlessCommand {
+    /// The subcommand as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Query(_) => "query",
+            Self::Check(_) => "check",
+            Self::Validate(_) => "validate",
+            Self::Test(_) => "test",
+            Self::PrintDefaultDashboard => "print-default-dashboard",
+            Self::Completions { .. } => "completions",
+        }
+    }
+}
+
+/// How `check` and `validate` report: for people or for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Report {
+    /// Lines of text.
+    #[default]
+    Text,
+    /// One JSON document on standard output.
+    Json,
+}
+
+/// `n` and the word for it, singular or plural: `1 panel`, `2 panels`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// How a headless command ended; [`Outcome::exit_code`] maps it to the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -99,11 +128,11 @@ pub(crate) fn fail(err: &mut dyn Write, msg: &str) -> anyhow::Result<Outcome> {
 }
 
 /// Runs `cmd` to completion on a small runtime of its own, printing to stdout/stderr.
-/// `parent` holds the connection options given before the subcommand; `cli` builds the
-/// whole command line (for `completions`).
+/// `conn` holds the connection options (command line, environment, user settings);
+/// `cli` builds the whole command line (for `completions`).
 pub fn main(
     cmd: HeadlessCommand,
-    parent: &ConnectionArgs,
+    conn: &ConnectionArgs,
     cli: impl FnOnce() -> clap::Command,
 ) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -120,7 +149,7 @@ pub fn main(
     let stderr = std::io::stderr();
     let result = runtime.block_on(run(
         cmd,
-        parent,
+        conn,
         cli,
         &mut stdout.lock(),
         &mut stderr.lock(),
@@ -144,53 +173,75 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Runs `cmd`, writing results to `out` and messages to `err`.
 pub async fn run(
     cmd: HeadlessCommand,
-    parent: &ConnectionArgs,
+    conn: &ConnectionArgs,
     cli: impl FnOnce() -> clap::Command,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     match cmd {
         HeadlessCommand::Query(args) => {
-            let conn = args.connection.or(parent);
-            let Some(client) = client(&conn, None, err)? else {
+            let file = match &args.dashboard {
+                None => None,
+                Some(path) => match validate::check_file(path, err)? {
+                    Some(d) => d.connection,
+                    None => return Ok(Outcome::Failed),
+                },
+            };
+            let Some(client) = client(conn, file.as_ref(), err)? else {
                 return Ok(Outcome::Failed);
             };
             run_query(&client, &args, out, err).await
         }
         HeadlessCommand::Check(args) => {
-            let dashboard = match &args.dashboard {
+            let mut dashboard = match &args.dashboard {
                 None => default_dashboard(),
                 Some(path) => match validate::check_file(path, err)? {
                     Some(d) => d,
                     None => return Ok(Outcome::Failed),
                 },
             };
-            let conn = args.connection.or(parent);
-            let Some(client) = client(&conn, dashboard.connection.as_ref(), err)? else {
+            // Variables in alert expressions take their defaults (All for multi/all).
+            let exprs: Vec<String> = dashboard
+                .alerts
+                .iter()
+                .map(|a| validate::substitute(&a.expr, &dashboard).0)
+                .collect();
+            for (rule, expr) in dashboard.alerts.iter_mut().zip(exprs) {
+                rule.expr = expr;
+            }
+            let Some(client) = client(conn, dashboard.connection.as_ref(), err)? else {
                 return Ok(Outcome::Failed);
             };
             run_check(&client, &dashboard, &args, out, err).await
         }
         HeadlessCommand::Validate(args) => {
-            let conn = args.connection.or(parent);
-            // What the dashboard's `[connection]` would change, or why it is refused.
-            if let Ok(d) = promdash_queries::dashboard::load_dashboard(&args.file)
-                && let Some(c) = d.connection.as_ref()
-            {
-                let name = args.file.display();
-                match conn.client_config_with_notes(Some(c)) {
-                    Ok((_, notes)) => {
-                        for note in notes {
-                            let note = promdash_queries::text::escape_control(&note).into_owned();
-                            writeln!(out, "{name}: connection: {note}")?;
+            // What each dashboard's `[connection]` would change, or why it is refused.
+            for file in &args.files {
+                if let Ok(d) = promdash_queries::dashboard::load_dashboard(file)
+                    && let Some(c) = d.connection.as_ref()
+                {
+                    let name = file.display();
+                    match conn.client_config_with_notes(Some(c)) {
+                        Ok((_, notes)) => {
+                            // Not into the JSON document.
+                            let to: &mut dyn Write = if args.output == Report::Json {
+                                &mut *err
+                            } else {
+                                &mut *out
+                            };
+                            for note in notes {
+                                let note =
+                                    promdash_queries::text::escape_control(&note).into_owned();
+                                writeln!(to, "{name}: connection: {note}")?;
+                            }
                         }
+                        Err(e) => return fail(err, &format!("{name}: {e}")),
                     }
-                    Err(e) => return fail(err, &format!("{name}: {e}")),
                 }
             }
             let client = match conn.url {
                 None => None,
-                Some(_) => match client(&conn, None, err)? {
+                Some(_) => match client(conn, None, err)? {
                     Some(c) => Some(c),
                     None => return Ok(Outcome::Failed),
                 },
@@ -206,7 +257,10 @@ pub async fn run(
         HeadlessCommand::Completions { shell } => {
             let mut cmd = cli();
             let name = cmd.get_name().to_owned();
-            clap_complete::aot::generate(shell, &mut cmd, name, out);
+            // Into memory first: clap_complete panics when its writer fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::aot::generate(shell, &mut cmd, name, &mut script);
+            out.write_all(&script)?;
             out.flush()?;
             Ok(Outcome::Ok)
         }
@@ -257,11 +311,9 @@ mod tests {
     struct TestCli {
         #[command(flatten)]
         connection: ConnectionArgs,
-        #[arg(long, global = true, value_parser = conn::parse_duration)]
-        refresh: Option<std::time::Duration>,
-        /// Like the dashboard's `--range` (global, with an environment variable).
-        #[arg(long, global = true, value_parser = conn::parse_duration)]
-        range: Option<std::time::Duration>,
+        /// Like the dashboard's `--range`: top level only.
+        #[arg(long, env = "PROMDASH_TEST_RANGE")]
+        range: Option<String>,
         #[command(subcommand)]
         command: Option<HeadlessCommand>,
     }
@@ -291,8 +343,11 @@ mod tests {
             "1700000000",
             "--url",
             "http://h:1",
+            "-d",
+            "d.toml",
         ])
         .expect("parses");
+        assert_eq!(cli.connection.url.as_deref(), Some("http://h:1"));
         let Some(HeadlessCommand::Query(q)) = cli.command else {
             panic!("not a query: {cli:?}");
         };
@@ -301,10 +356,10 @@ mod tests {
         assert_eq!(q.step, Some(std::time::Duration::from_secs(15)));
         assert_eq!(q.output, Format::Csv);
         assert_eq!(q.time, Some(1_700_000_000.0));
-        assert_eq!(q.connection.url.as_deref(), Some("http://h:1"));
-        // The dashboard's global --range (or PROMDASH_RANGE) does not make a range query.
+        assert_eq!(q.dashboard.as_deref(), Some(std::path::Path::new("d.toml")));
+        // The dashboard's --range before the subcommand is not the query's.
         let cli = parse(&["promdash", "--range", "5m", "query", "up"]).expect("parses");
-        assert_eq!(cli.range, Some(std::time::Duration::from_secs(300)));
+        assert_eq!(cli.range.as_deref(), Some("5m"));
         let Some(HeadlessCommand::Query(q)) = cli.command else {
             panic!("not a query: {cli:?}");
         };
@@ -316,17 +371,22 @@ mod tests {
     }
 
     #[test]
-    fn connection_options_before_the_subcommand_are_the_fallback() {
-        let cli =
-            parse(&["promdash", "--url", "http://a:1", "validate", "f.toml"]).expect("parses");
+    fn validate_takes_several_files_and_json() {
+        let cli = parse(&["promdash", "validate", "a.toml", "b.toml", "-o", "json"])
+            .expect("parses");
         let Some(HeadlessCommand::Validate(v)) = cli.command else {
             panic!("not validate");
         };
-        assert_eq!(v.connection.url, None);
-        assert_eq!(
-            v.connection.or(&cli.connection).url.as_deref(),
-            Some("http://a:1")
-        );
+        assert_eq!(v.files.len(), 2);
+        assert_eq!(v.output, Report::Json);
+        assert!(parse(&["promdash", "validate"]).is_err(), "a file is required");
+    }
+
+    #[test]
+    fn plural_words() {
+        assert_eq!(count(1, "panel", "panels"), "1 panel");
+        assert_eq!(count(0, "query", "queries"), "0 queries");
+        assert_eq!(count(2, "alert", "alerts"), "2 alerts");
     }
 
     #[test]
@@ -377,8 +437,8 @@ mod tests {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "title = \"x\"\nrefresh = \"soon\"\n").expect("write");
         let args = ValidateArgs {
-            file: path.clone(),
-            connection: ConnectionArgs::default(),
+            files: vec![path.clone()],
+            output: Report::Text,
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let o = run_validate(None, &args, &mut out, &mut err)

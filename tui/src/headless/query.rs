@@ -8,7 +8,7 @@ use promdash_queries::client::PromClient;
 use promdash_queries::model::QueryResult;
 use promdash_queries::step::range_step;
 
-use super::conn::{ConnectionArgs, parse_duration};
+use super::conn::parse_duration;
 use super::output::{Format, write_result};
 use super::time::{now, parse_time};
 use super::{Outcome, fail};
@@ -37,19 +37,14 @@ pub struct QueryArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "query_range")]
     pub step: Option<Duration>,
 
-    /// Where the dashboard's global `--range` / `PROMDASH_RANGE` (the window graphs
-    /// show) lands, if the program declares one: an arg with its id keeps clap from
-    /// adding it here and from handing its value to the query's own --range, so the
-    /// environment never turns an instant query into a range query. Not used.
-    #[arg(id = "range", long = "dashboard-range", hide = true, value_parser = parse_duration)]
-    pub dashboard_range: Option<Duration>,
-
     /// How to print the result.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
     pub output: Format,
 
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
+    /// Dashboard file whose `[connection]` table is used, as the dashboard and `check`
+    /// would use it (the command line and environment still win).
+    #[arg(long, short = 'd', env = "PROMDASH_DASHBOARD", value_name = "FILE")]
+    pub dashboard: Option<std::path::PathBuf>,
 }
 
 /// Runs the query and prints the result to `out`; warnings from the server go to `err`.

@@ -13,14 +13,16 @@ use crate::units::{Format, short_duration};
 
 /// One alert's text and colours.
 fn segment(state: &State, inst: &AlertInstance) -> (String, Style) {
-    let rule = state
+    // The alert's own unit (or its panel's with the same expression), not the look of
+    // whatever panel it marks.
+    let format = state
         .dashboard
         .alerts
         .iter()
-        .position(|r| r.name == inst.rule);
-    let format = rule
-        .and_then(|k| state.alert_panels[k].first())
-        .map_or(Format::Short, |&p| state.panels[p].format.clone());
+        .find(|r| r.name == inst.rule)
+        .map_or(Format::Short, |r| {
+            Format::from_unit(&state.dashboard.alert_unit(r))
+        });
     let stale = if inst.stale { " (stale)" } else { "" };
     match inst.state {
         AlertState::Firing => {

@@ -42,11 +42,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         if y >= inner.bottom() {
             return;
         }
-        let current = if var.selected.is_empty() {
-            state.vars.value(var)
-        } else {
-            var.selected.join(", ")
-        };
+        let current = state.vars.shown(var);
         let style = if k == p.var {
             Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
         } else {
