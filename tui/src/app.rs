@@ -245,10 +245,18 @@ impl State {
         }
     }
 
-    /// The area panels are laid out in: everything but the banner and the status bar.
+    /// The area panels are laid out in: everything but the banner, the variable bar and
+    /// the status bar.
     pub fn grid_area(&self) -> Rect {
         let (w, h) = self.size;
-        Rect::new(0, 1, w, h.saturating_sub(2))
+        // The variable bar takes the row under the banner when there are variables.
+        let top = self.top_rows();
+        Rect::new(0, top, w, h.saturating_sub(top + 1))
+    }
+
+    /// Rows above the grid: the banner, and the variable bar when there are variables.
+    pub fn top_rows(&self) -> u16 {
+        if self.vars.vars.is_empty() { 1 } else { 2 }
     }
 
     /// Each panel's rectangle on screen (`None` when scrolled away or hidden by full screen).

@@ -49,8 +49,8 @@ pub struct Cli {
     #[arg(long, env = "PROMDASH_LOG_FILE", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
 
-    /// The dashboard's own options written on the command line (not taken from the
-    /// environment), e.g. `--range`: an error with a headless subcommand.
+    /// The dashboard's own options written on the command line before the subcommand
+    /// (not taken from the environment), e.g. `--range`: an error with a headless one.
     #[arg(skip)]
     pub dashboard_flags: Vec<&'static str>,
 
@@ -82,6 +82,31 @@ impl Cli {
     /// [`Cli`] from parsed matches, with [`Cli::dashboard_flags`] filled in.
     pub fn from_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         let mut cli = Self::from_arg_matches(matches)?;
+        // `promdash demo --range 5m`: the demo's own copy, when written, wins.
+        if let (Some(Command::Demo(demo)), Some(sub)) =
+            (&cli.command, matches.subcommand_matches("demo"))
+        {
+            let given = |id: &str| sub.value_source(id) == Some(ValueSource::CommandLine);
+            let o = &demo.dashboard_options;
+            if given("dashboard") {
+                cli.dashboard.clone_from(&o.dashboard);
+            }
+            if given("refresh") {
+                cli.refresh.clone_from(&o.refresh);
+            }
+            if given("range") {
+                cli.range.clone_from(&o.range);
+            }
+            if given("vars") {
+                cli.vars.extend(o.vars.iter().cloned());
+            }
+            if given("no_bell") {
+                cli.no_bell = true;
+            }
+            if given("log_file") {
+                cli.log_file.clone_from(&o.log_file);
+            }
+        }
         cli.dashboard_flags = DASHBOARD_ONLY
             .iter()
             .filter(|(id, _)| matches.value_source(id) == Some(ValueSource::CommandLine))
@@ -110,7 +135,11 @@ impl Cli {
     }
 }
 
-fn dashboard_duration(flag: &str, env: &str, value: Option<&str>) -> Result<Option<Duration>, String> {
+fn dashboard_duration(
+    flag: &str,
+    env: &str,
+    value: Option<&str>,
+) -> Result<Option<Duration>, String> {
     value
         .map(|v| parse_duration(v).map_err(|e| format!("{flag} (or {env}) {v:?}: {e}")))
         .transpose()
@@ -149,6 +178,38 @@ pub struct DemoArgs {
     /// Latency of the service while the fault is on (`f`), e.g. 800ms.
     #[arg(long, env = "PROMDASH_DEMO_FAULT_LATENCY", value_parser = parse_duration, default_value = "800ms")]
     pub fault_latency: Duration,
+
+    /// The dashboard's options, also accepted after `demo`.
+    #[command(flatten)]
+    pub dashboard_options: DashboardOptions,
+}
+
+/// The dashboard's own options as `demo` takes them (the same as the top level's).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DashboardOptions {
+    /// Dashboard file (TOML); the built-in reference-service dashboard when omitted.
+    #[arg(long, short = 'd', value_name = "FILE")]
+    pub dashboard: Option<PathBuf>,
+
+    /// How often queries run (overrides the dashboard file), e.g. 5s.
+    #[arg(long, value_name = "DURATION")]
+    pub refresh: Option<String>,
+
+    /// Time window shown by graphs (overrides the dashboard file), e.g. 15m, 1h.
+    #[arg(long, value_name = "DURATION")]
+    pub range: Option<String>,
+
+    /// Value of a dashboard variable, NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+
+    /// Do not ring the terminal bell when an alert starts firing.
+    #[arg(long)]
+    pub no_bell: bool,
+
+    /// Log file.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -203,13 +264,26 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_takes_the_dashboard_options_after_it() {
+        let cli = Cli::try_parse_args(["promdash", "--range", "1h", "demo", "--range", "5m"])
+            .expect("parses");
+        assert_eq!(cli.range().ok().flatten(), Some(Duration::from_secs(300)));
+        let cli = Cli::try_parse_args(["promdash", "--range", "1h", "demo"]).expect("parses");
+        assert_eq!(cli.range().ok().flatten(), Some(Duration::from_secs(3600)));
+    }
+
+    #[test]
     fn connection_options_are_one_option_before_and_after_the_subcommand() {
         for args in [
             ["promdash", "--url", "http://b:1", "query", "up"],
             ["promdash", "query", "--url", "http://b:1", "up"],
         ] {
             let cli = Cli::try_parse_args(args).expect("parses");
-            assert_eq!(cli.connection.url.as_deref(), Some("http://b:1"), "{args:?}");
+            assert_eq!(
+                cli.connection.url.as_deref(),
+                Some("http://b:1"),
+                "{args:?}"
+            );
         }
     }
 }

@@ -29,7 +29,13 @@ pub struct ConnectionArgs {
     /// Base URL of the Prometheus-compatible query API, with any path prefix
     /// [default: the dashboard file's connection.url, else http://localhost:9090].
     /// Credentials in the URL are used as basic auth and never shown.
-    #[arg(long, env = "PROMDASH_URL", hide_env_values = true, value_name = "URL", global = true)]
+    #[arg(
+        long,
+        env = "PROMDASH_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        global = true
+    )]
     pub url: Option<String>,
 
     /// Extra request header `Name: value` (repeatable), e.g. `X-Scope-OrgID: team-a`.

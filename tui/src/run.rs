@@ -119,6 +119,12 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     // Checked after the settings, whose mistakes are more useful to hear about first.
+    if let Some(Command::Demo(args)) = &cli.command
+        && let Err(e) = crate::demo::find_prometheus(args.prometheus_bin.as_deref())
+    {
+        eprintln!("promdash: {e:#}");
+        return ExitCode::from(2);
+    }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!("{NEEDS_A_TERMINAL}");
         return ExitCode::from(2);

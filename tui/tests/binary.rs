@@ -73,3 +73,75 @@ fn demo_without_prometheus_says_how_to_install_it() {
     assert!(stderr.contains("brew install prometheus"), "{stderr:?}");
     assert!(out.stdout.is_empty(), "terminal untouched");
 }
+
+#[test]
+fn without_a_terminal_the_dashboard_says_what_to_use_instead() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = promdash()
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run promdash");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "promdash needs a terminal; use `promdash query` or `check` in scripts"
+    );
+    assert!(out.stdout.is_empty(), "terminal untouched");
+}
+
+#[test]
+fn a_bad_dashboard_option_in_the_environment_only_concerns_the_dashboard() {
+    let out = promdash()
+        .args(["completions", "bash"])
+        .env("PROMDASH_RANGE", "soon")
+        .env("PROMDASH_REFRESH", "often")
+        .output()
+        .expect("run promdash");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("promdash"));
+    // The dashboard itself names it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = promdash()
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .env("PROMDASH_RANGE", "soon")
+        .output()
+        .expect("run promdash");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("PROMDASH_RANGE") && stderr.contains("\"soon\""),
+        "{stderr:?}"
+    );
+    // Written on the command line before a headless subcommand: refused, by name.
+    let out = promdash()
+        .args(["--range", "5m", "completions", "bash"])
+        .output()
+        .expect("run promdash");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--range") && stderr.contains("completions"),
+        "{stderr:?}"
+    );
+}
+
+#[test]
+fn completions_into_a_closed_pipe_end_quietly() {
+    // `promdash completions bash | head -c 0`: the reader is gone before the first write
+    // (the parent holds the only read end and closes it at once).
+    let mut child = promdash()
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run promdash");
+    drop(child.stdout.take().expect("stdout"));
+    let out = child.wait_with_output().expect("waits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{out:?} {stderr}");
+}

@@ -21,6 +21,7 @@ all = true
 name = "status"
 values = ["200", "500"]
 multi = true
+default = "200"
 
 [[panels]]
 title = "Rate of one route"
@@ -76,9 +77,15 @@ fn first_round_loads_label_values_and_substitutes_fixed_ones() {
         "{effects:?}"
     );
     let reqs = fetches(effects);
-    // The fixed variable takes its first value; intervals are filled in.
+    // The fixed variable takes its default; the `all` one starts at All (any value while
+    // its values load); intervals are filled in.
     assert!(
         exprs(&reqs).contains(&r#"sum(app_request_count_total{status=~"200"})"#),
+        "{:?}",
+        exprs(&reqs)
+    );
+    assert!(
+        exprs(&reqs).contains(&r#"sum(rate(app_request_count_total{route=~".*"}[1m]))"#),
         "{:?}",
         exprs(&reqs)
     );
@@ -89,12 +96,13 @@ fn first_round_loads_label_values_and_substitutes_fixed_ones() {
         "{:?}",
         exprs(&reqs)
     );
-    // The values arrive: only the panel using $route runs again (one range request).
+    // The values arrive: only the panel using $route runs again (one range request),
+    // All now being the values, each regex-escaped.
     answer_all(&mut state, &reqs, Data::default());
     let again = fetches(update(&mut state, route_values()));
     assert_eq!(
         exprs(&again),
-        vec![r#"sum(rate(app_request_count_total{route=~"/healthz"}[1m]))"#]
+        vec![r#"sum(rate(app_request_count_total{route=~"(/healthz|/process)"}[1m]))"#]
     );
     assert!(matches!(again[0].key, FetchKey::Range { .. }));
 }
@@ -232,7 +240,7 @@ fn picker_snapshot() {
     update(&mut state, char_key('V'));
     update(&mut state, key(KeyCode::Down));
     let text = screen(&state);
-    assert!(text.contains("$route = /healthz"), "{text}");
+    assert!(text.contains("$route = All"), "{text}");
     assert!(text.contains("$status = 200"), "{text}");
     assert!(text.contains("( ) /process"), "{text}");
     insta::with_settings!({ snapshot_suffix => "120x40", prepend_module_to_snapshot => false }, {
@@ -244,12 +252,12 @@ fn picker_snapshot() {
 fn the_prompt_substitutes_variables_too() {
     let mut state = ready();
     update(&mut state, char_key(':'));
-    for c in r#"sum(rate(x{route="$route"}[$__rate_interval]))"#.chars() {
+    for c in r#"sum(rate(x{route=~"$route"}[$__rate_interval]))"#.chars() {
         update(&mut state, char_key(c));
     }
     let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
     assert!(
-        exprs(&reqs).contains(&r#"sum(rate(x{route="/healthz"}[1m]))"#),
+        exprs(&reqs).contains(&r#"sum(rate(x{route=~"(/healthz|/process)"}[1m]))"#),
         "{:?}",
         exprs(&reqs)
     );
@@ -258,4 +266,55 @@ fn the_prompt_substitutes_variables_too() {
     update(&mut state, key(KeyCode::Esc));
     assert_eq!(state.vars.templates.len(), state.dashboard.panels.len());
     assert_eq!(state.dashboard.panels.len(), 3);
+}
+
+#[test]
+fn the_variable_bar_shows_values_and_says_when_a_query_returned_nothing() {
+    let mut state = State::new(dashboard(), options());
+    update(&mut state, Msg::Resize(120, 40));
+    let reqs = fetches(update(&mut state, Msg::Tick(NOW)));
+    answer_all(&mut state, &reqs, Data::default());
+    let text = screen(&state);
+    let bar = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        bar.contains("$route loading…") && bar.contains("$status 200"),
+        "{bar}"
+    );
+    // The label values query comes back empty.
+    let reqs = fetches(update(
+        &mut state,
+        Msg::Explore(Box::new(ExploreAnswer::VarValues(0, Ok(Vec::new())))),
+    ));
+    answer_all(&mut state, &reqs, Data::default());
+    let text = screen(&state);
+    let bar = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        bar.contains(
+            "$route no values (label_values(app_request_count_total, route) returned nothing)"
+        ),
+        "{bar}"
+    );
+    assert!(text.contains("no data: $route has no values"), "{text}");
+}
+
+#[test]
+fn panel_titles_show_the_values_of_their_variables() {
+    let text = DASHBOARD.replace(
+        "title = \"Requests by status\"",
+        "title = \"Requests with status $status\"",
+    );
+    let d = parse_dashboard(&text, "vars.toml").expect("valid dashboard");
+    let (mut state, reqs) = start(d, 120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    assert!(screen(&state).contains(" Requests with status 200 "));
+    update(&mut state, char_key('V'));
+    update(&mut state, key(KeyCode::Right));
+    update(&mut state, key(KeyCode::Down));
+    update(&mut state, char_key(' '));
+    update(&mut state, key(KeyCode::Enter));
+    assert!(
+        screen(&state).contains(" Requests with status 200+500 "),
+        "{}",
+        screen(&state)
+    );
 }

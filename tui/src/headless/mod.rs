@@ -147,13 +147,7 @@ pub fn main(
     };
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let result = runtime.block_on(run(
-        cmd,
-        conn,
-        cli,
-        &mut stdout.lock(),
-        &mut stderr.lock(),
-    ));
+    let result = runtime.block_on(run(cmd, conn, cli, &mut stdout.lock(), &mut stderr.lock()));
     match result {
         Ok(outcome) => outcome.exit_code(),
         // Writing failed (e.g. stdout closed by `| head`): nothing more to say.
@@ -372,14 +366,17 @@ mod tests {
 
     #[test]
     fn validate_takes_several_files_and_json() {
-        let cli = parse(&["promdash", "validate", "a.toml", "b.toml", "-o", "json"])
-            .expect("parses");
+        let cli =
+            parse(&["promdash", "validate", "a.toml", "b.toml", "-o", "json"]).expect("parses");
         let Some(HeadlessCommand::Validate(v)) = cli.command else {
             panic!("not validate");
         };
         assert_eq!(v.files.len(), 2);
         assert_eq!(v.output, Report::Json);
-        assert!(parse(&["promdash", "validate"]).is_err(), "a file is required");
+        assert!(
+            parse(&["promdash", "validate"]).is_err(),
+            "a file is required"
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use promdash_queries::client::PromClient;
 use promdash_queries::dashboard::{
-    Dashboard, Problem, Site, SiteKind, VariableSource, line_col, load_dashboard,
-    offset_in_value, sites,
+    Dashboard, Problem, Site, SiteKind, VariableSource, line_col, load_dashboard, offset_in_value,
+    sites,
 };
 use promdash_queries::text::escape_control;
 use serde::Serialize;
@@ -291,7 +291,9 @@ pub fn lint(d: &Dashboard, text: &str) -> Vec<Finding> {
     };
     for Site { kind, value, span } in sites(text) {
         match kind {
-            SiteKind::PanelQuery { .. } | SiteKind::AlertExpr { .. } | SiteKind::PanelTitle { .. } => {
+            SiteKind::PanelQuery { .. }
+            | SiteKind::AlertExpr { .. }
+            | SiteKind::PanelTitle { .. } => {
                 for r in references(&value) {
                     let name = &value[r.name.clone()];
                     if !BUILTINS.contains(&name) && !d.variables.iter().any(|v| v.name == name) {
@@ -356,14 +358,11 @@ pub fn summary_problem(template: &str) -> Option<(usize, String)> {
         };
         let inner = template[open + 2..close].trim();
         let ok = inner == "$value"
-            || inner
-                .strip_prefix("$labels.")
-                .is_some_and(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            || inner.strip_prefix("$labels.").is_some_and(|l| {
+                !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
         if !ok {
-            return Some((
-                open,
-                format!("the summary cannot fill {{{{ {inner} }}}}"),
-            ));
+            return Some((open, format!("the summary cannot fill {{{{ {inner} }}}}")));
         }
         from = close + 2;
     }

@@ -36,7 +36,7 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
         Style::new().fg(Color::DarkGray)
     };
     let mut title = vec![Span::styled(
-        format!(" {} ", panel.title),
+        format!(" {} ", state.vars.title(&panel.title)),
         Style::new().add_modifier(Modifier::BOLD).fg(if firing {
             Color::Red
         } else {
@@ -49,6 +49,14 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
     super::frame(buf, rect, &Line::from(title), border, focused || firing);
     let inner = super::inner(rect);
     if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    // A variable it uses has no values: nothing can come back, and that is why.
+    if let Some(reason) = state.vars.empty_reason(i) {
+        Paragraph::new(format!("no data: {reason}"))
+            .style(Style::new().fg(Color::Yellow))
+            .wrap(Wrap { trim: true })
+            .render(inner, buf);
         return;
     }
     let error = ps.visible_error();

@@ -17,6 +17,7 @@ pub mod stat;
 pub mod status;
 pub mod table;
 pub mod time;
+pub mod varbar;
 
 use promdash_queries::dashboard::{Color as DashColor, Panel, PanelKind};
 use ratatui::Frame;
@@ -82,6 +83,9 @@ pub fn view(state: &State, frame: &mut Frame<'_>) {
     }
     let buf = frame.buffer_mut();
     banner::render(buf, Rect::new(area.x, area.y, area.width, 1), state);
+    if state.top_rows() > 1 && area.height >= 3 {
+        varbar::render(buf, Rect::new(area.x, area.y + 1, area.width, 1), state);
+    }
     if area.height >= 2 {
         status::render(
             buf,
