@@ -75,7 +75,7 @@ fn validate_reports_line_and_column_and_exits_2() {
     );
     let out = promdash(&["validate", &repo("dashboards/service.toml")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains(": ok (8 panels, 2 alerts)"));
+    assert!(text(&out.stdout).contains(": ok (8 panels, 2 alerts, 0 variables)"));
 }
 
 #[tokio::test]
@@ -169,6 +169,42 @@ async fn query_check_and_validate_against_prometheus() {
     .expect("write");
     let out = promdash(&["check", "-d", &connected.display().to_string()]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    // check -o json: one document, the same exit status.
+    let out = promdash(&[
+        "check",
+        "--url",
+        &url,
+        "-d",
+        &always.display().to_string(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["firing"], 1);
+    assert_eq!(json["rules"][0]["rule"], "Always");
+    assert_eq!(json["rules"][0]["state"], "firing");
+    assert_eq!(json["rules"][0]["instances"][0]["summary"], "it is 1");
+
+    // query -d: the server named by the file's [connection], as check does.
+    let out = promdash(&["query", "vector(7)", "-d", &connected.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "value\n7\n");
+
+    // The command line beats the environment wherever it is written: PROMDASH_URL names
+    // a closed port, --url (before or after the subcommand) the live server.
+    let closed = "http://127.0.0.1:9";
+    for args in [
+        ["--url", url.as_str(), "query", "vector(3)"],
+        ["query", "vector(3)", "--url", url.as_str()],
+    ] {
+        let out = promdash_env(&args, &[("PROMDASH_URL", closed)]);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "value\n3\n");
+    }
+    let out = promdash_env(&["query", "vector(3)"], &[("PROMDASH_URL", closed)]);
+    assert_eq!(out.status.code(), Some(2), "the environment alone names the closed port");
 
     // validate --url: every query of the built-in dashboard is accepted.
     let out = promdash(&["validate", &repo("dashboards/service.toml"), "--url", &url]);
