@@ -204,7 +204,11 @@ async fn query_check_and_validate_against_prometheus() {
         assert_eq!(text(&out.stdout), "value\n3\n");
     }
     let out = promdash_env(&["query", "vector(3)"], &[("PROMDASH_URL", closed)]);
-    assert_eq!(out.status.code(), Some(2), "the environment alone names the closed port");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the environment alone names the closed port"
+    );
 
     // validate --url: every query of the built-in dashboard is accepted.
     let out = promdash(&["validate", &repo("dashboards/service.toml"), "--url", &url]);

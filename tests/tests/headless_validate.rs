@@ -94,7 +94,10 @@ async fn the_built_in_dashboard_is_valid() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dashboards/service.toml");
     let (outcome, out, err) = validate(&file, None).await;
     assert_eq!(outcome, Outcome::Ok, "{err}");
-    assert!(out.contains("ok (8 panels, 2 alerts, 0 variables)"), "{out}");
+    assert!(
+        out.contains("ok (8 panels, 2 alerts, 0 variables)"),
+        "{out}"
+    );
     assert!(out.contains("not run against a server"), "{out}");
 }
 
@@ -119,8 +122,14 @@ async fn several_files_at_once_and_json() {
     assert_eq!(json["files"][0]["panels"], 8);
     assert_eq!(json["files"][1]["valid"], false);
     let first = &json["files"][1]["problems"][0];
-    assert_eq!((first["line"].clone(), first["col"].clone()), (17.into(), 13.into()));
-    assert_eq!(json["files"][1]["problems"].as_array().map(Vec::len), Some(7));
+    assert_eq!(
+        (first["line"].clone(), first["col"].clone()),
+        (17.into(), 13.into())
+    );
+    assert_eq!(
+        json["files"][1]["problems"].as_array().map(Vec::len),
+        Some(7)
+    );
 }
 
 #[tokio::test]
