@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use promdash::headless::{ConnectionArgs, Format, Outcome, QueryArgs, run_query};
+use promdash::headless::{Format, Outcome, QueryArgs, run_query};
 use promdash_queries::model::parse_value;
 use promdash_queries::{ClientConfig, PromClient};
 use promdash_tests::{Prometheus, ServiceConfig, find_binary, start_service, wait_for_value};
@@ -37,10 +37,9 @@ fn query_args(expr: &str, time: f64, output: Format) -> QueryArgs {
         expr: expr.to_owned(),
         time: Some(time),
         range: None,
-        dashboard_range: None,
         step: None,
         output,
-        connection: ConnectionArgs::default(),
+        dashboard: None,
     }
 }
 

@@ -34,15 +34,16 @@ impl Checker {
             dashboard: Some(self.file.clone()),
             instant: false,
             refresh: None,
-            connection: ConnectionArgs {
-                url: Some(self.url.clone()),
-                ..ConnectionArgs::default()
-            },
+            output: promdash::headless::Report::Text,
+        };
+        let conn = ConnectionArgs {
+            url: Some(self.url.clone()),
+            ..ConnectionArgs::default()
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let outcome = run(
             HeadlessCommand::Check(args),
-            &ConnectionArgs::default(),
+            &conn,
             || unreachable!("completions are not asked for"),
             &mut out,
             &mut err,

@@ -534,6 +534,7 @@ mod tests {
             severity: promdash_queries::dashboard::Severity::Warning,
             summary: String::new(),
             panel: None,
+            unit: None,
         }
     }
 
