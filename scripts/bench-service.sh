@@ -2,7 +2,8 @@
 # Throughput of GET /process?delay_ms=0 on loopback, measured with wrk in one run:
 #   1. promdash-service (release build, metrics layer on)
 #   2. the same router without the metrics layer (hidden flag --no-metrics-layer)
-#   3. the seed Flask app (../shared/reference/seed_app.py) under gunicorn -w 1 --threads 4
+#   3. the seed Flask app (not part of this repository: SEED=path/to/seed_app.py) under
+#      gunicorn -w 1 --threads 4
 #   4. the same router instrumented with the axum-prometheus crate instead of its own
 #      layer (service/examples/axum_prometheus.rs)
 # Rounds alternate between the servers so background load hits them alike; the median of
@@ -13,7 +14,7 @@
 #
 # Settings (environment): ROUNDS=3 DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=2s
 #   PIN=1 (servers on CPU 0, wrk on CPU 1, when taskset and 2+ CPUs exist)
-#   SEED=../shared/reference/seed_app.py
+#   SEED=path/to/seed_app.py (required: the Flask app the service is compared with)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,7 +24,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-2s}
-SEED=${SEED:-../shared/reference/seed_app.py}
+SEED=${SEED:-}
 PIN=${PIN:-1}
 
 as_root() {
@@ -40,7 +41,8 @@ if [ "${#need[@]}" -gt 0 ]; then
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"
 fi
-[ -f "$SEED" ] || { echo "seed app not found at $SEED (set SEED=...)" >&2; exit 1; }
+[ -n "$SEED" ] || { echo "set SEED=path/to/seed_app.py: the seed Flask app this compares with is not part of this repository" >&2; exit 1; }
+[ -f "$SEED" ] || { echo "seed app not found at $SEED (set SEED=path/to/seed_app.py)" >&2; exit 1; }
 
 echo "==> cargo build --release -p promdash-service (and --example axum_prometheus)" >&2
 cargo build --quiet --release -p promdash-service

@@ -273,6 +273,18 @@ mod tests {
     }
 
     #[test]
+    fn every_connection_option_is_global() {
+        let cmd = Cli::command();
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            let dashboard_only = DASHBOARD_ONLY.iter().any(|(d, _)| *d == id);
+            if !dashboard_only && !matches!(id, "help" | "version") {
+                assert!(arg.is_global_set(), "--{id} is not global");
+            }
+        }
+    }
+
+    #[test]
     fn connection_options_are_one_option_before_and_after_the_subcommand() {
         for args in [
             ["promdash", "--url", "http://b:1", "query", "up"],

@@ -120,7 +120,7 @@ pub struct ConnectionArgs {
     /// (bearer_token_file, basic_auth_password_file, ca_cert, client_cert, client_key).
     /// Without it a dashboard naming one is refused: a shared dashboard could otherwise
     /// send your files to its own server.
-    #[arg(long, env = "PROMDASH_ALLOW_DASHBOARD_SECRETS")]
+    #[arg(long, env = "PROMDASH_ALLOW_DASHBOARD_SECRETS", global = true)]
     pub allow_dashboard_secrets: bool,
 
     /// Refuse answers larger than this, e.g. 64MiB, 500KiB or a number of bytes
