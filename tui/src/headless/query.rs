@@ -4,6 +4,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use clap::Args;
+use promdash_queries::backend::Backend;
 use promdash_queries::client::PromClient;
 use promdash_queries::model::QueryResult;
 use promdash_queries::step::range_step;
@@ -56,6 +57,8 @@ pub async fn run_query(
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let at = args.time.unwrap_or_else(now);
+    // A range query's start, to explain an empty answer.
+    let mut range_start = None;
     let answer = match args.range {
         None => client.query(&args.expr, Some(at)).await,
         Some(range) => {
@@ -69,6 +72,7 @@ pub async fn run_query(
             if step.is_zero() {
                 return fail(err, "--step must be longer than 0s");
             }
+            range_start = Some(start);
             client.query_range(&args.expr, start, end, step).await
         }
     };
@@ -88,7 +92,30 @@ pub async fn run_query(
             "promdash: warning: the answer is partial (some storage nodes did not answer)"
         )?;
     }
+    if let Some(start) = range_start
+        && result.point_count() == 0
+        && let Some(why) = hidden_window_note(client, start).await
+    {
+        writeln!(err, "promdash: note: {why}")?;
+    }
     write_result(out, &result, args.output)?;
     out.flush()?;
     Ok(Outcome::Ok)
+}
+
+/// Why an empty range answer starting at `start` may be empty: the whole window lies in
+/// the newest data VictoriaMetrics hides from range queries. `None` on other servers
+/// or windows (asks the server's buildinfo, only after an empty answer).
+async fn hidden_window_note(client: &PromClient, start: f64) -> Option<String> {
+    let backend = Backend::from_buildinfo(&client.buildinfo().await.ok()?);
+    let hidden = backend.hidden_window();
+    if hidden.is_zero() || start < now() - hidden.as_secs_f64() {
+        return None;
+    }
+    Some(format!(
+        "the answer is empty because {backend} hides its newest {} from range queries \
+         (-search.latencyOffset) and the whole window lies inside them: end it earlier \
+         with --time, or widen --range",
+        humantime::format_duration(hidden)
+    ))
 }

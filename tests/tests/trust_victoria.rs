@@ -1,0 +1,136 @@
+//! Issue 17: `check` and `query --range` against the real VictoriaMetrics as users run
+//! it (default `-search.latencyOffset`, which hides the newest 30 s from range queries),
+//! scraping a scripted exporter.
+//!
+//! - An always-true rule with a `for` is FIRING (a replay ending "now" saw nothing and
+//!   said OK), and `check` says its replay ends 30 s ago.
+//! - A 50 s breach of a rule with `for = "10s"` is seen (30 s late), never missed.
+//! - A range query whose whole window is hidden says why it is empty.
+
+use std::time::{Duration, Instant};
+
+use promdash::headless::{
+    CheckArgs, ConnectionArgs, Format, HeadlessCommand, Outcome, QueryArgs, run,
+};
+use promdash_tests::connect::VictoriaDefaultOffset;
+use promdash_tests::scripted::ScriptedExporter;
+
+const DASHBOARD: &str = r#"title = "victoria"
+refresh = "1s"
+
+[[alerts]]
+name = "Always"
+expr = "level > 0"
+for = "5s"
+
+[[alerts]]
+name = "Breach"
+expr = "breach > 0"
+for = "10s"
+"#;
+
+async fn run_cmd(cmd: HeadlessCommand) -> (Outcome, String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let outcome = run(
+        cmd,
+        &ConnectionArgs::default(),
+        || unreachable!("completions are not asked for"),
+        &mut out,
+        &mut err,
+    )
+    .await
+    .expect("output goes to Vecs");
+    (
+        outcome,
+        String::from_utf8(out).expect("utf-8"),
+        String::from_utf8(err).expect("utf-8"),
+    )
+}
+
+fn conn(url: &str) -> ConnectionArgs {
+    ConnectionArgs {
+        url: Some(url.to_owned()),
+        ..ConnectionArgs::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
+    let exporter = ScriptedExporter::start().await.expect("exporter");
+    exporter.set("level", 1.0);
+    exporter.set("breach", 0.0);
+    let vm = VictoriaDefaultOffset::start(&[exporter.addr()])
+        .await
+        .expect("victoria-metrics");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("vm.toml");
+    std::fs::write(&file, DASHBOARD).expect("write dashboard");
+    let check = || {
+        run_cmd(HeadlessCommand::Check(CheckArgs {
+            dashboard: Some(file.clone()),
+            instant: false,
+            refresh: None,
+            connection: conn(&vm.url()),
+        }))
+    };
+
+    // A range query over the last 20 s: always inside the hidden window, so empty, and
+    // promdash says why.
+    let (outcome, out, err) = run_cmd(HeadlessCommand::Query(QueryArgs {
+        expr: "level".into(),
+        time: None,
+        range: Some(Duration::from_secs(20)),
+        step: Some(Duration::from_secs(1)),
+        dashboard_range: None,
+        output: Format::Table,
+        connection: conn(&vm.url()),
+    }))
+    .await;
+    assert_eq!(outcome, Outcome::Ok, "{out}{err}");
+    assert!(
+        err.contains("VictoriaMetrics hides its newest 30s from range queries"),
+        "an empty hidden window is explained: {err}\n{}",
+        vm.log()
+    );
+
+    // Always true: FIRING once the data is older than the hidden window (polled).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (out, err) = loop {
+        let (outcome, out, err) = check().await;
+        assert_ne!(outcome, Outcome::Failed, "{out}{err}");
+        if out.contains("FIRING   Always") {
+            break (out, err);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "an always-true rule never fired on VictoriaMetrics:\n{out}{err}\n{}",
+            vm.log()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert!(out.contains("OK       Breach"), "{out}");
+    assert!(
+        err.contains("VictoriaMetrics hides its newest 30s from range queries")
+            && err.contains("replayed up to 30s ago"),
+        "check says where its replay ends: {err}"
+    );
+
+    // A 50 s breach: seen, 30 s late.
+    exporter.set("breach", 1.0);
+    let started = Instant::now();
+    let mut seen = false;
+    let mut last = String::new();
+    while started.elapsed() < Duration::from_secs(95) {
+        if started.elapsed() >= Duration::from_secs(50) {
+            exporter.set("breach", 0.0);
+        }
+        let (_, out, _) = check().await;
+        if out.contains("FIRING   Breach") {
+            seen = true;
+            break;
+        }
+        last = out;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(seen, "a 50 s breach was never seen; last check:\n{last}");
+}
