@@ -12,6 +12,8 @@ use crate::plot::{self, Column};
 use crate::ticks::{Scale, nice_scale};
 use crate::units::Format;
 
+static EMPTY_LABELS: Labels = Labels::new();
+
 /// Default cap on series drawn in one graph.
 pub const MAX_SERIES: usize = 50;
 
@@ -24,6 +26,16 @@ pub struct SeriesView {
     pub cols: Vec<Column>,
     /// Palette index (1-based; 0 is "no colour").
     pub color: u8,
+}
+
+/// One series' value in a stat or gauge panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatValue {
+    /// Legend name (as a graph names the series).
+    pub name: String,
+    pub labels: Labels,
+    pub value: f64,
+    pub text: String,
 }
 
 /// One row of a table panel.
@@ -68,10 +80,15 @@ pub struct PanelState {
     pub y_labels: Vec<String>,
 
     // Stat and gauge.
+    /// The value of a single series (the first of `values`), `None` without data.
     pub value: Option<f64>,
     pub value_text: String,
-    /// Number of series the instant query returned (a stat shows the first).
+    /// Number of series the instant queries returned.
     pub value_series: usize,
+    /// Per query: one value per series, sorted by labels (Grafana shows a stat or gauge
+    /// on several series as one value each; showing "the first" would be whichever the
+    /// server listed first, and could change on every refresh).
+    pub instant_values: Vec<Vec<StatValue>>,
 
     // Table.
     pub columns: Vec<String>,
@@ -97,6 +114,7 @@ impl PanelState {
             value: None,
             value_text: String::new(),
             value_series: 0,
+            instant_values: vec![Vec::new(); n],
             columns: Vec::new(),
             rows: Vec::new(),
             heatmap: None,
@@ -137,23 +155,44 @@ impl PanelState {
         match panel.kind {
             PanelKind::Table => self.set_table(panel, result),
             _ => {
-                let (value, n) = match &result.data {
-                    QueryData::Vector(v) => (v.first().map(|s| s.sample.v), v.len()),
-                    QueryData::Scalar(s) => (Some(s.v), 1),
-                    QueryData::Matrix(m) => (
-                        m.first().and_then(|s| s.samples.last()).map(|s| s.v),
-                        m.len(),
-                    ),
-                    QueryData::String { .. } => (None, 0),
+                let legend = panel.queries.get(query).and_then(|q| q.legend.as_deref());
+                let expr = panel.queries.get(query).map_or("", |q| q.expr.as_str());
+                let mut values: Vec<(&Labels, f64)> = match &result.data {
+                    QueryData::Vector(v) => v.iter().map(|s| (&s.labels, s.sample.v)).collect(),
+                    QueryData::Matrix(m) => m
+                        .iter()
+                        .filter_map(|s| s.samples.last().map(|p| (&s.labels, p.v)))
+                        .collect(),
+                    QueryData::Scalar(s) => vec![(&EMPTY_LABELS, s.v)],
+                    QueryData::String { .. } => Vec::new(),
                 };
-                self.value = value;
-                self.value_series = n;
-                self.value_text = match value {
-                    Some(v) => self.format.format(v, panel.decimals),
+                values.sort_by(|a, b| a.0.cmp(b.0));
+                let values: Vec<StatValue> = values
+                    .into_iter()
+                    .map(|(labels, v)| StatValue {
+                        name: series_name(legend, labels, expr),
+                        labels: labels.clone(),
+                        value: v,
+                        text: self.format.format(v, panel.decimals),
+                    })
+                    .collect();
+                if let Some(slot) = self.instant_values.get_mut(query) {
+                    *slot = values;
+                }
+                let first = self.instant_values.iter().flatten().next();
+                self.value = first.map(|v| v.value);
+                self.value_series = self.instant_values.iter().map(Vec::len).sum();
+                self.value_text = match first {
+                    Some(v) => v.text.clone(),
                     None => "no data".to_owned(),
                 };
             }
         }
+    }
+
+    /// Every series' value of a stat or gauge, query by query, each sorted by labels.
+    pub fn stat_values(&self) -> impl Iterator<Item = &StatValue> {
+        self.instant_values.iter().flatten()
     }
 
     /// Applies a range query's answer for query `query` and redraws the series for a
@@ -209,13 +248,9 @@ impl PanelState {
             let legend = panel.queries.get(qi).and_then(|q| q.legend.as_deref());
             let expr = panel.queries.get(qi).map_or("", |q| q.expr.as_str());
             for (si, s) in raw.series.iter().enumerate() {
-                let last = s
-                    .samples
-                    .iter()
-                    .rev()
-                    .map(|s| s.v)
-                    .find(|v| v.is_finite())
-                    .unwrap_or(f64::NAN);
+                // The newest point as the server answered it: NaN when it is NaN (the
+                // legend must not keep showing an older finite value).
+                let last = s.samples.last().map_or(f64::NAN, |p| p.v);
                 all.push((series_name(legend, &s.labels, expr), last, qi, si));
             }
         }

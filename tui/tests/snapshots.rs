@@ -309,3 +309,153 @@ fn any_size_draws_without_panicking() {
         let _ = screen(&state);
     }
 }
+
+const TRUST: &str = r#"
+title = "Trust"
+[[panels]]
+title = "Wide"
+kind = "table"
+query = "huge"
+width = 4
+
+[[panels]]
+title = "Rate"
+kind = "stat"
+query = "one"
+unit = "reqps"
+width = 4
+
+[[panels]]
+title = "Latency by route"
+kind = "stat"
+query = "by_route"
+legend = "{{route}}"
+unit = "seconds"
+width = 4
+
+[[panels]]
+title = "Usage"
+kind = "gauge"
+query = "usage"
+legend = "{{pod}}"
+unit = "percentunit"
+width = 6
+height = 6
+
+[[panels]]
+title = "Ratio"
+kind = "graph"
+query = "ratio"
+unit = "percentunit"
+width = 6
+height = 6
+"#;
+
+/// Answers the TRUST dashboard: a huge table value, one stat, stats and gauges on
+/// several series (listed by the server in no particular order), a graph whose newest
+/// point is NaN.
+fn trust_answer(r: &promdash::app::FetchRequest) -> promdash_queries::model::QueryResult {
+    use promdash_queries::model::{
+        InstantSeries, Labels, Notes, QueryData, QueryResult, RangeSeries, Sample,
+    };
+    let series: Vec<(Labels, f64)> = match r.key.expr() {
+        "huge" => vec![(labels(&[("route", "/a")]), 1.25e300)],
+        "one" => vec![(Labels::new(), 37.9)],
+        "by_route" => vec![
+            (labels(&[("route", "/c")]), 0.4),
+            (labels(&[("route", "/a")]), f64::NAN),
+            (labels(&[("route", "/b")]), 0.2),
+        ],
+        "usage" => (0..7)
+            .rev()
+            .map(|i| (labels(&[("pod", &format!("pod-{i}"))]), f64::from(i) / 10.0))
+            .collect(),
+        _ => vec![(labels(&[("job", "x")]), 1.0)],
+    };
+    let data = match r.window {
+        None => QueryData::Vector(
+            series
+                .into_iter()
+                .map(|(labels, v)| InstantSeries {
+                    labels,
+                    sample: Sample { t: NOW, v },
+                })
+                .collect(),
+        ),
+        Some(w) => {
+            let step = w.step.as_secs_f64();
+            QueryData::Matrix(
+                series
+                    .into_iter()
+                    .map(|(labels, v)| RangeSeries {
+                        labels,
+                        samples: (0..20)
+                            .rev()
+                            .map(|k| Sample {
+                                t: w.end - step * f64::from(k),
+                                // The ratio's newest point is NaN (0/0), as Prometheus
+                                // answers it; older ones are 100 %.
+                                v: if r.key.expr() == "ratio" && k == 0 {
+                                    f64::NAN
+                                } else {
+                                    v
+                                },
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            )
+        }
+    };
+    QueryResult {
+        data,
+        notes: Notes::default(),
+    }
+}
+
+#[test]
+fn panels_clip_and_show_every_series_and_nan() {
+    let dashboard = parse_dashboard(TRUST, "trust.toml").expect("valid");
+    let (mut state, reqs) = start(dashboard, 120, 30);
+    for r in &reqs {
+        update(&mut state, fetched(r, Ok(trust_answer(r))));
+    }
+    let text = screen(&state);
+    // The huge value stays in its table, cut with an ellipsis: the table's right
+    // border and the next panel are intact.
+    let wide = state.panel_rects()[0].expect("visible");
+    let t = draw(&state);
+    let buf = t.backend().buffer();
+    for y in wide.y..wide.bottom() {
+        let border = buf[(wide.right() - 1, y)].symbol();
+        assert!(
+            matches!(border, "┃" | "┓" | "┛"),
+            "row {y}: {border:?}\n{text}"
+        );
+    }
+    let value_row: String = (wide.x..wide.right())
+        .map(|x| buf[(x, wide.y + 2)].symbol().to_owned())
+        .collect();
+    assert!(value_row.contains('…'), "{value_row}");
+    assert!(text.contains("req/s"), "{text}");
+    // Several series: each with its legend name, sorted by labels; the rest counted.
+    let a = text.find("/a").expect("route /a");
+    let b = text.find("/b").expect("route /b");
+    let c = text.find("/c").expect("route /c");
+    assert!(a < b && b < c, "sorted by labels:\n{text}");
+    assert!(text.contains("NaN"), "{text}");
+    assert!(text.contains("pod-0"), "{text}");
+    assert!(
+        text.contains("more"),
+        "as many as fit, then +N more:\n{text}"
+    );
+    // The graph's newest point is NaN: its legend says so, not the last finite 100%.
+    let p = state
+        .dashboard
+        .panels
+        .iter()
+        .position(|p| p.title == "Ratio")
+        .expect("panel");
+    assert!(state.panels[p].series[0].last_text.contains("NaN"));
+    snap("trust", 120, 30, text);
+}

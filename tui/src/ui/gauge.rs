@@ -13,6 +13,10 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
     if inner.height == 0 || inner.width == 0 {
         return;
     }
+    if ps.value_series > 1 {
+        super::stat::render_many(buf, inner, state, i, true);
+        return;
+    }
     let value = ps.value.unwrap_or(f64::NAN);
     let color = threshold_color(&panel.thresholds, value).map_or(Color::Green, super::color);
     let (min, max) = panel.gauge_bounds();

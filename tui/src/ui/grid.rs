@@ -86,17 +86,46 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
         Some(_) => (Rect::new(inner.x, inner.y, inner.width, 0), Some(inner)),
         None => (inner, None),
     };
-    match panel.kind {
-        PanelKind::Graph => super::graph::render(buf, content, state, i),
-        PanelKind::Heatmap => super::heatmap::render(buf, content, state, i),
-        PanelKind::Stat => super::stat::render(buf, content, state, i),
-        PanelKind::Gauge => super::gauge::render(buf, content, state, i),
-        PanelKind::Table => super::table::render(buf, content, state, i),
-    }
+    render_clipped(buf, content, |scratch| match panel.kind {
+        PanelKind::Graph => super::graph::render(scratch, content, state, i),
+        PanelKind::Heatmap => super::heatmap::render(scratch, content, state, i),
+        PanelKind::Stat => super::stat::render(scratch, content, state, i),
+        PanelKind::Gauge => super::gauge::render(scratch, content, state, i),
+        PanelKind::Table => super::table::render(scratch, content, state, i),
+    });
     if let (Some(e), Some(area)) = (error, err_area) {
         Paragraph::new(format!("⚠ {e}"))
             .style(Style::new().fg(Color::Red))
             .wrap(Wrap { trim: true })
             .render(area, buf);
+    }
+}
+
+/// Draws a panel's content so that nothing lands outside `content`: into a scratch
+/// buffer reaching from `content`'s corner to the screen's edges (so a long value never
+/// writes out of bounds), then only `content`'s cells are copied back. A `1.25e300` in
+/// a table cell stays in its own panel.
+fn render_clipped(buf: &mut Buffer, content: Rect, draw: impl FnOnce(&mut Buffer)) {
+    if content.width == 0 || content.height == 0 {
+        return;
+    }
+    let screen = buf.area;
+    let reach = Rect::new(
+        content.x,
+        content.y,
+        screen.right().saturating_sub(content.x),
+        screen.bottom().saturating_sub(content.y),
+    );
+    let mut scratch = Buffer::empty(reach);
+    for y in content.top()..content.bottom() {
+        for x in content.left()..content.right() {
+            scratch[(x, y)] = buf[(x, y)].clone();
+        }
+    }
+    draw(&mut scratch);
+    for y in content.top()..content.bottom() {
+        for x in content.left()..content.right() {
+            buf[(x, y)] = scratch[(x, y)].clone();
+        }
     }
 }

@@ -45,6 +45,10 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
     if inner.height == 0 || inner.width == 0 {
         return;
     }
+    if ps.value_series > 1 {
+        render_many(buf, inner, state, i, false);
+        return;
+    }
     let value = ps.value.unwrap_or(f64::NAN);
     let color = threshold_color(&panel.thresholds, value).map_or(Color::Cyan, super::color);
     let style = Style::new().fg(color).add_modifier(Modifier::BOLD);
@@ -95,5 +99,78 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
         let x = inner.x + inner.width.saturating_sub(w) / 2;
         let y = inner.y + rows.saturating_sub(1) / 2;
         buf.set_stringn(x, y, text, usize::from(inner.right() - x), style);
+    }
+}
+
+/// A stat or gauge on several series, as Grafana shows it: one row per series in label
+/// order, its legend name on the left and its value (coloured by thresholds) on the
+/// right, a bar between them for a gauge; as many as fit, then "+N more".
+pub fn render_many(buf: &mut Buffer, inner: Rect, state: &State, i: usize, gauge: bool) {
+    let panel = &state.dashboard.panels[i];
+    let ps = &state.panels[i];
+    let values: Vec<&crate::panel::StatValue> = ps.stat_values().collect();
+    let rows = usize::from(inner.height);
+    let shown = if values.len() > rows {
+        rows.saturating_sub(1)
+    } else {
+        values.len()
+    };
+    let value_w = values
+        .iter()
+        .take(shown)
+        .map(|v| v.text.chars().count())
+        .max()
+        .unwrap_or(0) as u16;
+    let name_w = values
+        .iter()
+        .take(shown)
+        .map(|v| v.name.chars().count())
+        .max()
+        .unwrap_or(0) as u16;
+    let name_w = name_w.min(inner.width.saturating_sub(value_w + 1) / if gauge { 2 } else { 1 });
+    let (min, max) = panel.gauge_bounds();
+    for (k, v) in values.iter().take(shown).enumerate() {
+        let y = inner.y + k as u16;
+        let color = threshold_color(&panel.thresholds, v.value)
+            .map_or(if gauge { Color::Green } else { Color::Cyan }, super::color);
+        let name = promdash_queries::text::escape_control(&v.name);
+        buf.set_stringn(inner.x, y, &name, usize::from(name_w), Style::new());
+        let vw = (v.text.chars().count() as u16).min(inner.width);
+        let vx = inner.right() - vw;
+        buf.set_stringn(
+            vx,
+            y,
+            &v.text,
+            usize::from(vw),
+            Style::new().fg(color).add_modifier(Modifier::BOLD),
+        );
+        if gauge {
+            let bx = inner.x + name_w + 1;
+            let bw = inner.right().saturating_sub(value_w + 1).saturating_sub(bx);
+            let ratio = if v.value.is_finite() && max > min {
+                ((v.value - min) / (max - min)).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let filled = (ratio * f64::from(bw)).round() as u16;
+            for cx in 0..bw {
+                let cell = &mut buf[(bx + cx, y)];
+                if cx < filled {
+                    cell.set_char('█').set_fg(color);
+                } else {
+                    cell.set_char('░').set_fg(Color::DarkGray);
+                }
+            }
+        }
+    }
+    if shown < values.len() && rows > 0 {
+        let more = format!("+{} more", values.len() - shown);
+        buf.set_stringn(
+            inner.x,
+            inner.y + shown as u16,
+            &more,
+            usize::from(inner.width),
+            Style::new().fg(Color::DarkGray),
+        );
     }
 }

@@ -102,11 +102,19 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
         }
         let color =
             threshold_color(&panel.thresholds, row.value).map_or(Color::Reset, super::color);
+        // A value wider than the panel is cut with an ellipsis, never spilled.
         let w = row.text.chars().count() as u16;
-        buf.set_string(
+        let text = if w > inner.width {
+            let keep = usize::from(inner.width.saturating_sub(1));
+            format!("{}…", row.text.chars().take(keep).collect::<String>())
+        } else {
+            row.text.clone()
+        };
+        buf.set_stringn(
             inner.right().saturating_sub(w).max(inner.x),
             y,
-            &row.text,
+            &text,
+            usize::from(inner.width),
             Style::new().fg(color).add_modifier(Modifier::BOLD),
         );
     }
