@@ -30,11 +30,15 @@ impl Checker {
     }
 
     async fn check(&self) -> (Outcome, String, String) {
+        self.check_as(promdash::headless::Report::Text).await
+    }
+
+    async fn check_as(&self, output: promdash::headless::Report) -> (Outcome, String, String) {
         let args = CheckArgs {
             dashboard: Some(self.file.clone()),
             instant: false,
             refresh: None,
-            output: promdash::headless::Report::Text,
+            output,
         };
         let conn = ConnectionArgs {
             url: Some(self.url.clone()),

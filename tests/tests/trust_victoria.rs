@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use promdash::headless::{
-    CheckArgs, ConnectionArgs, Format, HeadlessCommand, Outcome, QueryArgs, run,
+    CheckArgs, ConnectionArgs, Format, HeadlessCommand, Outcome, QueryArgs, Report, run,
 };
 use promdash_tests::connect::VictoriaDefaultOffset;
 use promdash_tests::scripted::ScriptedExporter;
@@ -29,11 +29,11 @@ expr = "breach > 0"
 for = "10s"
 "#;
 
-async fn run_cmd(cmd: HeadlessCommand) -> (Outcome, String, String) {
+async fn run_cmd(cmd: HeadlessCommand, url: &str) -> (Outcome, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let outcome = run(
         cmd,
-        &ConnectionArgs::default(),
+        &conn(url),
         || unreachable!("completions are not asked for"),
         &mut out,
         &mut err,
@@ -62,29 +62,35 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
     let vm = VictoriaDefaultOffset::start(&[exporter.addr()])
         .await
         .expect("victoria-metrics");
+    let url = vm.url();
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("vm.toml");
     std::fs::write(&file, DASHBOARD).expect("write dashboard");
     let check = || {
-        run_cmd(HeadlessCommand::Check(CheckArgs {
-            dashboard: Some(file.clone()),
-            instant: false,
-            refresh: None,
-            connection: conn(&vm.url()),
-        }))
+        run_cmd(
+            HeadlessCommand::Check(CheckArgs {
+                dashboard: Some(file.clone()),
+                instant: false,
+                refresh: None,
+                output: Report::Text,
+            }),
+            &url,
+        )
     };
 
     // A range query over the last 20 s: always inside the hidden window, so empty, and
     // promdash says why.
-    let (outcome, out, err) = run_cmd(HeadlessCommand::Query(QueryArgs {
-        expr: "level".into(),
-        time: None,
-        range: Some(Duration::from_secs(20)),
-        step: Some(Duration::from_secs(1)),
-        dashboard_range: None,
-        output: Format::Table,
-        connection: conn(&vm.url()),
-    }))
+    let (outcome, out, err) = run_cmd(
+        HeadlessCommand::Query(QueryArgs {
+            expr: "level".into(),
+            time: None,
+            range: Some(Duration::from_secs(20)),
+            step: Some(Duration::from_secs(1)),
+            output: Format::Table,
+            dashboard: None,
+        }),
+        &url,
+    )
     .await;
     assert_eq!(outcome, Outcome::Ok, "{out}{err}");
     assert!(

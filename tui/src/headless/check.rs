@@ -359,7 +359,23 @@ pub async fn run_check(
         }
     };
     if args.output == super::Report::Json {
-        let firing = write_json(out, dashboard, &reports)?;
+        for report in &reports {
+            for w in &report.warnings {
+                writeln!(
+                    err,
+                    "promdash: warning: alert {:?}: {}",
+                    report.rule,
+                    escape_control(w)
+                )?;
+            }
+        }
+        let (firing, unknown) = write_json(out, dashboard, &reports)?;
+        if unknown > 0 {
+            return fail(
+                err,
+                &format!("cannot tell the state of {unknown} rule(s): see \"unknown\" above"),
+            );
+        }
         return Ok(if firing { Outcome::Firing } else { Outcome::Ok });
     }
     let rules_by_name: BTreeMap<&str, &AlertRule> = dashboard
@@ -444,14 +460,16 @@ pub async fn run_check(
 }
 
 /// `check -o json`: one document with every rule, its instances and the counts.
-/// Returns whether any instance fires.
+/// A rule that cannot be told has state `unknown` and a `reason`. Returns whether any
+/// instance fires, and how many rules are unknown.
 fn write_json(
     out: &mut dyn Write,
     dashboard: &Dashboard,
     reports: &[RuleReport],
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<(bool, usize)> {
     let mut firing = 0;
     let mut pending = 0;
+    let mut unknown = 0;
     let rules: Vec<serde_json::Value> = reports
         .iter()
         .map(|r| {
@@ -483,12 +501,24 @@ fn write_json(
                 .map(|i| i.state)
                 .max()
                 .map_or("ok", AlertState::as_str);
-            serde_json::json!({
-                "rule": r.rule,
-                "severity": severity,
-                "state": state,
-                "instances": instances,
-            })
+            match &r.unknown {
+                Some(reason) => {
+                    unknown += 1;
+                    serde_json::json!({
+                        "rule": r.rule,
+                        "severity": severity,
+                        "state": "unknown",
+                        "reason": reason,
+                        "instances": instances,
+                    })
+                }
+                None => serde_json::json!({
+                    "rule": r.rule,
+                    "severity": severity,
+                    "state": state,
+                    "instances": instances,
+                }),
+            }
         })
         .collect();
     let doc = serde_json::json!({
@@ -496,11 +526,12 @@ fn write_json(
         "rules": rules,
         "firing": firing,
         "pending": pending,
+        "unknown": unknown,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;
     out.flush()?;
-    Ok(firing > 0)
+    Ok((firing > 0, unknown))
 }
 
 #[cfg(test)]
