@@ -170,7 +170,10 @@ impl Engine {
                     return exec_err("a range query must answer a scalar or an instant vector");
                 }
             }
-            t += step;
+            match t.checked_add(step) {
+                Some(next) => t = next,
+                None => break,
+            }
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(Value::Matrix(out))

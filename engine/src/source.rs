@@ -90,6 +90,13 @@ impl EmbeddedSource {
         let start = seconds_to_ms(window.start)?;
         let end = seconds_to_ms(window.end)?;
         let step = window.step.as_millis() as i64;
+        // The limit Prometheus's HTTP API sets, with its message.
+        if step > 0 && (end - start) / step > 11_000 {
+            return Err(QueryError::Embedded {
+                error_type: ErrorType::BadData,
+                message: "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
+            });
+        }
         let v = self
             .engine
             .range(&store, expr, start, end, step)

@@ -11,12 +11,18 @@ impl Evaluator<'_> {
     /// applied) and its length.
     fn range_of(&self, node: &Node, t: i64) -> (i64, i64) {
         match node {
-            Node::Matrix { sel, range } => {
-                (sel.at.map_or(t, |a| self.at_time(a)) - sel.offset, *range)
-            }
+            Node::Matrix { sel, range } => (
+                sel.at
+                    .map_or(t, |a| self.at_time(a))
+                    .saturating_sub(sel.offset),
+                *range,
+            ),
             Node::Subquery {
                 range, offset, at, ..
-            } => (at.map_or(t, |a| self.at_time(a)) - offset, *range),
+            } => (
+                at.map_or(t, |a| self.at_time(a)).saturating_sub(*offset),
+                *range,
+            ),
             _ => (t, 0),
         }
     }
@@ -106,9 +112,15 @@ impl Evaluator<'_> {
         t: i64,
     ) -> Result<Option<f64>, EvalError> {
         Ok(match func {
-            Func::Rate => self.extrapolated_rate(p, end - range, end, range, true, true),
-            Func::Increase => self.extrapolated_rate(p, end - range, end, range, true, false),
-            Func::Delta => self.extrapolated_rate(p, end - range, end, range, false, false),
+            Func::Rate => {
+                self.extrapolated_rate(p, end.saturating_sub(range), end, range, true, true)
+            }
+            Func::Increase => {
+                self.extrapolated_rate(p, end.saturating_sub(range), end, range, true, false)
+            }
+            Func::Delta => {
+                self.extrapolated_rate(p, end.saturating_sub(range), end, range, false, false)
+            }
             Func::Irate => instant_value(p, true),
             Func::Idelta => instant_value(p, false),
             Func::Deriv => {

@@ -9,6 +9,10 @@ use super::{
 };
 use crate::value::{Labels, Point, Sample, Series, is_stale_marker};
 
+/// At most this many inner evaluations per subquery window, against runaway queries such
+/// as `x[1y:1s]` (Prometheus bounds them by its 50 million samples limit).
+const MAX_SUBQUERY_STEPS: i64 = 1_000_000;
+
 impl Evaluator<'_> {
     /// Walks the tree once before evaluation: for each selector, the time range the
     /// whole query reads, then reads it. `lo..=hi` are the times `node` is evaluated at.
@@ -25,7 +29,7 @@ impl Evaluator<'_> {
                 ..
             } => {
                 let (lo, hi) = self.reference_range(*at, lo, hi, *offset);
-                self.plan(expr, lo - range, hi);
+                self.plan(expr, lo.saturating_sub(*range), hi);
             }
             Node::Neg(e) => self.plan(e, lo, hi),
             Node::Binary { lhs, rhs, .. } => {
@@ -56,12 +60,12 @@ impl Evaluator<'_> {
             }
             None => (lo, hi),
         };
-        (lo - offset, hi - offset)
+        (lo.saturating_sub(offset), hi.saturating_sub(offset))
     }
 
     fn plan_selector(&mut self, sel: &Selector, lo: i64, hi: i64, window: i64) {
         let (lo, hi) = self.reference_range(sel.at, lo, hi, sel.offset);
-        let (mint, maxt) = (lo - window, hi);
+        let (mint, maxt) = (lo.saturating_sub(window), hi);
         if self.data.len() <= sel.id {
             self.data.resize_with(sel.id + 1, || None);
             self.bounds.resize(sel.id + 1, None);
@@ -88,7 +92,7 @@ impl Evaluator<'_> {
 
     /// The time a selector reads at for evaluation time `t`: `@` and `offset` applied.
     fn reference_time(&self, at: Option<At>, offset: i64, t: i64) -> i64 {
-        at.map_or(t, |a| self.at_time(a)) - offset
+        at.map_or(t, |a| self.at_time(a)).saturating_sub(offset)
     }
 
     /// For each series of the selector with a sample in the lookback window before `t`
@@ -99,7 +103,7 @@ impl Evaluator<'_> {
         let Some(Some(data)) = self.data.get(sel.id) else {
             return Vec::new();
         };
-        let oldest = reft - self.lookback;
+        let oldest = reft.saturating_sub(self.lookback);
         let mut out = Vec::new();
         for (i, f) in data.iter().enumerate() {
             let n = f.points.partition_point(|p| p.t <= reft);
@@ -155,7 +159,7 @@ impl Evaluator<'_> {
     /// The index range of `points` inside the window ending at `end` of length `range`:
     /// `(end-range, end]` in 3.x, `[end-range, end]` in 2.x.
     pub(super) fn window(&self, points: &[Point], end: i64, range: i64) -> std::ops::Range<usize> {
-        let start = end - range;
+        let start = end.saturating_sub(range);
         let from = match self.compat {
             Compat::V2 => points.partition_point(|p| p.t < start),
             Compat::V3 => points.partition_point(|p| p.t <= start),
@@ -203,8 +207,14 @@ impl Evaluator<'_> {
             return Ok(Vec::new());
         };
         let end = self.reference_time(*at, *offset, t);
-        let start = end - range;
+        let start = end.saturating_sub(*range);
         let step = step.unwrap_or(DEFAULT_SUBQUERY_STEP_MS);
+        let steps = (end.saturating_sub(start) / step).saturating_add(1);
+        if steps > MAX_SUBQUERY_STEPS {
+            return Err(EvalError::Execution(format!(
+                "the subquery would evaluate its expression {steps} times at each step (more than {MAX_SUBQUERY_STEPS}); use a larger subquery step"
+            )));
+        }
         // The first multiple of the step inside the window (Go's truncating division).
         let mut ti = step * (start / step);
         match self.compat {
@@ -255,7 +265,10 @@ impl Evaluator<'_> {
                     )));
                 }
             }
-            ti += step;
+            match ti.checked_add(step) {
+                Some(next) => ti = next,
+                None => break,
+            }
         }
         Ok(out)
     }

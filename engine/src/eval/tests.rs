@@ -352,3 +352,15 @@ fn histogram_quantile_over_rate() {
     assert_eq!(v[0].0, "{}");
     assert!(close(v[0].1, 0.3), "{v:?}");
 }
+
+#[test]
+fn runaway_and_extreme_queries_fail_cleanly() {
+    let s = counter();
+    let e = err(&s, "count_over_time(c[100d:1s])");
+    assert!(e.to_string().contains("larger subquery step"), "{e}");
+    // Far times and offsets neither panic nor answer.
+    assert!(instant(&s, Compat::V3, "c offset 100000d", 100_000).is_empty());
+    assert!(instant(&s, Compat::V2, "rate(c[1m] @ -100000000)", 100_000).is_empty());
+    let r = engine(Compat::V3).range(&s, "c", i64::MAX - 10, i64::MAX, 7);
+    assert!(r.is_ok());
+}
