@@ -931,6 +931,14 @@ impl MetricsSource for PromClient {
         PromClient::label_names(self, &matchers).await
     }
 
+    async fn backend(&self) -> crate::backend::Backend {
+        self.buildinfo()
+            .await
+            .map_or(crate::backend::Backend::Unknown, |b| {
+                crate::backend::Backend::from_buildinfo(&b)
+            })
+    }
+
     async fn alerts(&self) -> Result<Vec<ServerAlert>, QueryError> {
         PromClient::alerts(self).await
     }

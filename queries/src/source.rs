@@ -52,4 +52,10 @@ pub trait MetricsSource: Send + Sync + 'static {
 
     /// The server's own alerts (`/api/v1/alerts`).
     fn alerts(&self) -> impl Future<Output = Result<Vec<ServerAlert>, QueryError>> + Send;
+
+    /// Which server answers (Prometheus, VictoriaMetrics), from its buildinfo. Sources
+    /// that cannot tell answer [`Backend::Unknown`](crate::backend::Backend::Unknown).
+    fn backend(&self) -> impl Future<Output = crate::backend::Backend> + Send {
+        async { crate::backend::Backend::Unknown }
+    }
 }

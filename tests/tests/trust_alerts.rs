@@ -289,6 +289,14 @@ async fn partial_answers_are_unknown_never_ok() {
         .parse()
         .expect("address");
     let proxy = FaultProxy::start(upstream).await.expect("proxy");
+    // Prometheus is not taken for VictoriaMetrics (whose hidden window would delay check).
+    let client = promdash_queries::PromClient::new(promdash_queries::ClientConfig::new(prom.url()))
+        .expect("client");
+    let backend = promdash_queries::MetricsSource::backend(&client).await;
+    assert!(
+        matches!(&backend, promdash_queries::backend::Backend::Prometheus { version } if version.starts_with("2.42")),
+        "{backend:?}"
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let checker = Checker::new(&dir, PARTIAL_DASHBOARD, proxy.url());
 

@@ -63,6 +63,12 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
         .await
         .expect("victoria-metrics");
     let url = vm.url();
+    // Recognised from its buildinfo, as the TUI's status bar and inspector show it.
+    let client =
+        promdash_queries::PromClient::new(promdash_queries::ClientConfig::new(url.clone()))
+            .expect("client");
+    let backend = promdash_queries::MetricsSource::backend(&client).await;
+    assert!(backend.is_victoria_metrics(), "{backend:?}");
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("vm.toml");
     std::fs::write(&file, DASHBOARD).expect("write dashboard");

@@ -474,6 +474,10 @@ impl State {
                 crate::explore::ExploreRequest::ServerAlerts,
             ));
         }
+        if !self.explore.backend_asked {
+            self.explore.backend_asked = true;
+            effects.push(Effect::Explore(crate::explore::ExploreRequest::Backend));
+        }
         effects.extend(self.vars.requests());
         effects
     }

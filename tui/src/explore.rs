@@ -30,6 +30,8 @@ pub const MAX_TRANSITIONS: usize = 500;
 pub enum ExploreRequest {
     /// `/api/v1/alerts`.
     ServerAlerts,
+    /// Which server answers (`/api/v1/status/buildinfo`), asked once.
+    Backend,
     /// Completion data.
     Catalog(Need),
     /// The values of a dashboard variable (`label_values(...)`).
@@ -44,6 +46,7 @@ pub enum ExploreRequest {
 #[derive(Debug, Clone)]
 pub enum ExploreAnswer {
     ServerAlerts(Result<Vec<ServerAlert>, QueryError>),
+    Backend(promdash_queries::backend::Backend),
     Catalog(Need, Result<Vec<String>, QueryError>),
     VarValues(usize, Result<Vec<String>, QueryError>),
 }
@@ -111,6 +114,11 @@ pub struct AlertRow {
 /// State of the explore features.
 #[derive(Debug, Clone, Default)]
 pub struct Explore {
+    /// The server behind the URL: shown in the status bar and the inspector, with what
+    /// VictoriaMetrics does differently.
+    pub backend: promdash_queries::backend::Backend,
+    /// The backend was asked for (once per run).
+    pub backend_asked: bool,
     pub prompt: Option<Prompt>,
     pub history: Vec<String>,
     pub catalog: Catalog,
@@ -717,6 +725,10 @@ pub fn on_answer(state: &mut State, answer: ExploreAnswer) -> Vec<Effect> {
         ExploreAnswer::VarValues(var, r) => crate::variables::on_values(state, var, r),
         ExploreAnswer::ServerAlerts(r) => {
             state.explore.server_alerts = Some(r.map_err(|e| e.to_string()));
+            Vec::new()
+        }
+        ExploreAnswer::Backend(b) => {
+            state.explore.backend = b;
             Vec::new()
         }
         ExploreAnswer::Catalog(need, r) => {

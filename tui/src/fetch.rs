@@ -57,6 +57,7 @@ impl<S: MetricsSource> Fetcher<S> {
         tokio::spawn(async move {
             let answer = match req {
                 ExploreRequest::ServerAlerts => ExploreAnswer::ServerAlerts(source.alerts().await),
+                ExploreRequest::Backend => ExploreAnswer::Backend(source.backend().await),
                 ExploreRequest::VarValues {
                     var,
                     label,

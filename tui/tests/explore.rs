@@ -590,3 +590,35 @@ fn cursor_finds_the_sample_when_steps_are_wider_than_a_braille_column() {
     }
     assert_eq!(holes, 0);
 }
+
+#[test]
+fn victoria_metrics_is_told_in_the_status_bar_and_inspector() {
+    use promdash_queries::backend::Backend;
+    let mut state = loaded(120, 40);
+    let text = screen(&state);
+    assert!(!text.contains("VictoriaMetrics"), "{text}");
+    update(
+        &mut state,
+        Msg::Explore(Box::new(ExploreAnswer::Backend(Backend::VictoriaMetrics {
+            version: String::new(),
+        }))),
+    );
+    let text = screen(&state);
+    let status = text.lines().last().unwrap_or_default();
+    assert!(
+        status.contains("VictoriaMetrics · newest 30s hidden"),
+        "{status}"
+    );
+    update(&mut state, char_key('i'));
+    let text = screen(&state);
+    assert!(
+        text.contains("server   VictoriaMetrics (MetricsQL, not PromQL)"),
+        "{text}"
+    );
+    assert!(text.contains("do not extrapolate"), "{text}");
+    assert!(text.contains("NaN are dropped"), "{text}");
+    assert!(text.contains("+Inf"), "{text}");
+    assert!(text.contains("rate() of a gauge"), "{text}");
+    assert!(text.contains("newest 30 s are hidden"), "{text}");
+    snap("inspector_victoria_metrics", text);
+}

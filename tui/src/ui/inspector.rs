@@ -15,6 +15,25 @@ pub fn lines(state: &State, i: usize) -> Vec<Line<'static>> {
     let dim = Style::new().fg(Color::DarkGray);
     let mut out: Vec<Line<'static>> = Vec::new();
     let off = state.opts.utc_offset;
+    // The server, and what VictoriaMetrics answers differently from Prometheus.
+    let backend = &state.explore.backend;
+    if backend.is_victoria_metrics() {
+        out.push(Line::from(vec![
+            Span::styled("server   ", label.add_modifier(Modifier::BOLD)),
+            Span::styled(backend.to_string(), Style::new().fg(Color::Yellow)),
+            Span::styled(" (MetricsQL, not PromQL)", dim),
+        ]));
+        for d in promdash_queries::backend::VM_DIFFERENCES {
+            out.push(Line::from(vec![Span::styled("  · ", dim), Span::raw(*d)]));
+        }
+        out.push(Line::default());
+    } else if *backend != promdash_queries::backend::Backend::Unknown {
+        out.push(Line::from(vec![
+            Span::styled("server   ", label.add_modifier(Modifier::BOLD)),
+            Span::raw(backend.to_string()),
+        ]));
+        out.push(Line::default());
+    }
     for (n, (key, window)) in state.panel_requests(i).into_iter().enumerate() {
         if n > 0 {
             out.push(Line::default());

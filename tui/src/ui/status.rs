@@ -63,6 +63,17 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         put(" ", bar);
     }
     put(&state.opts.url, bar.fg(Color::White));
+    if state.explore.backend.is_victoria_metrics() {
+        // Its answers differ (MetricsQL) and the newest 30 s are missing from graphs.
+        put(" ", bar);
+        put(
+            " VictoriaMetrics · newest 30s hidden ",
+            Style::new()
+                .bg(Color::Yellow)
+                .fg(Color::Black)
+                .add_modifier(Modifier::BOLD),
+        );
+    }
     if !state.connection_notes.is_empty() {
         put(" ", bar);
         put(
