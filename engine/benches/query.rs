@@ -1,4 +1,4 @@
-//! Evaluation speed of the embedded engine on 1,000 series × 6 h at 15 s (the workload of
+//! Evaluation speed of the embedded engine on 1,100 series × 6 h at 15 s (the workload of
 //! `workload.rs`): dashboard-like and heavy queries as range queries of 200 steps over the
 //! last hour, and instant queries. `cargo bench -p promdash-engine --bench query`.
 

@@ -1,4 +1,4 @@
-//! Store memory: bytes per sample of closed chunks, and the process's RSS for 1,000 series
+//! Store memory: bytes per sample of closed chunks, and the process's RSS for 1,100 series
 //! × 6 h at 1 s. Prints its figures (`cargo bench -p promdash-engine --bench store_memory`).
 
 mod workload;
@@ -37,6 +37,6 @@ fn report(name: &str, duration_ms: i64, interval_ms: i64) {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
-    report("1,000 series x 6 h at 15 s", 6 * 3_600_000, 15_000);
-    report("1,000 series x 6 h at 1 s", 6 * 3_600_000, 1_000);
+    report("1,100 series x 6 h at 15 s", 6 * 3_600_000, 15_000);
+    report("1,100 series x 6 h at 1 s", 6 * 3_600_000, 1_000);
 }

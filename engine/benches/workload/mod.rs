@@ -1,4 +1,4 @@
-//! A deterministic, realistic workload shared by the engine's benches: 1,000 series shaped
+//! A deterministic, realistic workload shared by the engine's benches: 1,100 series shaped
 //! like the reference service's `/metrics` under load (request counters by method, route and
 //! status; latency histograms with 12 buckets plus `_sum` and `_count`; gauges), scraped
 //! every `interval_ms` with timestamps on the interval (as Prometheus aligns scrape times
@@ -54,7 +54,7 @@ enum Kind {
     Drift,
 }
 
-/// 1,000 series: 200 counters, 60 histograms × (12 buckets + sum + count) = 840, 60 gauges
+/// 1,100 series: 200 counters, 60 histograms × (12 buckets + sum + count) = 840, 60 gauges
 /// (20 constant, 20 small, 20 drifting).
 fn specs() -> Vec<Spec> {
     let mut out = Vec::new();

@@ -75,6 +75,27 @@ fn group_labels(l: &Labels, g: &Grouping) -> Labels {
     }
 }
 
+/// A hash of the labels [`group_labels`] keeps, computed without building them.
+fn group_hash(l: &Labels, g: &Grouping) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    if !g.without && g.labels.is_empty() {
+        return 0;
+    }
+    for (n, v) in l.iter() {
+        let keep = if g.without {
+            n != "__name__" && !g.labels.iter().any(|x| x == n)
+        } else {
+            g.labels.iter().any(|x| x == n)
+        };
+        if keep {
+            n.hash(&mut h);
+            v.hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
 /// Go's check that a float converts to int64 without overflow.
 fn convertible_to_i64(v: f64) -> bool {
     v <= i64::MAX as f64 && v >= i64::MIN as f64
@@ -133,19 +154,21 @@ impl Evaluator<'_> {
             grouping.labels.push(vl.clone());
         }
 
-        let mut index: HashMap<Labels, usize> = HashMap::new();
+        // Groups by a 64-bit hash of their labels, as Prometheus's grouping key; the label
+        // set is built once per group.
+        let mut index: HashMap<u64, usize> = HashMap::new();
         let mut groups: Vec<Group> = Vec::new();
         for mut s in vec {
             if let Some(vl) = &value_label {
                 s.labels.insert(vl, format_float(s.v));
             }
-            let key = group_labels(&s.labels, &grouping);
+            let key = group_hash(&s.labels, &grouping);
             let gi = match index.get(&key) {
                 Some(&i) => i,
                 None => {
-                    index.insert(key.clone(), groups.len());
+                    index.insert(key, groups.len());
                     groups.push(Group {
-                        labels: key,
+                        labels: group_labels(&s.labels, &grouping),
                         value: match op {
                             // 3.x starts a group whose first value is NaN or ±Inf at NaN.
                             AggOp::Stddev | AggOp::Stdvar
