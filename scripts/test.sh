@@ -23,6 +23,7 @@ declare -A packages=(
     [tmux]=tmux
     [wrk]=wrk
     [nginx]=nginx
+    [prlimit]=util-linux
 )
 missing=()
 for bin in "${!packages[@]}"; do

@@ -67,6 +67,17 @@ struct ServeArgs {
     /// Answer 503 at once when this many requests are already in flight.
     #[arg(long, env = "PROMDASH_SERVICE_MAX_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..))]
     max_concurrency: Option<u32>,
+    /// Close a connection that has not sent a whole request head within this long.
+    #[arg(long, env = "PROMDASH_SERVICE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    header_read_timeout: Duration,
+    /// Most connections open at once; beyond, new ones are closed at once and a line is
+    /// logged [default: the open-files limit less 64].
+    #[arg(long, env = "PROMDASH_SERVICE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: Option<u32>,
+    /// On SIGINT/SIGTERM, wait this long for requests in flight, then close what is
+    /// still open.
+    #[arg(long, env = "PROMDASH_SERVICE_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    shutdown_timeout: Duration,
     /// Benchmarks only: serve without recording metrics, to measure what recording costs.
     #[arg(long, hide = true)]
     no_metrics_layer: bool,
@@ -92,6 +103,15 @@ struct LoadArgs {
     timeout: Duration,
 }
 
+/// A duration longer than zero.
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => Err("must be longer than 0s".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e} (expected e.g. 10s)")),
+    }
+}
+
 impl ServeArgs {
     fn into_config(self) -> ServiceConfig {
         ServiceConfig {
@@ -107,6 +127,9 @@ impl ServeArgs {
             body_limit: self.body_limit,
             max_concurrency: self.max_concurrency.map(|n| n as usize),
             metrics_layer: !self.no_metrics_layer,
+            header_read_timeout: self.header_read_timeout,
+            max_connections: self.max_connections.map(|n| n as usize),
+            shutdown_timeout: self.shutdown_timeout,
         }
     }
 }

@@ -102,6 +102,33 @@ pub struct ServiceConfig {
     /// Records request metrics. Only benchmarks turn this off, to measure what recording
     /// costs; the timeout, body limit and concurrency bound stay in force.
     pub metrics_layer: bool,
+    /// A connection that has not sent a whole request head within this long is closed
+    /// (slow or half-open clients cannot hold descriptors).
+    pub header_read_timeout: Duration,
+    /// Most connections open at once, per listener; beyond, new ones are closed at once
+    /// (and a line is logged). `None`: the descriptor limit less a reserve, see
+    /// [`default_max_connections`].
+    pub max_connections: Option<usize>,
+    /// After a shutdown starts, connections still open after this long are closed.
+    pub shutdown_timeout: Duration,
+}
+
+/// The default connection limit: the soft limit on open descriptors (`RLIMIT_NOFILE`, read
+/// from `/proc/self/limits`) less 64 for the listeners, logs and the rest, at least 16 and
+/// at most 65,536; 1,024 when the limit cannot be read.
+pub fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).map(str::to_owned))
+        })
+        .and_then(|v| v.parse::<usize>().ok());
+    match soft {
+        Some(n) => n.saturating_sub(64).clamp(16, 65_536),
+        None => 1_024,
+    }
 }
 
 impl Default for ServiceConfig {
@@ -115,6 +142,9 @@ impl Default for ServiceConfig {
             body_limit: 64 * 1024,
             max_concurrency: None,
             metrics_layer: true,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: None,
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -167,7 +167,9 @@ enum Inner<F> {
 }
 
 /// The future of [`GuardedService`]. If it is dropped before the answer (the client went
-/// away), nothing is counted but the in-flight gauge goes back down.
+/// away, or the shutdown deadline closed its connection), the request is counted with
+/// status `499` (nginx's "client closed request") and its latency observed up to that
+/// moment, so abandoned requests show as traffic and latency, never as silence.
 pub struct GuardedFuture<F> {
     inner: Option<Inner<F>>,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -183,6 +185,27 @@ impl<F> GuardedFuture<F> {
     fn answer(mut self, response: Response) -> Self {
         self.inner = Some(Inner::Answer(response));
         self
+    }
+
+    fn route(&self) -> &str {
+        self.route
+            .as_ref()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+    }
+}
+
+/// The status recorded for a request whose client went away before the answer.
+pub const CLIENT_CLOSED_REQUEST: u16 = 499;
+
+impl<F> Drop for GuardedFuture<F> {
+    fn drop(&mut self) {
+        // `inner` is taken on completion: still here means never answered.
+        if self.inner.is_some() && self.endpoint.state.records_metrics() {
+            let status = StatusCode::from_u16(CLIENT_CLOSED_REQUEST)
+                .expect("499 is in the range of status codes");
+            self.endpoint
+                .record(self.method, self.route(), status, self.start.elapsed());
+        }
     }
 }
 
@@ -220,12 +243,12 @@ where
         if this.endpoint.state.records_metrics()
             && let Ok(response) = &result
         {
-            let route = this
-                .route
-                .as_ref()
-                .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
-            this.endpoint
-                .record(this.method, route, response.status(), this.start.elapsed());
+            this.endpoint.record(
+                this.method,
+                this.route(),
+                response.status(),
+                this.start.elapsed(),
+            );
         }
         Poll::Ready(result)
     }

@@ -4,7 +4,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -38,7 +37,13 @@ pub async fn spawn(config: ServiceConfig) -> anyhow::Result<RunningService> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let mut tasks = vec![serve(listener, app(state.clone()), stop.subscribe())];
+    let limits = Limits::of(&config);
+    let mut tasks = vec![serve(
+        listener,
+        app(state.clone()),
+        limits,
+        stop.subscribe(),
+    )];
 
     let mut metrics_addr = addr;
     if let Some(metrics_listen) = config.metrics_listen {
@@ -49,6 +54,7 @@ pub async fn spawn(config: ServiceConfig) -> anyhow::Result<RunningService> {
         tasks.push(serve(
             listener,
             metrics_app(state.clone()),
+            limits,
             stop.subscribe(),
         ));
     }
@@ -62,24 +68,127 @@ pub async fn spawn(config: ServiceConfig) -> anyhow::Result<RunningService> {
     })
 }
 
+/// How one listener treats its connections.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    header_read_timeout: std::time::Duration,
+    max_connections: usize,
+    shutdown_timeout: std::time::Duration,
+}
+
+impl Limits {
+    fn of(config: &ServiceConfig) -> Self {
+        Self {
+            header_read_timeout: config.header_read_timeout,
+            max_connections: config
+                .max_connections
+                .unwrap_or_else(crate::config::default_max_connections)
+                .max(1),
+            shutdown_timeout: config.shutdown_timeout,
+        }
+    }
+}
+
+/// The accept loop: HTTP/1.1 connections served by hyper with a header-read timeout, at
+/// most `max_connections` open at once (beyond, a new connection is closed at once and
+/// the first refusal of a burst is logged), and on `stop` a graceful shutdown that closes
+/// whatever is still open after `shutdown_timeout`.
 fn serve(
     listener: TcpListener,
     router: axum::Router,
+    limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<std::io::Result<()>> {
-    // Small request/response exchanges: send each response at once (no Nagle delay).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
     tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                // Also stops when the sender is gone (the RunningService was dropped).
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            })
-            .await
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+        let mut connections = tokio::task::JoinSet::new();
+        let (closing, _) = watch::channel(false);
+        let mut refusing = false;
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = stop.wait_for(|stopped| *stopped) => break,
+                // Reap finished connections so the set stays small.
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            };
+            let (tcp, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors (EMFILE) or a connection reset before accept:
+                    // say so, pause a moment, go on.
+                    tracing::warn!("cannot accept a connection: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                if !refusing {
+                    tracing::warn!(
+                        "connection limit reached: {} connections open (--max-connections); \
+                         closing new connections until some finish",
+                        limits.max_connections
+                    );
+                    refusing = true;
+                }
+                drop(tcp);
+                continue;
+            };
+            if refusing {
+                tracing::info!("below the connection limit again: accepting connections");
+                refusing = false;
+            }
+            // Small request/response exchanges: send each response at once (no Nagle).
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY: {e}");
+            }
+            let service = TowerToHyperService::new(router.clone());
+            let mut closing = closing.subscribe();
+            connections.spawn(async move {
+                let _slot = slot;
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_read_timeout);
+                let conn = builder.serve_connection(TokioIo::new(tcp), service);
+                let mut conn = std::pin::pin!(conn);
+                tokio::select! {
+                    r = conn.as_mut() => {
+                        if let Err(e) = r {
+                            tracing::debug!(%peer, "connection ended: {e}");
+                        }
+                    }
+                    () = async { let _ = closing.wait_for(|c| *c).await; } => {
+                        // Finish the request in flight, then close.
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.await;
+                    }
+                }
+            });
+        }
+        drop(listener);
+        let _ = closing.send(true);
+        let open = connections.len();
+        let deadline = tokio::time::sleep(limits.shutdown_timeout);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                next = connections.join_next() => if next.is_none() { break },
+                _ = &mut deadline => {
+                    tracing::warn!(
+                        "shutdown deadline of {} passed: closing {} of {open} connections still open",
+                        humantime::format_duration(limits.shutdown_timeout),
+                        connections.len()
+                    );
+                    connections.abort_all();
+                    while connections.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+        Ok(())
     })
 }
 
@@ -119,8 +228,9 @@ impl RunningService {
         &self.state
     }
 
-    /// Stops accepting connections, lets requests in flight finish, and returns when all
-    /// listeners are closed. `/readyz` answers 503 from the first moment.
+    /// Stops accepting connections, lets requests in flight finish (closing what is
+    /// still open after the shutdown timeout), and returns when all listeners are closed.
+    /// `/readyz` answers 503 from the first moment.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.state.set_ready(false);
         let _ = self.stop.send(true);

@@ -64,7 +64,24 @@ impl ServiceBinary {
     /// Runs `promdash-service <args>` (adding `--listen 127.0.0.1:0` unless `args` has
     /// `--listen`) and returns once it logs `listening on http://ADDR`.
     pub async fn start(args: &[&str]) -> anyhow::Result<Self> {
-        let binary = service_binary()?;
+        Self::launch(service_binary()?, Vec::new(), args).await
+    }
+
+    /// Like [`start`](Self::start), with the open-files limit (`RLIMIT_NOFILE`, soft and
+    /// hard) lowered to `nofile`: run through util-linux's `prlimit`, which sets it and
+    /// then becomes the service (same pid).
+    pub async fn start_with_nofile(nofile: u32, args: &[&str]) -> anyhow::Result<Self> {
+        let prlimit = crate::find_binary("prlimit", "util-linux")?;
+        let service = service_binary()?;
+        let prefix = vec![
+            format!("--nofile={nofile}:{nofile}"),
+            "--".to_owned(),
+            service.display().to_string(),
+        ];
+        Self::launch(prlimit, prefix, args).await
+    }
+
+    async fn launch(binary: PathBuf, prefix: Vec<String>, args: &[&str]) -> anyhow::Result<Self> {
         let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         if !args
             .iter()
@@ -76,6 +93,7 @@ impl ServiceBinary {
             .prefix("promdash-service-")
             .tempdir()?;
         let log = dir.path().join("service.log");
+        let args: Vec<String> = prefix.into_iter().chain(args).collect();
         let mut child = ChildProcess::spawn(&binary, &args, &log)?;
         let deadline = Instant::now() + Duration::from_secs(30);
         let addr = loop {
