@@ -331,3 +331,54 @@ async fn wrongly_shaped_answers_gzip_and_zero_timeouts_are_errors() {
         "refused before any request"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_never_follows_a_symlink_and_open_secret_files_are_warned_about() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let victim = write(&dir.path().join("victim.txt"), "precious\n");
+    let link = dir.path().join("promdash.log");
+    std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+    let server = HostileServer::start(|_| Response::json(ONE))
+        .await
+        .expect("start");
+    // The dashboard refuses before it touches the terminal (no terminal needed here).
+    let out = promdash(
+        &[
+            "--url",
+            &server.url(),
+            "--log-file",
+            &link.display().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("symbolic link"), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("read"),
+        "precious\n"
+    );
+
+    let token = write(&dir.path().join("token"), "t0ken-value");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let out = promdash(
+        &[
+            "--url",
+            &server.url(),
+            "--bearer-token-file",
+            &token,
+            "query",
+            "up",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("readable by other users").count(),
+        1,
+        "warned once: {stderr}"
+    );
+}

@@ -385,6 +385,27 @@ impl ConnectionArgs {
         if let Some(max) = self.max_response_bytes.or(file.max_response_bytes) {
             client.max_response_bytes = max;
         }
+        // Warned once per file, with the other notes, before the first request.
+        let secret_paths = [
+            (&bearer_token_file, "bearer token"),
+            (&file.bearer_token_file, "bearer token"),
+            (&self.basic_auth_password_file, "basic auth password"),
+            (&file.basic_auth_password_file, "basic auth password"),
+            (&client.client_key, "client key"),
+        ];
+        let mut seen: Vec<&Path> = Vec::new();
+        for (path, what) in secret_paths {
+            let Some(path) = path.as_deref() else {
+                continue;
+            };
+            if seen.contains(&path) {
+                continue;
+            }
+            seen.push(path);
+            if let Some(w) = readable_by_others(path, what) {
+                notes.push(w);
+            }
+        }
         Ok((client, notes))
     }
 }
@@ -493,6 +514,28 @@ fn read_secret(path: &Path, what: &str) -> Result<String, String> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_owned())
         .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))
+}
+
+/// A warning when the secret file at `path` can be read by users other than its owner
+/// (group or others may read it), as ssh warns about keys.
+pub fn readable_by_others(path: &Path, what: &str) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o044 != 0).then(|| {
+            format!(
+                "the {what} file {} is readable by other users (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, what);
+        None
+    }
 }
 
 /// A humantime duration such as `5s`, `15m`, `1h30m`.
@@ -731,6 +774,33 @@ mod tests {
             notes.iter().any(|n| n.contains("cannot lower TLS")),
             "{notes:?}"
         );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn secret_files_readable_by_others_are_warned_about() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let token = dir.path().join("token");
+        std::fs::write(&token, "t0ken").expect("write");
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let args = ConnectionArgs {
+            bearer_token_file: Some(token.clone()),
+            ..ConnectionArgs::default()
+        };
+        let (_, notes) = args
+            .client_config_with_env(None, &|_| None)
+            .expect("config");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("readable by other users (mode 644)"),
+            "{notes:?}"
+        );
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let (_, notes) = args
+            .client_config_with_env(None, &|_| None)
+            .expect("config");
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     #[test]

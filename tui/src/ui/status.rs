@@ -77,7 +77,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     if !state.connection_notes.is_empty() {
         put(" ", bar);
         put(
-            " DASHBOARD CONNECTION ",
+            " CONNECTION ",
             Style::new()
                 .bg(Color::Yellow)
                 .fg(Color::Black)
