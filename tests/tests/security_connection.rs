@@ -341,18 +341,30 @@ async fn the_log_never_follows_a_symlink_and_open_secret_files_are_warned_about(
     let server = HostileServer::start(|_| Response::json(ONE))
         .await
         .expect("start");
-    // The dashboard refuses before it touches the terminal (no terminal needed here).
-    let out = promdash(
-        &[
-            "--url",
-            &server.url(),
-            "--log-file",
-            &link.display().to_string(),
-        ],
-        &[],
+    // The dashboard, in a terminal (tmux), refuses before it takes the terminal over.
+    let bin = promdash_binary().expect("the promdash binary builds");
+    let script = format!(
+        "'{}' --url '{}' --log-file '{}'; echo EXIT=$?; sleep 60",
+        bin.display(),
+        server.url(),
+        link.display()
     );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("symbolic link"), "{}", text(&out));
+    let tmux = promdash_tests::tmux::Tmux::start(
+        "logsymlink",
+        (120, 20),
+        Path::new("/bin/sh"),
+        &["-c".to_owned(), script],
+        &[("PROMDASH_CONFIG", "/nonexistent/promdash-config.toml")],
+    )
+    .expect("tmux starts");
+    let screen = tmux
+        .wait_for("the exit", std::time::Duration::from_secs(60), |s| {
+            s.contains("EXIT=")
+        })
+        .await
+        .expect("promdash exits");
+    assert!(screen.contains("EXIT=2"), "{screen}");
+    assert!(screen.contains("symbolic link"), "{screen}");
     assert_eq!(
         std::fs::read_to_string(&victim).expect("read"),
         "precious\n"
