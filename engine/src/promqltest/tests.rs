@@ -347,3 +347,26 @@ fn at_modifier_rewrites_as_prometheus_s_harness() {
         assert!(promql_parser::parser::parse(&e).is_ok(), "{expr} -> {e}");
     }
 }
+
+#[test]
+fn unsupported_is_counted_apart_from_failed() {
+    let r = run(
+        "load 1m\n  m 1+1x10\n\neval instant at 5m m\n  expect warn\n  m 6\n\neval instant at 5m holt_winters(m[5m], 0.5, 0.5)\n  {} 6\n\neval instant at 5m m\n  m 7\n",
+        &RunOptions::default(),
+    );
+    assert_eq!(r.len(), 3);
+    assert!(
+        matches!(&r[0].outcome, Outcome::Unsupported(w) if w.contains("annotations")),
+        "{r:?}"
+    );
+    assert!(matches!(&r[1].outcome, Outcome::Unsupported(_)), "{r:?}");
+    assert!(
+        matches!(&r[2].outcome, Outcome::Failed { message, .. } if message.contains("expected 7")),
+        "{r:?}"
+    );
+    let mut t = Totals::default();
+    for c in &r {
+        t.add(&c.outcome);
+    }
+    assert_eq!(t.to_string(), "0 passed, 1 failed, 2 unsupported");
+}
