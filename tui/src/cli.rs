@@ -163,6 +163,19 @@ pub enum Command {
     Demo(DemoArgs),
     #[command(flatten)]
     Headless(Box<crate::headless::HeadlessCommand>),
+    /// Internal: how `demo` starts Prometheus. Asks the kernel to SIGKILL this process
+    /// when the process `PARENT` ends (however it ends, SIGKILL included), then becomes
+    /// PROGRAM (exec). Not meant to be typed.
+    #[command(name = "__exec-child", hide = true)]
+    ExecChild {
+        /// The process id this one must not outlive.
+        parent: u32,
+        /// The program to become.
+        program: PathBuf,
+        /// Its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

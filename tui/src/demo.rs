@@ -4,7 +4,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,7 +80,20 @@ impl Prometheus {
         // The free port can be taken between finding and binding it: try a few.
         for _ in 0..3 {
             let port = free_port()?;
-            let child = Command::new(bin)
+            // Through `promdash __exec-child`: Prometheus is SIGKILLed by the kernel when
+            // promdash ends, even when promdash itself is SIGKILLed (no drop runs then).
+            let mut cmd = match std::env::current_exe() {
+                Ok(me) if cfg!(target_os = "linux") => {
+                    let mut c = Command::new(me);
+                    c.arg("__exec-child")
+                        .arg(std::process::id().to_string())
+                        .arg(bin)
+                        .arg("--");
+                    c
+                }
+                _ => Command::new(bin),
+            };
+            let child = cmd
                 .arg(format!("--config.file={}", config.display()))
                 .arg(format!(
                     "--storage.tsdb.path={}",
@@ -222,4 +235,35 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
         let _ = tokio::time::timeout(Duration::from_secs(2), service.shutdown()).await;
     }
     result
+}
+
+/// `promdash __exec-child PARENT PROGRAM ARGS...`: on Linux, ask for SIGKILL when the
+/// parent ends (`PR_SET_PDEATHSIG`, which survives `exec`), make sure the parent is still
+/// `PARENT` (it may have died before the request), then become PROGRAM. The signal follows
+/// the thread that spawned this process: the demo spawns from a runtime worker thread,
+/// which lives as long as the demo. Returns only when PROGRAM cannot be run.
+pub fn exec_child(parent: u32, program: &Path, args: &[std::ffi::OsString]) -> ExitCode {
+    use std::os::unix::process::CommandExt as _;
+    #[cfg(target_os = "linux")]
+    {
+        if let Err(e) =
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        {
+            eprintln!(
+                "promdash: cannot tie {} to its parent: {e}",
+                program.display()
+            );
+            return ExitCode::from(127);
+        }
+        let ppid = rustix::process::getppid().map(|p| p.as_raw_pid());
+        if ppid != i32::try_from(parent).ok() {
+            // The parent is already gone: nothing would stop the program.
+            return ExitCode::from(1);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = parent;
+    let err = std::process::Command::new(program).args(args).exec();
+    eprintln!("promdash: cannot run {}: {err}", program.display());
+    ExitCode::from(127)
 }

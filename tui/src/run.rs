@@ -81,6 +81,14 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
 
 /// The whole program after argument parsing.
 pub fn main(cli: Cli) -> ExitCode {
+    if let Some(Command::ExecChild {
+        parent,
+        program,
+        args,
+    }) = &cli.command
+    {
+        return crate::demo::exec_child(*parent, program, args);
+    }
     // query, check, validate, print-default-dashboard, completions: no terminal, no log.
     if let Some(Command::Headless(cmd)) = &cli.command {
         if let Some(flag) = cli.dashboard_flags.first() {
@@ -163,7 +171,9 @@ pub fn main(cli: Cli) -> ExitCode {
     };
     let result = match &cli.command {
         Some(Command::Demo(args)) => runtime.block_on(crate::demo::run(settings, args.clone())),
-        Some(Command::Headless(_)) => unreachable!("headless commands return at the top"),
+        Some(Command::Headless(_) | Command::ExecChild { .. }) => {
+            unreachable!("headless commands and exec-child return at the top")
+        }
         None => {
             let client = match PromClient::new(settings.client.clone()) {
                 Ok(c) => c,

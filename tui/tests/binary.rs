@@ -145,3 +145,54 @@ fn completions_into_a_closed_pipe_end_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{out:?} {stderr}");
 }
+
+/// What `demo` starts Prometheus through: the program dies with promdash even when
+/// promdash is SIGKILLed (no destructor runs then). Here `sh` stands in for promdash.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_exec_child_dies_with_its_parent_even_on_sigkill() {
+    use std::io::BufRead as _;
+    use std::time::{Duration, Instant};
+    let bin = env!("CARGO_BIN_EXE_promdash");
+    let mut sh = Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{bin}' __exec-child $$ sleep 600 & echo $!; wait"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sh");
+    let mut line = String::new();
+    std::io::BufReader::new(sh.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the child's pid");
+    let pid: u32 = line.trim().parse().expect("a pid");
+    let alive = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(')').next().map(|r| r.trim_start().to_owned()))
+            .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
+    };
+    let comm = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    // Wait until it has become `sleep` (the exec happened, the death signal is set).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while comm(pid).trim() != "sleep" {
+        assert!(
+            Instant::now() < deadline,
+            "never became sleep: {:?}",
+            comm(pid)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sh.kill().expect("SIGKILL sh");
+    sh.wait().expect("reap sh");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "sleep {pid} outlived its parent");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn exec_child_is_not_in_the_help() {
+    let out = promdash().arg("--help").output().expect("run promdash");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("exec-child"));
+}
