@@ -550,11 +550,14 @@ impl<'a> Evaluator<'a> {
             Node::Neg(e) => match self.eval(e, t)? {
                 Val::Scalar(v) => Ok(Val::Scalar(-v)),
                 Val::Vector(mut v) => {
+                    let same_name = one_name(v.iter().map(|s| &s.labels));
                     for s in &mut v {
                         s.v = -s.v;
                         drop_name(&mut s.labels);
                     }
-                    check_duplicates(&v)?;
+                    if !same_name {
+                        check_duplicates(&v)?;
+                    }
                     Ok(Val::Vector(v))
                 }
                 other => exec_err(format!("unary minus on a {}", other.kind())),
@@ -618,6 +621,21 @@ pub(crate) fn drop_name(labels: &mut Labels) {
     if labels.contains_key("__name__") {
         labels.remove("__name__");
     }
+}
+
+/// Whether all these label sets have the same `__name__` (or none): then dropping it keeps
+/// distinct sets distinct, and the duplicate check can be skipped.
+pub(crate) fn one_name<'a>(sets: impl IntoIterator<Item = &'a Labels>) -> bool {
+    let mut first: Option<Option<&str>> = None;
+    for l in sets {
+        let n = l.get("__name__");
+        match first {
+            None => first = Some(n),
+            Some(f) if f != n => return false,
+            Some(_) => {}
+        }
+    }
+    true
 }
 
 /// Prometheus's check that one step's vector has each label set once.

@@ -4,7 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Card, Compat, EvalError, Evaluator, Matching, Node, Val, check_duplicates, drop_name};
+use super::{
+    Card, Compat, EvalError, Evaluator, Matching, Node, Val, check_duplicates, drop_name, one_name,
+};
 use crate::value::{Labels, Sample};
 
 /// A binary operator.
@@ -240,6 +242,7 @@ impl Evaluator<'_> {
     ) -> Result<Vec<Sample>, EvalError> {
         let mut out = Vec::with_capacity(v.len());
         let drop = op.drops_name(self.compat) || return_bool;
+        let same_name = one_name(v.iter().map(|s| &s.labels));
         for mut sample in v {
             let (l, r) = if swap { (s, sample.v) } else { (sample.v, s) };
             let (mut value, mut keep) = elem(op, l, r);
@@ -259,7 +262,7 @@ impl Evaluator<'_> {
                 out.push(sample);
             }
         }
-        if drop {
+        if drop && !same_name {
             check_duplicates(&out)?;
         }
         Ok(out)

@@ -6,6 +6,7 @@
 use super::aggregate::valid_label_name;
 use super::{
     Compat, EvalError, Evaluator, Node, Val, ValueType, check_duplicates, drop_name, exec_err,
+    one_name,
 };
 use crate::value::{Labels, Sample};
 
@@ -306,6 +307,9 @@ impl Evaluator<'_> {
         }
         // The rest take an instant vector first, and maybe scalars or strings after it.
         let mut v = self.eval_vector(&args[0], t)?;
+        // Distinct inputs of one name stay distinct when only `__name__` is dropped.
+        let same_name = !matches!(func, Func::LabelReplace | Func::LabelJoin)
+            && one_name(v.iter().map(|s| &s.labels));
         let mut extra = Vec::with_capacity(args.len().saturating_sub(1));
         for a in &args[1..] {
             extra.push(self.eval(a, t)?);
@@ -496,7 +500,9 @@ impl Evaluator<'_> {
                 }
             }
         };
-        check_duplicates(&out)?;
+        if !same_name {
+            check_duplicates(&out)?;
+        }
         Ok(Val::Vector(out))
     }
 }

@@ -3,7 +3,9 @@
 //! `funcResets`, `funcChanges`, the `*_over_time` family).
 
 use super::functions::{Func, quantile};
-use super::{Compat, EvalError, Evaluator, Node, Val, check_duplicates, drop_name, kahan_inc};
+use super::{
+    Compat, EvalError, Evaluator, Node, Val, check_duplicates, drop_name, kahan_inc, one_name,
+};
 use crate::value::{Labels, Point, Sample, is_stale_marker};
 
 impl Evaluator<'_> {
@@ -47,11 +49,15 @@ impl Evaluator<'_> {
         let (end, range) = self.range_of(matrix_arg, t);
         let mut out = Vec::new();
         let mut any = false;
+        // Whether the inputs (distinct series) share one `__name__`: then the outputs are
+        // distinct without checking.
+        let mut same_name = func == Func::LastOverTime;
         if let Node::Matrix { sel, .. } = matrix_arg {
             // Straight from the selector's data: no copy of the window unless it holds a
             // stale marker to leave out.
             let mut scratch = Vec::new();
             if let Some(Some(data)) = self.data.get(sel.id) {
+                same_name = same_name || one_name(data.iter().map(|f| &f.labels));
                 for f in data {
                     let w = self.window(&f.points, end, range);
                     let mut pts = &f.points[w];
@@ -70,7 +76,9 @@ impl Evaluator<'_> {
                 }
             }
         } else {
-            for s in self.eval_matrix(matrix_arg, t)? {
+            let matrix = self.eval_matrix(matrix_arg, t)?;
+            same_name = same_name || one_name(matrix.iter().map(|s| &s.labels));
+            for s in matrix {
                 any = true;
                 if let Some(v) = self.over_window(func, &s.points, end, range, scalar, t)? {
                     out.push(self.range_output(func, &s.labels, v, t));
@@ -88,7 +96,9 @@ impl Evaluator<'_> {
                 }]
             }));
         }
-        check_duplicates(&out)?;
+        if !same_name {
+            check_duplicates(&out)?;
+        }
         Ok(Val::Vector(out))
     }
 
