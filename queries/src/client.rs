@@ -109,7 +109,13 @@ pub struct ClientConfig {
     /// Send `latency_offset=0s` with queries, and `nocache=1` with instant queries
     /// (default true; see the module docs).
     pub latency_offset_zero: bool,
+    /// Most requests in flight at once to this server, across every clone of the client
+    /// (default [`DEFAULT_MAX_IN_FLIGHT`]); the others wait for a slot.
+    pub max_in_flight: usize,
 }
+
+/// Default bound on requests in flight to one server.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -127,6 +133,7 @@ impl Default for ClientConfig {
             insecure_skip_verify: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             latency_offset_zero: true,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -158,6 +165,7 @@ impl fmt::Debug for ClientConfig {
             .field("insecure_skip_verify", &self.insecure_skip_verify)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("latency_offset_zero", &self.latency_offset_zero)
+            .field("max_in_flight", &self.max_in_flight)
             .finish()
     }
 }
@@ -192,6 +200,8 @@ pub struct PromClient {
     /// The configured headers (`Authorization` and `--header`s), sent to the configured
     /// server only: see [`redirect_keeps_headers`].
     headers: HeaderMap,
+    /// Slots for requests in flight, shared by the clones.
+    in_flight: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for PromClient {
@@ -454,6 +464,9 @@ impl PromClient {
             has_tenant_header,
             secrets,
             headers,
+            in_flight: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                config.max_in_flight.max(1),
+            )),
         })
     }
 
@@ -662,6 +675,9 @@ impl PromClient {
     /// any configured header: neither `Authorization` nor `--header`s such as
     /// `X-Scope-OrgID` or `X-Api-Key` go to a server they were not configured for.
     async fn send(&self, req: RequestBuilder) -> Result<(u16, Vec<u8>), QueryError> {
+        // Held until the answer is read: at most `max_in_flight` sockets and bodies at
+        // once, however many panels ask. The semaphore is never closed.
+        let _slot = self.in_flight.acquire().await.ok();
         let mut request = req.build().map_err(|e| self.transport(&e))?;
         request.headers_mut().extend(self.headers.clone());
         let mut redirects = 0;

@@ -96,12 +96,23 @@ type Handler = dyn Fn(&Request) -> Response + Send + Sync;
 pub struct HostileServer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<Request>>>,
+    /// (requests being answered now, the most there ever were at once).
+    concurrency: Arc<Mutex<(usize, usize)>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl HostileServer {
     /// Serves `handler` on a free 127.0.0.1 port.
     pub async fn start(
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> anyhow::Result<Self> {
+        Self::start_slow(Duration::ZERO, handler).await
+    }
+
+    /// Like [`start`](Self::start), answering each request only after `delay`, so that
+    /// [`max_concurrency`](Self::max_concurrency) shows how many a client keeps in flight.
+    pub async fn start_slow(
+        delay: Duration,
         handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")
@@ -111,14 +122,25 @@ impl HostileServer {
         let requests: Arc<Mutex<Vec<Request>>> = Arc::default();
         let handler: Arc<Handler> = Arc::new(handler);
         let log = requests.clone();
+        let concurrency: Arc<Mutex<(usize, usize)>> = Arc::default();
+        let count = concurrency.clone();
         let task = tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
                 let handler = handler.clone();
                 let log = log.clone();
+                let count = count.clone();
                 tokio::spawn(async move {
                     let read =
                         tokio::time::timeout(Duration::from_secs(10), read_request(&mut stream));
                     let Ok(Ok(req)) = read.await else { return };
+                    if let Ok(mut c) = count.lock() {
+                        c.0 += 1;
+                        c.1 = c.1.max(c.0);
+                    }
+                    tokio::time::sleep(delay).await;
+                    if let Ok(mut c) = count.lock() {
+                        c.0 -= 1;
+                    }
                     let resp = handler(&req);
                     if let Ok(mut l) = log.lock() {
                         l.push(req);
@@ -130,6 +152,7 @@ impl HostileServer {
         Ok(Self {
             addr,
             requests,
+            concurrency,
             task,
         })
     }
@@ -141,6 +164,11 @@ impl HostileServer {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The most requests that were being answered at once.
+    pub fn max_concurrency(&self) -> usize {
+        self.concurrency.lock().map(|c| c.1).unwrap_or(0)
     }
 
     /// Every request received so far.

@@ -123,6 +123,10 @@ pub struct ConnectionArgs {
     #[arg(long, env = "PROMDASH_ALLOW_DASHBOARD_SECRETS", global = true)]
     pub allow_dashboard_secrets: bool,
 
+    /// Most requests in flight at once to the server; the others wait [default: 16].
+    #[arg(long, env = "PROMDASH_MAX_IN_FLIGHT", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: Option<u32>,
+
     /// Refuse answers larger than this, e.g. 64MiB, 500KiB or a number of bytes
     /// [default: the dashboard file's, else 64MiB].
     #[arg(long, env = "PROMDASH_MAX_RESPONSE_BYTES", value_name = "BYTES", value_parser = parse_bytes, global = true)]
@@ -170,6 +174,7 @@ impl ConnectionArgs {
             allow_dashboard_secrets: self.allow_dashboard_secrets
                 || fallback.allow_dashboard_secrets,
             timeout: self.timeout.or(fallback.timeout),
+            max_in_flight: self.max_in_flight.or(fallback.max_in_flight),
             max_response_bytes: self.max_response_bytes.or(fallback.max_response_bytes),
             user_config: self
                 .user_config
@@ -384,6 +389,9 @@ impl ConnectionArgs {
             || trusted.insecure_skip_verify;
         if let Some(max) = self.max_response_bytes.or(file.max_response_bytes) {
             client.max_response_bytes = max;
+        }
+        if let Some(n) = self.max_in_flight {
+            client.max_in_flight = n as usize;
         }
         // Warned once per file, with the other notes, before the first request.
         let secret_paths = [

@@ -407,8 +407,12 @@ pub async fn event_loop<S: MetricsSource>(
                     effects.extend(app::update(state, msg));
                 }
                 Signal::Terminate => {
-                    tracing::info!("terminating on SIGTERM");
+                    tracing::info!("terminating on a signal (SIGTERM, SIGINT or SIGQUIT)");
                     return Ok(());
+                }
+                Signal::Suspend => {
+                    suspend(terminal)?;
+                    state.dirty = true;
                 }
                 Signal::Hangup => {
                     tracing::info!("terminating on SIGHUP");
@@ -431,11 +435,34 @@ fn resize_viewport(terminal: &mut Screen, msg: &Msg) -> std::io::Result<()> {
     }
 }
 
+/// SIGTSTP: gives the terminal back, stops the process (SIGSTOP, which cannot be caught,
+/// sent with `kill`), and once SIGCONT resumes it takes the terminal again and redraws.
+fn suspend(terminal: &mut Screen) -> anyhow::Result<()> {
+    tracing::info!("suspended (SIGTSTP)");
+    ratatui::restore();
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &std::process::id().to_string()])
+        .status();
+    if let Err(e) = stopped {
+        tracing::warn!("cannot stop: {e}");
+    }
+    tracing::info!("resumed (SIGCONT)");
+    ratatui::crossterm::terminal::enable_raw_mode()?;
+    ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::terminal::EnterAlternateScreen
+    )?;
+    terminal.clear()?;
+    Ok(())
+}
+
 /// What a signal asks of the dashboard.
 #[derive(Debug, Clone, Copy)]
 enum Signal {
-    /// SIGTERM: end like `q` (the terminal is restored).
+    /// SIGTERM, SIGINT, SIGQUIT: end like `q` (the terminal is restored).
     Terminate,
+    /// SIGTSTP: suspend (see [`suspend`]).
+    Suspend,
     /// SIGHUP: end as a [`Hangup`].
     Hangup,
     /// SIGWINCH: the terminal changed size (the input thread only waits for keys).
@@ -454,6 +481,10 @@ impl Signals {
             use tokio::signal::unix::{SignalKind, signal};
             let wanted = [
                 (Signal::Terminate, SignalKind::terminate()),
+                (Signal::Terminate, SignalKind::interrupt()),
+                (Signal::Terminate, SignalKind::quit()),
+                // SIGTSTP is 20 on Linux (x86, ARM, RISC-V alike).
+                (Signal::Suspend, SignalKind::from_raw(20)),
                 (Signal::Hangup, SignalKind::hangup()),
                 (Signal::Resize, SignalKind::window_change()),
             ];
