@@ -318,3 +318,23 @@ fn panel_titles_show_the_values_of_their_variables() {
         screen(&state)
     );
 }
+
+#[test]
+fn alert_expressions_take_the_variables_too() {
+    let text = format!(
+        "{DASHBOARD}\n[[alerts]]\nname = \"Errors\"\nexpr = 'sum(app_request_count_total{{status=~\"$status\"}}) > 0'\n"
+    );
+    let d = parse_dashboard(&text, "vars.toml").expect("valid dashboard");
+    let mut state = State::new(d, options());
+    update(&mut state, Msg::Resize(120, 40));
+    let reqs = fetches(update(&mut state, Msg::Tick(NOW)));
+    assert!(
+        exprs(&reqs).contains(&r#"sum(app_request_count_total{status=~"200"}) > 0"#),
+        "{:?}",
+        exprs(&reqs)
+    );
+    assert_eq!(
+        state.dashboard.alerts[0].expr,
+        r#"sum(app_request_count_total{status=~"200"}) > 0"#
+    );
+}

@@ -81,9 +81,9 @@ pub fn lines(state: &State, i: usize) -> Vec<Line<'static>> {
                 out.push(Line::from(vec![
                     Span::styled("  answer ", label),
                     Span::raw(format!(
-                        "{} series, {} points in {} ms at {}",
+                        "{} series, {} in {} ms at {}",
                         info.series,
-                        info.points,
+                        crate::headless::count(info.points, "point", "points"),
                         info.elapsed.as_millis(),
                         super::time::clock(info.at, off)
                     )),
