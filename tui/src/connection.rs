@@ -124,7 +124,7 @@ pub struct ConnectionArgs {
     pub allow_dashboard_secrets: bool,
 
     /// Most requests in flight at once to the server; the others wait [default: 16].
-    #[arg(long, env = "PROMDASH_MAX_IN_FLIGHT", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "PROMDASH_MAX_IN_FLIGHT", value_name = "N", value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub max_in_flight: Option<u32>,
 
     /// Refuse answers larger than this, e.g. 64MiB, 500KiB or a number of bytes
