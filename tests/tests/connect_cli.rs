@@ -29,7 +29,7 @@ const SECRET_ENV: [(&str, &str); 4] = [
 ];
 
 /// Runs `promdash args...` with only the given `PROMDASH_*` variables; checks that
-/// neither secret appears in what it printed.
+/// none of the secret values (all contain `CLIsecret`) appears in what it printed.
 async fn promdash(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Output> {
     let mut cmd = tokio::process::Command::new(promdash_binary()?);
     for (key, _) in std::env::vars_os() {
@@ -41,7 +41,7 @@ async fn promdash(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Output>
     let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output()).await??;
     for stream in [&out.stdout, &out.stderr] {
         let text = String::from_utf8_lossy(stream);
-        for secret in [PASSWORD, TOKEN, "secret"] {
+        for secret in [PASSWORD, TOKEN, "CLIsecret"] {
             assert!(
                 !text.contains(secret),
                 "promdash {args:?} printed {secret:?}:\n{text}"
