@@ -389,7 +389,7 @@ impl PromClient {
             ));
         }
         // Redirects are followed by `send`, which decides which headers go along.
-        let mut builder = reqwest::Client::builder()
+        let mut builder = crate::tls::http_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)

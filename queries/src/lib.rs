@@ -12,6 +12,7 @@
 //! - [`alert`]: the client-side alert engine.
 //! - [`text`]: server-controlled text made safe for a terminal.
 //! - [`backend`]: Prometheus or VictoriaMetrics, and what differs.
+//! - [`tls`]: the rustls crypto provider every HTTP client needs installed first.
 pub mod alert;
 pub mod backend;
 pub mod catalog;
@@ -25,6 +26,7 @@ pub mod model;
 pub mod source;
 pub mod step;
 pub mod text;
+pub mod tls;
 
 pub use alert::{AlertEngine, AlertInstance, AlertState, ServerAlert, Transition};
 pub use client::{ClientConfig, PromClient, Secret};

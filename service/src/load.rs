@@ -126,7 +126,7 @@ pub async fn run_load_until(
         .ok()
         .filter(|c| *c > 0 && *c <= Semaphore::MAX_PERMITS as u32)
         .ok_or_else(|| LoadError::Settings("concurrency must be at least 1".to_owned()))?;
-    let client = reqwest::Client::builder()
+    let client = http_client_builder()
         .timeout(config.timeout)
         .pool_max_idle_per_host(concurrency as usize)
         .build()?;
@@ -267,6 +267,17 @@ fn percentile(sorted: &[Duration], q: f64) -> Option<Duration> {
     }
     let rank = (q * sorted.len() as f64).ceil() as usize;
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+/// A `reqwest::ClientBuilder` with rustls's `ring` provider installed as the process
+/// default (once): reqwest is built without a provider of its own and panics without one.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means a provider is already installed: reqwest uses that one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
 }
 
 #[cfg(test)]

@@ -494,7 +494,9 @@ async fn separate_metrics_listener_over_http() {
     .await
     .expect("spawn");
     assert_ne!(service.addr(), service.metrics_addr());
-    let client = reqwest::Client::new();
+    let client = promdash_service::load::http_client_builder()
+        .build()
+        .unwrap();
     let main = client
         .get(format!("{}/metrics", service.url()))
         .send()

@@ -43,6 +43,19 @@ pub use victoria::VictoriaMetrics;
 
 pub use promdash_service::{Faults, RunningService, ServiceConfig};
 
+/// A plain `reqwest::Client` for tests, with rustls's crypto provider installed first
+/// (reqwest is built without one and would panic).
+pub fn http_client() -> reqwest::Client {
+    promdash_queries::tls::http_client_builder()
+        .build()
+        .expect("a default reqwest client builds once a crypto provider is installed")
+}
+
+/// `reqwest::get` through [`http_client`].
+pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    http_client().get(url).send().await
+}
+
 /// A Prometheus `prometheus.yml` scraping `targets` every second (evaluation every
 /// second too), as job `promdash`, with `rule_files` if any. Targets must be loopback
 /// `host:port` addresses.

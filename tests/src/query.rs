@@ -21,7 +21,7 @@ pub struct QuerySample {
 /// or `scalar` answer. Any other status, an `error` envelope or a body that is not JSON
 /// is an error quoting the server.
 pub async fn query_api(base_url: &str, expr: &str) -> anyhow::Result<Vec<QuerySample>> {
-    let client = reqwest::Client::builder()
+    let client = promdash_queries::tls::http_client_builder()
         .timeout(Duration::from_secs(10))
         .build()?;
     let resp = client

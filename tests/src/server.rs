@@ -110,7 +110,7 @@ impl Server {
     }
 
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let client = reqwest::Client::builder()
+        let client = promdash_queries::tls::http_client_builder()
             .timeout(Duration::from_secs(2))
             .build()?;
         let url = format!("{}{}", self.url(), self.ready_path);

@@ -30,7 +30,7 @@ fn now() -> f64 {
 
 /// The service's own request counter, read from its `/metrics`.
 async fn served(base: &str) -> anyhow::Result<f64> {
-    let text = reqwest::get(format!("{base}/metrics"))
+    let text = promdash_tests::http_get(format!("{base}/metrics"))
         .await?
         .text()
         .await?;
@@ -79,7 +79,7 @@ async fn default_dashboard_and_fresh_samples_on_victoria_metrics() -> anyhow::Re
     // runs; bounded.
     let base = service.url();
     let load = tokio::spawn(async move {
-        let http = reqwest::Client::new();
+        let http = promdash_tests::http_client();
         for i in 0u32..6000 {
             let fail = if i % 5 == 0 { "?fail=1" } else { "" };
             let _ = http.get(format!("{base}/process{fail}")).send().await;

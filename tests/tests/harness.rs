@@ -15,7 +15,7 @@ async fn prometheus_restarts_on_the_same_port_with_its_data() {
         .await
         .expect("prometheus");
     let (port, first_pid) = (prom.port(), prom.pid());
-    reqwest::get(format!("{}/process", service.url()))
+    promdash_tests::http_get(format!("{}/process", service.url()))
         .await
         .expect("request");
     wait_for_value(&prom.url(), "sum(app_request_count_total)", 1.0, WAIT)
@@ -25,7 +25,7 @@ async fn prometheus_restarts_on_the_same_port_with_its_data() {
     prom.stop().await.expect("stop");
     assert!(prom.pid().is_none());
     assert!(
-        reqwest::get(format!("{}/-/ready", prom.url()))
+        promdash_tests::http_get(format!("{}/-/ready", prom.url()))
             .await
             .is_err()
     );

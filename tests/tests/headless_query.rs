@@ -127,7 +127,7 @@ fn go_labels(metric: &serde_json::Map<String, Value>) -> String {
 /// The `data` of the API's own answer to an instant or range query.
 async fn api_data(url: &str, params: &[(&str, String)], range: bool) -> Value {
     let path = if range { "query_range" } else { "query" };
-    let body: Value = reqwest::Client::new()
+    let body: Value = promdash_tests::http_client()
         .get(format!("{url}/api/v1/{path}"))
         .query(params)
         .send()
@@ -159,7 +159,7 @@ async fn setup() -> (
     let prom = Prometheus::start(&[service.addr()])
         .await
         .expect("prometheus");
-    let http = reqwest::Client::new();
+    let http = promdash_tests::http_client();
     // Requests over a few scrapes, so rates and quantiles have data.
     for round in 0..8 {
         for i in 0..(5 + round) {

@@ -37,7 +37,7 @@ groups:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_client_method_against_prometheus() -> anyhow::Result<()> {
     let service = start_service(ServiceConfig::ephemeral()).await?;
-    let http = reqwest::Client::new();
+    let http = promdash_tests::http_client();
     for _ in 0..5 {
         http.get(format!("{}/process", service.url()))
             .send()

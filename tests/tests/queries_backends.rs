@@ -139,7 +139,7 @@ fn compare(
 /// latencies cycle through ten values spread over the histogram's buckets.
 async fn steady_load(base: String, total: u32) {
     const DELAYS_MS: [u32; 10] = [3, 8, 12, 18, 22, 30, 35, 45, 60, 120];
-    let http = reqwest::Client::new();
+    let http = promdash_tests::http_client();
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     for i in 0..total {
         tick.tick().await;

@@ -35,7 +35,7 @@ async fn hammer(
     n: u64,
     concurrency: usize,
 ) -> BTreeMap<(String, u16), u64> {
-    let client = reqwest::Client::builder()
+    let client = promdash_queries::tls::http_client_builder()
         .pool_max_idle_per_host(concurrency)
         .build()
         .expect("client");
@@ -100,7 +100,7 @@ async fn twenty_thousand_requests_at_concurrency_64_are_counted_exactly() {
         };
         *by_labels.entry((route, status.to_string())).or_default() += n;
     }
-    let s = scrape(&reqwest::Client::new(), &service.url()).await;
+    let s = scrape(&promdash_tests::http_client(), &service.url()).await;
     for ((route, status), n) in &by_labels {
         let got = exposition::value(
             &s,
@@ -144,7 +144,7 @@ async fn metrics_pass_promtool_check_metrics() {
         4,
     )
     .await;
-    let resp = reqwest::get(format!("{}/metrics", service.url()))
+    let resp = promdash_tests::http_get(format!("{}/metrics", service.url()))
         .await
         .expect("GET /metrics");
     assert_eq!(
@@ -228,7 +228,7 @@ async fn sigterm_lets_requests_in_flight_finish() {
     let mut service = ServiceBinary::start(&["--latency-ms", "0", "--jitter-ms", "0"])
         .await
         .expect("service binary");
-    let client = reqwest::Client::new();
+    let client = promdash_tests::http_client();
     let in_flight: Vec<_> = (0..8)
         .map(|_| {
             let req = client.get(format!("{}/process?delay_ms=1500", service.url()));
@@ -263,7 +263,7 @@ async fn sigterm_lets_requests_in_flight_finish() {
         service.log()
     );
     assert!(
-        reqwest::get(format!("{}/healthz", service.url()))
+        promdash_tests::http_get(format!("{}/healthz", service.url()))
             .await
             .is_err(),
         "no new connections after shutdown"
@@ -295,7 +295,7 @@ async fn load_generator_holds_200_rps_for_5_seconds() {
         summary.p50.is_some() && summary.p95 >= summary.p50,
         "{summary}"
     );
-    let s = scrape(&reqwest::Client::new(), &service.url()).await;
+    let s = scrape(&promdash_tests::http_client(), &service.url()).await;
     assert_eq!(
         exposition::sum(&s, "app_request_count_total"),
         summary.sent as f64,
@@ -334,7 +334,7 @@ async fn load_subcommand_prints_one_summary_line() {
     assert_eq!(field("ok"), 0, "{stdout}");
     assert_eq!(field("errors"), field("sent"), "{stdout}");
     assert!(lines[0].contains("p95="), "{stdout}");
-    let s = scrape(&reqwest::Client::new(), &service.url()).await;
+    let s = scrape(&promdash_tests::http_client(), &service.url()).await;
     assert_eq!(
         exposition::value(
             &s,

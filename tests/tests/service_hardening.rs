@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use promdash_tests::{ServiceBinary, free_port};
 
 fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
+    Ok(promdash_queries::tls::http_client_builder()
         .timeout(Duration::from_secs(20))
         .build()?)
 }

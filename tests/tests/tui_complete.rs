@@ -65,7 +65,7 @@ async fn completion_offers_what_prometheus_has() -> anyhow::Result<()> {
     })
     .await?;
     // Traffic on two routes and one unmatched path, so each has series.
-    let http = reqwest::Client::builder()
+    let http = promdash_queries::tls::http_client_builder()
         .timeout(Duration::from_secs(5))
         .build()?;
     for path in ["/process", "/healthz", "/no/such/path"] {

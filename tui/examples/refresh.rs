@@ -224,7 +224,7 @@ async fn run(url: String, rounds: usize, delay_ms: u64) -> anyhow::Result<()> {
         url.clone()
     };
     let client = Arc::new(PromClient::new(ClientConfig::new(query_url))?);
-    let http = reqwest::Client::new();
+    let http = promdash_queries::tls::http_client_builder().build()?;
     let dashboard = parse_dashboard(&toml, "twenty.toml")?;
     let distinct: HashSet<&str> = dashboard
         .panels

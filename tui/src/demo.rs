@@ -125,7 +125,7 @@ impl Prometheus {
     }
 
     async fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
-        let http = reqwest::Client::builder()
+        let http = promdash_queries::tls::http_client_builder()
             .timeout(Duration::from_secs(1))
             .build()?;
         let deadline = Instant::now() + limit;

@@ -220,7 +220,7 @@ async fn launch(
 
     // The harness waits over plain HTTP; here readiness needs the CA, the client
     // pair and the password.
-    let mut builder = reqwest::Client::builder()
+    let mut builder = promdash_queries::tls::http_client_builder()
         .timeout(Duration::from_secs(2))
         .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(
             settings.pki.path("ca.pem"),
