@@ -24,6 +24,7 @@ declare -A packages=(
     [wrk]=wrk
     [nginx]=nginx
     [prlimit]=util-linux
+    [openssl]=openssl
 )
 missing=()
 for bin in "${!packages[@]}"; do

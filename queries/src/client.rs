@@ -194,6 +194,8 @@ pub struct PromClient {
     latency_offset_zero: bool,
     auth: AuthKind,
     has_tenant_header: bool,
+    /// `--ca-cert` was given (shapes the advice in TLS errors).
+    ca_given: bool,
     /// The secrets sent (token, password, header values, the basic auth header), to
     /// blank out of anything a server quotes back. Never printed.
     secrets: Vec<String>,
@@ -395,28 +397,26 @@ impl PromClient {
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("promdash/", env!("CARGO_PKG_VERSION")));
-        if let Some(ca) = &config.ca_cert {
-            let pem = std::fs::read(ca).map_err(|e| {
-                QueryError::Config(format!("cannot read --ca-cert {}: {e}", ca.display()))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                QueryError::Config(format!(
-                    "--ca-cert {} is not a PEM certificate: {e}",
-                    ca.display()
-                ))
-            })?;
-            if certs.is_empty() {
-                return Err(QueryError::Config(format!(
-                    "--ca-cert {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                    ca.display()
-                )));
-            }
-            for c in certs {
-                builder = builder.add_root_certificate(c);
+        match (&config.client_cert, &config.client_key) {
+            (Some(_), Some(_)) | (None, None) => {}
+            _ => {
+                return Err(QueryError::Config(
+                    "--client-cert and --client-key go together".into(),
+                ));
             }
         }
-        match (&config.client_cert, &config.client_key) {
-            (Some(cert), Some(key)) => {
+        if let Some(ca) = &config.ca_cert {
+            let identity = match (&config.client_cert, &config.client_key) {
+                (Some(cert), Some(key)) => Some(crate::tls::read_identity(cert, key)?),
+                _ => None,
+            };
+            // Our own rustls set-up: the file's certificates are the only roots, and a
+            // server presenting exactly one of them is accepted (see `crate::tls`).
+            let roots = crate::tls::read_ca_file(ca)?;
+            let tls = crate::tls::client_config(roots, identity, config.insecure_skip_verify)?;
+            builder = builder.tls_backend_preconfigured(tls);
+        } else {
+            if let (Some(cert), Some(key)) = (&config.client_cert, &config.client_key) {
                 let mut pem = std::fs::read(cert).map_err(|e| {
                     QueryError::Config(format!("cannot read --client-cert {}: {e}", cert.display()))
                 })?;
@@ -431,15 +431,9 @@ impl PromClient {
                 })?;
                 builder = builder.identity(id);
             }
-            (None, None) => {}
-            _ => {
-                return Err(QueryError::Config(
-                    "--client-cert and --client-key go together".into(),
-                ));
+            if config.insecure_skip_verify {
+                builder = builder.tls_danger_accept_invalid_certs(true);
             }
-        }
-        if config.insecure_skip_verify {
-            builder = builder.tls_danger_accept_invalid_certs(true);
         }
         let http = builder.build().map_err(|e| {
             QueryError::Config(format!("cannot set up the HTTP client: {}", chain(&e)))
@@ -462,6 +456,7 @@ impl PromClient {
             latency_offset_zero: config.latency_offset_zero,
             auth,
             has_tenant_header,
+            ca_given: config.ca_cert.is_some(),
             secrets,
             headers,
             in_flight: std::sync::Arc::new(tokio::sync::Semaphore::new(
@@ -884,7 +879,8 @@ impl PromClient {
                         url,
                         detail: format!(
                             "the server closed the connection before answering ({detail}); \
-                             a server that wants a client certificate does this"
+                             a server that wants a client certificate does this: check \
+                             --client-cert/--client-key"
                         ),
                     }
                 } else {
@@ -910,12 +906,28 @@ impl PromClient {
         if refused {
             return QueryError::ConnectionRefused { url };
         }
+        {
+            use std::error::Error as _;
+            if let Some(r) = e.source().and_then(crate::tls::find_rustls_error) {
+                return QueryError::Tls {
+                    url,
+                    detail: crate::tls::describe_rustls(r, self.ca_given),
+                };
+            }
+        }
         if lower.contains("certificate")
             || lower.contains("tls")
             || lower.contains("handshake")
             || lower.contains("invalidcertificate")
         {
-            return QueryError::Tls { url, detail };
+            return QueryError::Tls {
+                url,
+                detail: format!(
+                    "{detail}; if the server's certificate comes from a private CA pass it \
+                     with --ca-cert (or --insecure-skip-verify to test), and check \
+                     --client-cert/--client-key if the server wants a client certificate"
+                ),
+            };
         }
         if lower.contains("dns") || lower.contains("resolve") || lower.contains("lookup") {
             return QueryError::Dns { url, detail };

@@ -98,9 +98,8 @@ pub enum QueryError {
     Dns { url: String, detail: String },
 
     /// TLS handshake or certificate problem.
-    #[error(
-        "TLS with {url} failed: {detail}; if the server's certificate comes from a private CA pass it with --ca-cert (or --insecure-skip-verify to test), and check --client-cert/--client-key if the server wants a client certificate"
-    )]
+    /// `detail` says what went wrong in plain words and what to do about it.
+    #[error("TLS with {url} failed: {detail}")]
     Tls { url: String, detail: String },
 
     /// No (complete) answer within the client timeout.

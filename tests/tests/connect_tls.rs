@@ -159,3 +159,78 @@ async fn mutual_tls() -> anyhow::Result<()> {
     assert!(err.to_string().contains("--ca-cert"), "{err}");
     Ok(())
 }
+
+/// Issue 16 item 13: the self-signed certificate `openssl req -x509` makes (a CA
+/// certificate used as the server's own) works when given with --ca-cert, as it does for
+/// curl and promtool; the host name is still checked; and every refusal is in plain words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_self_signed_certificate_given_as_ca() -> anyhow::Result<()> {
+    let pki = Pki::openssl_self_signed()?;
+    let prom = TlsPrometheus::start(TlsSettings {
+        pki: &pki,
+        require_client_cert: false,
+        basic_auth: None,
+    })
+    .await?;
+    let url = prom.url();
+    let cert = Some(pki.path("server.pem"));
+    let no_debug_output = |msg: &str| {
+        for debug in [
+            "Other(",
+            "OtherError",
+            "CaUsedAsEndEntity",
+            "InvalidCertificate",
+        ] {
+            assert!(!msg.contains(debug), "debug output in {msg:?}");
+        }
+    };
+
+    // Exactly that certificate as --ca-cert: queries and the status API work.
+    let client = PromClient::new(config(&url, cert.clone()))?;
+    assert_eq!(one(&client).await?, 7.0, "log:\n{}", prom.log());
+    assert!(client.ready().await?);
+    assert!(client.buildinfo().await?.version.starts_with("2."));
+
+    // The name is still verified: the certificate names IP 127.0.0.1 only (its CN
+    // `localhost` does not count), so https://localhost is refused, saying why.
+    let by_name = format!("https://localhost:{}", prom.port());
+    let err = one(&PromClient::new(config(&by_name, cert.clone()))?)
+        .await
+        .expect_err("localhost is not in the certificate's subjectAltName");
+    let msg = err.to_string();
+    assert!(matches!(err, QueryError::Tls { .. }), "{err:?}");
+    assert!(
+        msg.contains("not valid for localhost") && msg.contains("127.0.0.1"),
+        "{msg}"
+    );
+    no_debug_output(&msg);
+
+    // Without --ca-cert: refused, in words that say what the certificate is and what to do.
+    let err = one(&PromClient::new(config(&url, None))?)
+        .await
+        .expect_err("a self-signed certificate is not trusted by default");
+    let msg = err.to_string();
+    assert!(matches!(err, QueryError::Tls { .. }), "{err:?}");
+    assert!(msg.contains("--ca-cert"), "{msg}");
+    no_debug_output(&msg);
+
+    // Another self-signed certificate with the same names as --ca-cert: refused (the
+    // server's certificate must be exactly the one given), again in plain words.
+    let other = Pki::openssl_self_signed()?;
+    let err = one(&PromClient::new(config(
+        &url,
+        Some(other.path("server.pem")),
+    ))?)
+    .await
+    .expect_err("a different self-signed certificate must be refused");
+    let msg = err.to_string();
+    assert!(matches!(err, QueryError::Tls { .. }), "{err:?}");
+    assert!(msg.contains("not one given with --ca-cert"), "{msg}");
+    no_debug_output(&msg);
+
+    // --insecure-skip-verify with --ca-cert skips the check (names included).
+    let mut insecure = config(&by_name, Some(other.path("server.pem")));
+    insecure.insecure_skip_verify = true;
+    assert_eq!(one(&PromClient::new(insecure)?).await?, 7.0);
+    Ok(())
+}

@@ -95,6 +95,47 @@ impl Pki {
         Ok(Self { dir })
     }
 
+    /// The certificate most people make first, made exactly so by `openssl`:
+    /// `openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext
+    /// "subjectAltName=IP:127.0.0.1"` — a self-signed CA certificate (basicConstraints
+    /// CA:TRUE) used as the server certificate. `server.pem` and `ca.pem` both hold it,
+    /// `server-key.pem` its key; there are no client files.
+    pub fn openssl_self_signed() -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("promdash-openssl-")
+            .tempdir()
+            .context("cannot create a temp dir")?;
+        let openssl = find_binary("openssl", "openssl")?;
+        let out = std::process::Command::new(openssl)
+            .current_dir(dir.path())
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                "server-key.pem",
+                "-out",
+                "server.pem",
+            ])
+            .output()
+            .context("cannot run openssl")?;
+        if !out.status.success() {
+            bail!(
+                "openssl req failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::fs::copy(dir.path().join("server.pem"), dir.path().join("ca.pem"))?;
+        Ok(Self { dir })
+    }
+
     /// The directory holding the PEM files.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -220,17 +261,26 @@ async fn launch(
 
     // The harness waits over plain HTTP; here readiness needs the CA, the client
     // pair and the password.
-    let mut builder = promdash_queries::tls::http_client_builder()
+    // The same TLS set-up as promdash's client with --ca-cert (so a self-signed server
+    // certificate given as the CA is accepted too).
+    let pki = settings.pki;
+    let identity = if settings.require_client_cert {
+        Some(promdash_queries::tls::read_identity(
+            &pki.path("client.pem"),
+            &pki.path("client-key.pem"),
+        )?)
+    } else {
+        None
+    };
+    let tls = promdash_queries::tls::client_config(
+        promdash_queries::tls::read_ca_file(&pki.path("ca.pem"))?,
+        identity,
+        false,
+    )?;
+    let client = promdash_queries::tls::http_client_builder()
         .timeout(Duration::from_secs(2))
-        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(
-            settings.pki.path("ca.pem"),
-        )?)?);
-    if settings.require_client_cert {
-        let mut pem = std::fs::read(settings.pki.path("client.pem"))?;
-        pem.extend(std::fs::read(settings.pki.path("client-key.pem"))?);
-        builder = builder.identity(reqwest::Identity::from_pem(&pem)?);
-    }
-    let client = builder.build()?;
+        .tls_backend_preconfigured(tls)
+        .build()?;
     let url = format!("https://127.0.0.1:{port}/-/ready");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
