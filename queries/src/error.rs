@@ -268,7 +268,10 @@ mod tests {
             },
             QueryError::Tls {
                 url: url.clone(),
-                detail: "invalid peer certificate: UnknownIssuer".into(),
+                detail: crate::tls::describe_rustls(
+                    &rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+                    false,
+                ),
             },
             QueryError::Timeout {
                 url: url.clone(),
@@ -322,7 +325,7 @@ mod tests {
     fn specific_messages() {
         let s: Vec<String> = all().iter().map(ToString::to_string).collect();
         assert!(s[0].contains("connection refused") && s[0].contains("--url"));
-        assert!(s[2].contains("--ca-cert") && s[2].contains("UnknownIssuer"));
+        assert!(s[2].contains("--ca-cert") && s[2].contains("signed by a CA not trusted here"));
         assert!(s[3].contains("within 10s") && s[3].contains("--timeout"));
         assert!(s[5].contains("HTTP 502") && s[5].contains("Bad Gateway"));
         assert!(

@@ -496,7 +496,7 @@ async fn separate_metrics_listener_over_http() {
     assert_ne!(service.addr(), service.metrics_addr());
     let client = promdash_service::load::http_client_builder()
         .build()
-        .unwrap();
+        .expect("client");
     let main = client
         .get(format!("{}/metrics", service.url()))
         .send()
