@@ -295,7 +295,7 @@ async fn engine_agrees_with_prometheus_2_42() -> anyhow::Result<()> {
 
     let prom = Prometheus::start_on_openmetrics(&path).await?;
     let url = prom.url();
-    let client = reqwest::Client::builder()
+    let client = promdash_queries::tls::http_client_builder()
         .timeout(Duration::from_secs(30))
         .build()?;
     // The blocks are there once `count(up)` sees every target.

@@ -28,7 +28,7 @@ async fn half_open(addr: std::net::SocketAddr) -> std::io::Result<TcpStream> {
 }
 
 async fn metrics(url: &str) -> anyhow::Result<Vec<promdash_tests::exposition::Sample>> {
-    let text = reqwest::get(format!("{url}/metrics")).await?.text().await?;
+    let text = promdash_tests::http_get(format!("{url}/metrics")).await?.text().await?;
     parse(&text)
 }
 
@@ -46,7 +46,7 @@ async fn half_open_connections_beyond_the_descriptor_limit_do_not_block_new_clie
         }
     }
     // A well-behaved client gets its answer (retrying while the slots are taken).
-    let client = reqwest::Client::builder()
+    let client = promdash_queries::tls::http_client_builder()
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");
@@ -109,7 +109,7 @@ async fn shutdown_closes_what_is_still_open_after_its_deadline() {
     let slow = tokio::spawn({
         let url = url.clone();
         async move {
-            reqwest::Client::builder()
+            promdash_queries::tls::http_client_builder()
                 .timeout(Duration::from_secs(120))
                 .build()
                 .expect("client")
@@ -153,7 +153,7 @@ async fn requests_abandoned_by_the_client_are_counted_as_499() {
     const ABANDONED: usize = 25;
     let service = ServiceBinary::start(&[]).await.expect("the service starts");
     let url = service.url();
-    let client = reqwest::Client::builder()
+    let client = promdash_queries::tls::http_client_builder()
         .timeout(Duration::from_millis(300))
         .build()
         .expect("client");
