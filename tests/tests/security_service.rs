@@ -28,7 +28,10 @@ async fn half_open(addr: std::net::SocketAddr) -> std::io::Result<TcpStream> {
 }
 
 async fn metrics(url: &str) -> anyhow::Result<Vec<promdash_tests::exposition::Sample>> {
-    let text = promdash_tests::http_get(format!("{url}/metrics")).await?.text().await?;
+    let text = promdash_tests::http_get(format!("{url}/metrics"))
+        .await?
+        .text()
+        .await?;
     parse(&text)
 }
 
