@@ -332,15 +332,17 @@ impl PanelState {
             (false, false) => b.1.total_cmp(&a.1),
             (a_nan, b_nan) => a_nan.cmp(&b_nan),
         });
-        let mut columns: Vec<String> = Vec::new();
+        // Label names in order, at most MAX_TABLE_COLUMNS: an answer whose series each
+        // carry their own label name costs rows, not rows x names.
+        let mut names: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
         for (labels, _) in &rows {
-            for k in labels.keys() {
-                if k != "__name__" && !columns.iter().any(|c| c == k) {
-                    columns.push(k.to_owned());
-                }
-            }
+            names.extend(labels.keys().filter(|k| *k != "__name__"));
         }
-        columns.sort();
+        let columns: Vec<String> = names
+            .into_iter()
+            .take(MAX_TABLE_COLUMNS)
+            .map(str::to_owned)
+            .collect();
         self.rows = rows
             .into_iter()
             .map(|(labels, v)| TableRow {
@@ -355,6 +357,9 @@ impl PanelState {
         self.columns = columns;
     }
 }
+
+/// Most label columns a table panel keeps (the first by name).
+pub const MAX_TABLE_COLUMNS: usize = 24;
 
 /// A series' display name: the legend template with `{{label}}` filled in, or the label
 /// set, or the expression when the series has no labels; control characters escaped
@@ -418,6 +423,39 @@ pub fn threshold_color(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_columns_are_capped_and_escaped() {
+        use promdash_queries::model::{InstantSeries, Notes, QueryData, QueryResult, Sample};
+        let d = promdash_queries::parse_dashboard(
+            "title = \"t\"\n[[panels]]\ntitle = \"t\"\nkind = \"table\"\nquery = \"x\"\n",
+            "t.toml",
+        )
+        .expect("valid");
+        let panel = &d.panels[0];
+        let series = (0..3_000)
+            .map(|i| InstantSeries {
+                labels: labels(&[(&format!("l{i:05}"), "v\u{1b}[2J")]),
+                sample: Sample { t: 1.0, v: 1.0 },
+            })
+            .collect();
+        let result = QueryResult {
+            data: QueryData::Vector(series),
+            notes: Notes::default(),
+        };
+        let mut state = PanelState::new(panel);
+        state.apply_instant(panel, 0, &result);
+        assert_eq!(state.columns.len(), MAX_TABLE_COLUMNS);
+        assert_eq!(state.rows.len(), 3_000);
+        assert_eq!(state.rows[0].labels.len(), MAX_TABLE_COLUMNS);
+        assert!(
+            state
+                .rows
+                .iter()
+                .flat_map(|r| &r.labels)
+                .all(|c| c.is_empty() || c == r"v\x1b[2J")
+        );
+    }
 
     fn labels(kv: &[(&str, &str)]) -> Labels {
         kv.iter()
