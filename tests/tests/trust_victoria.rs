@@ -69,6 +69,33 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
             .expect("client");
     let backend = promdash_queries::MetricsSource::backend(&client).await;
     assert!(backend.is_victoria_metrics(), "{backend:?}");
+
+    // `-o json` writes values as this server's API does: 0.000000001, not 1e-09.
+    for expr in ["1e-9", "1.25e300", "1/3"] {
+        let api: serde_json::Value = reqwest::get(format!("{url}/api/v1/query?query={expr}"))
+            .await
+            .expect("API")
+            .json()
+            .await
+            .expect("JSON");
+        let (outcome, out, err) = run_cmd(
+            HeadlessCommand::Query(QueryArgs {
+                expr: expr.into(),
+                time: None,
+                range: None,
+                step: None,
+                output: Format::Json,
+                dashboard: None,
+            }),
+            &url,
+        )
+        .await;
+        assert_eq!(outcome, Outcome::Ok, "{out}{err}");
+        let ours: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        let ours = &ours["result"][0]["value"][1];
+        let theirs = &api["data"]["result"][0]["value"][1];
+        assert_eq!(ours, theirs, "{expr}: promdash {ours} vs API {theirs}");
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("vm.toml");
     std::fs::write(&file, DASHBOARD).expect("write dashboard");

@@ -64,14 +64,45 @@ pub fn fmt_time(t: f64) -> String {
     promdash_queries::client::fmt_secs(t)
 }
 
+/// How the server that answered writes sample values in JSON, so `-o json` writes them
+/// the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JsonNumbers {
+    /// Prometheus: an exponent below 1e-6 and from 1e21 up (`1e-09`), see
+    /// [`fmt_value_json`].
+    #[default]
+    Prometheus,
+    /// VictoriaMetrics: never an exponent (`0.000000001`), as [`fmt_value`].
+    Plain,
+}
+
+impl JsonNumbers {
+    fn fmt(self, v: f64) -> String {
+        match self {
+            Self::Prometheus => fmt_value_json(v),
+            Self::Plain => fmt_value(v),
+        }
+    }
+}
+
 /// Writes `result` in `format`.
 pub fn write_result(out: &mut dyn Write, result: &QueryResult, format: Format) -> io::Result<()> {
+    write_result_as(out, result, format, JsonNumbers::default())
+}
+
+/// Writes `result` in `format`, JSON values written as `numbers` says.
+pub fn write_result_as(
+    out: &mut dyn Write,
+    result: &QueryResult,
+    format: Format,
+    numbers: JsonNumbers,
+) -> io::Result<()> {
     match format {
         Format::Table => write_table(out, &result.data),
         Format::Json => {
             // Written as it is serialized, through a buffer: never a copy of the answer.
             let mut buf = io::BufWriter::with_capacity(64 * 1024, &mut *out);
-            serde_json::to_writer_pretty(&mut buf, &JsonData(&result.data))?;
+            serde_json::to_writer_pretty(&mut buf, &JsonData(&result.data, numbers))?;
             writeln!(buf)?;
             buf.flush()
         }
@@ -275,21 +306,21 @@ pub fn sparkline(samples: &[Sample], start: f64, end: f64, width: usize) -> Stri
 
 /// The API's `data` object for `data`: values as strings, timestamps as numbers.
 pub fn to_json(data: &QueryData) -> Value {
-    serde_json::to_value(JsonData(data)).unwrap_or(Value::Null)
+    serde_json::to_value(JsonData(data, JsonNumbers::default())).unwrap_or(Value::Null)
 }
 
 /// `data` as the API's `data` object, serialized as it is written: nothing but the
 /// answer itself is held in memory, however large it is.
-struct JsonData<'a>(&'a QueryData);
+struct JsonData<'a>(&'a QueryData, JsonNumbers);
 
 /// A sample as `[t, "v"]`.
-struct JsonPair<'a>(&'a Sample);
+struct JsonPair<'a>(&'a Sample, JsonNumbers);
 
 impl Serialize for JsonPair<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut t = s.serialize_tuple(2)?;
         t.serialize_element(&self.0.t)?;
-        t.serialize_element(&fmt_value_json(self.0.v))?;
+        t.serialize_element(&self.1.fmt(self.0.v))?;
         t.end()
     }
 }
@@ -318,6 +349,7 @@ struct JsonSeries<'a> {
     labels: &'a Labels,
     instant: Option<&'a Sample>,
     range: &'a [Sample],
+    numbers: JsonNumbers,
 }
 
 impl Serialize for JsonSeries<'_> {
@@ -325,8 +357,11 @@ impl Serialize for JsonSeries<'_> {
         let mut m = s.serialize_map(Some(2))?;
         m.serialize_entry("metric", self.labels)?;
         match self.instant {
-            Some(sample) => m.serialize_entry("value", &JsonPair(sample))?,
-            None => m.serialize_entry("values", &JsonSeq(|| self.range.iter().map(JsonPair)))?,
+            Some(sample) => m.serialize_entry("value", &JsonPair(sample, self.numbers))?,
+            None => m.serialize_entry(
+                "values",
+                &JsonSeq(|| self.range.iter().map(|p| JsonPair(p, self.numbers))),
+            )?,
         }
         m.end()
     }
@@ -345,6 +380,7 @@ impl Serialize for JsonData<'_> {
                             labels: &x.labels,
                             instant: Some(&x.sample),
                             range: &[],
+                            numbers: self.1,
                         })
                     }),
                 )?;
@@ -358,13 +394,14 @@ impl Serialize for JsonData<'_> {
                             labels: &x.labels,
                             instant: None,
                             range: &x.samples,
+                            numbers: self.1,
                         })
                     }),
                 )?;
             }
             QueryData::Scalar(sample) => {
                 m.serialize_entry("resultType", "scalar")?;
-                m.serialize_entry("result", &JsonPair(sample))?;
+                m.serialize_entry("result", &JsonPair(sample, self.1))?;
             }
             QueryData::String { t, value } => {
                 m.serialize_entry("resultType", "string")?;

@@ -10,7 +10,7 @@ use promdash_queries::model::QueryResult;
 use promdash_queries::step::range_step;
 
 use super::conn::parse_duration;
-use super::output::{Format, write_result};
+use super::output::{Format, JsonNumbers, write_result_as};
 use super::time::{now, parse_time};
 use super::{Outcome, fail};
 
@@ -98,7 +98,18 @@ pub async fn run_query(
     {
         writeln!(err, "promdash: note: {why}")?;
     }
-    write_result(out, &result, args.output)?;
+    // JSON values as the server writes them: VictoriaMetrics never uses an exponent.
+    let numbers = if args.output == Format::Json
+        && client
+            .buildinfo()
+            .await
+            .is_ok_and(|b| Backend::from_buildinfo(&b).is_victoria_metrics())
+    {
+        JsonNumbers::Plain
+    } else {
+        JsonNumbers::Prometheus
+    };
+    write_result_as(out, &result, args.output, numbers)?;
     out.flush()?;
     Ok(Outcome::Ok)
 }
