@@ -19,8 +19,21 @@ pub const UNIT_NAMES: &[&str] = &[
     "milliseconds",
     "bytes",
     "decbytes",
+    "bits",
+    "decbits",
+    "Bps",
+    "binBps",
+    "bps",
+    "binbps",
     "reqps",
+    "ops",
+    "pps",
 ];
+
+/// SI prefixes (powers of 1000), as Grafana writes them.
+const SI: &[&str] = &["", "k", "M", "G", "T", "P"];
+/// IEC prefixes (powers of 1024).
+const IEC: &[&str] = &["", "Ki", "Mi", "Gi", "Ti", "Pi"];
 
 /// How a value is shown. Mirrors the dashboard file's `unit` names.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,10 +46,19 @@ pub enum Format {
     PercentUnit,
     Seconds,
     Milliseconds,
-    /// IEC byte sizes (KiB, MiB, …).
+    /// IEC byte sizes (KiB, MiB, …): Grafana's `bytes`.
     Bytes,
+    /// A unit with SI (`iec: false`: k, M, G, powers of 1000) or IEC (Ki, Mi, Gi, powers
+    /// of 1024) prefixes, as Grafana's `decbytes` (SI bytes), `Bps` (bytes/s SI),
+    /// `binBps` (bytes/s IEC), `bps`/`binbps` (bits/s), `bits`/`decbits`, `pps` (packets/s).
+    Prefixed {
+        iec: bool,
+        unit: &'static str,
+    },
     /// Requests per second.
     ReqPerSec,
+    /// Operations per second (Grafana's `ops`).
+    OpsPerSec,
     /// Any other unit name, appended after a short number.
     Suffix(String),
 }
@@ -64,8 +86,42 @@ impl Format {
             "percentunit" => Self::PercentUnit,
             "s" | "seconds" => Self::Seconds,
             "ms" | "milliseconds" => Self::Milliseconds,
-            "bytes" | "decbytes" => Self::Bytes,
+            "bytes" => Self::Bytes,
+            "decbytes" => Self::Prefixed {
+                iec: false,
+                unit: "B",
+            },
+            "bits" => Self::Prefixed {
+                iec: true,
+                unit: "b",
+            },
+            "decbits" => Self::Prefixed {
+                iec: false,
+                unit: "b",
+            },
+            // Grafana's ids are case-sensitive: `Bps` bytes/s, `bps` bits/s.
+            "Bps" => Self::Prefixed {
+                iec: false,
+                unit: "B/s",
+            },
+            "binBps" => Self::Prefixed {
+                iec: true,
+                unit: "B/s",
+            },
+            "bps" => Self::Prefixed {
+                iec: false,
+                unit: "b/s",
+            },
+            "binbps" => Self::Prefixed {
+                iec: true,
+                unit: "b/s",
+            },
+            "pps" => Self::Prefixed {
+                iec: false,
+                unit: "p/s",
+            },
             "reqps" => Self::ReqPerSec,
+            "ops" => Self::OpsPerSec,
             other => Self::Suffix(other.strip_prefix("suffix:").unwrap_or(other).to_owned()),
         }
     }
@@ -99,17 +155,15 @@ impl Format {
             }
             Self::Seconds => duration(out, v, decimals),
             Self::Milliseconds => duration(out, v / 1000.0, decimals),
-            Self::Bytes => scaled(
-                out,
-                v,
-                decimals,
-                1024.0,
-                &["B", "KiB", "MiB", "GiB", "TiB", "PiB"],
-                " ",
-            ),
+            Self::Bytes => prefixed(out, v, decimals, true, "B"),
+            Self::Prefixed { iec, unit } => prefixed(out, v, decimals, *iec, unit),
             Self::ReqPerSec => {
                 scaled(out, v, decimals, 1000.0, &["", "K", "M", "G", "T", "P"], "");
                 out.push_str(" req/s");
+            }
+            Self::OpsPerSec => {
+                scaled(out, v, decimals, 1000.0, &["", "K", "M", "G", "T", "P"], "");
+                out.push_str(" ops/s");
             }
             Self::Suffix(unit) => {
                 scaled(out, v, decimals, 1000.0, &["", "K", "M", "G", "T", "P"], "");
@@ -152,6 +206,19 @@ fn number(out: &mut String, v: f64, decimals: Option<u8>) {
         out.truncate(start);
         out.push('0');
     }
+}
+
+/// `v` with an SI or IEC prefix before `unit`: `1.5 KiB`, `12 MB/s`, `512 B`.
+fn prefixed(out: &mut String, v: f64, decimals: Option<u8>, iec: bool, unit: &str) {
+    let (base, prefixes) = if iec { (1024.0, IEC) } else { (1000.0, SI) };
+    let start = out.len();
+    scaled(out, v, decimals, base, prefixes, "");
+    // The prefix was written right after the number; put the space before it.
+    let digits_end = out[start..]
+        .rfind(|c: char| c.is_ascii_digit())
+        .map_or(out.len(), |i| start + i + 1);
+    out.insert(digits_end, ' ');
+    out.push_str(unit);
 }
 
 fn scaled(out: &mut String, v: f64, decimals: Option<u8>, base: f64, units: &[&str], sep: &str) {
@@ -260,6 +327,41 @@ mod tests {
         assert_eq!(Format::Bytes.format(512.0, None), "512 B");
         assert_eq!(Format::Bytes.format(1536.0, None), "1.5 KiB");
         assert_eq!(Format::Bytes.format(3.0 * 1024.0 * 1024.0, None), "3 MiB");
+    }
+
+    /// Issue 16 item 10 and issue 17 item 6: Grafana's data and data-rate units.
+    #[test]
+    fn grafana_data_units() {
+        let f = |name: &str, v: f64| Format::from_name(name).format(v, None);
+        // `bytes` is IEC, `decbytes` SI, as in Grafana.
+        assert_eq!(f("bytes", 1.5e9), "1.4 GiB");
+        assert_eq!(f("decbytes", 1.5e9), "1.5 GB");
+        assert_eq!(f("decbytes", 512.0), "512 B");
+        assert_eq!(f("decbytes", 1500.0), "1.5 kB");
+        // Bytes/s: `Bps` SI, `binBps` IEC; bits/s: `bps` SI, `binbps` IEC.
+        assert_eq!(f("Bps", 2_500_000.0), "2.5 MB/s");
+        assert_eq!(f("binBps", 2048.0), "2 KiB/s");
+        assert_eq!(f("bps", 1e9), "1 Gb/s");
+        assert_eq!(f("binbps", 1024.0 * 1024.0), "1 Mib/s");
+        assert_eq!(f("bits", 8.0), "8 b");
+        assert_eq!(f("decbits", 8000.0), "8 kb");
+        // ops/s and packets/s.
+        assert_eq!(f("ops", 1234.0), "1.23K ops/s");
+        assert_eq!(f("pps", 12.0), "12 p/s");
+        assert_eq!(f("pps", 0.5), "0.5 p/s");
+        assert_eq!(f("Bps", -2000.0), "-2 kB/s");
+        // Fixed decimals keep the prefix.
+        assert_eq!(
+            Format::from_name("decbytes").format(1.5e6, Some(2)),
+            "1.50 MB"
+        );
+        // Every listed name is known (not a free suffix).
+        for name in UNIT_NAMES {
+            assert!(
+                !matches!(Format::from_name(name), Format::Suffix(_)),
+                "{name} falls through to a suffix"
+            );
+        }
     }
 
     #[test]
