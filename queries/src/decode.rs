@@ -193,11 +193,13 @@ impl RawEnvelope {
         let result = data.result.ok_or("expected `data.result` in the answer")?;
         let data = match (data.result_type.as_deref(), result) {
             // A series without its sample is a wrongly shaped answer, never "no series":
-            // read as empty, an alert on it would resolve.
+            // read as empty, an alert on it would resolve. Native-histogram series are
+            // skipped (not drawn yet).
             (Some("vector"), RawResult::Series(series)) => QueryData::Vector(
                 series
                     .into_iter()
                     .enumerate()
+                    .filter(|(_, s)| s.value.is_some() || !s.native_histogram)
                     .map(|(i, s)| match s.value {
                         Some(sample) => Ok(InstantSeries {
                             sample,
@@ -213,6 +215,7 @@ impl RawEnvelope {
                 series
                     .into_iter()
                     .enumerate()
+                    .filter(|(_, s)| s.values.is_some() || !s.native_histogram)
                     .map(|(i, s)| match s.values {
                         Some(samples) => Ok(RangeSeries {
                             labels: s.labels,
@@ -436,6 +439,9 @@ pub(crate) struct RawSeries {
     pub(crate) labels: Labels,
     pub(crate) value: Option<Sample>,
     pub(crate) values: Option<Vec<Sample>>,
+    /// The series carried a native histogram (`histogram`/`histograms`), which is not
+    /// drawn yet: skipped, not an error.
+    pub(crate) native_histogram: bool,
 }
 
 #[derive(Deserialize)]
@@ -447,6 +453,8 @@ enum SeriesKey {
     Value,
     #[serde(rename = "values")]
     Values,
+    #[serde(rename = "histogram", alias = "histograms")]
+    Histogram,
     #[serde(other)]
     Other,
 }
@@ -472,6 +480,7 @@ impl<'de> Visitor<'de> for SeriesVisitor {
             labels: Labels::new(),
             value: None,
             values: None,
+            native_histogram: false,
         };
         while let Some(key) = map.next_key::<SeriesKey>()? {
             match key {
@@ -481,6 +490,10 @@ impl<'de> Visitor<'de> for SeriesVisitor {
                 SeriesKey::Value => s.value = Some(map.next_value::<SampleDe>()?.0),
                 SeriesKey::Values => s.values = Some(map.next_value::<Samples>()?.0),
                 // `histogram`/`histograms` (native histograms) are not drawn yet.
+                SeriesKey::Histogram => {
+                    s.native_histogram = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
                 SeriesKey::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }

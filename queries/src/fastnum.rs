@@ -720,6 +720,7 @@ impl<'a> Reader<'a> {
             labels: Labels::new(),
             value: None,
             values: None,
+            native_histogram: false,
         };
         self.object(|r, key| {
             match key {
@@ -743,6 +744,10 @@ impl<'a> Reader<'a> {
                     r.exps = exps;
                     r.last_len = out.len();
                     s.values = Some(out);
+                }
+                b"histogram" | b"histograms" => {
+                    s.native_histogram = true;
+                    r.skip()?
                 }
                 _ => r.skip()?,
             }

@@ -9,7 +9,8 @@
 //! of promdash passes such text through, in the table, CSV and the dashboard alike.
 //!
 //! What it escapes, visibly and as Go's `strconv.Quote` (and so promtool) writes it:
-//! - `\n`, `\r`, `\t` as those two characters; other C0 controls, DEL and ESC as `\xHH`;
+//! - `\n`, `\r`, `\t`, `\a`, `\b`, `\f`, `\v` as those two characters; other C0 controls,
+//!   DEL and ESC as `\xHH`;
 //! - C1 controls (U+0080–U+009F; U+009B alone is a CSI on many terminals) as `\u0085`;
 //! - bidi controls (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069) and the line
 //!   and paragraph separators U+2028/U+2029 as `\u202e`.
@@ -37,7 +38,7 @@ pub fn is_unsafe_char(c: char) -> bool {
 ///
 /// ```
 /// use promdash_queries::text::escape_control;
-/// assert_eq!(escape_control("a\x1b]52;c;aGk=\x07b"), r"a\x1b]52;c;aGk=\x07b");
+/// assert_eq!(escape_control("a\x1b]52;c;aGk=\x07b"), r"a\x1b]52;c;aGk=\ab");
 /// assert_eq!(escape_control("line\nbreak"), r"line\nbreak");
 /// assert_eq!(escape_control("plain \\ text"), "plain \\ text");
 /// ```
