@@ -60,7 +60,7 @@ fn kill(signal: &str, pid: u32) {
 
 async fn wait_alternate(tmux: &Tmux, on: bool) {
     let want = if on { "1" } else { "0" };
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
         let now = tmux
             .tmux(&["display", "-p", "-t", "0", "#{alternate_on}"])
@@ -110,7 +110,7 @@ async fn signals_give_the_terminal_back() {
         }
         kill(signal, pid);
         let screen = tmux
-            .wait_for("the exit", Duration::from_secs(30), |s| s.contains("EXIT="))
+            .wait_for("the exit", Duration::from_secs(90), |s| s.contains("EXIT="))
             .await
             .expect("promdash exits");
         assert!(screen.contains("EXIT=0"), "{signal}: {screen}");
