@@ -85,7 +85,15 @@ async fn prometheus_with_pods() -> anyhow::Result<Prometheus> {
         Duration::from_secs(30),
     )
     .await?;
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // The windows end a few seconds back: wait until every series is there 6 s ago too
+    // (the condition itself, not a fixed sleep).
+    promdash_tests::wait_for_value(
+        &prom.url(),
+        "count(scale_pods offset 6s)",
+        SERIES as f64,
+        Duration::from_secs(60),
+    )
+    .await?;
     Ok(prom)
 }
 
