@@ -58,6 +58,28 @@ fn kill(signal: &str, pid: u32) {
     assert!(ok, "kill -{signal} {pid}");
 }
 
+/// Waits until `pid` is stopped (state `T` in /proc/PID/stat). promdash gives the
+/// terminal back first and stops itself after: a SIGCONT sent in between would arrive
+/// before the stop and leave it stopped for good, which no shell does (`fg` continues a
+/// stopped job).
+async fn wait_stopped(pid: u32) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next());
+        if state == Some("T") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "promdash (pid {pid}) never stopped after SIGTSTP; /proc stat: {stat}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn wait_alternate(tmux: &Tmux, on: bool) {
     let want = if on { "1" } else { "0" };
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
@@ -105,6 +127,7 @@ async fn signals_give_the_terminal_back() {
             // Suspended: the shell's screen is back; resumed: the dashboard again.
             kill("TSTP", pid);
             wait_alternate(&tmux, false).await;
+            wait_stopped(pid).await;
             kill("CONT", pid);
             wait_alternate(&tmux, true).await;
         }
