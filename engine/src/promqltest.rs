@@ -1181,20 +1181,7 @@ fn kind(v: &Value) -> &'static str {
 /// Prometheus's `almost.Equal` with its epsilon 1e-6: NaN equals NaN; otherwise equal,
 /// or a relative difference below epsilon (absolute near zero).
 pub fn almost_equal(a: f64, b: f64) -> bool {
-    const EPSILON: f64 = 1e-6;
-    const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
-        return diff < EPSILON * MIN_NORMAL;
-    }
-    diff / abs_sum.min(f64::MAX) < EPSILON
+    crate::value::almost_equal_within(a, b, 1e-6)
 }
 
 fn sorted(v: &Value) -> Result<(), String> {

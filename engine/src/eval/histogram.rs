@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::Compat;
-use crate::value::{Labels, Sample};
+use crate::value::{Labels, Sample, almost_equal_within};
 
 /// 3.x treats bucket counts this close (relatively) as equal.
 const SMALL_DELTA_TOLERANCE: f64 = 1e-12;
@@ -14,23 +14,6 @@ const SMALL_DELTA_TOLERANCE: f64 = 1e-12;
 pub(crate) struct Bucket {
     pub upper: f64,
     pub count: f64,
-}
-
-/// Prometheus's `almost.Equal`.
-fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
-        return diff < epsilon * MIN_NORMAL;
-    }
-    diff / abs_sum.min(f64::MAX) < epsilon
 }
 
 /// Go's `strconv.ParseFloat` for an `le` value (what Rust parses, plus Go's `Inf`
@@ -102,7 +85,7 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) ->
                 if curr == prev {
                     continue;
                 }
-                if almost_equal(prev, curr, SMALL_DELTA_TOLERANCE) || curr < prev {
+                if almost_equal_within(prev, curr, SMALL_DELTA_TOLERANCE) || curr < prev {
                     b.count = prev;
                     continue;
                 }
