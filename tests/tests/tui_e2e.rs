@@ -341,7 +341,7 @@ async fn demo_fills_and_fault_fires() -> anyhow::Result<()> {
     // Charts fill within 15 s: the latency legend has values and the graphs have lines.
     let started = Instant::now();
     let screen = tmux
-        .wait_for("charts with data", Duration::from_secs(15), |s| {
+        .wait_for("charts with data", Duration::from_secs(60), |s| {
             // Every graph has a line and a legend value: rate, p95 and error ratio.
             shown_p95(s).is_some()
                 && s.contains("● /process ")
