@@ -7,8 +7,10 @@
 //!   2.x on request ([`Compat`]).
 //! - [`exposition`]: the Prometheus text format and OpenMetrics text parser.
 //! - [`promqltest`]: Prometheus's promqltest file format and a runner on this engine.
+//! - [`scrape`]: the scraper, which fetches targets' `/metrics` pages over HTTP into a
+//!   store with Prometheus's scrape semantics (the only module that touches the network).
 //!
-//! Nothing here touches a terminal or the network.
+//! Nothing here touches a terminal; only [`scrape`] touches the network.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -16,11 +18,13 @@ pub mod chunk;
 pub mod eval;
 pub mod exposition;
 pub mod promqltest;
+pub mod scrape;
 pub mod source;
 pub mod store;
 pub mod value;
 
 pub use eval::{Compat, Engine, EngineOptions, EvalError};
+pub use scrape::{Health, ScrapeError, ScrapeJob, Scraper, TargetStatus, target_url};
 pub use source::EmbeddedSource;
 pub use store::{Store, StoreConfig, StoreError};
 pub use value::{Point, STALE_MARKER_BITS, Sample, Series, Value, is_stale_marker};

@@ -200,7 +200,7 @@ pub fn query_error(e: EvalError) -> QueryError {
 }
 
 /// The matchers of a series selector such as `up{job="api"}`.
-fn selector_matchers(selector: &str) -> Result<Vec<Matcher>, QueryError> {
+pub(crate) fn selector_matchers(selector: &str) -> Result<Vec<Matcher>, QueryError> {
     let bad = |why: String| QueryError::Embedded {
         error_type: ErrorType::BadData,
         message: format!("invalid series selector {selector:?}: {why}"),
