@@ -99,8 +99,22 @@ impl MetricType {
         })
     }
 
+    /// The word OpenMetrics uses for this type in `# TYPE`.
+    pub fn openmetrics_name(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::GaugeHistogram => "gaugehistogram",
+            MetricType::Summary => "summary",
+            MetricType::Info => "info",
+            MetricType::StateSet => "stateset",
+            MetricType::Untyped => "unknown",
+        }
+    }
+
     /// The name suffixes a sample of a family of this type may have in OpenMetrics.
-    fn suffixes(self) -> &'static [&'static str] {
+    pub fn suffixes(self) -> &'static [&'static str] {
         match self {
             MetricType::Counter => &["_total", "_created"],
             MetricType::Histogram => &["_bucket", "_count", "_sum", "_created"],
@@ -174,6 +188,7 @@ pub fn parse(input: &[u8], format: Format, limits: &Limits) -> Result<Page, Pars
 /// appends its samples to `store`, in file order. Returns how many samples were stored.
 pub fn load_openmetrics(store: &mut Store, input: &[u8]) -> Result<usize, LoadError> {
     let page = parse(input, Format::OpenMetrics, &Limits::default())?;
+    crate::record::remember_metadata(store, &page.metadata, Format::OpenMetrics);
     let mut stored = 0;
     for (i, s) in page.samples.iter().enumerate() {
         let Some(t) = s.timestamp_ms else {

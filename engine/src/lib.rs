@@ -7,6 +7,7 @@
 //!   2.x on request ([`Compat`]).
 //! - [`exposition`]: the Prometheus text format and OpenMetrics text parser.
 //! - [`promqltest`]: Prometheus's promqltest file format and a runner on this engine.
+//! - [`record`]: the store written as OpenMetrics text (`promdash record`, save store).
 //! - [`scrape`]: the scraper, which fetches targets' `/metrics` pages over HTTP into a
 //!   store with Prometheus's scrape semantics (the only module that touches the network).
 //!
@@ -18,6 +19,7 @@ pub mod chunk;
 pub mod eval;
 pub mod exposition;
 pub mod promqltest;
+pub mod record;
 pub mod scrape;
 pub mod source;
 pub mod store;

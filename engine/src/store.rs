@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use promql_parser::label::{MatchOp, Matcher};
 
 use crate::chunk::{SAMPLES_PER_CHUNK, XorChunk};
+use crate::exposition::MetricType;
 use crate::value::{Labels, Point};
 
 /// Limits of a store.
@@ -72,6 +73,15 @@ pub struct Store {
     live: usize,
     newest: Option<i64>,
     next_gc: i64,
+    /// `# TYPE` and `# HELP` of the families seen, by OpenMetrics family name.
+    metadata: BTreeMap<String, FamilyMetadata>,
+}
+
+/// What a page said about a metric family, kept for writing the store as OpenMetrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyMetadata {
+    pub kind: MetricType,
+    pub help: Option<String>,
 }
 
 impl Store {
@@ -228,6 +238,22 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Records the type (and help) of the OpenMetrics family `family`; the last word wins.
+    pub fn set_metadata(&mut self, family: &str, meta: FamilyMetadata) {
+        match self.metadata.get_mut(family) {
+            Some(m) if *m == meta => {}
+            Some(m) => *m = meta,
+            None => {
+                self.metadata.insert(family.to_owned(), meta);
+            }
+        }
+    }
+
+    /// The families' types and help texts, by OpenMetrics family name.
+    pub fn metadata(&self) -> &BTreeMap<String, FamilyMetadata> {
+        &self.metadata
     }
 
     /// Number of series held.

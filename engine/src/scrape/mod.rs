@@ -358,10 +358,16 @@ async fn run_loop(
             r = fetch::fetch(&p.client, &p.url, p.timeout, p.body_limit) => r,
         };
         let result = fetched.and_then(|body| {
-            parse(&body.bytes, body.format, &Limits::default()).map_err(ScrapeError::Parse)
+            parse(&body.bytes, body.format, &Limits::default())
+                .map(|page| (page, body.format))
+                .map_err(ScrapeError::Parse)
         });
         let outcome = {
             let mut store = p.store.write().unwrap_or_else(PoisonError::into_inner);
+            let result = result.map(|(page, format)| {
+                crate::record::remember_metadata(&mut store, &page.metadata, format);
+                page
+            });
             state.apply(&mut store, t, result, start)
         };
         record(&p.status, t, &outcome);
