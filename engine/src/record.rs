@@ -91,7 +91,11 @@ pub fn write_openmetrics_range(
             Some(&(f, m)) => (f, m),
             None => (name, None),
         };
-        families.entry(family).or_insert((meta, Vec::new())).1.push(id);
+        families
+            .entry(family)
+            .or_insert((meta, Vec::new()))
+            .1
+            .push(id);
     }
     let mut stats = WriteStats::default();
     let mut buf = String::new();
