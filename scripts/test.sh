@@ -25,11 +25,21 @@ declare -A packages=(
     [nginx]=nginx
     [prlimit]=util-linux
     [openssl]=openssl
+    [prometheus-node-exporter]=prometheus-node-exporter
 )
 missing=()
 for bin in "${!packages[@]}"; do
     if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/bin/$bin" ]; then
         missing+=("${packages[$bin]}")
+    fi
+done
+# data file -> Debian package (real third-party files the tests load)
+declare -A data_packages=(
+    [/etc/grafana/dashboards/ceph-dashboard/host-details.json]=ceph-grafana-dashboards
+)
+for file in "${!data_packages[@]}"; do
+    if [ ! -e "$file" ]; then
+        missing+=("${data_packages[$file]}")
     fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -43,6 +43,18 @@ pub struct Dashboard {
     pub variables: Vec<Variable>,
     /// Optional `[connection]` table; command line and environment override it.
     pub connection: Option<Connection>,
+    /// Grafana rows (from an imported dashboard), in panel order; empty for TOML files.
+    pub rows: Vec<Row>,
+}
+
+/// A titled group of consecutive panels (a Grafana row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub title: String,
+    /// Collapsed in the file: its panels are hidden (and not queried) until expanded.
+    pub collapsed: bool,
+    /// The panels it holds: indices into [`Dashboard::panels`].
+    pub panels: Range<usize>,
 }
 
 impl Dashboard {
@@ -81,10 +93,13 @@ pub enum PanelKind {
     Gauge,
     Table,
     Heatmap,
+    /// Text only, no query (Grafana's text panel, or a note standing in for a panel
+    /// type promdash does not draw).
+    Text,
 }
 
 impl PanelKind {
-    const NAMES: &'static str = "graph, stat, gauge, table or heatmap";
+    const NAMES: &'static str = "graph, stat, gauge, table, heatmap or text";
 
     fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -93,15 +108,28 @@ impl PanelKind {
             "gauge" => Self::Gauge,
             "table" => Self::Table,
             "heatmap" => Self::Heatmap,
+            "text" => Self::Text,
             _ => return None,
         })
+    }
+
+    /// The name as written in a dashboard file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Graph => "graph",
+            Self::Stat => "stat",
+            Self::Gauge => "gauge",
+            Self::Table => "table",
+            Self::Heatmap => "heatmap",
+            Self::Text => "text",
+        }
     }
 
     /// Default width in grid columns (of 12): 4 for stat and gauge, 12 otherwise.
     pub fn default_width(self) -> u8 {
         match self {
             Self::Stat | Self::Gauge => 4,
-            Self::Graph | Self::Table | Self::Heatmap => 12,
+            Self::Graph | Self::Table | Self::Heatmap | Self::Text => 12,
         }
     }
 
@@ -128,6 +156,8 @@ pub struct Panel {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub decimals: Option<u8>,
+    /// The text a `text` panel shows.
+    pub text: Option<String>,
 }
 
 impl Panel {
@@ -172,7 +202,8 @@ pub enum Unit {
 }
 
 impl Unit {
-    fn parse(s: &str) -> Self {
+    /// The unit named `s` (any name is accepted: unknown ones become [`Unit::Other`]).
+    pub fn parse(s: &str) -> Self {
         match s {
             "short" | "none" | "" => Self::Short,
             "percent" => Self::Percent,
@@ -212,7 +243,8 @@ impl Color {
     const NAMES: &'static str =
         "green, yellow, orange, red, blue, purple, cyan, gray, white or #rrggbb";
 
-    fn parse(s: &str) -> Option<Self> {
+    /// A colour name or `#rrggbb`.
+    pub fn parse(s: &str) -> Option<Self> {
         Some(match s.to_ascii_lowercase().as_str() {
             "green" => Self::Green,
             "yellow" => Self::Yellow,
@@ -488,6 +520,7 @@ pub fn prometheus_dashboard() -> Dashboard {
 pub fn load_dashboard(path: &Path) -> Result<Dashboard, DashboardError> {
     let name = path.display().to_string();
     match std::fs::read_to_string(path) {
+        Ok(text) if crate::grafana::is_json(&text) => import_grafana(&text, &name),
         Ok(text) => parse_dashboard(&text, &name).map(|mut d| {
             if let Some(c) = d.connection.as_mut() {
                 c.resolve_paths(directory_of(path));
@@ -503,6 +536,42 @@ pub fn load_dashboard(path: &Path) -> Result<Dashboard, DashboardError> {
                 expected: Some("a readable TOML dashboard file".into()),
             }],
         }),
+    }
+}
+
+/// A Grafana dashboard (JSON) as a dashboard; what was not carried over is logged (and
+/// listed by `promdash validate`).
+pub fn import_grafana(text: &str, name: &str) -> Result<Dashboard, DashboardError> {
+    match crate::grafana::import(text) {
+        Ok(im) => {
+            for w in &im.warnings {
+                tracing::info!(file = name, "Grafana import: {w}");
+            }
+            Ok(im.dashboard)
+        }
+        Err(e) => {
+            let (line, col) = match &e {
+                crate::grafana::ImportError::Json { line, col, .. } => (*line, *col),
+                crate::grafana::ImportError::NotADashboard(_) => (1, 1),
+            };
+            let message = match e {
+                crate::grafana::ImportError::Json { message, .. } => {
+                    format!("not valid JSON: {message}")
+                }
+                other => other.to_string(),
+            };
+            Err(DashboardError {
+                file: name.to_owned(),
+                problems: vec![Problem {
+                    line,
+                    col,
+                    message,
+                    expected: Some(
+                        "a Grafana dashboard (JSON) or a promdash dashboard (TOML)".into(),
+                    ),
+                }],
+            })
+        }
     }
 }
 
@@ -781,6 +850,7 @@ struct RawPanel {
     min: Option<Spanned<f64>>,
     max: Option<Spanned<f64>>,
     decimals: Option<Spanned<i64>>,
+    text: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -964,6 +1034,7 @@ impl Validator<'_> {
             alerts,
             variables,
             connection,
+            rows: Vec::new(),
         }
     }
 
@@ -1002,6 +1073,7 @@ impl Validator<'_> {
                 "a panel has either `query` or `queries`, not both",
                 "only one of `query = \"...\"` or `queries = [{ expr = \"...\" }]`",
             ),
+            (None, None) if kind == PanelKind::Text => {}
             (None, None) => self.err(
                 start.clone(),
                 "panel has no query",
@@ -1123,6 +1195,26 @@ impl Validator<'_> {
                     None
                 }
             });
+        match (&raw.text, kind) {
+            (Some(t), k) if k != PanelKind::Text => self.err(
+                t.span(),
+                "`text` belongs to a panel of kind \"text\"",
+                "kind = \"text\", or no `text`",
+            ),
+            (None, PanelKind::Text) => self.err(
+                start.clone(),
+                "text panel without `text`",
+                "`text = \"...\"`",
+            ),
+            _ => {}
+        }
+        if kind == PanelKind::Text && !queries.is_empty() {
+            self.err(
+                start.clone(),
+                "a text panel runs no query",
+                "no `query` or `queries` on a text panel",
+            );
+        }
         if self.problems.len() != before {
             return None;
         }
@@ -1137,6 +1229,7 @@ impl Validator<'_> {
             min: raw.min.map(|m| *m.get_ref()),
             max: raw.max.map(|m| *m.get_ref()),
             decimals,
+            text: raw.text.map(Spanned::into_inner),
         })
     }
 

@@ -9,6 +9,7 @@
 //! - [`step`]: range-query step from range and chart width.
 //! - [`catalog`]: named PromQL for the reference service.
 //! - [`dashboard`]: dashboard files (TOML) with validation.
+//! - [`grafana`]: Grafana dashboard JSON imported into the dashboard model.
 //! - [`alert`]: the client-side alert engine.
 //! - [`text`]: server-controlled text made safe for a terminal.
 //! - [`backend`]: Prometheus or VictoriaMetrics, and what differs.
@@ -21,6 +22,7 @@ pub mod dashboard;
 pub mod decode;
 pub mod error;
 mod fastnum;
+pub mod grafana;
 mod labels;
 pub mod model;
 pub mod source;

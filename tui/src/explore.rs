@@ -654,6 +654,7 @@ fn run(state: &mut State) -> Vec<Effect> {
         min: None,
         max: None,
         decimals: None,
+        text: None,
     };
     // A previous result is replaced.
     if let Some(i) = state.explore.temp_panel

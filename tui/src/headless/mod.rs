@@ -3,6 +3,7 @@
 //! - `promdash query EXPR [--time T | --range R [--step S]] [--output table|json|csv]`
 //! - `promdash check [--dashboard FILE] [--instant]`: exit 0 none firing, 1 firing, 2 error
 //! - `promdash validate FILE [--url URL]`: exit 0 valid (and accepted), 2 otherwise
+//! - `promdash import grafana FILE.json [-o FILE.toml]`: convert a Grafana dashboard
 //! - `promdash test promql FILE.test…`: promqltest files on the embedded engine
 //! - `promdash print-default-dashboard`
 //! - `promdash completions <SHELL>`
@@ -13,6 +14,7 @@
 //! [`main`] as the fallback. Nothing here touches the terminal beyond stdout and stderr.
 
 pub mod check;
+pub mod import;
 pub use crate::connection as conn;
 pub mod output;
 pub mod promqltest;
@@ -45,6 +47,9 @@ pub enum HeadlessCommand {
     /// Check a dashboard file (errors as file:line:col); with --url also run each of its
     /// queries once. Exit 0 when all is well, 2 otherwise.
     Validate(ValidateArgs),
+    /// Convert a dashboard of another tool: `promdash import grafana FILE.json [-o FILE.toml]`.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Run test files on the embedded engine: `promdash test promql FILE.test…`.
     #[command(subcommand)]
     Test(promqltest::TestCommand),
@@ -67,6 +72,7 @@ impl HeadlessCommand {
             Self::Query(_) => "query",
             Self::Check(_) => "check",
             Self::Validate(_) => "validate",
+            Self::Import(_) => "import",
             Self::Test(_) => "test",
             Self::PrintDefaultDashboard => "print-default-dashboard",
             Self::Completions { .. } => "completions",
@@ -186,6 +192,7 @@ pub async fn run(
             };
             run_query(&client, &args, out, err).await
         }
+        HeadlessCommand::Import(cmd) => import::run_import(&cmd, out, err),
         HeadlessCommand::Check(args) => {
             let mut dashboard = match &args.dashboard {
                 None => default_dashboard(),

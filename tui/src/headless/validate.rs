@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use promdash_queries::client::PromClient;
 use promdash_queries::dashboard::{
-    Dashboard, Problem, Site, SiteKind, VariableSource, line_col, load_dashboard, offset_in_value,
-    sites,
+    Dashboard, Problem, Site, SiteKind, Unit, VariableSource, line_col, load_dashboard,
+    offset_in_value, sites,
 };
 use promdash_queries::text::escape_control;
 use serde::Serialize;
@@ -28,7 +28,8 @@ use crate::variables::{Binding, expand, position_in_template, references};
 /// `promdash validate FILE... [--url URL]`
 #[derive(Debug, Clone, Args)]
 pub struct ValidateArgs {
-    /// The dashboard files (TOML) to check.
+    /// The dashboard files to check: promdash TOML, or Grafana JSON (every field that is
+    /// not carried over is listed by its JSON path).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 
@@ -61,6 +62,9 @@ const BUILTINS: [&str; 3] = ["__interval", "__rate_interval", "__range"];
 /// One problem found in a file, at a 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// For a Grafana dashboard (JSON): where, as a JSON path (`panels[3].targets[0].expr`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub line: usize,
     pub col: usize,
     pub message: String,
@@ -71,6 +75,7 @@ pub struct Finding {
 impl From<Problem> for Finding {
     fn from(p: Problem) -> Self {
         Self {
+            path: None,
             line: p.line,
             col: p.col,
             message: p.message,
@@ -278,6 +283,7 @@ pub fn lint(d: &Dashboard, text: &str) -> Vec<Finding> {
     let mut at = |offset: usize, message: String, expected: Option<String>| {
         let (line, col) = line_col(text, offset);
         out.push(Finding {
+            path: None,
             line,
             col,
             message,
@@ -386,6 +392,7 @@ pub async fn validate_file(client: Option<&PromClient>, path: &Path) -> FileRepo
         Ok(t) => t,
         Err(e) => {
             report.problems.push(Finding {
+                path: None,
                 line: 1,
                 col: 1,
                 message: format!("cannot read the file: {e}"),
@@ -394,6 +401,9 @@ pub async fn validate_file(client: Option<&PromClient>, path: &Path) -> FileRepo
             return report;
         }
     };
+    if promdash_queries::grafana::is_json(&text) {
+        return validate_grafana(client, &text, report).await;
+    }
     let dashboard = match promdash_queries::dashboard::parse_dashboard(&text, &name) {
         Ok(d) => d,
         Err(e) => {
@@ -433,6 +443,7 @@ pub async fn validate_file(client: Option<&PromClient>, path: &Path) -> FileRepo
                 check.rejected += 1;
                 let (line, col) = line_col(&text, offset_in_value(&text, &e.span, 0));
                 report.problems.push(Finding {
+                    path: None,
                     line,
                     col,
                     message: format!("{}: the server rejected {expr:?}: {err}", e.place),
@@ -442,6 +453,131 @@ pub async fn validate_file(client: Option<&PromClient>, path: &Path) -> FileRepo
         }
     }
     report.valid = check.rejected == 0 && check.unreachable.is_none();
+    report.server = Some(check);
+    report
+}
+
+/// A finding at a JSON path.
+fn at_path(path: &str, message: String, expected: Option<String>) -> Finding {
+    Finding {
+        path: Some(path.to_owned()),
+        line: 0,
+        col: 0,
+        message,
+        expected,
+    }
+}
+
+/// `validate` of a Grafana dashboard: every field not carried over by its JSON path, then
+/// the expressions (parsed offline with the variables filled in, and run once with a
+/// client), each named by the path of its `expr`.
+async fn validate_grafana(
+    client: Option<&PromClient>,
+    text: &str,
+    mut report: FileReport,
+) -> FileReport {
+    let im = match promdash_queries::grafana::import(text) {
+        Ok(im) => im,
+        Err(e) => {
+            let (line, col) = match &e {
+                promdash_queries::grafana::ImportError::Json { line, col, .. } => (*line, *col),
+                promdash_queries::grafana::ImportError::NotADashboard(_) => (1, 1),
+            };
+            report.problems.push(Finding {
+                path: None,
+                line,
+                col,
+                message: e.to_string(),
+                expected: Some("a Grafana dashboard (JSON)".into()),
+            });
+            return report;
+        }
+    };
+    let d = &im.dashboard;
+    report.panels = d.panels.len();
+    report.alerts = d.alerts.len();
+    report.variables = d.variables.len();
+    for w in &im.warnings {
+        report.problems.push(at_path(
+            &w.path,
+            format!("{} (not carried over)", w.message),
+            None,
+        ));
+    }
+    let mut exprs: Vec<(String, String)> = Vec::new();
+    for (i, p) in d.panels.iter().enumerate() {
+        if let Unit::Other(u) = &p.unit
+            && matches!(Format::from_name(u), Format::Suffix(_))
+        {
+            let path = im.panel_paths.get(i).map_or("panels", String::as_str);
+            report.problems.push(at_path(
+                path,
+                format!("unknown unit {u:?}: values are shown raw"),
+                Some(format!("one of {}", crate::units::UNIT_NAMES.join(", "))),
+            ));
+        }
+        for (j, q) in p.queries.iter().enumerate() {
+            let path = im
+                .query_paths
+                .get(i)
+                .and_then(|qs| qs.get(j))
+                .cloned()
+                .unwrap_or_default();
+            for r in references(&q.expr) {
+                let name = &q.expr[r.name.clone()];
+                if !BUILTINS.contains(&name) && !d.variables.iter().any(|v| v.name == name) {
+                    report.problems.push(at_path(
+                        &path,
+                        format!("undefined variable ${name}"),
+                        None,
+                    ));
+                }
+            }
+            let (expr, _) = substitute(&q.expr, d);
+            if let Err(message) = promql_parser::parser::parse(&expr) {
+                let (_, message) = locate_syntax_error(&expr, &message);
+                report.problems.push(at_path(
+                    &path,
+                    format!("PromQL: {message} in {expr:?}"),
+                    None,
+                ));
+            }
+            exprs.push((path, q.expr.clone()));
+        }
+    }
+    report.queries = exprs.len();
+    report.valid = report.problems.is_empty();
+    // The queries run even when things were not carried over: whether the server takes
+    // what was imported is worth knowing either way.
+    let Some(client) = client else {
+        return report;
+    };
+    let mut check = ServerCheck {
+        server: client.redacted_url().to_owned(),
+        accepted: 0,
+        rejected: 0,
+        unreachable: None,
+    };
+    let t = now();
+    for (path, template) in &exprs {
+        let (expr, _) = substitute(template, d);
+        match client.query(&expr, Some(t)).await {
+            Ok(_) => check.accepted += 1,
+            Err(err) if err.is_unreachable() => {
+                check.unreachable = Some(err.to_string());
+                break;
+            }
+            Err(err) => {
+                check.rejected += 1;
+                report.problems.push(at_path(
+                    path,
+                    format!("the server rejected {expr:?}: {err}"),
+                    None,
+                ));
+            }
+        }
+    }
+    report.valid &= check.rejected == 0 && check.unreachable.is_none();
     report.server = Some(check);
     report
 }
@@ -484,7 +620,10 @@ pub async fn run_validate(
         for p in &r.problems {
             // Messages quote the file and the server, which may come from anyone.
             let message = escape_control(&p.message);
-            write!(err, "{}:{}:{}: {message}", r.file, p.line, p.col)?;
+            match &p.path {
+                Some(path) => write!(err, "{}: {}: {message}", r.file, escape_control(path))?,
+                None => write!(err, "{}:{}:{}: {message}", r.file, p.line, p.col)?,
+            }
             if let Some(e) = &p.expected {
                 write!(err, "; expected {}", escape_control(e))?;
             }

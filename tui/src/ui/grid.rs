@@ -51,6 +51,13 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
     if inner.width == 0 || inner.height == 0 {
         return;
     }
+    if panel.kind == PanelKind::Text {
+        let text = panel.text.as_deref().unwrap_or("");
+        Paragraph::new(promdash_queries::text::escape_lines(&state.vars.title(text)).into_owned())
+            .wrap(Wrap { trim: false })
+            .render(inner, buf);
+        return;
+    }
     // A variable it uses has no values: nothing can come back, and that is why.
     if let Some(reason) = state.vars.empty_reason(i) {
         Paragraph::new(format!("no data: {reason}"))
@@ -92,6 +99,7 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
         PanelKind::Stat => super::stat::render(scratch, content, state, i),
         PanelKind::Gauge => super::gauge::render(scratch, content, state, i),
         PanelKind::Table => super::table::render(scratch, content, state, i),
+        PanelKind::Text => {}
     });
     if let (Some(e), Some(area)) = (error, err_area) {
         Paragraph::new(format!("⚠ {e}"))

@@ -1,0 +1,1303 @@
+//! Grafana dashboard JSON → the dashboard model.
+//!
+//! A pure translation: [`import`] takes the file's text and gives the [`Dashboard`] and a
+//! [`Warning`] for everything that was not carried over, named by its JSON path
+//! (`panels[12].fieldConfig.overrides[0]`). No I/O, no terminal.
+//!
+//! Both schemas are read: old dashboards (schemaVersion < 16) with top-level `rows[]`
+//! whose panels are sized by `span` (of 12), and new ones with `panels[]` placed by
+//! `gridPos` on a 24-column grid, `row` panels between them and collapsed rows holding
+//! their panels inside. Exported dashboards (`__inputs`, `${DS_PROMETHEUS}`) and
+//! datasource variables mean the server promdash is connected to; targets of other
+//! data sources are skipped with a warning.
+
+mod write;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::dashboard::{
+    Color, DEFAULT_RANGE, DEFAULT_REFRESH, DEFAULT_SCRAPE_INTERVAL, Dashboard, Panel, PanelKind,
+    PanelQuery, Row, Threshold, Unit, Variable, VariableSource, parse_duration,
+};
+
+pub use write::to_toml;
+
+/// Something in the file that was not carried over, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// JSON path, e.g. `panels[3].fieldConfig.overrides[0]`.
+    pub path: String,
+    pub message: String,
+    /// The imported panel it concerns (index into [`Dashboard::panels`]), if any.
+    pub panel: Option<usize>,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// An imported dashboard and what could not be carried over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub dashboard: Dashboard,
+    pub warnings: Vec<Warning>,
+    /// Per imported panel: its JSON path (`panels[3]`, `rows[1].panels[0]`).
+    pub panel_paths: Vec<String>,
+    /// Per imported panel, per query: the JSON path of the target's `expr`.
+    pub query_paths: Vec<Vec<String>>,
+}
+
+/// Why a file could not be imported at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// Not valid JSON.
+    #[error("{line}:{col}: not valid JSON: {message}")]
+    Json {
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    /// JSON, but not a Grafana dashboard.
+    #[error("not a Grafana dashboard: {0}")]
+    NotADashboard(String),
+}
+
+/// Whether a dashboard file's text is JSON (a Grafana dashboard) rather than TOML: its
+/// first non-blank character opens an object. A TOML file cannot start with `{`.
+pub fn is_json(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
+}
+
+/// Reads a Grafana dashboard. A file saved through Grafana's API (`{"dashboard": {...},
+/// "meta": {...}}`) is read too.
+pub fn import(text: &str) -> Result<Import, ImportError> {
+    let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+        ImportError::Json {
+            line: e.line(),
+            col: e.column(),
+            message: e
+                .to_string()
+                .split(" at line")
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+        }
+    })?;
+    let Value::Object(mut root) = value else {
+        return Err(ImportError::NotADashboard(
+            "the file holds no JSON object".into(),
+        ));
+    };
+    let mut prefix = String::new();
+    if !root.contains_key("panels")
+        && !root.contains_key("rows")
+        && let Some(Value::Object(inner)) = root.remove("dashboard")
+    {
+        root = inner;
+        prefix = "dashboard.".into();
+    }
+    if !root.contains_key("panels") && !root.contains_key("rows") {
+        return Err(ImportError::NotADashboard(
+            "it has neither `panels` nor `rows`".into(),
+        ));
+    }
+    let mut im = Importer::new(&root, prefix);
+    let dashboard = im.dashboard(&root);
+    Ok(Import {
+        dashboard,
+        warnings: im.warnings,
+        panel_paths: im.panel_paths,
+        query_paths: im.query_paths,
+    })
+}
+
+/// What a `datasource` field names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    /// Prometheus, or the default data source (taken to be the connected server).
+    Prometheus,
+    /// Several sources: each target names its own.
+    Mixed,
+    /// Another kind of data source (its type or name).
+    Other(String),
+}
+
+/// Top-level keys that have no meaning in a terminal dashboard (ignored without a word).
+const IGNORED_TOP: &[&str] = &[
+    "__inputs",
+    "__requires",
+    "__elements",
+    "id",
+    "uid",
+    "version",
+    "gnetId",
+    "editable",
+    "graphTooltip",
+    "style",
+    "timezone",
+    "tags",
+    "timepicker",
+    "fiscalYearStartMonth",
+    "liveNow",
+    "weekStart",
+    "description",
+    "hideControls",
+    "sharedCrosshair",
+    "iteration",
+    "originalTitle",
+    "schemaVersion",
+    "links",
+    "nav",
+    "preload",
+];
+
+/// Panel keys without meaning in a terminal (ignored without a word).
+const IGNORED_PANEL: &[&str] = &[
+    "id",
+    "type",
+    "title",
+    "gridPos",
+    "targets",
+    "datasource",
+    "fieldConfig",
+    "options",
+    "span",
+    "description",
+    "transparent",
+    "pluginVersion",
+    "links",
+    "error",
+    "editable",
+    "isNew",
+    "tooltip",
+    "hideTimeOverride",
+    "maxDataPoints",
+    "interval",
+    "cacheTimeout",
+    "renderer",
+    "nullPointMode",
+    "lines",
+    "linewidth",
+    "fill",
+    "fillGradient",
+    "bars",
+    "points",
+    "pointradius",
+    "dashes",
+    "dashLength",
+    "spaceLength",
+    "steppedLine",
+    "timeFrom",
+    "timeShift",
+    "xaxis",
+    "yaxis",
+    "yaxes",
+    "legend",
+    "format",
+    "decimals",
+    "thresholds",
+    "colors",
+    "sparkline",
+    "gauge",
+    "valueName",
+    "prefix",
+    "postfix",
+    "prefixFontSize",
+    "postfixFontSize",
+    "valueFontSize",
+    "colorValue",
+    "colorBackground",
+    "colorPostfix",
+    "colorPrefix",
+    "mappingType",
+    "mappingTypes",
+    "nullText",
+    "tableColumn",
+    "content",
+    "mode",
+    "styles",
+    "columns",
+    "sort",
+    "scroll",
+    "fontSize",
+    "showHeader",
+    "transform",
+    "percentage",
+    "stack",
+    "aliasColors",
+    "seriesOverrides",
+    "valueMaps",
+    "rangeMaps",
+    "repeat",
+    "repeatDirection",
+    "maxPerRow",
+    "scopedVars",
+    "minSpan",
+    "height",
+    "libraryPanel",
+    "repeatIteration",
+    "repeatPanelId",
+    "collapsed",
+    "panels",
+    "showTitle",
+    "titleSize",
+    "alert",
+    "thresholdMarkers",
+    "timeRegions",
+    "options",
+    "hiddenSeries",
+    "dataFormat",
+    "heatmap",
+    "cards",
+    "color",
+    "highlightCards",
+    "hideZeroBuckets",
+    "reverseYBuckets",
+    "xBucketNumber",
+    "xBucketSize",
+    "yBucketBound",
+    "yBucketNumber",
+    "yBucketSize",
+    "tooltipDecimals",
+    "transformations",
+    "gridPos",
+    "seriesOverrides",
+];
+
+/// Target keys with no meaning here (ignored without a word).
+const IGNORED_TARGET: &[&str] = &[
+    "refId",
+    "datasource",
+    "expr",
+    "legendFormat",
+    "hide",
+    "instant",
+    "range",
+    "format",
+    "interval",
+    "intervalFactor",
+    "step",
+    "editorMode",
+    "exemplar",
+    "queryType",
+    "key",
+    "metric",
+    "calculatedInterval",
+    "datasourceErrors",
+    "errors",
+    "textEditor",
+    "hinting",
+    "useBackend",
+];
+
+struct Importer {
+    warnings: Vec<Warning>,
+    /// `__inputs` names → plugin id (`DS_PROMETHEUS` → `prometheus`).
+    inputs: HashMap<String, String>,
+    /// Datasource variables → plugin type.
+    ds_vars: HashMap<String, String>,
+    /// The path prefix of the dashboard object (`dashboard.` for an API answer).
+    prefix: String,
+    /// The imported panel being read, for [`Warning::panel`].
+    panel: Option<usize>,
+    panel_paths: Vec<String>,
+    query_paths: Vec<Vec<String>>,
+}
+
+fn str_of<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    o.get(key).and_then(Value::as_str)
+}
+
+fn num_of(o: &Map<String, Value>, key: &str) -> Option<f64> {
+    match o.get(key)? {
+        Value::Number(n) => n.as_f64(),
+        // Old dashboards often write numbers as strings ("min": "0").
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|f: &f64| f.is_finite())
+}
+
+fn bool_of(o: &Map<String, Value>, key: &str) -> bool {
+    o.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn arr<'a>(o: &'a Map<String, Value>, key: &str) -> &'a [Value] {
+    o.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+impl Importer {
+    fn new(root: &Map<String, Value>, prefix: String) -> Self {
+        let mut inputs = HashMap::new();
+        for i in arr(root, "__inputs") {
+            if let Some(o) = i.as_object()
+                && let Some(name) = str_of(o, "name")
+            {
+                let plugin = str_of(o, "pluginId").unwrap_or("prometheus");
+                inputs.insert(name.to_owned(), plugin.to_owned());
+            }
+        }
+        let mut ds_vars = HashMap::new();
+        if let Some(Value::Object(t)) = root.get("templating") {
+            for v in arr(t, "list") {
+                if let Some(o) = v.as_object()
+                    && str_of(o, "type") == Some("datasource")
+                    && let Some(name) = str_of(o, "name")
+                {
+                    let plugin = str_of(o, "query").unwrap_or("prometheus");
+                    ds_vars.insert(name.to_owned(), plugin.to_owned());
+                }
+            }
+        }
+        Self {
+            warnings: Vec::new(),
+            inputs,
+            ds_vars,
+            prefix,
+            panel: None,
+            panel_paths: Vec::new(),
+            query_paths: Vec::new(),
+        }
+    }
+
+    fn warn(&mut self, path: &str, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            path: format!("{}{path}", self.prefix),
+            message: message.into(),
+            panel: self.panel,
+        });
+    }
+
+    fn dashboard(&mut self, root: &Map<String, Value>) -> Dashboard {
+        for key in root.keys() {
+            let handled = matches!(
+                key.as_str(),
+                "title" | "panels" | "rows" | "templating" | "time" | "refresh" | "annotations"
+            );
+            if !handled && !IGNORED_TOP.contains(&key.as_str()) {
+                self.warn(key, "not supported");
+            }
+        }
+        let refresh = match root.get("refresh") {
+            Some(Value::String(s)) if !s.is_empty() => parse_duration(s)
+                .filter(|d| !d.is_zero())
+                .unwrap_or_else(|| {
+                    self.warn("refresh", format!("{s:?} is not a duration; using 5s"));
+                    DEFAULT_REFRESH
+                }),
+            _ => DEFAULT_REFRESH,
+        };
+        let range = self.range(root);
+        self.annotations(root);
+        let mut panels = Vec::new();
+        let mut rows = Vec::new();
+        if root.contains_key("panels") {
+            self.new_panels(arr(root, "panels"), "panels", &mut panels, &mut rows);
+        }
+        if root.contains_key("rows") {
+            self.old_rows(arr(root, "rows"), &mut panels, &mut rows);
+        }
+        let variables = match root.get("templating") {
+            Some(Value::Object(t)) => self.variables(arr(t, "list")),
+            _ => Vec::new(),
+        };
+        Dashboard {
+            title: str_of(root, "title")
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or("Grafana dashboard")
+                .to_owned(),
+            refresh,
+            range,
+            scrape_interval: DEFAULT_SCRAPE_INTERVAL,
+            panels,
+            alerts: Vec::new(),
+            variables,
+            connection: None,
+            rows,
+        }
+    }
+
+    /// `time.from` = `now-6h` → 6 h; anything else keeps the default with a warning.
+    fn range(&mut self, root: &Map<String, Value>) -> std::time::Duration {
+        let Some(Value::Object(t)) = root.get("time") else {
+            return DEFAULT_RANGE;
+        };
+        let from = str_of(t, "from").unwrap_or("now-15m");
+        let to = str_of(t, "to").unwrap_or("now");
+        if to != "now" {
+            self.warn(
+                "time.to",
+                format!("{to:?}: promdash always shows up to now"),
+            );
+        }
+        match from
+            .strip_prefix("now-")
+            .and_then(parse_duration)
+            .filter(|d| !d.is_zero())
+        {
+            Some(d) => d,
+            None => {
+                self.warn(
+                    "time.from",
+                    format!("{from:?} is not now-<duration>; showing the last 15m"),
+                );
+                DEFAULT_RANGE
+            }
+        }
+    }
+
+    fn annotations(&mut self, root: &Map<String, Value>) {
+        let Some(Value::Object(a)) = root.get("annotations") else {
+            return;
+        };
+        for (i, item) in arr(a, "list").iter().enumerate() {
+            let Some(o) = item.as_object() else { continue };
+            // Grafana's built-in "Annotations & Alerts" entry is always there.
+            let builtin = o.get("builtIn").and_then(Value::as_i64) == Some(1);
+            let enabled = o.get("enable").and_then(Value::as_bool).unwrap_or(true);
+            if !builtin && enabled {
+                self.warn(
+                    &format!("annotations.list[{i}]"),
+                    "annotations are not drawn",
+                );
+            }
+        }
+    }
+
+    /// What a `datasource` value names.
+    fn source(&self, v: Option<&Value>) -> Source {
+        let name = match v {
+            None | Some(Value::Null) => return Source::Prometheus,
+            Some(Value::String(s)) => s.as_str(),
+            Some(Value::Object(o)) => {
+                let uid = str_of(o, "uid").unwrap_or("");
+                match str_of(o, "type") {
+                    Some("prometheus") => return Source::Prometheus,
+                    Some("datasource") if uid == "-- Mixed --" => return Source::Mixed,
+                    Some("datasource") => return Source::Other(uid.to_owned()),
+                    Some(t) if !t.starts_with("${") && !t.starts_with('$') => {
+                        return Source::Other(t.to_owned());
+                    }
+                    _ => uid,
+                }
+            }
+            Some(_) => return Source::Prometheus,
+        };
+        match name {
+            "" | "default" => Source::Prometheus,
+            "-- Mixed --" => Source::Mixed,
+            "-- Grafana --" | "grafana" => Source::Other("grafana".into()),
+            "-- Dashboard --" => Source::Other("dashboard".into()),
+            _ => {
+                let var = name
+                    .strip_prefix("${")
+                    .and_then(|n| n.strip_suffix('}'))
+                    .or_else(|| name.strip_prefix('$'));
+                let plugin = var.and_then(|v| self.inputs.get(v).or_else(|| self.ds_vars.get(v)));
+                match plugin {
+                    Some(p) if p != "prometheus" => Source::Other(p.clone()),
+                    // A plain name: the data source of that name, most likely Prometheus.
+                    _ => Source::Prometheus,
+                }
+            }
+        }
+    }
+
+    /// The new schema: `panels[]` with `gridPos`, rows as `row` panels.
+    fn new_panels(
+        &mut self,
+        list: &[Value],
+        path: &str,
+        out: &mut Vec<Panel>,
+        rows: &mut Vec<Row>,
+    ) {
+        // Grafana places by gridPos; read in (y, x) order as it draws.
+        let mut order: Vec<usize> = (0..list.len()).collect();
+        let pos = |v: &Value| {
+            let g = v.get("gridPos");
+            let n = |k: &str| {
+                g.and_then(|g| g.get(k))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+            };
+            (n("y"), n("x"))
+        };
+        order.sort_by_key(|&i| pos(&list[i]));
+        for i in order {
+            let p = format!("{path}[{i}]");
+            let Some(o) = list[i].as_object() else {
+                self.warn(&p, "not a panel object");
+                continue;
+            };
+            if str_of(o, "type") == Some("row") {
+                if let Some(last) = rows.last_mut() {
+                    last.panels.end = out.len();
+                }
+                let collapsed = bool_of(o, "collapsed");
+                rows.push(Row {
+                    title: str_of(o, "title").unwrap_or("").to_owned(),
+                    collapsed,
+                    panels: out.len()..out.len(),
+                });
+                if o.contains_key("repeat") && str_of(o, "repeat").is_some_and(|r| !r.is_empty()) {
+                    self.panel = None;
+                    self.warn(&format!("{p}.repeat"), "repeated rows are shown once");
+                }
+                // A collapsed row holds its panels; an open one's follow it in the list.
+                let inner = arr(o, "panels");
+                let mut nested_rows = Vec::new();
+                self.new_panels(inner, &format!("{p}.panels"), out, &mut nested_rows);
+                if !nested_rows.is_empty() {
+                    self.panel = None;
+                    self.warn(&format!("{p}.panels"), "rows inside a row are flattened");
+                }
+                if let Some(last) = rows.last_mut() {
+                    last.panels.end = out.len();
+                }
+                continue;
+            }
+            if let Some(panel) = self.panel(o, &p, out.len()) {
+                out.push(panel);
+                if let Some(last) = rows.last_mut() {
+                    last.panels.end = out.len();
+                }
+            }
+        }
+    }
+
+    /// The old schema: `rows[]`, each with `panels[]` sized by `span` (of 12).
+    fn old_rows(&mut self, list: &[Value], out: &mut Vec<Panel>, rows: &mut Vec<Row>) {
+        for (r, row) in list.iter().enumerate() {
+            let path = format!("rows[{r}]");
+            let Some(o) = row.as_object() else {
+                self.warn(&path, "not a row object");
+                continue;
+            };
+            let height = row_height(o.get("height"));
+            let start = out.len();
+            for (i, panel) in arr(o, "panels").iter().enumerate() {
+                let p = format!("{path}.panels[{i}]");
+                let Some(po) = panel.as_object() else {
+                    self.warn(&p, "not a panel object");
+                    continue;
+                };
+                if let Some(mut panel) = self.panel(po, &p, out.len()) {
+                    if let Some(span) = num_of(po, "span") {
+                        panel.width = (span.round() as i64).clamp(1, 12) as u8;
+                    }
+                    panel.height = panel.height.or(height);
+                    out.push(panel);
+                }
+            }
+            let title = str_of(o, "title").unwrap_or("").to_owned();
+            let show_title = bool_of(o, "showTitle");
+            let collapsed = bool_of(o, "collapse");
+            if show_title || collapsed || list.len() > 1 {
+                rows.push(Row {
+                    title,
+                    collapsed,
+                    panels: start..out.len(),
+                });
+            }
+            if str_of(o, "repeat").is_some_and(|s| !s.is_empty()) {
+                self.panel = None;
+                self.warn(&format!("{path}.repeat"), "repeated rows are shown once");
+            }
+        }
+    }
+
+    /// One panel (not a row). `index` is the index it will have among the imported ones.
+    fn panel(&mut self, o: &Map<String, Value>, path: &str, index: usize) -> Option<Panel> {
+        self.query_paths.truncate(index);
+        self.panel_paths.truncate(index);
+        self.query_paths.push(Vec::new());
+        self.panel_paths.push(format!("{}{path}", self.prefix));
+        self.panel_inner(o, path, index)
+    }
+
+    fn panel_inner(&mut self, o: &Map<String, Value>, path: &str, index: usize) -> Option<Panel> {
+        self.panel = Some(index);
+        let ty = str_of(o, "type").unwrap_or("graph");
+        let title = str_of(o, "title").unwrap_or("").to_owned();
+        let (width, height) = match o.get("gridPos").and_then(Value::as_object) {
+            Some(g) => {
+                let w = num_of(g, "w").unwrap_or(12.0);
+                let h = num_of(g, "h").unwrap_or(8.0);
+                (
+                    ((w / 2.0).round() as i64).clamp(1, 12) as u8,
+                    Some((h.round() as i64).clamp(3, 200) as u16),
+                )
+            }
+            None => (12, None),
+        };
+        let mut panel = Panel {
+            title,
+            kind: PanelKind::Graph,
+            queries: Vec::new(),
+            unit: Unit::Short,
+            width,
+            height,
+            thresholds: Vec::new(),
+            min: None,
+            max: None,
+            decimals: None,
+            text: None,
+        };
+        panel.kind = match ty {
+            "graph" | "timeseries" | "trend" | "xychart" => PanelKind::Graph,
+            "stat" | "singlestat" | "grafana-singlestat-panel" => PanelKind::Stat,
+            "gauge" | "bargauge" => PanelKind::Gauge,
+            "table" | "table-old" => PanelKind::Table,
+            "heatmap" => PanelKind::Heatmap,
+            "text" => {
+                panel.kind = PanelKind::Text;
+                let content = o
+                    .get("options")
+                    .and_then(|op| op.get("content"))
+                    .and_then(Value::as_str)
+                    .or_else(|| str_of(o, "content"))
+                    .unwrap_or("");
+                panel.text = Some(markdown_to_text(content));
+                return Some(panel);
+            }
+            other => {
+                self.warn(
+                    &format!("{path}.type"),
+                    format!("panel type {other:?} is not supported; a placeholder is shown"),
+                );
+                panel.kind = PanelKind::Text;
+                panel.text = Some(format!("Grafana panel type {other:?} is not supported"));
+                return Some(panel);
+            }
+        };
+        // A panel drawn: every key it has that says something promdash does not do.
+        for key in o.keys() {
+            if !IGNORED_PANEL.contains(&key.as_str()) {
+                self.warn(&format!("{path}.{key}"), "not supported");
+            }
+        }
+        let panel_source = self.source(o.get("datasource"));
+        let mut any_table = false;
+        for (t, target) in arr(o, "targets").iter().enumerate() {
+            let tp = format!("{path}.targets[{t}]");
+            let Some(to) = target.as_object() else {
+                continue;
+            };
+            if bool_of(to, "hide") {
+                continue;
+            }
+            let source = match (&panel_source, to.get("datasource")) {
+                (Source::Mixed, ds) => self.source(ds),
+                (_, Some(ds)) if !ds.is_null() => match self.source(Some(ds)) {
+                    // A target naming the panel's own variable or input.
+                    Source::Prometheus => panel_source.clone(),
+                    other => other,
+                },
+                _ => panel_source.clone(),
+            };
+            if let Source::Other(kind) = &source {
+                self.warn(&tp, format!("a {kind} query, not Prometheus: skipped"));
+                continue;
+            }
+            let Some(expr) = str_of(to, "expr").filter(|e| !e.trim().is_empty()) else {
+                if to.keys().any(|k| !IGNORED_TARGET.contains(&k.as_str())) {
+                    self.warn(&tp, "not a PromQL query (no `expr`): skipped");
+                }
+                continue;
+            };
+            for key in to.keys() {
+                if !IGNORED_TARGET.contains(&key.as_str()) {
+                    self.warn(&format!("{tp}.{key}"), "not supported");
+                }
+            }
+            if let Some(i) = str_of(to, "interval").filter(|i| !i.is_empty()) {
+                self.warn(
+                    &format!("{tp}.interval"),
+                    format!("min interval {i:?} is not applied"),
+                );
+            }
+            if num_of(to, "intervalFactor").is_some_and(|f| f != 1.0) {
+                self.warn(&format!("{tp}.intervalFactor"), "not applied");
+            }
+            if to.get("step").is_some_and(|s| !s.is_null()) {
+                self.warn(&format!("{tp}.step"), "not applied");
+            }
+            match str_of(to, "format") {
+                Some("table") => any_table = true,
+                Some("heatmap") if panel.kind != PanelKind::Heatmap => {
+                    self.warn(
+                        &format!("{tp}.format"),
+                        "heatmap format outside a heatmap panel",
+                    );
+                }
+                Some("time_series" | "heatmap") | None => {}
+                Some(other) => self.warn(&format!("{tp}.format"), format!("{other:?}: unknown")),
+            }
+            if bool_of(to, "instant") && panel.kind == PanelKind::Graph {
+                self.warn(
+                    &format!("{tp}.instant"),
+                    "an instant query in a graph: drawn as a range query",
+                );
+            }
+            let legend = str_of(to, "legendFormat")
+                .filter(|l| !l.trim().is_empty() && l.trim() != "__auto")
+                .map(str::to_owned);
+            panel.queries.push(PanelQuery {
+                expr: expr.to_owned(),
+                legend,
+            });
+            let qp = format!("{}{tp}.expr", self.prefix);
+            if let Some(q) = self.query_paths.last_mut() {
+                q.push(qp);
+            }
+        }
+        if any_table && panel.kind == PanelKind::Graph {
+            self.warn(
+                &format!("{path}.targets"),
+                "table format in a graph: drawn as a graph",
+            );
+        }
+        if panel.queries.is_empty() {
+            if let Some(q) = self.query_paths.last_mut() {
+                q.clear();
+            }
+            panel.kind = PanelKind::Text;
+            panel.text = Some("no Prometheus query".into());
+            return Some(panel);
+        }
+        self.field_config(o, path, ty, &mut panel);
+        self.options(o, path, ty);
+        self.legacy(o, path, ty, &mut panel);
+        if let (Some(lo), Some(hi)) = (panel.min, panel.max)
+            && lo >= hi
+        {
+            self.warn(
+                path,
+                format!("min {lo} is not below max {hi}: both dropped"),
+            );
+            panel.min = None;
+            panel.max = None;
+        }
+        Some(panel)
+    }
+
+    /// `fieldConfig.defaults`: unit, decimals, min, max, thresholds; overrides.
+    fn field_config(&mut self, o: &Map<String, Value>, path: &str, ty: &str, panel: &mut Panel) {
+        let Some(fc) = o.get("fieldConfig").and_then(Value::as_object) else {
+            return;
+        };
+        let path = format!("{path}.fieldConfig");
+        for (i, _) in arr(fc, "overrides").iter().enumerate() {
+            self.warn(
+                &format!("{path}.overrides[{i}]"),
+                "overrides are not applied",
+            );
+        }
+        let Some(d) = fc.get("defaults").and_then(Value::as_object) else {
+            return;
+        };
+        let path = format!("{path}.defaults");
+        for (key, v) in d {
+            match key.as_str() {
+                "unit" => {
+                    if let Some(u) = v.as_str() {
+                        panel.unit = Unit::parse(u);
+                    }
+                }
+                "decimals" => {
+                    panel.decimals = v.as_f64().map(|n| n.clamp(0.0, 10.0) as u8);
+                }
+                "min" => panel.min = v.as_f64().filter(|f| f.is_finite()),
+                "max" => panel.max = v.as_f64().filter(|f| f.is_finite()),
+                "thresholds" => {
+                    if let Some(t) = v.as_object() {
+                        self.thresholds(t, &format!("{path}.thresholds"), panel);
+                    }
+                }
+                "mappings" => {
+                    if v.as_array().is_some_and(|a| !a.is_empty()) {
+                        self.warn(
+                            &format!("{path}.mappings"),
+                            "value mappings are not applied",
+                        );
+                    }
+                }
+                "noValue" => self.warn(&format!("{path}.noValue"), "not applied"),
+                "displayName" => {
+                    if v.as_str().is_some_and(|s| !s.is_empty()) {
+                        self.warn(&format!("{path}.displayName"), "not applied");
+                    }
+                }
+                "custom" => {
+                    if let Some(c) = v.as_object() {
+                        self.custom(c, &format!("{path}.custom"), ty);
+                    }
+                }
+                // Colour schemes, links and the like: nothing to draw differently.
+                "color" | "links" | "filterable" | "description" | "displayNameFromDS" | "path"
+                | "writeable" | "fieldMinMax" => {}
+                _ => self.warn(&format!("{path}.{key}"), "not supported"),
+            }
+        }
+    }
+
+    /// `fieldConfig.defaults.custom`: only what changes the numbers drawn matters.
+    fn custom(&mut self, c: &Map<String, Value>, path: &str, _ty: &str) {
+        for (key, v) in c {
+            match key.as_str() {
+                "stacking" => {
+                    let mode = v.get("mode").and_then(Value::as_str).unwrap_or("none");
+                    if mode != "none" {
+                        self.warn(
+                            &format!("{path}.stacking"),
+                            format!("{mode} stacking is not drawn"),
+                        );
+                    }
+                }
+                "transform" if v.as_str().is_some_and(|t| t != "constant") => {
+                    self.warn(&format!("{path}.transform"), "not applied");
+                }
+                "hideFrom" => {
+                    let hidden = v
+                        .as_object()
+                        .is_some_and(|h| h.values().any(|b| b.as_bool() == Some(true)));
+                    if hidden {
+                        self.warn(&format!("{path}.hideFrom"), "not applied");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Thresholds `{mode, steps: [{color, value}]}`; the base step (value null) has no
+    /// lower bound.
+    fn thresholds(&mut self, t: &Map<String, Value>, path: &str, panel: &mut Panel) {
+        if str_of(t, "mode") == Some("percentage") {
+            self.warn(
+                &format!("{path}.mode"),
+                "percentage thresholds are not applied",
+            );
+            return;
+        }
+        let mut out: Vec<Threshold> = Vec::new();
+        for (i, step) in arr(t, "steps").iter().enumerate() {
+            let Some(s) = step.as_object() else { continue };
+            let Some(value) = num_of(s, "value") else {
+                // The base colour: below every threshold.
+                continue;
+            };
+            let color = str_of(s, "color").unwrap_or("green");
+            match grafana_color(color) {
+                Some(color) if out.last().is_none_or(|l| value > l.value) => {
+                    out.push(Threshold { value, color });
+                }
+                Some(_) => self.warn(&format!("{path}.steps[{i}]"), "not in ascending order"),
+                None => self.warn(
+                    &format!("{path}.steps[{i}].color"),
+                    format!("colour {color:?} is not known"),
+                ),
+            }
+        }
+        panel.thresholds = out;
+    }
+
+    /// `options`: what a stat, gauge or graph would show differently.
+    fn options(&mut self, o: &Map<String, Value>, path: &str, _ty: &str) {
+        let Some(op) = o.get("options").and_then(Value::as_object) else {
+            return;
+        };
+        let path = format!("{path}.options");
+        if let Some(r) = op.get("reduceOptions").and_then(Value::as_object) {
+            let calcs: Vec<&str> = arr(r, "calcs").iter().filter_map(Value::as_str).collect();
+            if calcs.iter().any(|c| !matches!(*c, "lastNotNull" | "last")) {
+                self.warn(
+                    &format!("{path}.reduceOptions.calcs"),
+                    format!("{calcs:?}: the last value is shown"),
+                );
+            }
+        }
+        if let Some(l) = op.get("legend").and_then(Value::as_object)
+            && !arr(l, "calcs").is_empty()
+        {
+            self.warn(
+                &format!("{path}.legend.calcs"),
+                "legend calculations are not shown",
+            );
+        }
+    }
+
+    /// Old panels (`graph` before timeseries, `singlestat`): units, min/max, thresholds.
+    fn legacy(&mut self, o: &Map<String, Value>, path: &str, ty: &str, panel: &mut Panel) {
+        match ty {
+            "graph" => {
+                if let Some(y) = arr(o, "yaxes").first().and_then(Value::as_object) {
+                    if let Some(f) = str_of(y, "format") {
+                        panel.unit = Unit::parse(f);
+                    }
+                    panel.min = panel.min.or(num_of(y, "min"));
+                    panel.max = panel.max.or(num_of(y, "max"));
+                    if let Some(d) = num_of(y, "decimals") {
+                        panel.decimals = Some(d.clamp(0.0, 10.0) as u8);
+                    }
+                }
+                if let Some(d) = num_of(o, "decimals") {
+                    panel.decimals = Some(d.clamp(0.0, 10.0) as u8);
+                }
+                if bool_of(o, "stack") {
+                    self.warn(&format!("{path}.stack"), "stacking is not drawn");
+                }
+                if !arr(o, "seriesOverrides").is_empty() {
+                    self.warn(
+                        &format!("{path}.seriesOverrides"),
+                        "series overrides are not applied",
+                    );
+                }
+                if let Some(l) = o.get("legend").and_then(Value::as_object) {
+                    let calcs = ["min", "max", "avg", "current", "total"];
+                    if calcs.iter().any(|c| bool_of(l, c)) && bool_of(l, "values") {
+                        self.warn(&format!("{path}.legend"), "legend values are not shown");
+                    }
+                }
+            }
+            "singlestat" | "grafana-singlestat-panel" => {
+                if let Some(f) = str_of(o, "format") {
+                    panel.unit = Unit::parse(f);
+                }
+                if let Some(d) = num_of(o, "decimals") {
+                    panel.decimals = Some(d.clamp(0.0, 10.0) as u8);
+                }
+                if let Some(g) = o.get("gauge").and_then(Value::as_object)
+                    && bool_of(g, "show")
+                {
+                    panel.kind = PanelKind::Gauge;
+                    panel.min = num_of(g, "minValue");
+                    panel.max = num_of(g, "maxValue");
+                }
+                // "80,90" with colors [ok, warn, crit].
+                if let Some(t) = str_of(o, "thresholds").filter(|t| !t.trim().is_empty()) {
+                    let colors: Vec<&str> =
+                        arr(o, "colors").iter().filter_map(Value::as_str).collect();
+                    let mut out: Vec<Threshold> = Vec::new();
+                    for (i, v) in t.split(',').enumerate() {
+                        let Ok(value) = v.trim().parse::<f64>() else {
+                            self.warn(
+                                &format!("{path}.thresholds"),
+                                format!("{v:?} is not a number"),
+                            );
+                            break;
+                        };
+                        let color = colors
+                            .get(i + 1)
+                            .and_then(|c| grafana_color(c))
+                            .unwrap_or(if i == 0 { Color::Yellow } else { Color::Red });
+                        if out.last().is_none_or(|l| value > l.value) {
+                            out.push(Threshold { value, color });
+                        }
+                    }
+                    panel.thresholds = out;
+                }
+                let vn = str_of(o, "valueName").unwrap_or("avg");
+                if vn != "current" {
+                    self.warn(
+                        &format!("{path}.valueName"),
+                        format!("{vn:?}: the current value is shown"),
+                    );
+                }
+                let maps = arr(o, "valueMaps").iter().chain(arr(o, "rangeMaps"));
+                if maps.filter(|m| m.get("text").is_some()).count() > 0
+                    && str_of(o, "mappingType").is_some()
+                {
+                    // Grafana's defaults put one `null → N/A` entry everywhere.
+                    let real = arr(o, "valueMaps")
+                        .iter()
+                        .any(|m| m.get("value").and_then(Value::as_str) != Some("null"));
+                    if real {
+                        self.warn(
+                            &format!("{path}.valueMaps"),
+                            "value mappings are not applied",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `templating.list`.
+    fn variables(&mut self, list: &[Value]) -> Vec<Variable> {
+        self.panel = None;
+        let mut out: Vec<Variable> = Vec::new();
+        for (i, v) in list.iter().enumerate() {
+            let path = format!("templating.list[{i}]");
+            let Some(o) = v.as_object() else { continue };
+            let name = str_of(o, "name").unwrap_or("").to_owned();
+            let ty = str_of(o, "type").unwrap_or("query");
+            if ty == "datasource" {
+                // The connected server: nothing to choose.
+                continue;
+            }
+            let valid = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with("__");
+            if !valid {
+                self.warn(
+                    &format!("{path}.name"),
+                    format!("{name:?} cannot be a variable name: skipped"),
+                );
+                continue;
+            }
+            if out.iter().any(|v| v.name == name) {
+                self.warn(
+                    &format!("{path}.name"),
+                    format!("a second variable {name:?}: skipped"),
+                );
+                continue;
+            }
+            let current = current_values(o);
+            let saved_options: Vec<String> = arr(o, "options")
+                .iter()
+                .filter_map(|op| op.get("value"))
+                .filter_map(Value::as_str)
+                .filter(|s| *s != "$__all" && *s != "$__auto_interval")
+                .map(str::to_owned)
+                .collect();
+            let query = match o.get("query") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Object(q)) => str_of(q, "query").unwrap_or("").to_owned(),
+                _ => String::new(),
+            };
+            let source = match ty {
+                "query" => {
+                    if str_of(o, "regex").is_some_and(|r| !r.is_empty()) {
+                        self.warn(&format!("{path}.regex"), "the regex filter is not applied");
+                    }
+                    match parse_label_values(&query) {
+                        Some((label, matcher)) => VariableSource::LabelValues { label, matcher },
+                        None => {
+                            self.warn(
+                                &format!("{path}.query"),
+                                format!("{query:?} is not label_values(...): the saved options are offered"),
+                            );
+                            fallback(&saved_options, &current)
+                        }
+                    }
+                }
+                "custom" => VariableSource::Values(split_custom(&query)),
+                "interval" => {
+                    if bool_of(o, "auto") {
+                        self.warn(&format!("{path}.auto"), "the auto interval is not offered");
+                    }
+                    VariableSource::Values(split_custom(&query))
+                }
+                "constant" => VariableSource::Values(vec![query.clone()]),
+                "textbox" => {
+                    let v = current.first().cloned().unwrap_or(query.clone());
+                    VariableSource::Values(vec![v])
+                }
+                other => {
+                    self.warn(
+                        &format!("{path}.type"),
+                        format!("{other:?} variables are not supported: skipped"),
+                    );
+                    continue;
+                }
+            };
+            if let VariableSource::Values(v) = &source
+                && v.is_empty()
+            {
+                self.warn(&path, "no values: skipped");
+                continue;
+            }
+            let multi = bool_of(o, "multi");
+            let all = bool_of(o, "includeAll");
+            if all && str_of(o, "allValue").is_some_and(|a| !a.is_empty()) {
+                self.warn(&format!("{path}.allValue"), "All means every value listed");
+            }
+            let mut default: Vec<String> = current
+                .into_iter()
+                .map(|c| {
+                    if c == "$__all" {
+                        crate::grafana::ALL.to_owned()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            if !multi && default.len() > 1 {
+                default.truncate(1);
+            }
+            if let VariableSource::Values(vals) = &source {
+                default.retain(|d| d == ALL || vals.contains(d));
+            }
+            if default.iter().any(|d| d == ALL) && !all {
+                default.clear();
+            }
+            out.push(Variable {
+                name,
+                source,
+                multi,
+                all,
+                default,
+            });
+        }
+        out
+    }
+}
+
+/// The picker's name for "every value" (as the TUI's variable picker shows it).
+pub const ALL: &str = "All";
+
+/// `current.value`: a string or a list of them.
+fn current_values(o: &Map<String, Value>) -> Vec<String> {
+    match o.get("current").and_then(|c| c.get("value")) {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn fallback(saved: &[String], current: &[String]) -> VariableSource {
+    if saved.is_empty() {
+        VariableSource::Values(current.iter().filter(|c| *c != "$__all").cloned().collect())
+    } else {
+        VariableSource::Values(saved.to_vec())
+    }
+}
+
+/// A custom variable's `a, b, c` (`\,` is a comma inside a value; `text : value` gives
+/// the value).
+pub fn split_custom(q: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = q.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&',') => {
+                cur.push(',');
+                chars.next();
+            }
+            ',' => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|s| match s.split_once(" : ") {
+            Some((_, value)) => value.trim().to_owned(),
+            None => s.trim().to_owned(),
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `label_values(job)`, `label_values(up{a="b"}, job)`, `label_values({a="b"}, job)`.
+fn parse_label_values(q: &str) -> Option<(String, Option<String>)> {
+    let inner = q
+        .trim()
+        .strip_prefix("label_values")?
+        .trim_start()
+        .strip_prefix('(')?
+        .strip_suffix(')')?
+        .trim();
+    let (matcher, label) = match inner.rfind(',') {
+        Some(i) => (Some(inner[..i].trim()), inner[i + 1..].trim()),
+        None => (None, inner),
+    };
+    let ident = label
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ident || matcher.is_some_and(str::is_empty) {
+        return None;
+    }
+    Some((label.to_owned(), matcher.map(str::to_owned)))
+}
+
+/// An old row's `height` (`"250px"` or 250) as terminal rows: about 30 px a row of
+/// Grafana's grid, one terminal row each.
+fn row_height(v: Option<&Value>) -> Option<u16> {
+    let px = match v? {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().trim_end_matches("px").trim().parse().ok()?,
+        _ => return None,
+    };
+    Some(((px / 30.0).round() as i64).clamp(3, 200) as u16)
+}
+
+/// Grafana's colour names (`green`, `dark-red`, `semi-dark-yellow`, `#EAB839`,
+/// `rgba(50, 172, 45, 0.97)`) as the nearest colour promdash has.
+pub fn grafana_color(s: &str) -> Option<Color> {
+    let s = s.trim();
+    if let Some(inner) = s
+        .strip_prefix("rgba(")
+        .or_else(|| s.strip_prefix("rgb("))
+        .and_then(|r| r.strip_suffix(')'))
+    {
+        let parts: Vec<u8> = inner
+            .split(',')
+            .take(3)
+            .filter_map(|p| p.trim().parse::<f64>().ok())
+            .map(|f| f.clamp(0.0, 255.0) as u8)
+            .collect();
+        return match parts[..] {
+            [r, g, b] => Some(Color::Rgb(r, g, b)),
+            _ => None,
+        };
+    }
+    if s.starts_with('#') && s.len() == 4 {
+        // #abc → #aabbcc
+        let d: String = s[1..].chars().flat_map(|c| [c, c]).collect();
+        return Color::parse(&format!("#{d}"));
+    }
+    let base = s
+        .trim_start_matches("super-light-")
+        .trim_start_matches("semi-dark-")
+        .trim_start_matches("dark-")
+        .trim_start_matches("light-");
+    Color::parse(base).or(match base {
+        "transparent" | "text" => Some(Color::White),
+        _ => None,
+    })
+}
+
+/// Markdown (or HTML) as plain text: tags and emphasis marks removed, links as their text.
+fn markdown_to_text(md: &str) -> String {
+    let mut out = String::with_capacity(md.len());
+    let mut in_tag = false;
+    for c in md.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
+            '*' | '`' => {}
+            _ => out.push(c),
+        }
+    }
+    out.lines()
+        .map(|l| l.trim_start_matches('#').trim())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,333 @@
+use std::time::Duration;
+
+use super::*;
+use crate::dashboard::parse_dashboard;
+
+const NODE: &str = include_str!("testdata/node-style.json");
+const LEGACY: &str = include_str!("testdata/legacy-rows.json");
+
+fn paths(im: &Import) -> Vec<&str> {
+    im.warnings.iter().map(|w| w.path.as_str()).collect()
+}
+
+fn warned(im: &Import, path: &str) -> bool {
+    im.warnings.iter().any(|w| w.path == path)
+}
+
+#[test]
+fn detects_json_by_content() {
+    assert!(is_json("  \n{\"panels\": []}"));
+    assert!(is_json("\u{feff}{}"));
+    assert!(!is_json("title = \"x\"\n"));
+    assert!(!is_json("# {comment}\n"));
+}
+
+#[test]
+fn new_schema_panels_rows_and_targets() {
+    let im = import(NODE).expect("imports");
+    let d = &im.dashboard;
+    assert_eq!(d.title, "Host overview ($instance)");
+    assert_eq!(d.refresh, Duration::from_secs(30));
+    assert_eq!(d.range, Duration::from_secs(3600));
+    let titles: Vec<&str> = d.panels.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Uptime",
+            "CPU busy",
+            "Memory used",
+            "About",
+            "CPU by mode",
+            "Memory",
+            "Network traffic",
+            "Interfaces",
+            "Journal",
+            "Log lines"
+        ]
+    );
+    let kinds: Vec<PanelKind> = d.panels.iter().map(|p| p.kind).collect();
+    use PanelKind::*;
+    assert_eq!(
+        kinds,
+        [
+            Stat, Gauge, Gauge, Text, Graph, Graph, Graph, Table, Text, Graph
+        ]
+    );
+    // 24 columns → 12; heights in grid rows.
+    assert_eq!(d.panels[0].width, 2);
+    assert_eq!(d.panels[3].width, 6);
+    assert_eq!(d.panels[4].height, Some(8));
+    // Rows: one open, two collapsed holding their panels.
+    let rows: Vec<(&str, bool, std::ops::Range<usize>)> = d
+        .rows
+        .iter()
+        .map(|r| (r.title.as_str(), r.collapsed, r.panels.clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("CPU / Memory", false, 4..6),
+            ("Network", true, 6..8),
+            ("Logs", true, 8..10)
+        ]
+    );
+    // `__auto` legend = the label set; `{{ mode }}` kept for the legend code to fill.
+    assert_eq!(d.panels[0].queries[0].legend, None);
+    assert_eq!(d.panels[4].queries[0].legend.as_deref(), Some("{{ mode }}"));
+    // A hidden target is not run.
+    let legends: Vec<Option<&str>> = d.panels[5]
+        .queries
+        .iter()
+        .map(|q| q.legend.as_deref())
+        .collect();
+    assert_eq!(legends, [Some("total"), Some("available")]);
+    // Field config.
+    assert_eq!(d.panels[0].unit, Unit::Seconds);
+    assert_eq!(d.panels[0].decimals, Some(0));
+    assert_eq!(
+        d.panels[0].thresholds,
+        [Threshold {
+            value: 3600.0,
+            color: Color::Green
+        }]
+    );
+    assert_eq!(d.panels[1].unit, Unit::Percent);
+    assert_eq!((d.panels[1].min, d.panels[1].max), (Some(0.0), Some(100.0)));
+    assert_eq!(
+        d.panels[1].thresholds,
+        [
+            Threshold {
+                value: 85.0,
+                color: Color::Rgb(0xea, 0xb8, 0x39)
+            },
+            Threshold {
+                value: 95.0,
+                color: Color::Red
+            }
+        ]
+    );
+    assert_eq!(d.panels[6].unit, Unit::Other("bps".into()));
+    assert_eq!(
+        d.panels[3].text.as_deref(),
+        Some("Host overview\n\nNode exporter metrics of $instance.")
+    );
+}
+
+#[test]
+fn other_data_sources_are_skipped_with_a_warning() {
+    let im = import(NODE).expect("imports");
+    let d = &im.dashboard;
+    // The logs panel is a placeholder naming its type.
+    assert_eq!(d.panels[8].kind, PanelKind::Text);
+    assert!(
+        d.panels[8]
+            .text
+            .as_deref()
+            .is_some_and(|t| t.contains("\"logs\""))
+    );
+    assert!(warned(&im, "panels[8].panels[0].type"), "{:?}", paths(&im));
+    // The mixed panel keeps its Prometheus target only.
+    assert_eq!(d.panels[9].queries.len(), 1);
+    assert_eq!(d.panels[9].queries[0].expr, "up{instance=\"$instance\"}");
+    let w = im
+        .warnings
+        .iter()
+        .find(|w| w.path == "panels[8].panels[1].targets[0]")
+        .expect("the loki target is named");
+    assert!(w.message.contains("loki"), "{w}");
+    assert_eq!(w.panel, Some(9));
+}
+
+#[test]
+fn unsupported_fields_are_named_by_json_path() {
+    let im = import(NODE).expect("imports");
+    for path in [
+        "panels[7].panels[0].fieldConfig.overrides[0]",
+        "panels[7].panels[0].options.legend.calcs",
+        "panels[5].fieldConfig.defaults.custom.stacking",
+        "panels[5].options.legend.calcs",
+    ] {
+        assert!(warned(&im, path), "{path} missing from {:?}", paths(&im));
+    }
+    // Cosmetic keys, the export's own keys and the built-in annotation say nothing.
+    for quiet in [
+        "__inputs",
+        "__requires",
+        "annotations.list[0]",
+        "graphTooltip",
+        "panels[0].options.reduceOptions.calcs",
+    ] {
+        assert!(!warned(&im, quiet), "{quiet} should not be reported");
+    }
+}
+
+#[test]
+fn variables_from_grafana() {
+    let im = import(NODE).expect("imports");
+    let v = &im.dashboard.variables;
+    let names: Vec<&str> = v.iter().map(|v| v.name.as_str()).collect();
+    // The datasource variable means the connected server: no variable.
+    assert_eq!(names, ["job", "instance", "mode"]);
+    assert_eq!(
+        v[0].source,
+        VariableSource::LabelValues {
+            label: "job".into(),
+            matcher: Some("node_uname_info".into())
+        }
+    );
+    assert_eq!(
+        v[1].source,
+        VariableSource::LabelValues {
+            label: "instance".into(),
+            matcher: Some("node_uname_info{job=\"$job\"}".into())
+        }
+    );
+    assert_eq!(v[1].default, ["localhost:9100"]);
+    assert_eq!(
+        v[2].source,
+        VariableSource::Values(vec!["user".into(), "system".into(), "iowait,steal".into()])
+    );
+    assert!(v[2].multi && v[2].all);
+    assert_eq!(v[2].default, ["user", "system"]);
+}
+
+#[test]
+fn old_schema_rows_spans_and_singlestats() {
+    let im = import(LEGACY).expect("imports");
+    let d = &im.dashboard;
+    assert_eq!(d.range, Duration::from_secs(6 * 3600));
+    assert_eq!(d.refresh, Duration::from_secs(10));
+    let got: Vec<(&str, PanelKind, u8, Option<u16>)> = d
+        .panels
+        .iter()
+        .map(|p| (p.title.as_str(), p.kind, p.width, p.height))
+        .collect();
+    use PanelKind::*;
+    assert_eq!(
+        got,
+        [
+            ("Requests/s", Stat, 3, Some(8)),
+            ("Errors", Gauge, 3, Some(8)),
+            ("Requests by route", Graph, 6, Some(8)),
+            ("Latency p95", Graph, 12, Some(10)),
+            ("Build", Table, 6, Some(10)),
+            ("Share", Text, 6, Some(10)),
+        ]
+    );
+    assert_eq!(d.rows.len(), 2);
+    assert!(!d.rows[0].collapsed && d.rows[1].collapsed);
+    assert_eq!(d.rows[1].panels, 3..6);
+    // singlestat: format, thresholds "50,100" with its colours.
+    let s = &d.panels[0];
+    assert_eq!(s.unit, Unit::ReqPerSec);
+    assert_eq!(s.decimals, Some(1));
+    assert_eq!(
+        s.thresholds,
+        [
+            Threshold {
+                value: 50.0,
+                color: Color::Rgb(237, 129, 40)
+            },
+            Threshold {
+                value: 100.0,
+                color: Color::Rgb(0xd4, 0x4a, 0x3a)
+            }
+        ]
+    );
+    // A singlestat with a gauge is a gauge with its bounds.
+    assert_eq!((d.panels[1].min, d.panels[1].max), (Some(0.0), Some(1.0)));
+    // graph: the left y axis.
+    assert_eq!(d.panels[2].unit, Unit::ReqPerSec);
+    assert_eq!(d.panels[2].min, Some(0.0));
+    assert_eq!(d.panels[3].unit, Unit::Seconds);
+    for path in [
+        "rows[0].panels[1].valueName",
+        "rows[0].panels[2].stack",
+        "rows[0].panels[2].seriesOverrides",
+        "rows[0].panels[2].legend",
+        "rows[0].panels[0].targets[0].intervalFactor",
+        "rows[0].panels[0].targets[0].step",
+        "rows[1].panels[2].type",
+        "templating.list[0].regex",
+        "templating.list[0].allValue",
+        "templating.list[1].auto",
+    ] {
+        assert!(warned(&im, path), "{path} missing from {:?}", paths(&im));
+    }
+    // Grafana's default `null → N/A` mapping is nothing to report.
+    assert!(!warned(&im, "rows[0].panels[0].valueMaps"));
+    let v = &d.variables;
+    assert_eq!(v[0].default, [ALL]);
+    assert_eq!(
+        v[1].source,
+        VariableSource::Values(vec!["1m".into(), "5m".into(), "10m".into()])
+    );
+    assert_eq!(v[1].default, ["5m"]);
+    assert_eq!(v[2].source, VariableSource::Values(vec!["prod".into()]));
+}
+
+#[test]
+fn grafana_api_answers_and_bad_input() {
+    let wrapped = format!("{{\"meta\": {{\"slug\": \"x\"}}, \"dashboard\": {NODE}}}");
+    let im = import(&wrapped).expect("imports");
+    assert_eq!(im.dashboard.panels.len(), 10);
+    assert!(im.warnings.iter().all(|w| w.path.starts_with("dashboard.")));
+    match import("{\"panels\": [\n  {\"type\": }]}") {
+        Err(ImportError::Json { line: 2, col, .. }) => assert!(col > 1),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        import("[1, 2]"),
+        Err(ImportError::NotADashboard(_))
+    ));
+    assert!(matches!(
+        import("{\"title\": \"no panels\"}"),
+        Err(ImportError::NotADashboard(_))
+    ));
+    // Odd values never panic and are reported.
+    let odd = r#"{"panels": [7, {"type": "graph", "gridPos": {"w": 99, "h": -3},
+        "targets": [{"expr": "up"}], "fieldConfig": {"defaults": {"min": 5, "max": 1}}}],
+        "refresh": "soon", "time": {"from": "2024-01-01", "to": "now-1h"}}"#;
+    let im = import(odd).expect("imports");
+    assert_eq!(im.dashboard.panels[0].width, 12);
+    assert_eq!(im.dashboard.panels[0].height, Some(3));
+    assert_eq!(
+        (im.dashboard.panels[0].min, im.dashboard.panels[0].max),
+        (None, None)
+    );
+    for path in ["panels[0]", "panels[1]", "refresh", "time.from", "time.to"] {
+        assert!(warned(&im, path), "{path} missing from {:?}", paths(&im));
+    }
+}
+
+#[test]
+fn custom_values_and_colours() {
+    assert_eq!(split_custom("a, b ,c"), ["a", "b", "c"]);
+    assert_eq!(split_custom(r"x\,y,z"), ["x,y", "z"]);
+    assert_eq!(split_custom("Prod : prod,Dev : dev"), ["prod", "dev"]);
+    assert_eq!(grafana_color("semi-dark-orange"), Some(Color::Orange));
+    assert_eq!(grafana_color("#0a0"), Some(Color::Rgb(0, 0xaa, 0)));
+    assert_eq!(
+        grafana_color("rgba(1, 2, 3, 0.5)"),
+        Some(Color::Rgb(1, 2, 3))
+    );
+    assert_eq!(grafana_color("chartreuse"), None);
+}
+
+#[test]
+fn the_written_toml_is_a_valid_dashboard_with_comments() {
+    for (name, text) in [("node-style.json", NODE), ("legacy-rows.json", LEGACY)] {
+        let im = import(text).expect("imports");
+        let toml = to_toml(&im, name);
+        let back =
+            parse_dashboard(&toml, "imported.toml").unwrap_or_else(|e| panic!("{e}\n{toml}"));
+        assert_eq!(back.panels, im.dashboard.panels, "{toml}");
+        assert_eq!(back.variables, im.dashboard.variables);
+        assert_eq!(back.refresh, im.dashboard.refresh);
+        assert_eq!(back.range, im.dashboard.range);
+        for w in &im.warnings {
+            let line = format!("# not carried over: {w}");
+            assert!(toml.contains(&line), "{line} missing:\n{toml}");
+        }
+    }
+}

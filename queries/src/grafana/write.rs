@@ -1,0 +1,175 @@
+//! An imported dashboard written as a promdash dashboard file (TOML), with a comment for
+//! each thing that was not carried over next to the panel it concerns.
+
+use std::fmt::Write as _;
+
+use super::{Import, Warning};
+use crate::dashboard::{Color, Panel, Unit, VariableSource};
+
+/// A TOML string literal.
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+fn duration(d: std::time::Duration) -> String {
+    q(&humantime::format_duration(d).to_string().replace(' ', ""))
+}
+
+fn unit_name(u: &Unit) -> String {
+    match u {
+        Unit::Short => "short".into(),
+        Unit::Percent => "percent".into(),
+        Unit::PercentUnit => "percentunit".into(),
+        Unit::Seconds => "s".into(),
+        Unit::Milliseconds => "ms".into(),
+        Unit::Bytes => "bytes".into(),
+        Unit::ReqPerSec => "reqps".into(),
+        Unit::Other(s) => s.clone(),
+    }
+}
+
+fn color_name(c: Color) -> String {
+    match c {
+        Color::Green => "green".into(),
+        Color::Yellow => "yellow".into(),
+        Color::Orange => "orange".into(),
+        Color::Red => "red".into(),
+        Color::Blue => "blue".into(),
+        Color::Purple => "purple".into(),
+        Color::Cyan => "cyan".into(),
+        Color::Gray => "gray".into(),
+        Color::White => "white".into(),
+        Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+    }
+}
+
+fn comment(out: &mut String, w: &Warning) {
+    // A comment ends at the line's end: a message cannot break out of it.
+    let text = w.to_string().replace(['\n', '\r'], " ");
+    let _ = writeln!(out, "# not carried over: {text}");
+}
+
+/// The dashboard file for `import`. Rows become comments (the TOML format has no rows).
+pub fn to_toml(im: &Import, source: &str) -> String {
+    let d = &im.dashboard;
+    let mut out = String::new();
+    let _ = writeln!(out, "# Imported from the Grafana dashboard {source}");
+    for w in im.warnings.iter().filter(|w| w.panel.is_none()) {
+        comment(&mut out, w);
+    }
+    let _ = writeln!(out, "title = {}", q(&d.title));
+    let _ = writeln!(out, "refresh = {}", duration(d.refresh));
+    let _ = writeln!(out, "range = {}", duration(d.range));
+    for v in &d.variables {
+        let _ = writeln!(out, "\n[[variables]]");
+        let _ = writeln!(out, "name = {}", q(&v.name));
+        match &v.source {
+            VariableSource::LabelValues { label, matcher } => {
+                let query = match matcher {
+                    Some(m) => format!("label_values({m}, {label})"),
+                    None => format!("label_values({label})"),
+                };
+                let _ = writeln!(out, "query = {}", q(&query));
+            }
+            VariableSource::Values(vals) => {
+                let list: Vec<String> = vals.iter().map(|v| q(v)).collect();
+                let _ = writeln!(out, "values = [{}]", list.join(", "));
+            }
+        }
+        if v.multi {
+            let _ = writeln!(out, "multi = true");
+        }
+        if v.all {
+            let _ = writeln!(out, "all = true");
+        }
+        match v.default.as_slice() {
+            [] => {}
+            [one] => {
+                let _ = writeln!(out, "default = {}", q(one));
+            }
+            many => {
+                let list: Vec<String> = many.iter().map(|v| q(v)).collect();
+                let _ = writeln!(out, "default = [{}]", list.join(", "));
+            }
+        }
+    }
+    for (i, p) in d.panels.iter().enumerate() {
+        out.push('\n');
+        if let Some(row) = d
+            .rows
+            .iter()
+            .find(|r| r.panels.start == i && !r.panels.is_empty())
+        {
+            let state = if row.collapsed { " (collapsed)" } else { "" };
+            let _ = writeln!(out, "# Row {}{state}", q(&row.title));
+        }
+        for w in im.warnings.iter().filter(|w| w.panel == Some(i)) {
+            comment(&mut out, w);
+        }
+        panel(&mut out, p);
+    }
+    out
+}
+
+fn panel(out: &mut String, p: &Panel) {
+    let _ = writeln!(out, "[[panels]]");
+    let _ = writeln!(out, "title = {}", q(&p.title));
+    let _ = writeln!(out, "kind = {}", q(p.kind.as_str()));
+    if let Some(t) = &p.text {
+        let _ = writeln!(out, "text = {}", q(t));
+    }
+    match p.queries.as_slice() {
+        [] => {}
+        [one] => {
+            let _ = writeln!(out, "query = {}", q(&one.expr));
+            if let Some(l) = &one.legend {
+                let _ = writeln!(out, "legend = {}", q(l));
+            }
+        }
+        many => {
+            let _ = writeln!(out, "queries = [");
+            for query in many {
+                match &query.legend {
+                    Some(l) => {
+                        let _ =
+                            writeln!(out, "  {{ expr = {}, legend = {} }},", q(&query.expr), q(l));
+                    }
+                    None => {
+                        let _ = writeln!(out, "  {{ expr = {} }},", q(&query.expr));
+                    }
+                }
+            }
+            let _ = writeln!(out, "]");
+        }
+    }
+    if p.unit != Unit::Short {
+        let _ = writeln!(out, "unit = {}", q(&unit_name(&p.unit)));
+    }
+    let _ = writeln!(out, "width = {}", p.width);
+    if let Some(h) = p.height {
+        let _ = writeln!(out, "height = {h}");
+    }
+    if !p.thresholds.is_empty() {
+        let list: Vec<String> = p
+            .thresholds
+            .iter()
+            .map(|t| {
+                format!(
+                    "{{ value = {:?}, color = {} }}",
+                    t.value,
+                    q(&color_name(t.color))
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "thresholds = [{}]", list.join(", "));
+    }
+    if let Some(m) = p.min {
+        let _ = writeln!(out, "min = {m:?}");
+    }
+    if let Some(m) = p.max {
+        let _ = writeln!(out, "max = {m:?}");
+    }
+    if let Some(d) = p.decimals {
+        let _ = writeln!(out, "decimals = {d}");
+    }
+}
