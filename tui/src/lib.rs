@@ -10,6 +10,7 @@ pub mod complete;
 pub mod connection;
 pub mod demo;
 pub mod explore;
+pub mod export;
 pub mod fetch;
 pub mod headless;
 pub mod heatmap;

@@ -69,6 +69,9 @@ pub struct PanelState {
     pub raw: Vec<Option<RawRange>>,
     /// Per query × {instant, range}: the last error, cleared by the next success.
     pub errors: Vec<Option<PanelError>>,
+    /// Per query: the last good instant answer as the server sent it (stats, gauges and
+    /// tables), for exports of the raw data behind what is shown.
+    pub instant_raw: Vec<Option<QueryData>>,
     /// At least one answer arrived.
     pub loaded: bool,
 
@@ -105,6 +108,7 @@ impl PanelState {
             format: Format::from_unit(&panel.unit),
             raw: vec![None; n],
             errors: vec![None; n * 2],
+            instant_raw: vec![None; n],
             loaded: false,
             series: Vec::new(),
             hidden: 0,
@@ -150,6 +154,9 @@ impl PanelState {
     pub fn apply_instant(&mut self, panel: &Panel, query: usize, result: &QueryResult) {
         if let Some(slot) = self.errors.get_mut(Self::error_slot(query, false)) {
             *slot = None;
+        }
+        if let Some(slot) = self.instant_raw.get_mut(query) {
+            *slot = Some(result.data.clone());
         }
         self.loaded = true;
         match panel.kind {

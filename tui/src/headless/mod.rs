@@ -4,6 +4,8 @@
 //! - `promdash check [--dashboard FILE] [--instant]`: exit 0 none firing, 1 firing, 2 error
 //! - `promdash validate FILE [--url URL]`: exit 0 valid (and accepted), 2 otherwise
 //! - `promdash import grafana FILE.json [-o FILE.toml]`: convert a Grafana dashboard
+//! - `promdash snapshot --format svg|png|csv|json|txt|ansi [--panel TITLE]…`: pictures,
+//!   data or text of the dashboard, once
 //! - `promdash test promql FILE.test…`: promqltest files on the embedded engine
 //! - `promdash print-default-dashboard`
 //! - `promdash completions <SHELL>`
@@ -19,6 +21,7 @@ pub use crate::connection as conn;
 pub mod output;
 pub mod promqltest;
 pub mod query;
+pub mod snapshot;
 pub mod time;
 pub mod validate;
 
@@ -50,6 +53,11 @@ pub enum HeadlessCommand {
     /// Convert a dashboard of another tool: `promdash import grafana FILE.json [-o FILE.toml]`.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Render the dashboard (or --panel TITLE…) once, without a terminal: pictures (svg,
+    /// png), data (csv, json) or the terminal rendering (txt, ansi), written to --out.
+    /// Exit 0 when written, 2 when the server cannot be queried; a panel whose query
+    /// fails is drawn with its error.
+    Snapshot(snapshot::SnapshotArgs),
     /// Run test files on the embedded engine: `promdash test promql FILE.test…`.
     #[command(subcommand)]
     Test(promqltest::TestCommand),
@@ -73,6 +81,7 @@ impl HeadlessCommand {
             Self::Check(_) => "check",
             Self::Validate(_) => "validate",
             Self::Import(_) => "import",
+            Self::Snapshot(_) => "snapshot",
             Self::Test(_) => "test",
             Self::PrintDefaultDashboard => "print-default-dashboard",
             Self::Completions { .. } => "completions",
@@ -248,6 +257,22 @@ pub async fn run(
                 },
             };
             run_validate(client.as_ref(), &args, out, err).await
+        }
+        HeadlessCommand::Snapshot(args) => {
+            let dashboard = match &args.dashboard {
+                None => default_dashboard(),
+                Some(path) => match validate::check_file(path, err)? {
+                    Some(d) => d,
+                    None => return Ok(Outcome::Failed),
+                },
+            };
+            // The source: the server of --url (the embedded sources plug in here).
+            let Some(client) = client(conn, dashboard.connection.as_ref(), err)? else {
+                return Ok(Outcome::Failed);
+            };
+            let server = client.redacted_url().to_owned();
+            let source = std::sync::Arc::new(client);
+            snapshot::run_snapshot(source, &server, dashboard, &args, out, err).await
         }
         HeadlessCommand::Test(cmd) => promqltest::run_test(&cmd, out, err),
         HeadlessCommand::PrintDefaultDashboard => {

@@ -413,44 +413,68 @@ impl Serialize for JsonData<'_> {
 }
 
 fn write_csv(out: &mut dyn Write, data: &QueryData) -> io::Result<()> {
-    let record = |out: &mut dyn Write, cells: &[String]| -> io::Result<()> {
-        let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+    write_csv_tagged(out, None, &[("", data)])
+}
+
+/// The label sets of `data`'s series (none for a scalar or a string).
+fn data_labels(data: &QueryData) -> Box<dyn Iterator<Item = &Labels> + '_> {
+    match data {
+        QueryData::Vector(v) => Box::new(v.iter().map(|s| &s.labels)),
+        QueryData::Matrix(m) => Box::new(m.iter().map(|s| &s.labels)),
+        QueryData::Scalar(_) | QueryData::String { .. } => Box::new(std::iter::empty()),
+    }
+}
+
+/// Several answers as one CSV, the columns of `query -o csv` (labels, `timestamp`,
+/// `value`) over the labels of all of them. With `tag`, a first column of that name
+/// holds each answer's name (a panel's queries: its legend or expression).
+pub fn write_csv_tagged(
+    out: &mut dyn Write,
+    tag: Option<&str>,
+    parts: &[(&str, &QueryData)],
+) -> io::Result<()> {
+    let record = |out: &mut dyn Write, name: &str, cells: &[String]| -> io::Result<()> {
+        let mut line: Vec<String> = Vec::with_capacity(cells.len() + 1);
+        if tag.is_some() {
+            line.push(csv_field(&escaped(name)));
+        }
+        line.extend(cells.iter().map(|c| csv_field(c)));
         writeln!(out, "{}", line.join(","))
     };
-    let head = |cols: &[String], more: bool| -> Vec<String> {
-        label_head(cols, more)
-            .chain(["timestamp".to_owned(), "value".to_owned()])
-            .collect()
-    };
-    match data {
-        QueryData::Vector(series) => {
-            let (cols, more) = label_columns(series.iter().map(|s| &s.labels));
-            record(out, &head(&cols, more))?;
-            for s in series {
-                let mut row = label_cells(&cols, more, &s.labels);
-                row.extend([fmt_time(s.sample.t), fmt_value(s.sample.v)]);
-                record(out, &row)?;
-            }
-        }
-        QueryData::Matrix(series) => {
-            let (cols, more) = label_columns(series.iter().map(|s| &s.labels));
-            record(out, &head(&cols, more))?;
-            for s in series {
-                let labels = label_cells(&cols, more, &s.labels);
-                for p in &s.samples {
-                    let mut row = labels.clone();
-                    row.extend([fmt_time(p.t), fmt_value(p.v)]);
-                    record(out, &row)?;
+    let (cols, more) = label_columns(parts.iter().flat_map(|(_, d)| data_labels(d)));
+    let head: Vec<String> = label_head(&cols, more)
+        .chain(["timestamp".to_owned(), "value".to_owned()])
+        .collect();
+    record(out, tag.unwrap_or_default(), &head)?;
+    for (name, data) in parts {
+        match data {
+            QueryData::Vector(series) => {
+                for s in series {
+                    let mut row = label_cells(&cols, more, &s.labels);
+                    row.extend([fmt_time(s.sample.t), fmt_value(s.sample.v)]);
+                    record(out, name, &row)?;
                 }
             }
-        }
-        QueryData::Scalar(s) => {
-            record(out, &head(&[], false))?;
-            record(out, &[fmt_time(s.t), fmt_value(s.v)])?;
-        }
-        QueryData::String { t, value } => {
-            record(out, &head(&[], false))?;
-            record(out, &[fmt_time(*t), escaped(value)])?;
+            QueryData::Matrix(series) => {
+                for s in series {
+                    let labels = label_cells(&cols, more, &s.labels);
+                    for p in &s.samples {
+                        let mut row = labels.clone();
+                        row.extend([fmt_time(p.t), fmt_value(p.v)]);
+                        record(out, name, &row)?;
+                    }
+                }
+            }
+            QueryData::Scalar(s) => {
+                let mut row = label_cells(&cols, more, &Labels::new());
+                row.extend([fmt_time(s.t), fmt_value(s.v)]);
+                record(out, name, &row)?;
+            }
+            QueryData::String { t, value } => {
+                let mut row = label_cells(&cols, more, &Labels::new());
+                row.extend([fmt_time(*t), escaped(value)]);
+                record(out, name, &row)?;
+            }
         }
     }
     Ok(())

@@ -1,0 +1,1294 @@
+//! Panels and dashboards as SVG pictures drawn for a page: a title, a time axis with
+//! dates, a value axis in the panel's unit, the legend with the TUI's names and colours,
+//! threshold lines and bands, and a footer with the time range and the server (its URL
+//! without credentials, as the status bar shows it).
+//!
+//! Graph lines are drawn from the raw answers (every sample), not the terminal's
+//! downsampled columns. Output is deterministic: coordinates are rounded to 1/100 px and
+//! nothing depends on the clock or the machine. Every text that came from a file or a
+//! server is escaped twice: control characters made visible (as the TUI does) and XML
+//! special characters replaced.
+//!
+//! The elements carry classes and `data-` attributes (`class="series"` with
+//! `data-name`, `class="threshold"` with `data-value`, `class="plot"` with the axis
+//! bounds in `data-lo`/`data-hi`/`data-start`/`data-end`) so tests and scripts can read
+//! a picture back.
+
+use std::fmt::Write as _;
+
+use promdash_queries::dashboard::{Color as DashColor, PanelKind};
+use promdash_queries::model::Sample;
+use promdash_queries::text::escaped;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+
+use super::{PageSize, Target};
+use crate::app::State;
+use crate::panel::{PanelState, series_name, threshold_color};
+use crate::ticks::nice_scale;
+
+/// The font every text is set in (bundled for PNGs, see [`super::png`]).
+pub const FONT: &str = "DejaVu Sans";
+
+/// Average advance of a DejaVu Sans character, in em: for fitting text, not drawing it.
+const CHAR_EM: f64 = 0.6;
+
+/// Height of the time axis under a plot: tick labels and dates.
+const AXIS_H: f64 = 40.0;
+
+const INK: &str = "#222222";
+const DIM: &str = "#666666";
+const GRID: &str = "#e6e6e6";
+const BORDER: &str = "#cccccc";
+const ERROR: &str = "#c62828";
+const STALE: &str = "#b26a00";
+
+/// A terminal colour as drawn on a white page: the same hue, dark enough to read.
+pub fn page_color(c: Color) -> String {
+    let hex = match c {
+        Color::Green => "#2ca02c",
+        Color::Yellow => "#c9a100",
+        Color::Cyan => "#1796a8",
+        Color::Magenta => "#b8379b",
+        Color::LightBlue => "#3b78d8",
+        Color::LightRed => "#e0533d",
+        Color::LightGreen => "#6bbf3f",
+        Color::LightYellow => "#a89a00",
+        Color::LightCyan => "#20b8c9",
+        Color::LightMagenta => "#d162d1",
+        Color::Red => "#d62728",
+        Color::Blue => "#1f5fd1",
+        Color::Gray => "#8a8a8a",
+        Color::DarkGray => "#555555",
+        Color::White => "#bdbdbd",
+        Color::Black | Color::Reset => INK,
+        Color::Rgb(r, g, b) => return format!("#{r:02x}{g:02x}{b:02x}"),
+        Color::Indexed(_) => INK,
+    };
+    hex.to_owned()
+}
+
+/// A dashboard colour (thresholds) on a page.
+pub fn dash_color(c: DashColor) -> String {
+    match c {
+        DashColor::Red => "#d62728".to_owned(),
+        DashColor::Orange => "#f08c00".to_owned(),
+        DashColor::Yellow => "#e0b400".to_owned(),
+        other => page_color(crate::ui::color(other)),
+    }
+}
+
+/// The colour of series colour index `c` (1-based, as [`crate::panel::SeriesView`]).
+pub fn series_color(c: u8) -> String {
+    page_color(crate::ui::RASTER_PALETTE[usize::from(c).min(crate::ui::PALETTE_LEN)])
+}
+
+/// A number for an attribute: at most two decimals, no trailing zeros.
+pub fn num(v: f64) -> String {
+    let r = (v * 100.0).round() / 100.0;
+    let r = if r == 0.0 { 0.0 } else { r };
+    let mut s = format!("{r:.2}");
+    while s.ends_with('0') {
+        s.pop();
+    }
+    if s.ends_with('.') {
+        s.pop();
+    }
+    s
+}
+
+/// Text for XML: control characters made visible first, then `& < > " '` replaced.
+pub fn xml(s: &str) -> String {
+    let visible = escaped(s);
+    let mut out = String::with_capacity(visible.len());
+    for c in visible.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` cut to about `width` px at `size` px per em, with `…` when cut.
+pub fn fit(s: &str, width: f64, size: f64) -> String {
+    let max = (width / (size * CHAR_EM)).floor().max(0.0) as usize;
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+fn text_width(s: &str, size: f64) -> f64 {
+    s.chars().count() as f64 * size * CHAR_EM
+}
+
+/// A box on the page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Area {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+}
+
+impl Area {
+    fn right(&self) -> f64 {
+        self.x + self.w
+    }
+    fn bottom(&self) -> f64 {
+        self.y + self.h
+    }
+}
+
+/// An SVG document being written.
+struct Doc {
+    out: String,
+    clip: usize,
+}
+
+impl Doc {
+    fn new(w: f64, h: f64) -> Self {
+        let mut out = String::with_capacity(64 * 1024);
+        let _ = write!(
+            out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
+             viewBox=\"0 0 {w} {h}\" font-family=\"{FONT}\">\n\
+             <rect width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n",
+            w = num(w),
+            h = num(h),
+        );
+        Self { out, clip: 0 }
+    }
+
+    fn finish(mut self) -> String {
+        self.out.push_str("</svg>\n");
+        self.out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn text(
+        &mut self,
+        x: f64,
+        y: f64,
+        size: f64,
+        anchor: &str,
+        weight: &str,
+        fill: &str,
+        class: &str,
+        content: &str,
+    ) {
+        let _ = write!(
+            self.out,
+            "<text x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"{fill}\"",
+            num(x),
+            num(y),
+            num(size)
+        );
+        if anchor != "start" {
+            let _ = write!(self.out, " text-anchor=\"{anchor}\"");
+        }
+        if weight != "normal" {
+            let _ = write!(self.out, " font-weight=\"{weight}\"");
+        }
+        if !class.is_empty() {
+            let _ = write!(self.out, " class=\"{class}\"");
+        }
+        let _ = writeln!(self.out, ">{}</text>", xml(content));
+    }
+
+    fn rect(&mut self, a: Area, fill: &str, extra: &str) {
+        let _ = writeln!(
+            self.out,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"{extra}/>",
+            num(a.x),
+            num(a.y),
+            num(a.w.max(0.0)),
+            num(a.h.max(0.0))
+        );
+    }
+
+    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, extra: &str) {
+        let _ = writeln!(
+            self.out,
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{stroke}\"{extra}/>",
+            num(x1),
+            num(y1),
+            num(x2),
+            num(y2)
+        );
+    }
+
+    /// Starts a group clipped to `a`; close it with `</g>`.
+    fn clipped(&mut self, a: Area) {
+        self.clip += 1;
+        let id = self.clip;
+        let _ = writeln!(
+            self.out,
+            "<clipPath id=\"c{id}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n\
+             <g clip-path=\"url(#c{id})\">",
+            num(a.x),
+            num(a.y),
+            num(a.w.max(0.0)),
+            num(a.h.max(0.0))
+        );
+    }
+}
+
+/// The whole picture of `target` at `size`.
+pub fn render(state: &State, target: Target, size: PageSize) -> String {
+    let (w, h) = (f64::from(size.width), f64::from(size.height));
+    let mut doc = Doc::new(w, h);
+    let footer_h = 28.0;
+    match target {
+        Target::Panel(i) => {
+            let a = Area {
+                x: 8.0,
+                y: 8.0,
+                w: w - 16.0,
+                h: h - 16.0 - footer_h,
+            };
+            draw_panel(&mut doc, state, i, a);
+        }
+        Target::Dashboard => {
+            let header_h = 44.0;
+            doc.text(
+                16.0,
+                30.0,
+                20.0,
+                "start",
+                "bold",
+                INK,
+                "dashboard-title",
+                &fit(&state.dashboard.title, w * 0.6, 20.0),
+            );
+            let grid = Area {
+                x: 8.0,
+                y: header_h,
+                w: w - 16.0,
+                h: h - header_h - footer_h,
+            };
+            for (i, a) in dashboard_layout(state, grid).into_iter().enumerate() {
+                if let Some(a) = a {
+                    draw_panel(&mut doc, state, i, a);
+                }
+            }
+        }
+    }
+    footer(&mut doc, state, w, h - footer_h);
+    doc.finish()
+}
+
+/// The footer: time range, server, and what drew it.
+fn footer(doc: &mut Doc, state: &State, w: f64, y: f64) {
+    let (start, end) = super::shown_window(state);
+    let range = super::range_text(start, end, state.opts.utc_offset);
+    let server = if state.opts.url.is_empty() {
+        String::new()
+    } else {
+        format!("  ·  {}", state.opts.url)
+    };
+    doc.line(8.0, y + 4.0, w - 8.0, y + 4.0, BORDER, "");
+    doc.text(
+        12.0,
+        y + 20.0,
+        12.0,
+        "start",
+        "normal",
+        DIM,
+        "footer",
+        &fit(&format!("{range}{server}"), w - 140.0, 12.0),
+    );
+    doc.text(
+        w - 12.0,
+        y + 20.0,
+        12.0,
+        "end",
+        "normal",
+        DIM,
+        "",
+        "promdash",
+    );
+}
+
+/// The panels' boxes on a dashboard page: the TUI's 12-column flow, on a grid of cells
+/// as tall as needed for every panel to have its comfortable height, scaled to the page.
+pub fn dashboard_layout(state: &State, grid: Area) -> Vec<Option<Area>> {
+    let slots: Vec<crate::layout::Slot> = state
+        .dashboard
+        .panels
+        .iter()
+        .map(|p| crate::layout::Slot {
+            width: p.width,
+            tall: matches!(
+                p.kind,
+                PanelKind::Graph | PanelKind::Table | PanelKind::Heatmap
+            ),
+            height: p.height,
+        })
+        .collect();
+    // Cells of about 10×20 px, more rows when the page is too short for every panel.
+    let cols: u16 = 120;
+    let mut rows = ((grid.h / 20.0).floor() as u16).max(8);
+    let mut rects = crate::layout::grid(Rect::new(0, 0, cols, rows), &slots, 0);
+    while rects.iter().any(Option::is_none) && rows < 2000 {
+        rows += 8;
+        rects = crate::layout::grid(Rect::new(0, 0, cols, rows), &slots, 0);
+    }
+    let (sx, sy) = (grid.w / f64::from(cols), grid.h / f64::from(rows));
+    let gap = 4.0;
+    rects
+        .into_iter()
+        .map(|r| {
+            r.map(|r| Area {
+                x: grid.x + f64::from(r.x) * sx + gap,
+                y: grid.y + f64::from(r.y) * sy + gap,
+                w: f64::from(r.width) * sx - 2.0 * gap,
+                h: f64::from(r.height) * sy - 2.0 * gap,
+            })
+        })
+        .collect()
+}
+
+/// One panel in `a`: its frame and title, then what its kind draws.
+fn draw_panel(doc: &mut Doc, state: &State, i: usize, a: Area) {
+    let (Some(panel), Some(ps)) = (state.dashboard.panels.get(i), state.panels.get(i)) else {
+        return;
+    };
+    let firing = state.firing_panels().get(i).copied().unwrap_or(false);
+    let border = if firing { "#d62728" } else { BORDER };
+    let width = if firing { 2.5 } else { 1.0 };
+    let _ = writeln!(
+        doc.out,
+        "<g class=\"panel\" data-kind=\"{}\" data-title=\"{}\">",
+        super::data::kind_str(panel.kind),
+        xml(&panel.title)
+    );
+    doc.rect(
+        a,
+        "#ffffff",
+        &format!(
+            " rx=\"4\" stroke=\"{border}\" stroke-width=\"{}\"",
+            num(width)
+        ),
+    );
+    let title_size = 14.0;
+    let stale = state.panel_is_stale(i);
+    let title = fit(
+        &panel.title,
+        a.w - 24.0 - if stale { 50.0 } else { 0.0 },
+        14.0,
+    );
+    doc.text(
+        a.x + 10.0,
+        a.y + 20.0,
+        title_size,
+        "start",
+        "bold",
+        INK,
+        "title",
+        &title,
+    );
+    if stale {
+        doc.text(
+            a.x + 16.0 + text_width(&title, title_size),
+            a.y + 20.0,
+            11.0,
+            "start",
+            "normal",
+            STALE,
+            "stale",
+            "stale",
+        );
+    }
+    let inner = Area {
+        x: a.x + 10.0,
+        y: a.y + 30.0,
+        w: (a.w - 20.0).max(0.0),
+        h: (a.h - 38.0).max(0.0),
+    };
+    match panel.kind {
+        PanelKind::Graph => graph(doc, state, i, inner),
+        PanelKind::Stat => stat(doc, state, i, inner, false),
+        PanelKind::Gauge => stat(doc, state, i, inner, true),
+        PanelKind::Table => table(doc, state, i, inner),
+        PanelKind::Heatmap => heatmap(doc, state, i, inner),
+    }
+    if let Some(e) = ps.visible_error() {
+        error_text(doc, inner, e);
+    } else if !ps.loaded {
+        doc.text(
+            inner.x + inner.w / 2.0,
+            inner.y + inner.h / 2.0,
+            13.0,
+            "middle",
+            "normal",
+            DIM,
+            "nodata",
+            "no data",
+        );
+    }
+    doc.out.push_str("</g>\n");
+}
+
+/// A query's error in red over the panel, wrapped to its width (at most four lines).
+fn error_text(doc: &mut Doc, inner: Area, e: &str) {
+    let size = 12.0;
+    let per_line = ((inner.w - 16.0) / (size * CHAR_EM)).floor().max(8.0) as usize;
+    let msg: Vec<char> = format!("error: {}", escaped(e)).chars().collect();
+    let lines: Vec<String> = msg
+        .chunks(per_line)
+        .take(4)
+        .map(|c| c.iter().collect())
+        .collect();
+    let h = lines.len() as f64 * 16.0 + 8.0;
+    doc.rect(
+        Area {
+            x: inner.x,
+            y: inner.y,
+            w: inner.w,
+            h,
+        },
+        "#fdecea",
+        " rx=\"3\"",
+    );
+    for (k, line) in lines.iter().enumerate() {
+        // Already escaped for display: only XML escaping is left, which `text` does.
+        doc.text(
+            inner.x + 8.0,
+            inner.y + 17.0 + k as f64 * 16.0,
+            size,
+            "start",
+            "normal",
+            ERROR,
+            "error",
+            line,
+        );
+    }
+}
+
+/// A raw series to draw: its name, colour and samples.
+struct Line<'a> {
+    name: String,
+    color: u8,
+    samples: &'a [Sample],
+    step: f64,
+}
+
+/// The series a graph shows, from the raw answers, named and coloured as the TUI names
+/// and colours them (the series it hides past its cap are hidden here too).
+fn graph_lines<'a>(state: &State, i: usize, ps: &'a PanelState) -> Vec<Line<'a>> {
+    let panel = &state.dashboard.panels[i];
+    let mut out = Vec::new();
+    for (qi, raw) in ps.raw.iter().enumerate() {
+        let Some(raw) = raw else { continue };
+        let legend = panel.queries.get(qi).and_then(|q| q.legend.as_deref());
+        let expr = panel.queries.get(qi).map_or("", |q| q.expr.as_str());
+        for s in &raw.series {
+            let name = series_name(legend, &s.labels, expr);
+            let Some(view) = ps.series.iter().find(|v| v.name == name) else {
+                continue;
+            };
+            out.push(Line {
+                name,
+                color: view.color,
+                samples: &s.samples,
+                step: raw.window.step.as_secs_f64(),
+            });
+        }
+    }
+    out
+}
+
+/// The plot's value axis: the samples' range (from zero for non-negative data),
+/// stretched to a threshold just above the data, as the TUI does.
+fn value_scale(
+    lines: &[Line<'_>],
+    thresholds: &[promdash_queries::dashboard::Threshold],
+    ticks: usize,
+) -> crate::ticks::Scale {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for l in lines {
+        for p in l.samples {
+            if p.v.is_finite() {
+                lo = lo.min(p.v);
+                hi = hi.max(p.v);
+            }
+        }
+    }
+    for t in thresholds {
+        if hi.is_finite() && t.value > hi && t.value <= hi * 1.5 {
+            hi = t.value;
+        }
+    }
+    nice_scale(lo, hi, ticks)
+}
+
+/// Maps data to the plot: x from the window, y from the value scale.
+#[derive(Debug, Clone, Copy)]
+pub struct Mapping {
+    pub plot: Area,
+    pub start: f64,
+    pub end: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Mapping {
+    pub fn x(&self, t: f64) -> f64 {
+        let span = self.end - self.start;
+        if span > 0.0 {
+            self.plot.x + (t - self.start) / span * self.plot.w
+        } else {
+            self.plot.x + self.plot.w / 2.0
+        }
+    }
+
+    pub fn y(&self, v: f64) -> f64 {
+        let span = self.hi - self.lo;
+        if span > 0.0 {
+            self.plot.y + (self.hi - v) / span * self.plot.h
+        } else {
+            self.plot.y + self.plot.h / 2.0
+        }
+    }
+}
+
+/// The path of `samples`: a new subpath after a gap longer than 1.5 steps or a value
+/// that is not finite. Single points become dots (`circles`).
+fn series_path(m: &Mapping, samples: &[Sample], step: f64) -> (String, Vec<(f64, f64)>) {
+    let mut d = String::new();
+    let mut dots = Vec::new();
+    let mut run: Vec<(f64, f64)> = Vec::new();
+    let mut flush = |run: &mut Vec<(f64, f64)>, d: &mut String| {
+        match run.len() {
+            0 => {}
+            1 => dots.push(run[0]),
+            _ => {
+                for (k, (x, y)) in run.iter().enumerate() {
+                    let _ = write!(
+                        d,
+                        "{}{} {}",
+                        if k == 0 { "M" } else { " L" },
+                        num(*x),
+                        num(*y)
+                    );
+                    if k + 1 == run.len() {
+                        d.push(' ');
+                    }
+                }
+            }
+        }
+        run.clear();
+    };
+    let mut last_t = f64::NEG_INFINITY;
+    for p in samples {
+        if !p.v.is_finite() || (step > 0.0 && p.t - last_t > step * 1.5) {
+            flush(&mut run, &mut d);
+        }
+        if p.v.is_finite() {
+            run.push((m.x(p.t), m.y(p.v)));
+        }
+        last_t = p.t;
+    }
+    flush(&mut run, &mut d);
+    (d.trim_end().to_owned(), dots)
+}
+
+fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
+    let panel = &state.dashboard.panels[i];
+    let ps = &state.panels[i];
+    let lines = graph_lines(state, i, ps);
+    let format = &ps.format;
+    // Legend rows below the plot: every entry if it fits in a third of the panel.
+    let legend_size = 12.0;
+    let entries: Vec<(String, String, u8)> = ps
+        .series
+        .iter()
+        .map(|s| (s.name.clone(), s.last_text.clone(), s.color))
+        .collect();
+    let max_rows = ((inner.h / 3.0) / 18.0).floor().max(1.0) as usize;
+    let layout = legend_layout(&entries, inner.w, legend_size, max_rows);
+    let legend_h = layout.rows as f64 * 18.0;
+    let ticks = ((inner.h - legend_h - 24.0) / 40.0).floor().clamp(2.0, 8.0) as usize;
+    let scale = value_scale(&lines, &panel.thresholds, ticks);
+    let labels: Vec<(f64, String)> = scale.ticks().map(|v| (v, format.format(v, None))).collect();
+    let label_w = labels
+        .iter()
+        .map(|(_, l)| text_width(l, 11.0))
+        .fold(0.0, f64::max)
+        + 8.0;
+    let plot = Area {
+        x: inner.x + label_w,
+        y: inner.y + 6.0,
+        w: (inner.w - label_w - 8.0).max(1.0),
+        h: (inner.h - legend_h - 6.0 - AXIS_H).max(1.0),
+    };
+    let (start, end) = match ps.window {
+        Some(w) => (w.start, w.end),
+        None => super::shown_window(state),
+    };
+    let m = Mapping {
+        plot,
+        start,
+        end,
+        lo: scale.lo,
+        hi: scale.hi,
+    };
+    let _ = writeln!(
+        doc.out,
+        "<g class=\"plot\" data-x=\"{}\" data-y=\"{}\" data-w=\"{}\" data-h=\"{}\" \
+         data-start=\"{}\" data-end=\"{}\" data-lo=\"{}\" data-hi=\"{}\">",
+        num(plot.x),
+        num(plot.y),
+        num(plot.w),
+        num(plot.h),
+        start,
+        end,
+        scale.lo,
+        scale.hi
+    );
+    // Threshold bands under everything: from each threshold up to the next (or the top).
+    doc.clipped(plot);
+    for (k, t) in panel.thresholds.iter().enumerate() {
+        let top = panel
+            .thresholds
+            .get(k + 1)
+            .map_or(scale.hi, |n| n.value)
+            .min(scale.hi);
+        if t.value >= scale.hi || top <= t.value {
+            continue;
+        }
+        let y1 = m.y(top);
+        let y2 = m.y(t.value.max(scale.lo));
+        doc.rect(
+            Area {
+                x: plot.x,
+                y: y1,
+                w: plot.w,
+                h: y2 - y1,
+            },
+            &dash_color(t.color),
+            " fill-opacity=\"0.08\" class=\"band\"",
+        );
+    }
+    doc.out.push_str("</g>\n");
+    // Value axis: grid lines and labels.
+    for (v, label) in &labels {
+        let y = m.y(*v);
+        doc.line(plot.x, y, plot.right(), y, GRID, "");
+        doc.text(
+            plot.x - 6.0,
+            y + 4.0,
+            11.0,
+            "end",
+            "normal",
+            DIM,
+            "ylabel",
+            label,
+        );
+    }
+    doc.line(
+        plot.x,
+        plot.bottom(),
+        plot.right(),
+        plot.bottom(),
+        BORDER,
+        "",
+    );
+    time_axis(doc, &m, state.opts.utc_offset);
+    // Series, the highest-ranked last so it stays on top (as the TUI draws them).
+    doc.clipped(plot);
+    let mut ordered: Vec<&Line<'_>> = lines.iter().collect();
+    ordered.sort_by_key(|l| {
+        std::cmp::Reverse(
+            ps.series
+                .iter()
+                .position(|s| s.name == l.name)
+                .unwrap_or(usize::MAX),
+        )
+    });
+    for l in ordered {
+        let color = series_color(l.color);
+        let (d, dots) = series_path(&m, l.samples, l.step);
+        if !d.is_empty() {
+            let _ = writeln!(
+                doc.out,
+                "<path class=\"series\" data-name=\"{}\" d=\"{d}\" fill=\"none\" stroke=\"{color}\" \
+                 stroke-width=\"1.6\" stroke-linejoin=\"round\"/>",
+                xml(&l.name)
+            );
+        }
+        for (x, y) in dots {
+            let _ = writeln!(
+                doc.out,
+                "<circle class=\"dot\" data-name=\"{}\" cx=\"{}\" cy=\"{}\" r=\"2\" fill=\"{color}\"/>",
+                xml(&l.name),
+                num(x),
+                num(y)
+            );
+        }
+    }
+    // Threshold lines over the series.
+    for t in &panel.thresholds {
+        if t.value < scale.lo || t.value > scale.hi {
+            continue;
+        }
+        let y = m.y(t.value);
+        let _ = writeln!(
+            doc.out,
+            "<line class=\"threshold\" data-value=\"{}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" \
+             stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>",
+            t.value,
+            num(plot.x),
+            num(y),
+            num(plot.right()),
+            num(y),
+            dash_color(t.color)
+        );
+    }
+    doc.out.push_str("</g>\n</g>\n");
+    // Legend.
+    let y0 = plot.bottom() + AXIS_H + 4.0;
+    for e in &layout.placed {
+        let (name, last, color) = &entries[e.index];
+        let y = y0 + e.row as f64 * 18.0;
+        let x = inner.x + e.x;
+        let _ = writeln!(
+            doc.out,
+            "<rect class=\"swatch\" x=\"{}\" y=\"{}\" width=\"12\" height=\"4\" fill=\"{}\"/>",
+            num(x),
+            num(y - 6.0),
+            series_color(*color)
+        );
+        let name_fit = fit(
+            name,
+            e.w - 22.0 - text_width(last, legend_size),
+            legend_size,
+        );
+        let _ = writeln!(
+            doc.out,
+            "<text class=\"legend\" x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"{INK}\">{} \
+             <tspan font-weight=\"bold\">{}</tspan></text>",
+            num(x + 16.0),
+            num(y),
+            num(legend_size),
+            xml(&name_fit),
+            xml(last)
+        );
+    }
+    let more = entries.len() - layout.placed.len() + ps.hidden;
+    if more > 0 {
+        doc.text(
+            inner.right(),
+            y0 + (layout.rows.max(1) - 1) as f64 * 18.0,
+            legend_size,
+            "end",
+            "normal",
+            DIM,
+            "legend-more",
+            &format!("+{more} more series"),
+        );
+    }
+}
+
+/// Where legend entries go.
+struct LegendLayout {
+    placed: Vec<Placed>,
+    rows: usize,
+}
+
+struct Placed {
+    index: usize,
+    row: usize,
+    x: f64,
+    w: f64,
+}
+
+fn legend_layout(
+    entries: &[(String, String, u8)],
+    width: f64,
+    size: f64,
+    max_rows: usize,
+) -> LegendLayout {
+    let mut placed = Vec::new();
+    let (mut x, mut row) = (0.0, 0);
+    for (index, (name, last, _)) in entries.iter().enumerate() {
+        let w = (16.0 + text_width(name, size) + 6.0 + text_width(last, size) + 18.0).min(width);
+        if x > 0.0 && x + w > width {
+            row += 1;
+            x = 0.0;
+        }
+        if row >= max_rows {
+            break;
+        }
+        placed.push(Placed { index, row, x, w });
+        x += w;
+    }
+    let rows = if entries.is_empty() {
+        0
+    } else {
+        (row + 1).min(max_rows)
+    };
+    LegendLayout { placed, rows }
+}
+
+/// Time ticks under the plot: `HH:MM` (with seconds for short intervals), and the date
+/// under the first label and wherever the day changes.
+fn time_axis(doc: &mut Doc, m: &Mapping, offset: i32) {
+    let span = m.end - m.start;
+    if span <= 0.0 {
+        return;
+    }
+    let max_labels = (m.plot.w / 90.0).floor().max(1.0) as usize;
+    let interval = crate::ui::time::interval_for(span, max_labels);
+    let off = f64::from(offset);
+    let step = interval as f64;
+    let mut t = ((m.start + off) / step).ceil() * step - off;
+    let mut label = String::new();
+    let mut last_day = None;
+    let y = m.plot.bottom();
+    while t <= m.end + 1e-9 {
+        let x = m.x(t);
+        doc.line(x, y, x, y + 4.0, BORDER, "");
+        crate::ui::time::axis_label(&mut label, t, offset, interval.min(3600));
+        doc.text(x, y + 16.0, 11.0, "middle", "normal", DIM, "xlabel", &label);
+        let day = super::ymd(t, offset);
+        if last_day != Some(day) {
+            let (yy, mo, d) = day;
+            doc.text(
+                x,
+                y + 29.0,
+                10.0,
+                "middle",
+                "normal",
+                DIM,
+                "xdate",
+                &format!("{yy:04}-{mo:02}-{d:02}"),
+            );
+            last_day = Some(day);
+        }
+        t += step;
+    }
+}
+
+/// Stat and gauge panels: the value large, coloured by thresholds (a gauge adds an arc
+/// between its bounds with the thresholds marked); several series are drawn as a grid
+/// of values with their names.
+fn stat(doc: &mut Doc, state: &State, i: usize, inner: Area, gauge: bool) {
+    let panel = &state.dashboard.panels[i];
+    let ps = &state.panels[i];
+    let values: Vec<(&str, f64, &str)> = ps
+        .stat_values()
+        .map(|v| (v.name.as_str(), v.value, v.text.as_str()))
+        .collect();
+    if values.len() > 1 {
+        let n = values.len().min(24);
+        let cols = (n as f64).sqrt().ceil().max(1.0) as usize;
+        let rows = n.div_ceil(cols);
+        let cw = inner.w / cols as f64;
+        let ch = inner.h / rows as f64;
+        for (k, (name, v, text)) in values.iter().take(n).enumerate() {
+            let a = Area {
+                x: inner.x + (k % cols) as f64 * cw,
+                y: inner.y + (k / cols) as f64 * ch,
+                w: cw,
+                h: ch,
+            };
+            let color = threshold_color(&panel.thresholds, *v).map_or(INK.to_owned(), dash_color);
+            let size = (a.h * 0.4).min(a.w / (text.chars().count().max(1) as f64 * CHAR_EM) * 0.9);
+            doc.text(
+                a.x + a.w / 2.0,
+                a.y + a.h * 0.55,
+                size.max(8.0),
+                "middle",
+                "bold",
+                &color,
+                "value",
+                text,
+            );
+            doc.text(
+                a.x + a.w / 2.0,
+                a.y + a.h * 0.55 + 16.0,
+                11.0,
+                "middle",
+                "normal",
+                DIM,
+                "value-name",
+                &fit(name, a.w - 8.0, 11.0),
+            );
+        }
+        if values.len() > n {
+            doc.text(
+                inner.right(),
+                inner.bottom(),
+                11.0,
+                "end",
+                "normal",
+                DIM,
+                "",
+                &format!("+{} more", values.len() - n),
+            );
+        }
+        return;
+    }
+    let value = ps.value.unwrap_or(f64::NAN);
+    let text = if ps.loaded {
+        ps.value_text.as_str()
+    } else {
+        ""
+    };
+    let default = if gauge { "#2ca02c" } else { INK };
+    let color = threshold_color(&panel.thresholds, value).map_or(default.to_owned(), dash_color);
+    if gauge {
+        gauge_arc(doc, state, i, inner, value, &color);
+        let r = gauge_radius(inner);
+        let size = (r * 0.35).min(inner.w / (text.chars().count().max(1) as f64 * CHAR_EM));
+        doc.text(
+            inner.x + inner.w / 2.0,
+            inner.y + 8.0 + r,
+            size.max(8.0),
+            "middle",
+            "bold",
+            &color,
+            "value",
+            text,
+        );
+        return;
+    }
+    // A sparkline of the range answer under the value.
+    if let Some(raw) = ps.raw.iter().flatten().next()
+        && let Some(s) = raw.series.first()
+    {
+        let spark = Area {
+            x: inner.x,
+            y: inner.y + inner.h * 0.6,
+            w: inner.w,
+            h: inner.h * 0.4,
+        };
+        let lines = [Line {
+            name: String::new(),
+            color: 1,
+            samples: &s.samples,
+            step: raw.window.step.as_secs_f64(),
+        }];
+        let scale = value_scale(&lines, &[], 2);
+        let m = Mapping {
+            plot: spark,
+            start: raw.window.start,
+            end: raw.window.end,
+            lo: scale.lo,
+            hi: scale.hi,
+        };
+        let (d, _) = series_path(&m, &s.samples, raw.window.step.as_secs_f64());
+        if !d.is_empty() {
+            let _ = writeln!(
+                doc.out,
+                "<path class=\"sparkline\" d=\"{d}\" fill=\"none\" stroke=\"{color}\" \
+                 stroke-opacity=\"0.5\" stroke-width=\"1.5\"/>"
+            );
+        }
+    }
+    let size = (inner.h * 0.45).min(inner.w / (text.chars().count().max(1) as f64 * CHAR_EM));
+    doc.text(
+        inner.x + inner.w / 2.0,
+        inner.y + inner.h * 0.5,
+        size.max(8.0),
+        "middle",
+        "bold",
+        &color,
+        "value",
+        text,
+    );
+}
+
+fn gauge_radius(inner: Area) -> f64 {
+    (inner.w / 2.0 - 8.0).min(inner.h - 28.0).max(4.0)
+}
+
+/// The point at `ratio` (0 = left, 1 = right) along a half circle of radius `r` at `c`.
+fn arc_point(cx: f64, cy: f64, r: f64, ratio: f64) -> (f64, f64) {
+    let a = std::f64::consts::PI * (1.0 - ratio.clamp(0.0, 1.0));
+    (cx + r * a.cos(), cy - r * a.sin())
+}
+
+fn arc_path(cx: f64, cy: f64, r: f64, from: f64, to: f64) -> String {
+    let (x1, y1) = arc_point(cx, cy, r, from);
+    let (x2, y2) = arc_point(cx, cy, r, to);
+    format!(
+        "M{} {} A{} {} 0 0 1 {} {}",
+        num(x1),
+        num(y1),
+        num(r),
+        num(r),
+        num(x2),
+        num(y2)
+    )
+}
+
+fn gauge_arc(doc: &mut Doc, state: &State, i: usize, inner: Area, value: f64, color: &str) {
+    let panel = &state.dashboard.panels[i];
+    let ps = &state.panels[i];
+    let (min, max) = panel.gauge_bounds();
+    let ratio = |v: f64| {
+        if max > min {
+            ((v - min) / (max - min)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    };
+    let r = gauge_radius(inner);
+    let (cx, cy) = (inner.x + inner.w / 2.0, inner.y + 8.0 + r);
+    let thick = (r * 0.18).max(4.0);
+    let _ = writeln!(
+        doc.out,
+        "<path class=\"gauge-track\" d=\"{}\" fill=\"none\" stroke=\"{GRID}\" stroke-width=\"{}\"/>",
+        arc_path(cx, cy, r, 0.0, 1.0),
+        num(thick)
+    );
+    if value.is_finite() && ratio(value) > 0.0 {
+        let _ = writeln!(
+            doc.out,
+            "<path class=\"gauge-value\" data-ratio=\"{}\" d=\"{}\" fill=\"none\" stroke=\"{color}\" \
+             stroke-width=\"{}\"/>",
+            ratio(value),
+            arc_path(cx, cy, r, 0.0, ratio(value)),
+            num(thick)
+        );
+    }
+    // Threshold marks just outside the arc.
+    for t in &panel.thresholds {
+        if t.value < min || t.value > max {
+            continue;
+        }
+        let (x1, y1) = arc_point(cx, cy, r + thick / 2.0 + 1.0, ratio(t.value));
+        let (x2, y2) = arc_point(cx, cy, r + thick / 2.0 + 7.0, ratio(t.value));
+        let _ = writeln!(
+            doc.out,
+            "<line class=\"threshold\" data-value=\"{}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" \
+             stroke=\"{}\" stroke-width=\"3\"/>",
+            t.value,
+            num(x1),
+            num(y1),
+            num(x2),
+            num(y2),
+            dash_color(t.color)
+        );
+    }
+    let lo = ps.format.format(min, panel.decimals);
+    let hi = ps.format.format(max, panel.decimals);
+    doc.text(
+        cx - r,
+        cy + 16.0,
+        11.0,
+        "middle",
+        "normal",
+        DIM,
+        "gauge-min",
+        &lo,
+    );
+    doc.text(
+        cx + r,
+        cy + 16.0,
+        11.0,
+        "middle",
+        "normal",
+        DIM,
+        "gauge-max",
+        &hi,
+    );
+}
+
+/// Table panels: a header of label names and `value`, one row per series (highest
+/// first, as the TUI sorts them), values coloured by thresholds.
+fn table(doc: &mut Doc, state: &State, i: usize, inner: Area) {
+    let panel = &state.dashboard.panels[i];
+    let ps = &state.panels[i];
+    if ps.rows.is_empty() {
+        return;
+    }
+    let size = 12.0;
+    let row_h = 20.0;
+    let ncols = ps.columns.len() + 1;
+    // Column widths: by the widest cell, shrunk together to fit.
+    let mut widths: Vec<f64> = (0..ncols)
+        .map(|c| {
+            let head = if c < ps.columns.len() {
+                text_width(&ps.columns[c], size)
+            } else {
+                text_width("value", size)
+            };
+            ps.rows
+                .iter()
+                .take(200)
+                .map(|r| {
+                    if c < ps.columns.len() {
+                        text_width(&r.labels[c], size)
+                    } else {
+                        text_width(&r.text, size)
+                    }
+                })
+                .fold(head, f64::max)
+                + 16.0
+        })
+        .collect();
+    let total: f64 = widths.iter().sum();
+    if total > inner.w {
+        let k = inner.w / total;
+        for w in &mut widths {
+            *w *= k;
+        }
+    }
+    let max_rows = ((inner.h - row_h) / row_h).floor().max(0.0) as usize;
+    let shown = ps.rows.len().min(max_rows);
+    let more = ps.rows.len() - shown;
+    let shown = if more > 0 {
+        shown.saturating_sub(1)
+    } else {
+        shown
+    };
+    let mut x = inner.x;
+    for (c, w) in widths.iter().enumerate() {
+        let head = ps.columns.get(c).map_or("value", String::as_str);
+        let last = c + 1 == ncols;
+        let (tx, anchor) = if last {
+            (x + w - 8.0, "end")
+        } else {
+            (x + 4.0, "start")
+        };
+        doc.text(
+            tx,
+            inner.y + 14.0,
+            size,
+            anchor,
+            "bold",
+            INK,
+            "th",
+            &fit(head, w - 8.0, size),
+        );
+        for (k, r) in ps.rows.iter().take(shown).enumerate() {
+            let y = inner.y + row_h * (k as f64 + 1.0) + 14.0;
+            let (cell, fill, weight) = if last {
+                let color =
+                    threshold_color(&panel.thresholds, r.value).map_or(INK.to_owned(), dash_color);
+                (r.text.as_str(), color, "bold")
+            } else {
+                (r.labels[c].as_str(), INK.to_owned(), "normal")
+            };
+            doc.text(
+                tx,
+                y,
+                size,
+                anchor,
+                weight,
+                &fill,
+                "td",
+                &fit(cell, w - 8.0, size),
+            );
+        }
+        x += w;
+    }
+    for k in 1..=shown {
+        let y = inner.y + row_h * k as f64 + 0.5;
+        doc.line(inner.x, y, inner.right(), y, GRID, "");
+    }
+    if more > 0 {
+        doc.text(
+            inner.x + 4.0,
+            inner.y + row_h * (shown as f64 + 1.0) + 14.0,
+            size,
+            "start",
+            "normal",
+            DIM,
+            "more-rows",
+            &format!(
+                "+{} more rows",
+                more + usize::from(max_rows > 0 && more > 0)
+            ),
+        );
+    }
+}
+
+/// Heatmap panels: the TUI's bucket grid as shaded cells, bucket bounds on the left.
+fn heatmap(doc: &mut Doc, state: &State, i: usize, inner: Area) {
+    let ps = &state.panels[i];
+    let Some(h) = ps.heatmap.as_ref() else {
+        return;
+    };
+    if h.cols == 0 || h.rows == 0 {
+        return;
+    }
+    let label_w = 60.0;
+    let plot = Area {
+        x: inner.x + label_w,
+        y: inner.y + 4.0,
+        w: (inner.w - label_w - 8.0).max(1.0),
+        h: (inner.h - 40.0).max(1.0),
+    };
+    let (cw, ch) = (plot.w / h.cols as f64, plot.h / h.rows as f64);
+    let _ = writeln!(
+        doc.out,
+        "<g class=\"heatmap\" data-cols=\"{}\" data-rows=\"{}\">",
+        h.cols, h.rows
+    );
+    for r in 0..h.rows {
+        for c in 0..h.cols {
+            let v = h.cells[r * h.cols + c];
+            if v <= 0.0 || h.max <= 0.0 {
+                continue;
+            }
+            let shade = f64::from(v / h.max).clamp(0.05, 1.0);
+            doc.rect(
+                Area {
+                    x: plot.x + c as f64 * cw,
+                    y: plot.y + r as f64 * ch,
+                    w: cw + 0.3,
+                    h: ch + 0.3,
+                },
+                "#d9480f",
+                &format!(" fill-opacity=\"{}\"", num(shade)),
+            );
+        }
+    }
+    doc.out.push_str("</g>\n");
+    for (r, b) in h.row_bounds.iter().enumerate() {
+        if h.rows > 12 && r % (h.rows / 8).max(1) != 0 {
+            continue;
+        }
+        let label = if b.is_infinite() {
+            "+Inf".to_owned()
+        } else {
+            ps.format.format(*b, None)
+        };
+        doc.text(
+            plot.x - 6.0,
+            plot.y + r as f64 * ch + ch / 2.0 + 4.0,
+            10.0,
+            "end",
+            "normal",
+            DIM,
+            "ylabel",
+            &label,
+        );
+    }
+    if let Some(w) = ps.window {
+        let m = Mapping {
+            plot,
+            start: w.start,
+            end: w.end,
+            lo: 0.0,
+            hi: 1.0,
+        };
+        time_axis(doc, &m, state.opts.utc_offset);
+    }
+}

@@ -1,0 +1,641 @@
+//! Exports of a dashboard filled with fixed answers through the real `update`: SVGs
+//! parsed back as XML (path points equal the samples mapped to the axes), PNGs decoded
+//! and probed, CSV and JSON compared value by value.
+
+use std::time::Duration;
+
+use promdash_queries::error::{ErrorType, QueryError};
+use promdash_queries::model::{
+    InstantSeries, Labels, Notes, QueryData, QueryResult, RangeSeries, Sample,
+};
+use promdash_queries::source::RangeWindow;
+use resvg::tiny_skia::Pixmap;
+
+use super::*;
+use crate::app::{Effect, FetchKey, Fetched, Msg, Options, State, update};
+
+/// 2026-12-02T04:15:00Z.
+const END: f64 = 1_796_184_900.0;
+
+const DASHBOARD: &str = r#"
+title = "Test <dash> & co"
+range = "10m"
+
+[[panels]]
+title = "Latency"
+kind = "graph"
+unit = "seconds"
+queries = [ { expr = "lat", legend = "{{q}}" } ]
+thresholds = [ { value = 0.5, color = "yellow" }, { value = 0.8, color = "red" } ]
+
+[[panels]]
+title = "Total"
+kind = "stat"
+query = "total"
+width = 3
+
+[[panels]]
+title = "Load"
+kind = "gauge"
+query = "load"
+unit = "percent"
+thresholds = [ { value = 50, color = "yellow" }, { value = 90, color = "red" } ]
+width = 3
+
+[[panels]]
+title = "Routes"
+kind = "table"
+query = "routes"
+unit = "reqps"
+width = 3
+
+[[panels]]
+title = "Broken"
+kind = "graph"
+query = "broken("
+width = 3
+"#;
+
+fn labels(kv: &[(&str, &str)]) -> Labels {
+    kv.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The hostile label value of the table and the graph: markup and a control character.
+const HOSTILE: &str = "</text><script>alert(1)</script>\u{1b}[2J";
+
+/// p50 rises steadily; p99 has a gap of three steps in the middle and a NaN.
+fn latency(w: RangeWindow) -> QueryData {
+    let step = w.step.as_secs_f64();
+    let n = ((w.end - w.start) / step).round() as usize;
+    let p50: Vec<Sample> = (0..=n)
+        .map(|k| Sample {
+            t: w.start + k as f64 * step,
+            v: 0.1 + 0.002 * k as f64,
+        })
+        .collect();
+    let p99: Vec<Sample> = (0..=n)
+        .filter(|k| !(n / 2..n / 2 + 3).contains(k))
+        .map(|k| Sample {
+            t: w.start + k as f64 * step,
+            v: if k == n - 2 { f64::NAN } else { 0.9 },
+        })
+        .collect();
+    QueryData::Matrix(vec![
+        RangeSeries {
+            labels: labels(&[("q", "p50")]),
+            samples: p50,
+        },
+        RangeSeries {
+            labels: labels(&[("q", "p99"), ("route", HOSTILE)]),
+            samples: p99,
+        },
+    ])
+}
+
+fn vector(rows: &[(&[(&str, &str)], f64)]) -> QueryData {
+    QueryData::Vector(
+        rows.iter()
+            .map(|(l, v)| InstantSeries {
+                labels: labels(l),
+                sample: Sample { t: END, v: *v },
+            })
+            .collect(),
+    )
+}
+
+fn answer(key: &FetchKey, window: Option<RangeWindow>) -> Result<QueryResult, QueryError> {
+    let data = match (key.expr(), window) {
+        ("lat", Some(w)) => latency(w),
+        ("total", Some(w)) => {
+            let step = w.step.as_secs_f64();
+            let n = ((w.end - w.start) / step).round() as usize;
+            QueryData::Matrix(vec![RangeSeries {
+                labels: Labels::new(),
+                samples: (0..=n)
+                    .map(|k| Sample {
+                        t: w.start + k as f64 * step,
+                        v: 1000.0 + k as f64,
+                    })
+                    .collect(),
+            }])
+        }
+        ("total", None) => vector(&[(&[], 1234.0)]),
+        ("load", None) => vector(&[(&[], 75.0)]),
+        ("routes", None) => vector(&[(&[("route", "/a")], 2.5), (&[("route", HOSTILE)], 7.25)]),
+        ("broken(", _) => {
+            return Err(QueryError::Api {
+                status: 400,
+                error_type: ErrorType::BadData,
+                message: "1:8: parse error: unclosed left parenthesis".into(),
+            });
+        }
+        (other, w) => panic!("unexpected request {other} {w:?}"),
+    };
+    Ok(QueryResult {
+        data,
+        notes: Notes::default(),
+    })
+}
+
+/// The dashboard filled through `update` with the answers above, paused at [`END`].
+pub(crate) fn filled_state() -> State {
+    let dashboard = promdash_queries::parse_dashboard(DASHBOARD, "test.toml").expect("valid");
+    let opts = Options {
+        url: "http://prom.example:9090".into(),
+        refresh: Duration::from_secs(5),
+        range: dashboard.range,
+        bell: false,
+        demo: false,
+        utc_offset: 0,
+    };
+    let mut state = State::new(dashboard, opts);
+    state.size = (120, 40);
+    state.now = END;
+    state.paused = true;
+    state.end = Some(END);
+    state.relayout();
+    let effects = state.refetch();
+    for e in effects {
+        if let Effect::Fetch(req) = e {
+            let result = answer(&req.key, req.window);
+            update(
+                &mut state,
+                Msg::Fetched(Box::new(Fetched {
+                    key: req.key,
+                    seq: req.seq,
+                    window: req.window,
+                    result,
+                    elapsed: Duration::ZERO,
+                })),
+            );
+        }
+    }
+    assert!(
+        state
+            .panels
+            .iter()
+            .all(|p| p.loaded || p.visible_error().is_some())
+    );
+    state
+}
+
+fn attr<'a>(n: &roxmltree::Node<'a, '_>, name: &str) -> &'a str {
+    n.attribute(name)
+        .unwrap_or_else(|| panic!("no {name} on {:?}", n.tag_name()))
+}
+
+fn f(n: &roxmltree::Node<'_, '_>, name: &str) -> f64 {
+    attr(n, name).parse().expect("a number")
+}
+
+/// The subpaths of `d` (`M x y L x y …`) as lists of points.
+fn subpaths(d: &str) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    let tokens: Vec<&str> = d.split_whitespace().collect();
+    let mut k = 0;
+    while k < tokens.len() {
+        let (cmd, x) = tokens[k].split_at(1);
+        let x: f64 = x.parse().expect("x");
+        let y: f64 = tokens[k + 1].parse().expect("y");
+        if cmd == "M" {
+            out.push(Vec::new());
+        } else {
+            assert_eq!(cmd, "L", "{d}");
+        }
+        out.last_mut().expect("starts with M").push((x, y));
+        k += 2;
+    }
+    out
+}
+
+fn panel_group<'a, 'i>(doc: &'a roxmltree::Document<'i>, title: &str) -> roxmltree::Node<'a, 'i> {
+    doc.descendants()
+        .find(|n| n.attribute("class") == Some("panel") && n.attribute("data-title") == Some(title))
+        .unwrap_or_else(|| panic!("no panel {title}"))
+}
+
+fn texts<'a>(node: roxmltree::Node<'a, '_>, class: &str) -> Vec<String> {
+    node.descendants()
+        .filter(|n| n.attribute("class") == Some(class))
+        .map(|n| {
+            n.descendants()
+                .filter(|t| t.is_text())
+                .filter_map(|t| t.text())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+#[test]
+fn graph_paths_are_the_samples_mapped_to_the_axes() {
+    let state = filled_state();
+    let svg = svg::render(
+        &state,
+        Target::Panel(0),
+        PageSize::default_for(Target::Panel(0)),
+    );
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(
+        (attr(&root, "width"), attr(&root, "height")),
+        ("1200", "600")
+    );
+    let plot = doc
+        .descendants()
+        .find(|n| n.attribute("class") == Some("plot"))
+        .expect("a plot");
+    let (px, py, pw, ph) = (
+        f(&plot, "data-x"),
+        f(&plot, "data-y"),
+        f(&plot, "data-w"),
+        f(&plot, "data-h"),
+    );
+    let (start, end, lo, hi) = (
+        f(&plot, "data-start"),
+        f(&plot, "data-end"),
+        f(&plot, "data-lo"),
+        f(&plot, "data-hi"),
+    );
+    let raw = state.panels[0].raw[0].as_ref().expect("answered");
+    assert_eq!((start, end), (raw.window.start, raw.window.end));
+    // The axis covers the data and the first threshold above it; starts at zero.
+    assert_eq!(lo, 0.0);
+    assert!((0.8..=1.0).contains(&hi), "{hi}");
+    let map = |s: &Sample| {
+        (
+            px + (s.t - start) / (end - start) * pw,
+            py + (hi - s.v) / (hi - lo) * ph,
+        )
+    };
+    let close =
+        |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).abs() <= 0.006 && (a.1 - b.1).abs() <= 0.006;
+    let paths: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("series"))
+        .collect();
+    assert_eq!(paths.len(), 2);
+    for series in &raw.series {
+        let name = crate::panel::series_name(Some("{{q}}"), &series.labels, "lat");
+        let path = paths
+            .iter()
+            .find(|p| p.attribute("data-name") == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("no path for {name}"));
+        let got = subpaths(attr(path, "d"));
+        // Expected runs: split at gaps longer than 1.5 steps and at NaN.
+        let step = raw.window.step.as_secs_f64();
+        let mut want: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+        let mut last_t = f64::NEG_INFINITY;
+        for s in &series.samples {
+            if (!s.v.is_finite() || s.t - last_t > step * 1.5)
+                && !want.last().expect("a run").is_empty()
+            {
+                want.push(Vec::new());
+            }
+            if s.v.is_finite() {
+                want.last_mut().expect("a run").push(map(s));
+            }
+            last_t = s.t;
+        }
+        want.retain(|r| r.len() > 1);
+        assert_eq!(got.len(), want.len(), "{name}: subpaths");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.len(), w.len(), "{name}: points");
+            for (a, b) in g.iter().zip(w) {
+                assert!(close(*a, *b), "{name}: {a:?} != {b:?}");
+            }
+        }
+        // The legend's colour is the path's colour.
+        let view = state.panels[0]
+            .series
+            .iter()
+            .find(|v| v.name == name)
+            .expect("shown");
+        assert_eq!(attr(path, "stroke"), svg::series_color(view.color));
+    }
+    // p99 has a gap and a NaN: three runs.
+    assert!(paths.iter().any(|p| subpaths(attr(p, "d")).len() == 3));
+    // Threshold lines at their values, in their colours; bands under them.
+    let lines: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("threshold"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for (line, (value, color)) in lines.iter().zip([(0.5, "#e0b400"), (0.8, "#d62728")]) {
+        assert_eq!(f(line, "data-value"), value);
+        let y = py + (hi - value) / (hi - lo) * ph;
+        assert!((f(line, "y1") - y).abs() <= 0.006 && f(line, "y1") == f(line, "y2"));
+        assert_eq!(attr(line, "stroke"), color);
+    }
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some("band"))
+            .count(),
+        2
+    );
+    // Value axis in the unit; time axis with the date; footer with range and server.
+    let ylabels = texts(root, "ylabel");
+    assert!(ylabels.iter().any(|l| l == "400ms"), "{ylabels:?}");
+    assert!(texts(root, "xdate").contains(&"2026-12-02".to_owned()));
+    let xlabels = texts(root, "xlabel");
+    assert!(xlabels.contains(&"04:10".to_owned()), "{xlabels:?}");
+    let footer = texts(root, "footer").join("");
+    assert!(
+        footer.contains("2026-12-02 04:05:00 – 04:15:00 UTC") || footer.contains("– 04:15:00 UTC"),
+        "{footer}"
+    );
+    assert!(footer.contains("http://prom.example:9090"), "{footer}");
+    // The hostile label is text, escaped: no element came from it.
+    assert!(doc.descendants().all(|n| n.tag_name().name() != "script"));
+    let legend = texts(root, "legend").join("|");
+    assert_eq!(
+        legend, "p99 900ms|p50 340ms",
+        "the TUI's names, highest first"
+    );
+    // The same state draws the same bytes.
+    assert_eq!(
+        svg,
+        svg::render(
+            &state,
+            Target::Panel(0),
+            PageSize::default_for(Target::Panel(0))
+        )
+    );
+}
+
+#[test]
+fn stat_gauge_table_and_errors_are_drawn_as_such() {
+    let state = filled_state();
+    let svg = svg::render(
+        &state,
+        Target::Dashboard,
+        PageSize::default_for(Target::Dashboard),
+    );
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(texts(root, "dashboard-title"), ["Test <dash> & co"]);
+    // Every panel is on the page, inside it, not overlapping another.
+    let boxes: Vec<(f64, f64, f64, f64)> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("panel"))
+        .map(|g| {
+            let r = g.first_element_child().expect("frame");
+            (f(&r, "x"), f(&r, "y"), f(&r, "width"), f(&r, "height"))
+        })
+        .collect();
+    assert_eq!(boxes.len(), 5);
+    for (k, a) in boxes.iter().enumerate() {
+        assert!(
+            a.0 >= 0.0 && a.1 >= 0.0 && a.0 + a.2 <= 1600.0 && a.1 + a.3 <= 1000.0,
+            "{a:?}"
+        );
+        for b in &boxes[k + 1..] {
+            let apart =
+                a.0 + a.2 <= b.0 || b.0 + b.2 <= a.0 || a.1 + a.3 <= b.1 || b.1 + b.3 <= a.1;
+            assert!(apart, "{a:?} overlaps {b:?}");
+        }
+    }
+    let stat = panel_group(&doc, "Total");
+    assert_eq!(texts(stat, "value"), ["1.23K"]);
+    assert_eq!(
+        stat.descendants()
+            .filter(|n| n.attribute("class") == Some("sparkline"))
+            .count(),
+        1
+    );
+    let gauge = panel_group(&doc, "Load");
+    assert_eq!(texts(gauge, "value"), ["75%"]);
+    let arc = gauge
+        .descendants()
+        .find(|n| n.attribute("class") == Some("gauge-value"))
+        .expect("value arc");
+    assert_eq!(f(&arc, "data-ratio"), 0.75);
+    assert_eq!(
+        attr(&arc, "stroke"),
+        "#e0b400",
+        "75% is past the yellow threshold"
+    );
+    assert_eq!(texts(gauge, "gauge-max"), ["100%"]);
+    let table = panel_group(&doc, "Routes");
+    assert_eq!(texts(table, "th"), ["route", "value"]);
+    let cells = texts(table, "td");
+    // Highest first, the label escaped as text.
+    assert!(
+        cells[0].starts_with(r"</text><script>alert(1)</"),
+        "{}",
+        cells[0]
+    );
+    assert_eq!(cells[1], "/a");
+    assert_eq!(cells[2..], ["7.25 req/s", "2.5 req/s"]);
+    let broken = panel_group(&doc, "Broken");
+    let error = texts(broken, "error").join("");
+    assert!(error.contains("unclosed left parenthesis"), "{error}");
+}
+
+/// The pixel at (x, y), or the closest one within `r` px, matching `color` within `tol`.
+fn near(p: &Pixmap, x: f64, y: f64, r: i32, color: (u8, u8, u8), tol: i32) -> bool {
+    for dy in -r..=r {
+        for dx in -r..=r {
+            let (px, py) = (x.round() as i32 + dx, y.round() as i32 + dy);
+            if px < 0 || py < 0 {
+                continue;
+            }
+            if let Some(c) = p.pixel(px as u32, py as u32) {
+                let c = c.demultiply();
+                let d = (i32::from(c.red()) - i32::from(color.0)).abs()
+                    + (i32::from(c.green()) - i32::from(color.1)).abs()
+                    + (i32::from(c.blue()) - i32::from(color.2)).abs();
+                if d <= tol {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+fn rgb(hex: &str) -> (u8, u8, u8) {
+    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).expect("hex");
+    ((v >> 16) as u8, (v >> 8) as u8, v as u8)
+}
+
+#[test]
+fn pngs_decode_at_size_with_lines_thresholds_and_values_where_the_svg_puts_them() {
+    let state = filled_state();
+    let size = PageSize {
+        width: 1200,
+        height: 600,
+    };
+    let png = png::render(&state, Target::Panel(0), size).expect("renders");
+    let p = Pixmap::decode_png(&png).expect("a PNG");
+    assert_eq!((p.width(), p.height()), (1200, 600));
+    let svg = svg::render(&state, Target::Panel(0), size);
+    let doc = roxmltree::Document::parse(&svg).expect("XML");
+    // On the p50 line: a point in the middle of its path.
+    let path = doc
+        .descendants()
+        .find(|n| n.attribute("data-name") == Some("p50"))
+        .expect("p50");
+    let pts = &subpaths(attr(&path, "d"))[0];
+    let (x, y) = pts[pts.len() / 2];
+    assert!(
+        near(&p, x, y, 1, rgb(attr(&path, "stroke")), 60),
+        "p50 at {x},{y}"
+    );
+    // Off the line, above it: white.
+    assert!(near(&p, x, y - 40.0, 0, (255, 255, 255), 10));
+    // The red threshold line (dashed: somewhere along it).
+    let red = doc
+        .descendants()
+        .find(|n| n.attribute("data-value") == Some("0.8"))
+        .expect("red threshold");
+    let (x1, y1) = (f(&red, "x1"), f(&red, "y1"));
+    assert!(
+        (0..40).any(|k| near(&p, x1 + 5.0 + f64::from(k), y1, 1, rgb("#d62728"), 100)),
+        "red threshold at y={y1}"
+    );
+    // The title in ink.
+    assert!(near(&p, 22.0, 25.0, 6, (0x22, 0x22, 0x22), 90), "title ink");
+
+    // The dashboard page: stat value ink, gauge arc in the threshold colour, table ink.
+    let size = PageSize::default_for(Target::Dashboard);
+    let png = png::render(&state, Target::Dashboard, size).expect("renders");
+    let p = Pixmap::decode_png(&png).expect("a PNG");
+    assert_eq!((p.width(), p.height()), (1600, 1000));
+    let svg = svg::render(&state, Target::Dashboard, size);
+    let doc = roxmltree::Document::parse(&svg).expect("XML");
+    let gauge = panel_group(&doc, "Load");
+    let arc = gauge
+        .descendants()
+        .find(|n| n.attribute("class") == Some("gauge-value"))
+        .expect("arc");
+    // The arc's first point (ratio 0, left end) sits on the track in the value colour.
+    let d = attr(&arc, "d");
+    let mut it = d.trim_start_matches('M').split_whitespace();
+    let (ax, ay): (f64, f64) = (
+        it.next().expect("x").parse().expect("x"),
+        it.next().expect("y").parse().expect("y"),
+    );
+    assert!(
+        near(&p, ax, ay - 3.0, 2, rgb("#e0b400"), 60),
+        "gauge arc at {ax},{ay}"
+    );
+    for (title, class) in [("Total", "value"), ("Routes", "td")] {
+        let g = panel_group(&doc, title);
+        let t = g
+            .descendants()
+            .find(|n| n.attribute("class") == Some(class))
+            .expect("text");
+        let (tx, ty) = (f(&t, "x"), f(&t, "y"));
+        let dx = if t.attribute("text-anchor").is_none() {
+            6.0
+        } else {
+            0.0
+        };
+        assert!(
+            near(&p, tx + dx, ty - 4.0, 6, (0x22, 0x22, 0x22), 120),
+            "{title} ink at {tx},{ty}"
+        );
+    }
+    let broken = panel_group(&doc, "Broken");
+    let e = broken
+        .descendants()
+        .find(|n| n.attribute("class") == Some("error"))
+        .expect("error");
+    assert!(
+        near(
+            &p,
+            f(&e, "x") + 10.0,
+            f(&e, "y") - 4.0,
+            6,
+            rgb("#c62828"),
+            120
+        ),
+        "error text"
+    );
+}
+
+#[test]
+fn csv_and_json_hold_every_raw_sample() {
+    let state = filled_state();
+    let raw = state.panels[0].raw[0].as_ref().expect("answered");
+    let csv = String::from_utf8(data::csv(&state, 0)).expect("utf-8");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("q,route,timestamp,value"));
+    let rows: Vec<&str> = lines.collect();
+    let total: usize = raw.series.iter().map(|s| s.samples.len()).sum();
+    assert_eq!(rows.len(), total, "every sample, not the drawn columns");
+    let first = &raw.series[0].samples[0];
+    assert_eq!(
+        rows[0],
+        format!(
+            "p50,,{},{}",
+            crate::headless::output::fmt_time(first.t),
+            first.v
+        )
+    );
+    assert!(rows.iter().any(|r| r.ends_with(",NaN")));
+    // The table's instant answer, with the hostile label escaped.
+    let csv = String::from_utf8(data::csv(&state, 3)).expect("utf-8");
+    assert_eq!(
+        csv,
+        format!(
+            "route,timestamp,value\n/a,{END},2.5\n</text><script>alert(1)</script>\\x1b[2J,{END},7.25\n"
+        )
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&data::json(&state, Target::Dashboard)).expect("JSON");
+    assert_eq!(json["dashboard"], "Test <dash> & co");
+    assert_eq!(json["server"], "http://prom.example:9090");
+    let lat = &json["panels"][0]["queries"][0];
+    assert_eq!(lat["window"]["end"], raw.window.end);
+    assert_eq!(lat["data"]["resultType"], "matrix");
+    assert_eq!(
+        lat["data"]["result"][0]["values"].as_array().map(Vec::len),
+        Some(raw.series[0].samples.len())
+    );
+    let broken = &json["panels"][4]["queries"][0];
+    assert!(broken["data"].is_null());
+    assert!(
+        broken["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unclosed"))
+    );
+    assert_eq!(
+        json["panels"][2]["queries"][0]["data"]["result"][0]["value"][1],
+        "75"
+    );
+}
+
+#[test]
+fn text_renderings_show_the_dashboard() {
+    let state = filled_state();
+    let plain = text::render(&state, Target::Dashboard, false);
+    assert_eq!(plain.lines().count(), 40);
+    assert!(plain.contains("Latency") && plain.contains("Routes"));
+    assert!(!plain.contains('\u{1b}'));
+    let ansi = text::render(&state, Target::Panel(0), true);
+    assert!(ansi.contains("\u{1b}[0;"), "colours");
+    assert!(
+        ansi.lines()
+            .all(|l| !l.contains('\u{1b}') || l.ends_with("\u{1b}[0m"))
+    );
+    // A panel alone fills the screen.
+    let panel = text::render(&state, Target::Panel(3), false);
+    assert!(panel.contains("Routes") && !panel.contains("Latency"));
+}
+
+#[test]
+fn render_names_files_after_titles_and_time() {
+    let state = filled_state();
+    let out = render(&state, Target::Dashboard, ExportFormat::Csv, None, END).expect("renders");
+    let names: Vec<String> = out
+        .iter()
+        .map(|o| format!("{}.{}", o.stem, o.extension))
+        .collect();
+    assert_eq!(names[0], "test-dash-co-latency-20261202T041500Z.csv");
+    assert_eq!(names.len(), 5);
+    let out = render(&state, Target::Panel(1), ExportFormat::Svg, None, END).expect("renders");
+    assert_eq!(out[0].stem, "test-dash-co-total-20261202T041500Z");
+}
