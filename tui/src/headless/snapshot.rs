@@ -270,6 +270,10 @@ mod tests {
         assert_eq!(parse_size("1600x1000"), Ok((1600, 1000)));
         assert_eq!(parse_size(" 80X24 "), Ok((80, 24)));
         assert!(parse_size("1600").is_err());
-        assert!(parse_size("0x10").expect_err("too small").contains("16 to 16384"));
+        assert!(
+            parse_size("0x10")
+                .expect_err("too small")
+                .contains("16 to 16384")
+        );
     }
 }
