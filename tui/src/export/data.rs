@@ -145,6 +145,7 @@ pub fn kind_str(kind: PanelKind) -> &'static str {
         PanelKind::Gauge => "gauge",
         PanelKind::Table => "table",
         PanelKind::Heatmap => "heatmap",
+        PanelKind::Text => "text",
     }
 }
 

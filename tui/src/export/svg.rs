@@ -423,10 +423,14 @@ fn draw_panel(doc: &mut Doc, state: &State, i: usize, a: Area) {
         PanelKind::Gauge => stat(doc, state, i, inner, true),
         PanelKind::Table => table(doc, state, i, inner),
         PanelKind::Heatmap => heatmap(doc, state, i, inner),
+        PanelKind::Text => {
+            let text = panel.text.as_deref().unwrap_or("");
+            note(doc, inner, &state.vars.title(text));
+        }
     }
     if let Some(e) = ps.visible_error() {
         error_text(doc, inner, e);
-    } else if !ps.loaded {
+    } else if !ps.loaded && panel.kind != PanelKind::Text {
         doc.text(
             inner.x + inner.w / 2.0,
             inner.y + inner.h / 2.0,
@@ -439,6 +443,24 @@ fn draw_panel(doc: &mut Doc, state: &State, i: usize, a: Area) {
         );
     }
     doc.out.push_str("</g>\n");
+}
+
+/// A text panel: its lines, each cut to the panel's width, as many as fit.
+fn note(doc: &mut Doc, inner: Area, text: &str) {
+    let size = 13.0;
+    let rows = (inner.h / 18.0).floor().max(0.0) as usize;
+    for (k, line) in text.lines().take(rows).enumerate() {
+        doc.text(
+            inner.x,
+            inner.y + 14.0 + k as f64 * 18.0,
+            size,
+            "start",
+            "normal",
+            INK,
+            "note",
+            &fit(line, inner.w, size),
+        );
+    }
 }
 
 /// A query's error in red over the panel, wrapped to its width (at most four lines).
