@@ -596,6 +596,23 @@ impl PromClient {
             .await
     }
 
+    /// What kind of server answers ([`Backend`](crate::backend::Backend)), from its
+    /// buildinfo and, on VictoriaMetrics, the `-search.latencyOffset` on its `/flags` page.
+    /// `Unknown` when buildinfo cannot be read.
+    pub async fn detect_backend(&self) -> crate::backend::Backend {
+        let Ok(info) = self.buildinfo().await else {
+            return crate::backend::Backend::Unknown;
+        };
+        let backend = crate::backend::Backend::from_buildinfo(&info);
+        if !backend.is_victoria_metrics() {
+            return backend;
+        }
+        match self.send(self.http.get(self.endpoint(&["flags"]))).await {
+            Ok((200..=299, body)) => backend.with_flags(&String::from_utf8_lossy(&body)),
+            _ => backend,
+        }
+    }
+
     /// `/-/ready`: `Ok(true)` when ready, `Ok(false)` while starting (503), an error when
     /// unreachable or answering anything else.
     pub async fn ready(&self) -> Result<bool, QueryError> {
@@ -960,11 +977,7 @@ impl MetricsSource for PromClient {
     }
 
     async fn backend(&self) -> crate::backend::Backend {
-        self.buildinfo()
-            .await
-            .map_or(crate::backend::Backend::Unknown, |b| {
-                crate::backend::Backend::from_buildinfo(&b)
-            })
+        self.detect_backend().await
     }
 
     async fn alerts(&self) -> Result<Vec<ServerAlert>, QueryError> {

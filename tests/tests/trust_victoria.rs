@@ -69,6 +69,11 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
             .expect("client");
     let backend = promdash_queries::MetricsSource::backend(&client).await;
     assert!(backend.is_victoria_metrics(), "{backend:?}");
+    assert_eq!(
+        backend.hidden_window(),
+        Duration::from_secs(30),
+        "the default -search.latencyOffset"
+    );
 
     // `-o json` writes values as this server's API does: 0.000000001, not 1e-09.
     for expr in ["1e-9", "1.25e300", "1/3"] {
@@ -172,4 +177,66 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     assert!(seen, "a 50 s breach was never seen; last check:\n{last}");
+}
+
+/// Started with `-search.latencyOffset=0s` (read from its `/flags` page), VictoriaMetrics
+/// hides nothing: no note about a hidden window, and a range query ending now has data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victoria_metrics_with_a_zero_latency_offset_hides_nothing() {
+    let exporter = ScriptedExporter::start().await.expect("exporter");
+    exporter.set("level", 1.0);
+    exporter.set("breach", 0.0);
+    let vm = promdash_tests::VictoriaMetrics::start(&[exporter.addr()])
+        .await
+        .expect("victoria-metrics");
+    let url = vm.url();
+    let client =
+        promdash_queries::PromClient::new(promdash_queries::ClientConfig::new(url.clone()))
+            .expect("client");
+    let backend = promdash_queries::MetricsSource::backend(&client).await;
+    assert!(backend.is_victoria_metrics(), "{backend:?}");
+    assert_eq!(backend.hidden_window(), Duration::ZERO, "{backend:?}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("vm.toml");
+    std::fs::write(&file, DASHBOARD).expect("write dashboard");
+    // The last 20 s at 1 s: data as soon as two scrapes are in (polled), never a note.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (outcome, out, err) = run_cmd(
+            HeadlessCommand::Query(QueryArgs {
+                expr: "level".into(),
+                time: None,
+                range: Some(Duration::from_secs(20)),
+                step: Some(Duration::from_secs(1)),
+                output: Format::Table,
+                dashboard: None,
+            }),
+            &url,
+        )
+        .await;
+        assert_eq!(outcome, Outcome::Ok, "{out}{err}");
+        assert!(!err.contains("hides its newest"), "{err}");
+        if out.contains("level") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no data in the last 20 s: {out}{err}\n{}",
+            vm.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (outcome, out, err) = run_cmd(
+        HeadlessCommand::Check(CheckArgs {
+            dashboard: Some(file.clone()),
+            instant: false,
+            refresh: None,
+            output: Report::Text,
+        }),
+        &url,
+    )
+    .await;
+    assert_ne!(outcome, Outcome::Failed, "{out}{err}");
+    assert!(!err.contains("hides its newest"), "{err}");
 }

@@ -174,8 +174,19 @@ impl Format {
     }
 }
 
+/// Above this (after any prefix is applied) a number is written in scientific notation: a
+/// value such as `1.25e300` must never become a 301-digit string that runs out of its cell.
+const SCIENTIFIC_ABOVE: f64 = 1e9;
+/// Below this (and not zero) too: `2.5e-9` rather than a `0` that hides a real value.
+const SCIENTIFIC_BELOW: f64 = 1e-6;
+
 /// Writes `v` with about three significant digits, trailing zeros trimmed.
 fn number(out: &mut String, v: f64, decimals: Option<u8>) {
+    let a = v.abs();
+    if a >= SCIENTIFIC_ABOVE || (a != 0.0 && a < SCIENTIFIC_BELOW && decimals.is_none()) {
+        scientific(out, v, decimals.map_or(2, usize::from));
+        return;
+    }
     if let Some(d) = decimals {
         let _ = write!(out, "{:.*}", usize::from(d), v);
         return;
@@ -208,6 +219,20 @@ fn number(out: &mut String, v: f64, decimals: Option<u8>) {
     }
 }
 
+/// `v` as `1.25e300`: `digits` decimals in the mantissa, trailing zeros trimmed.
+fn scientific(out: &mut String, v: f64, digits: usize) {
+    let text = format!("{v:.digits$e}");
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+    let mantissa = if mantissa.contains('.') {
+        mantissa.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        mantissa
+    };
+    out.push_str(mantissa);
+    out.push('e');
+    out.push_str(exponent);
+}
+
 /// `v` with an SI or IEC prefix before `unit`: `1.5 KiB`, `12 MB/s`, `512 B`.
 fn prefixed(out: &mut String, v: f64, decimals: Option<u8>, iec: bool, unit: &str) {
     let (base, prefixes) = if iec { (1024.0, IEC) } else { (1000.0, SI) };
@@ -228,6 +253,11 @@ fn scaled(out: &mut String, v: f64, decimals: Option<u8>, base: f64, units: &[&s
     while i + 1 < units.len() && x.abs() >= base * 0.9995 {
         x /= base;
         i += 1;
+    }
+    if x.abs() >= SCIENTIFIC_ABOVE {
+        // Past the largest prefix: the plain number in scientific notation, no prefix.
+        number(out, v, decimals);
+        return;
     }
     number(out, x, decimals);
     let unit = units[i];
@@ -368,6 +398,29 @@ mod tests {
     fn specials() {
         assert_eq!(Format::Seconds.format(f64::NAN, None), "NaN");
         assert_eq!(Format::Short.format(f64::INFINITY, None), "+Inf");
+    }
+
+    #[test]
+    fn huge_and_tiny_values_stay_short() {
+        assert_eq!(Format::ReqPerSec.format(1.25e300, None), "1.25e300 req/s");
+        assert_eq!(Format::Short.format(-1.5e300, Some(1)), "-1.5e300");
+        assert_eq!(Format::Short.format(2.5e-9, None), "2.5e-9");
+        assert_eq!(Format::Bytes.format(1e300, None), "1e300 B");
+        assert_eq!(Format::Seconds.format(1e300, None), "1.16e295d");
+        assert_eq!(Format::PercentUnit.format(3e10, None), "3e12%");
+        // Within the prefixes nothing changes.
+        assert_eq!(Format::Short.format(1.5e15, None), "1.5P");
+        for v in [1.25e300, f64::MAX, -f64::MAX, 1e-300, f64::MIN_POSITIVE] {
+            for f in [
+                Format::Short,
+                Format::Bytes,
+                Format::Seconds,
+                Format::ReqPerSec,
+            ] {
+                let text = f.format(v, None);
+                assert!(text.len() <= 16, "{v} as {f:?} is {text:?}");
+            }
+        }
     }
 
     #[test]

@@ -601,6 +601,7 @@ fn victoria_metrics_is_told_in_the_status_bar_and_inspector() {
         &mut state,
         Msg::Explore(Box::new(ExploreAnswer::Backend(Backend::VictoriaMetrics {
             version: String::new(),
+            hidden: promdash_queries::backend::VM_HIDDEN_WINDOW,
         }))),
     );
     let text = screen(&state);

@@ -27,7 +27,6 @@ use std::time::Duration;
 
 use clap::Args;
 use promdash_queries::alert::{AlertEngine, AlertInstance, AlertState, format_value};
-use promdash_queries::backend::Backend;
 use promdash_queries::client::PromClient;
 use promdash_queries::dashboard::{AlertRule, Dashboard};
 use promdash_queries::model::{InstantSeries, Labels, Notes, QueryData, QueryResult, Sample};
@@ -328,10 +327,7 @@ pub async fn run_check(
     }
     let dashboard = &dashboard;
     // Unreachable or unreadable buildinfo: assume Prometheus; the queries will tell.
-    let backend = client
-        .buildinfo()
-        .await
-        .map_or(Backend::Unknown, |b| Backend::from_buildinfo(&b));
+    let backend = client.detect_backend().await;
     let hidden = backend.hidden_window();
     let replays = !args.instant
         && dashboard

@@ -118,7 +118,7 @@ pub async fn run_query(
 /// the newest data VictoriaMetrics hides from range queries. `None` on other servers
 /// or windows (asks the server's buildinfo, only after an empty answer).
 async fn hidden_window_note(client: &PromClient, start: f64) -> Option<String> {
-    let backend = Backend::from_buildinfo(&client.buildinfo().await.ok()?);
+    let backend = client.detect_backend().await;
     let hidden = backend.hidden_window();
     if hidden.is_zero() || start < now() - hidden.as_secs_f64() {
         return None;

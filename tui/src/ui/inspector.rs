@@ -26,6 +26,12 @@ pub fn lines(state: &State, i: usize) -> Vec<Line<'static>> {
         for d in promdash_queries::backend::VM_DIFFERENCES {
             out.push(Line::from(vec![Span::styled("  · ", dim), Span::raw(*d)]));
         }
+        out.push(Line::from(vec![
+            Span::styled("  · ", dim),
+            Span::raw(promdash_queries::backend::hidden_note(
+                backend.hidden_window(),
+            )),
+        ]));
         out.push(Line::default());
     } else if *backend != promdash_queries::backend::Backend::Unknown {
         out.push(Line::from(vec![

@@ -64,10 +64,20 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     }
     put(&state.opts.url, bar.fg(Color::White));
     if state.explore.backend.is_victoria_metrics() {
-        // Its answers differ (MetricsQL) and the newest 30 s are missing from graphs.
+        // Its answers differ (MetricsQL) and, unless it runs with
+        // -search.latencyOffset=0s, the newest data is missing from graphs.
+        let hidden = state.explore.backend.hidden_window();
+        let text = if hidden.is_zero() {
+            " VictoriaMetrics ".to_owned()
+        } else {
+            format!(
+                " VictoriaMetrics · newest {} hidden ",
+                humantime::format_duration(hidden)
+            )
+        };
         put(" ", bar);
         put(
-            " VictoriaMetrics · newest 30s hidden ",
+            &text,
             Style::new()
                 .bg(Color::Yellow)
                 .fg(Color::Black)
