@@ -69,6 +69,8 @@ pub enum Msg {
     Fetched(Box<Fetched>),
     /// An answer to an [`Effect::Explore`].
     Explore(Box<crate::explore::ExploreAnswer>),
+    /// An [`Effect::Export`] is done: the files written, or why not.
+    Exported(Result<Vec<std::path::PathBuf>, String>),
 }
 
 /// What `update` asks the outside world to do.
@@ -83,7 +85,43 @@ pub enum Effect {
     Explore(crate::explore::ExploreRequest),
     /// Append an expression to the prompt's history file.
     SaveHistory(String),
+    /// Write the focused panel or the whole dashboard as files into
+    /// [`State::export_dir`] (`e` / `E`); the runtime answers with [`Msg::Exported`].
+    Export(crate::export::Target),
     Quit,
+}
+
+/// The outcome of the last export, shown in the status bar for [`EXPORT_NOTE_SECS`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportNote {
+    pub text: String,
+    pub failed: bool,
+    pub at: f64,
+}
+
+/// How long the status bar shows what an export wrote.
+pub const EXPORT_NOTE_SECS: f64 = 30.0;
+
+/// The status bar's words for exported `paths`: `saved DIR/NAME.{png,svg,csv,json}` when
+/// they share a name, else the first and how many more.
+pub fn export_text(paths: &[std::path::PathBuf]) -> String {
+    let Some(first) = paths.first() else {
+        return "nothing exported".to_owned();
+    };
+    let stem_of = |p: &std::path::PathBuf| p.with_extension("");
+    let stem = stem_of(first);
+    if paths.iter().all(|p| stem_of(p) == stem) {
+        let exts: Vec<String> = paths
+            .iter()
+            .filter_map(|p| p.extension().map(|e| e.to_string_lossy().into_owned()))
+            .collect();
+        return format!("saved {}.{{{}}}", stem.display(), exts.join(","));
+    }
+    format!(
+        "saved {} and {} more files",
+        first.display(),
+        paths.len() - 1
+    )
 }
 
 /// Settings that do not come from the dashboard file.
@@ -181,6 +219,10 @@ pub struct State {
     pub explore: crate::explore::Explore,
     /// Dashboard variables and the panels' expression templates.
     pub vars: crate::variables::Variables,
+    /// Where `e` and `E` write their files (`--export-dir`, default the current directory).
+    pub export_dir: std::path::PathBuf,
+    /// What the last export wrote (or why it failed), for the status bar.
+    pub export_note: Option<ExportNote>,
     slots: HashMap<FetchKey, SlotState>,
     round: Option<Round>,
     failures: u32,
@@ -236,6 +278,8 @@ impl State {
             dirty: true,
             explore: crate::explore::Explore::default(),
             vars,
+            export_dir: std::path::PathBuf::from("."),
+            export_note: None,
             slots: HashMap::new(),
             round: None,
             failures: 0,
@@ -688,6 +732,22 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => on_key(state, key),
         Msg::Fetched(f) => on_fetched(state, *f),
         Msg::Explore(a) => crate::explore::on_answer(state, *a),
+        Msg::Exported(result) => {
+            state.export_note = Some(match result {
+                Ok(paths) => ExportNote {
+                    text: export_text(&paths),
+                    failed: false,
+                    at: state.now,
+                },
+                Err(e) => ExportNote {
+                    text: format!("export failed: {e}"),
+                    failed: true,
+                    at: state.now,
+                },
+            });
+            state.dirty = true;
+            Vec::new()
+        }
     }
 }
 
@@ -803,6 +863,10 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.relayout();
             state.refetch()
         }
+        KeyCode::Char('e') if !state.panels.is_empty() => {
+            vec![Effect::Export(crate::export::Target::Panel(state.focus))]
+        }
+        KeyCode::Char('E') => vec![Effect::Export(crate::export::Target::Dashboard)],
         KeyCode::Char('f') if state.opts.demo => {
             state.fault = !state.fault;
             vec![Effect::SetFault(state.fault)]

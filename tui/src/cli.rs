@@ -49,6 +49,15 @@ pub struct Cli {
     #[arg(long, env = "PROMDASH_LOG_FILE", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
 
+    /// Directory the export keys (`e`, `E`) write their files to.
+    #[arg(
+        long,
+        env = "PROMDASH_EXPORT_DIR",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub export_dir: PathBuf,
+
     /// The dashboard's own options written on the command line before the subcommand
     /// (not taken from the environment), e.g. `--range`: an error with a headless one.
     #[arg(skip)]
@@ -59,13 +68,14 @@ pub struct Cli {
 }
 
 /// The options of the dashboard only, by clap id and as written.
-const DASHBOARD_ONLY: [(&str, &str); 6] = [
+const DASHBOARD_ONLY: [(&str, &str); 7] = [
     ("dashboard", "--dashboard"),
     ("refresh", "--refresh"),
     ("range", "--range"),
     ("vars", "--var"),
     ("no_bell", "--no-bell"),
     ("log_file", "--log-file"),
+    ("export_dir", "--export-dir"),
 ];
 
 impl Cli {

@@ -207,7 +207,8 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
     if opts.range == settings.dashboard.range {
         opts.range = opts.range.min(Duration::from_secs(60));
     }
-    let state = State::new(settings.dashboard, opts);
+    let mut state = State::new(settings.dashboard, opts);
+    state.export_dir = settings.export_dir;
     let fault_latency = u64::try_from(args.fault_latency.as_millis()).unwrap_or(u64::MAX);
     let svc = Arc::new(service);
     let svc_fault = Arc::clone(&svc);

@@ -46,6 +46,8 @@ pub struct Settings {
     /// What the dashboard changes about the connection (see
     /// [`crate::connection::ConnectionArgs::client_config_with_notes`]).
     pub connection_notes: Vec<String>,
+    /// Where the export keys write (`--export-dir`).
+    pub export_dir: std::path::PathBuf,
 }
 
 /// Reads the dashboard and credentials; every error here is the user's to fix (exit 2).
@@ -76,6 +78,7 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
         client,
         opts,
         connection_notes,
+        export_dir: cli.export_dir.clone(),
     })
 }
 
@@ -193,6 +196,7 @@ pub fn main(cli: Cli) -> ExitCode {
                 tracing::warn!("{note}");
             }
             state.connection_notes = settings.connection_notes;
+            state.export_dir = settings.export_dir;
             if let Err(e) = state.vars.preset(&cli.vars) {
                 eprintln!(
                     "promdash: {}",
@@ -300,6 +304,22 @@ impl std::fmt::Display for Hangup {
 
 impl std::error::Error for Hangup {}
 
+/// Writes what the export keys write (see [`crate::export::ExportFormat::TUI`]) into the
+/// state's export directory.
+fn export_files(
+    state: &State,
+    target: crate::export::Target,
+) -> Result<Vec<std::path::PathBuf>, String> {
+    let at = state.window_end();
+    let mut outputs = Vec::new();
+    for format in crate::export::ExportFormat::TUI {
+        outputs.extend(crate::export::render(state, target, format, None, at)?);
+    }
+    std::fs::create_dir_all(&state.export_dir)
+        .map_err(|e| format!("cannot create {}: {e}", state.export_dir.display()))?;
+    crate::export::write_all(&state.export_dir, &outputs).map_err(|e| e.to_string())
+}
+
 /// The event loop: messages in, `update`, effects out, draw when something changed.
 pub async fn event_loop<S: MetricsSource>(
     terminal: &mut Screen,
@@ -347,6 +367,10 @@ pub async fn event_loop<S: MetricsSource>(
                     {
                         tracing::warn!("cannot write the history file {}: {e}", file.display());
                     }
+                }
+                Effect::Export(target) => {
+                    let result = export_files(state, target);
+                    app::update(state, Msg::Exported(result));
                 }
                 Effect::Quit => {}
             }

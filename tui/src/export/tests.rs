@@ -639,3 +639,47 @@ fn render_names_files_after_titles_and_time() {
     let out = render(&state, Target::Panel(1), ExportFormat::Svg, None, END).expect("renders");
     assert_eq!(out[0].stem, "test-dash-co-total-20261202T041500Z");
 }
+
+#[test]
+fn export_keys_ask_for_an_export_and_the_status_bar_shows_the_paths() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut state = filled_state();
+    let key = |c: char| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    state.focus = 2;
+    assert_eq!(
+        update(&mut state, key('e')),
+        [Effect::Export(Target::Panel(2))]
+    );
+    assert_eq!(
+        update(&mut state, key('E')),
+        [Effect::Export(Target::Dashboard)]
+    );
+    // What the runtime does with it, then tells update.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut outputs = Vec::new();
+    for format in ExportFormat::TUI {
+        outputs.extend(render(&state, Target::Panel(2), format, None, END).expect("renders"));
+    }
+    let paths = write_all(dir.path(), &outputs).expect("writes");
+    assert_eq!(paths.len(), 4);
+    update(&mut state, Msg::Exported(Ok(paths)));
+    let screen = text::render(&state, Target::Dashboard, false);
+    let status = screen.lines().last().expect("a status bar");
+    let want = format!(
+        "saved {}/test-dash-co-load-20261202T041500Z.{{png,svg,csv,json}}",
+        dir.path().display()
+    );
+    assert!(status.contains(&want), "{status}\n{want}");
+    assert_eq!(
+        state.export_note.as_ref().map(|n| n.text.as_str()),
+        Some(want.as_str())
+    );
+    update(
+        &mut state,
+        Msg::Exported(Err("cannot create /nope: denied".into())),
+    );
+    assert!(state.export_note.as_ref().is_some_and(|n| n.failed));
+    // The keys are in the help.
+    let help: Vec<&str> = crate::ui::help::KEYS.iter().map(|(k, _)| *k).collect();
+    assert!(help.contains(&"e") && help.contains(&"E"));
+}

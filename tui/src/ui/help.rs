@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use crate::app::State;
 
 /// Every key and what it does.
-pub const KEYS: [(&str, &str); 19] = [
+pub const KEYS: [(&str, &str); 21] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("r", "refresh now"),
@@ -28,6 +28,8 @@ pub const KEYS: [(&str, &str); 19] = [
     ("s", "alerts view: silence the selected alert 1h"),
     ("S", "alerts view: clear silences"),
     ("V", "choose dashboard variables"),
+    ("e", "export the focused panel: PNG, SVG, CSV, JSON"),
+    ("E", "export the whole dashboard: PNG, SVG, CSV, JSON"),
     ("f", "demo: toggle the service's latency fault"),
 ];
 

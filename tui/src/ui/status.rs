@@ -1,6 +1,7 @@
 //! The bottom line: server, health, INSECURE when TLS is not verified, the URL (always
 //! without credentials), what the dashboard file changes about the connection, last
-//! refresh, refresh interval, range, paused.
+//! refresh, refresh interval, range, paused; for a while after an export, the files it
+//! wrote (first after the URL: the paths are what the user is looking for then).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -97,6 +98,17 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
             &format!(" {}", state.connection_notes.join("; ")),
             bar.fg(Color::Yellow),
         );
+    }
+    if let Some(note) = &state.export_note
+        && state.now - note.at < crate::app::EXPORT_NOTE_SECS
+    {
+        put(sep, bar);
+        let color = if note.failed {
+            Color::LightRed
+        } else {
+            Color::LightGreen
+        };
+        put(&note.text, bar.fg(color));
     }
     put(sep, bar);
     match state.refreshed {
