@@ -28,8 +28,8 @@ pub const KEYS: [(&str, &str); 21] = [
     ("s", "alerts view: silence the selected alert 1h"),
     ("S", "alerts view: clear silences"),
     ("V", "choose dashboard variables"),
-    ("e", "export the focused panel: PNG, SVG, CSV, JSON"),
-    ("E", "export the whole dashboard: PNG, SVG, CSV, JSON"),
+    ("e", "export the focused panel: png, svg, csv, json"),
+    ("E", "export the dashboard: png, svg, csv, json"),
     ("f", "demo: toggle the service's latency fault"),
 ];
 
