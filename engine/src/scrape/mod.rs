@@ -345,7 +345,14 @@ async fn run_loop(
         }
         let start = std::time::Instant::now();
         let actual = now_ms();
-        let mut t = if (actual - next_wall).abs() <= 2 {
+        if (actual - next_wall).abs() > interval_ms {
+            // The wall clock jumped: keep the phase, from the new time.
+            next_wall = target::first_scrape_ms(p.hash, p.interval, actual) - interval_ms;
+        }
+        // The scheduled time, unless the scrape starts more than 2 ms late (Prometheus's
+        // ScrapeTimestampTolerance); a wall clock a little behind the timer still gets
+        // the scheduled time.
+        let mut t = if actual - next_wall <= 2 {
             next_wall
         } else {
             actual

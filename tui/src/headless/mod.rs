@@ -7,6 +7,8 @@
 //! - `promdash snapshot --format svg|png|csv|json|txt|ansi [--panel TITLE]…`: pictures,
 //!   data or text of the dashboard, once
 //! - `promdash test promql FILE.test…`: promqltest files on the embedded engine
+//! - `promdash record --scrape URL… [--duration D] --out FILE.om`: scrape, then write
+//!   OpenMetrics
 //! - `promdash print-default-dashboard`
 //! - `promdash completions <SHELL>`
 //!
@@ -21,6 +23,7 @@ pub use crate::connection as conn;
 pub mod output;
 pub mod promqltest;
 pub mod query;
+pub mod record;
 pub mod snapshot;
 pub mod time;
 pub mod validate;
@@ -61,6 +64,10 @@ pub enum HeadlessCommand {
     /// Run test files on the embedded engine: `promdash test promql FILE.test…`.
     #[command(subcommand)]
     Test(promqltest::TestCommand),
+    /// Scrape targets with the embedded engine for a while, then write the samples as
+    /// OpenMetrics text (for `promdash --data FILE.om` or promtool's backfill). Exit 0
+    /// when written, 2 on an error or when no target ever answered.
+    Record(record::RecordArgs),
     /// Print the built-in dashboard (TOML), to start a dashboard file of your own.
     PrintDefaultDashboard,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -83,6 +90,7 @@ impl HeadlessCommand {
             Self::Import(_) => "import",
             Self::Snapshot(_) => "snapshot",
             Self::Test(_) => "test",
+            Self::Record(_) => "record",
             Self::PrintDefaultDashboard => "print-default-dashboard",
             Self::Completions { .. } => "completions",
         }
@@ -275,6 +283,7 @@ pub async fn run(
             snapshot::run_snapshot(source, &server, dashboard, &args, out, err).await
         }
         HeadlessCommand::Test(cmd) => promqltest::run_test(&cmd, out, err),
+        HeadlessCommand::Record(args) => record::run_record(&args, err).await,
         HeadlessCommand::PrintDefaultDashboard => {
             out.write_all(DEFAULT_DASHBOARD_TOML.as_bytes())?;
             out.flush()?;
