@@ -26,6 +26,12 @@ declare -A packages=(
     [prlimit]=util-linux
     [openssl]=openssl
     [prometheus-node-exporter]=prometheus-node-exporter
+    [python3]=python3
+)
+# Python module -> Debian package (tests/exporter/exporter.py, the second exporter of the
+# scrape tests)
+declare -A python_modules=(
+    [prometheus_client]=python3-prometheus-client
 )
 missing=()
 for bin in "${!packages[@]}"; do
@@ -40,6 +46,14 @@ declare -A data_packages=(
 for file in "${!data_packages[@]}"; do
     if [ ! -e "$file" ]; then
         missing+=("${data_packages[$file]}")
+    fi
+done
+# Debian's python3 (where its packages install), as the tests run it.
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+for module in "${!python_modules[@]}"; do
+    if ! "$python" -c "import ${module}" >/dev/null 2>&1; then
+        missing+=("${python_modules[$module]}")
     fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then

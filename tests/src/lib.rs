@@ -22,12 +22,14 @@
 mod child;
 pub mod connect;
 pub mod engine_diff;
+pub mod exporter;
 pub mod exposition;
 pub mod hostile;
 mod prometheus;
 pub mod promtool;
 pub mod queries_support;
 mod query;
+pub mod scrape_support;
 pub mod scripted;
 mod server;
 mod service;
@@ -37,7 +39,7 @@ pub mod workspace_bin;
 
 pub use child::{ensure_loopback, find_binary, free_port};
 pub use prometheus::Prometheus;
-pub use query::{QuerySample, query_api, wait_for_value};
+pub use query::{QuerySample, query_api, query_api_at, wait_for_value};
 pub use service::{ServiceBinary, service_binary, service_command, start_service};
 pub use victoria::VictoriaMetrics;
 

@@ -21,12 +21,25 @@ pub struct QuerySample {
 /// or `scalar` answer. Any other status, an `error` envelope or a body that is not JSON
 /// is an error quoting the server.
 pub async fn query_api(base_url: &str, expr: &str) -> anyhow::Result<Vec<QuerySample>> {
+    query_api_at(base_url, expr, None).await
+}
+
+/// [`query_api`] evaluated at `time` (Unix seconds) when given.
+pub async fn query_api_at(
+    base_url: &str,
+    expr: &str,
+    time: Option<f64>,
+) -> anyhow::Result<Vec<QuerySample>> {
     let client = promdash_queries::tls::http_client_builder()
         .timeout(Duration::from_secs(10))
         .build()?;
+    let mut params = vec![("query", expr.to_owned())];
+    if let Some(t) = time {
+        params.push(("time", format!("{t:.3}")));
+    }
     let resp = client
         .get(format!("{base_url}/api/v1/query"))
-        .query(&[("query", expr)])
+        .query(&params)
         .send()
         .await
         .with_context(|| format!("query {expr:?} to {base_url}"))?;

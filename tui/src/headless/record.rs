@@ -185,7 +185,12 @@ pub async fn run_record(args: &RecordArgs, err: &mut dyn Write) -> anyhow::Resul
     };
     let span = stats
         .span
-        .map(|(a, b)| format!(" over {}", clock(Duration::from_millis((b - a).max(0) as u64))))
+        .map(|(a, b)| {
+            format!(
+                " over {}",
+                clock(Duration::from_millis((b - a).max(0) as u64))
+            )
+        })
         .unwrap_or_default();
     writeln!(
         err,
