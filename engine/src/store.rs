@@ -286,6 +286,20 @@ impl Store {
         self.newest
     }
 
+    /// The oldest timestamp held by any series (after retention), e.g. the start of a
+    /// loaded recording.
+    pub fn oldest(&self) -> Option<i64> {
+        self.live_series()
+            .filter_map(|s| {
+                s.chunks
+                    .first()
+                    .and_then(|c| c.iter().next())
+                    .or_else(|| s.head.first().copied())
+                    .map(|p| p.t)
+            })
+            .min()
+    }
+
     fn live_series(&self) -> impl Iterator<Item = &SeriesData> {
         self.series.iter().flatten()
     }
@@ -526,6 +540,20 @@ mod tests {
         let (closed, bytes) = s.closed_chunk_stats();
         assert_eq!(closed, 4 * 240);
         assert!(bytes < closed * 2, "{bytes} bytes for {closed} samples");
+    }
+
+    #[test]
+    fn oldest_and_newest_span_every_series() {
+        let mut s = Store::new(StoreConfig::default());
+        assert_eq!((s.oldest(), s.newest()), (None, None));
+        let a = labels(&[("__name__", "a")]);
+        let b = labels(&[("__name__", "b")]);
+        // `a` fills closed chunks, `b` starts earlier and has only a head.
+        for i in 0..200 {
+            s.append(&a, 10_000 + i * 1_000, 1.0).unwrap();
+        }
+        s.append(&b, 5_000, 1.0).unwrap();
+        assert_eq!((s.oldest(), s.newest()), (Some(5_000), Some(209_000)));
     }
 
     #[test]

@@ -40,6 +40,7 @@ fn query_args(expr: &str, time: f64, output: Format) -> QueryArgs {
         step: None,
         output,
         dashboard: None,
+        ..Default::default()
     }
 }
 

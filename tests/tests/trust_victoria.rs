@@ -91,6 +91,7 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
                 step: None,
                 output: Format::Json,
                 dashboard: None,
+                ..Default::default()
             }),
             &url,
         )
@@ -126,6 +127,7 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
             step: Some(Duration::from_secs(1)),
             output: Format::Table,
             dashboard: None,
+            ..Default::default()
         }),
         &url,
     )

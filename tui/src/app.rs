@@ -217,6 +217,9 @@ pub struct State {
     pub dirty: bool,
     /// The query prompt, inspector, cursor and alerts view.
     pub explore: crate::explore::Explore,
+    /// `--data`: the recording's first and last sample (Unix seconds). The dashboard
+    /// stays paused inside it; see [`State::start_replay`].
+    pub replay: Option<(f64, f64)>,
     /// Dashboard variables and the panels' expression templates.
     pub vars: crate::variables::Variables,
     /// Where `e` and `E` write their files (`--export-dir`, default the current directory).
@@ -277,6 +280,7 @@ impl State {
             quit: false,
             dirty: true,
             explore: crate::explore::Explore::default(),
+            replay: None,
             vars,
             export_dir: std::path::PathBuf::from("."),
             export_note: None,
@@ -287,6 +291,19 @@ impl State {
             seq: 0,
             layout_memo: std::cell::RefCell::new(None),
         }
+    }
+
+    /// Shows a recording spanning `start`..`end` (Unix seconds): time stands at its end,
+    /// panning and zooming move the window over it, `p` does not resume.
+    pub fn start_replay(&mut self, start: f64, end: f64) {
+        self.replay = Some((start, end));
+        self.paused = true;
+        self.end = Some(end);
+    }
+
+    /// The latest time the window may end at: the recording's end, or now.
+    pub fn latest(&self) -> f64 {
+        self.replay.map_or(self.now, |(_, end)| end)
     }
 
     /// The area panels are laid out in: everything but the banner, the variable bar and
@@ -767,7 +784,10 @@ fn tick(state: &mut State, now: f64) -> Vec<Effect> {
         state.dirty = true;
     }
     if now >= state.next_refresh_at {
-        return state.start_round(state.paused);
+        // A replay's panels are fetched in full until a round has succeeded once (it
+        // starts paused); after that only panning and zooming change them.
+        let first_replay_round = state.replay.is_some() && state.refreshed.is_none();
+        return state.start_round(state.paused && !first_replay_round);
     }
     Vec::new()
 }
@@ -809,6 +829,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         KeyCode::Char('r') => state.refetch(),
+        KeyCode::Char('p') if state.replay.is_some() => {
+            // A recording has no live end to resume to.
+            state.dirty = false;
+            Vec::new()
+        }
         KeyCode::Char('p') => {
             state.paused = !state.paused;
             if state.paused {
@@ -831,9 +856,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             let half = state.range.as_secs_f64() / 2.0;
             let end = state.end.unwrap_or(state.now);
             let moved = if key.code == KeyCode::Left {
-                end - half
+                (end - half).max(state.replay.map_or(f64::MIN, |(start, _)| start))
             } else {
-                (end + half).min(state.now)
+                (end + half).min(state.latest())
             };
             state.end = Some(moved);
             state.refetch()

@@ -58,6 +58,16 @@ pub struct Cli {
     )]
     pub export_dir: PathBuf,
 
+    /// Replay a recording (OpenMetrics text with timestamps, as `promdash record` writes
+    /// it) on the embedded engine instead of asking a server: time stands at its end,
+    /// ←/→ pan and +/- zoom over it.
+    #[arg(long, value_name = "FILE.om")]
+    pub data: Option<PathBuf>,
+
+    /// On the embedded engine (--data): answer as Prometheus 2.x or 3.x does [default: 3].
+    #[arg(long, value_enum, env = "PROMDASH_PROMQL_COMPAT", value_name = "2|3")]
+    pub promql_compat: Option<crate::headless::promqltest::CompatArg>,
+
     /// The dashboard's own options written on the command line before the subcommand
     /// (not taken from the environment), e.g. `--range`: an error with a headless one.
     #[arg(skip)]
@@ -68,7 +78,7 @@ pub struct Cli {
 }
 
 /// The options of the dashboard only, by clap id and as written.
-const DASHBOARD_ONLY: [(&str, &str); 7] = [
+const DASHBOARD_ONLY: [(&str, &str); 9] = [
     ("dashboard", "--dashboard"),
     ("refresh", "--refresh"),
     ("range", "--range"),
@@ -76,6 +86,8 @@ const DASHBOARD_ONLY: [(&str, &str); 7] = [
     ("no_bell", "--no-bell"),
     ("log_file", "--log-file"),
     ("export_dir", "--export-dir"),
+    ("data", "--data"),
+    ("promql_compat", "--promql-compat"),
 ];
 
 impl Cli {

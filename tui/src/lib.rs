@@ -9,6 +9,7 @@ pub mod cli;
 pub mod complete;
 pub mod connection;
 pub mod demo;
+pub mod embedded;
 pub mod explore;
 pub mod export;
 pub mod fetch;

@@ -129,6 +129,28 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A recording to replay: read before the terminal is touched (a broken file is exit 2).
+    let recording = match &cli.data {
+        None => None,
+        Some(path) => match crate::embedded::load_recording(path, cli.promql_compat) {
+            Ok(r) => {
+                if cli.dashboard.is_none() {
+                    settings.dashboard = crate::embedded::auto_dashboard(&r.source, r.end, "5s");
+                }
+                if cli.range.is_none() {
+                    // The whole recording, at least a minute.
+                    let span = (r.end - r.start).max(60.0).ceil();
+                    settings.opts.range = Duration::from_secs_f64(span);
+                }
+                settings.opts.url = path.display().to_string();
+                Some(r)
+            }
+            Err(e) => {
+                eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));
+                return ExitCode::from(2);
+            }
+        },
+    };
     // Checked after the settings, whose mistakes are more useful to hear about first.
     if let Some(Command::Demo(args)) = &cli.command
         && let Err(e) = crate::demo::find_prometheus(args.prometheus_bin.as_deref())
@@ -172,12 +194,32 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = match &cli.command {
-        Some(Command::Demo(args)) => runtime.block_on(crate::demo::run(settings, args.clone())),
-        Some(Command::Headless(_) | Command::ExecChild { .. }) => {
+    let result = match (&cli.command, recording) {
+        (Some(Command::Demo(args)), _) => {
+            runtime.block_on(crate::demo::run(settings, args.clone()))
+        }
+        (Some(Command::Headless(_) | Command::ExecChild { .. }), _) => {
             unreachable!("headless commands and exec-child return at the top")
         }
-        None => {
+        (None, Some(r)) => {
+            tracing::info!(
+                file = %settings.opts.url,
+                samples = r.samples,
+                series = r.series,
+                "replaying a recording"
+            );
+            let mut state = State::new(settings.dashboard, settings.opts);
+            state.start_replay(r.start, r.end);
+            if let Err(e) = state.vars.preset(&cli.vars) {
+                eprintln!(
+                    "promdash: {}",
+                    promdash_queries::text::escape_lines(&e.to_string())
+                );
+                return ExitCode::from(2);
+            }
+            runtime.block_on(async move { with_terminal(state, Arc::new(r.source), |_| {}).await })
+        }
+        (None, None) => {
             let client = match PromClient::new(settings.client.clone()) {
                 Ok(c) => c,
                 Err(e) => {

@@ -1,6 +1,7 @@
 //! Headless commands: the dashboard's queries and alert rules for scripts, cron and CI.
 //!
-//! - `promdash query EXPR [--time T | --range R [--step S]] [--output table|json|csv]`
+//! - `promdash query EXPR [--time T | --range R [--step S] | --start S [--end E]]
+//!   [--output table|json|csv] [--data FILE.om]`
 //! - `promdash check [--dashboard FILE] [--instant]`: exit 0 none firing, 1 firing, 2 error
 //! - `promdash validate FILE [--url URL]`: exit 0 valid (and accepted), 2 otherwise
 //! - `promdash import grafana FILE.json [-o FILE.toml]`: convert a Grafana dashboard
@@ -197,6 +198,15 @@ pub async fn run(
 ) -> anyhow::Result<Outcome> {
     match cmd {
         HeadlessCommand::Query(args) => {
+            if let Some(path) = &args.data.data {
+                let recording = match crate::embedded::load_recording(path, args.data.promql_compat)
+                {
+                    Ok(r) => r,
+                    Err(e) => return fail(err, &e),
+                };
+                return query::run_query_at(&recording.source, &args, recording.end, out, err)
+                    .await;
+            }
             let file = match &args.dashboard {
                 None => None,
                 Some(path) => match validate::check_file(path, err)? {

@@ -1,12 +1,13 @@
-//! `promdash query`: one instant or range query, printed as a table, JSON or CSV.
+//! `promdash query`: one instant or range query, printed as a table, JSON or CSV, from a
+//! server or (`--data FILE.om`) from a recording on the embedded engine.
 
 use std::io::Write;
 use std::time::Duration;
 
 use clap::Args;
 use promdash_queries::backend::Backend;
-use promdash_queries::client::PromClient;
 use promdash_queries::model::QueryResult;
+use promdash_queries::source::{MetricsSource, RangeWindow};
 use promdash_queries::step::range_step;
 
 use super::conn::parse_duration;
@@ -17,15 +18,17 @@ use super::{Outcome, fail};
 /// Chart width (cells) the default step of a range query is chosen for: about 200 points.
 pub const DEFAULT_STEP_WIDTH: u16 = 100;
 
-/// `promdash query EXPR [--time T | --range R [--step S]] [--output table|json|csv]`
-#[derive(Debug, Clone, Args)]
+/// `promdash query EXPR [--time T | --range R [--step S] | --start S [--end E] [--step S]]
+/// [--output table|json|csv] [--data FILE.om]`
+#[derive(Debug, Clone, Default, Args)]
+#[command(group(clap::ArgGroup::new("ranged").args(["query_range", "start"])))]
 pub struct QueryArgs {
     /// The PromQL expression, e.g. 'sum by (route) (rate(app_request_count_total[1m]))'.
     #[arg(value_name = "EXPR")]
     pub expr: String,
 
     /// Evaluation time of an instant query, or the end of a range query: `now`, Unix
-    /// seconds or RFC 3339 [default: now].
+    /// seconds or RFC 3339 [default: now; with --data, the end of the recording].
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub time: Option<f64>,
 
@@ -33,9 +36,18 @@ pub struct QueryArgs {
     #[arg(id = "query_range", long = "range", value_name = "DURATION", value_parser = parse_duration)]
     pub range: Option<Duration>,
 
+    /// Run a range query from this time (`now`, Unix seconds or RFC 3339) to --end.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start: Option<f64>,
+
+    /// The end of a range query from --start [default: now; with --data, the end of the
+    /// recording].
+    #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "start", conflicts_with = "time")]
+    pub end: Option<f64>,
+
     /// Resolution of a range query, e.g. 15s [default: the range over about 200 points,
     /// rounded up to 1s, 2s, 5s, 10s, 15s, 30s, 1m, ...].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "query_range")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "ranged")]
     pub step: Option<Duration>,
 
     /// How to print the result.
@@ -46,25 +58,70 @@ pub struct QueryArgs {
     /// would use it (the command line and environment still win).
     #[arg(long, short = 'd', env = "PROMDASH_DASHBOARD", value_name = "FILE")]
     pub dashboard: Option<std::path::PathBuf>,
+
+    /// Where the numbers come from instead of a server.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// A recording to answer from on the embedded engine, instead of a server.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DataArgs {
+    /// Answer from a recording (OpenMetrics text with a timestamp on every sample, as
+    /// `promdash record` writes it) on the embedded engine; no server is asked. "Now" is
+    /// then the newest sample of the file.
+    #[arg(long, value_name = "FILE.om")]
+    pub data: Option<std::path::PathBuf>,
+
+    /// With --data: answer as Prometheus 2.x or 3.x does [default: 3].
+    #[arg(long, value_enum, env = "PROMDASH_PROMQL_COMPAT", value_name = "2|3")]
+    pub promql_compat: Option<super::promqltest::CompatArg>,
 }
 
 /// Runs the query and prints the result to `out`; warnings from the server go to `err`.
 /// Exit status: 0 on success, 2 when the query is rejected or the server unreachable.
-pub async fn run_query(
-    client: &PromClient,
+pub async fn run_query<S: MetricsSource>(
+    source: &S,
     args: &QueryArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let at = args.time.unwrap_or_else(now);
+    run_query_at(source, args, now(), out, err).await
+}
+
+/// [`run_query`] with `now` as the time when neither --time nor --end says (the end of
+/// a recording, for `--data`).
+pub async fn run_query_at<S: MetricsSource>(
+    source: &S,
+    args: &QueryArgs,
+    now: f64,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let at = args.time.or(args.end).unwrap_or(now);
     // A range query's start, to explain an empty answer.
     let mut range_start = None;
-    let answer = match args.range {
-        None => client.query(&args.expr, Some(at)).await,
+    let range = match (args.range, args.start) {
+        (Some(range), _) => Some(range),
+        (None, Some(start)) if start > at => {
+            return fail(
+                err,
+                &format!("--start ({start}) is after the end of the range ({at})"),
+            );
+        }
+        (None, Some(start)) => Some(Duration::from_secs_f64(at - start)),
+        (None, None) => None,
+    };
+    let answer = match range {
+        None => source.instant(&args.expr, Some(at)).await,
         Some(range) => {
-            let (start, end, step) = match args.step {
-                Some(step) => (at - range.as_secs_f64(), at, step),
-                None => {
+            let (start, end, step) = match (args.step, args.start) {
+                (Some(step), _) => (args.start.unwrap_or(at - range.as_secs_f64()), at, step),
+                (None, Some(start)) => {
+                    let w = range_step(range, DEFAULT_STEP_WIDTH, at);
+                    (start, at, w.step)
+                }
+                (None, None) => {
                     let w = range_step(range, DEFAULT_STEP_WIDTH, at);
                     (w.start, w.end, w.step)
                 }
@@ -73,7 +130,8 @@ pub async fn run_query(
                 return fail(err, "--step must be longer than 0s");
             }
             range_start = Some(start);
-            client.query_range(&args.expr, start, end, step).await
+            let window = RangeWindow { start, end, step };
+            source.range(&args.expr, window).await
         }
     };
     let result: QueryResult = match answer {
@@ -92,19 +150,20 @@ pub async fn run_query(
             "promdash: warning: the answer is partial (some storage nodes did not answer)"
         )?;
     }
+    let backend =
+        if range_start.is_some_and(|_| result.point_count() == 0) || args.output == Format::Json {
+            source.backend().await
+        } else {
+            Backend::Unknown
+        };
     if let Some(start) = range_start
         && result.point_count() == 0
-        && let Some(why) = hidden_window_note(client, start).await
+        && let Some(why) = hidden_window_note(&backend, start)
     {
         writeln!(err, "promdash: note: {why}")?;
     }
     // JSON values as the server writes them: VictoriaMetrics never uses an exponent.
-    let numbers = if args.output == Format::Json
-        && client
-            .buildinfo()
-            .await
-            .is_ok_and(|b| Backend::from_buildinfo(&b).is_victoria_metrics())
-    {
+    let numbers = if backend.is_victoria_metrics() {
         JsonNumbers::Plain
     } else {
         JsonNumbers::Prometheus
@@ -116,9 +175,8 @@ pub async fn run_query(
 
 /// Why an empty range answer starting at `start` may be empty: the whole window lies in
 /// the newest data VictoriaMetrics hides from range queries. `None` on other servers
-/// or windows (asks the server's buildinfo, only after an empty answer).
-async fn hidden_window_note(client: &PromClient, start: f64) -> Option<String> {
-    let backend = client.detect_backend().await;
+/// or windows (the backend is only asked for after an empty answer or for JSON).
+fn hidden_window_note(backend: &Backend, start: f64) -> Option<String> {
     let hidden = backend.hidden_window();
     if hidden.is_zero() || start < now() - hidden.as_secs_f64() {
         return None;

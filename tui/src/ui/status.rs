@@ -7,7 +7,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
-use super::time::clock;
+use super::time::{clock, month_day};
 use crate::app::{Server, State};
 use crate::units::{range_label, short_duration};
 
@@ -24,6 +24,40 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     };
     let sep = " │ ";
     put(" ", bar);
+    if let Some((start, end)) = state.replay {
+        // A recording: where it is from and how long it is, instead of a server.
+        put(
+            " REPLAY ",
+            Style::new()
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
+        );
+        let (mo, d) = month_day(start, state.opts.utc_offset);
+        put(
+            &format!(
+                " {mo:02}-{d:02} {}–{} ({}) ",
+                clock(start, state.opts.utc_offset),
+                clock(end, state.opts.utc_offset),
+                short_duration(end - start)
+            ),
+            bar.fg(Color::White),
+        );
+        put(&state.opts.url, bar.fg(Color::White));
+        put(sep, bar);
+        let at = state.end.unwrap_or(end);
+        put(&format!("at {}", clock(at, state.opts.utc_offset)), bar);
+        put(sep, bar);
+        put(
+            &format!("range {}", range_label(state.range.as_secs())),
+            bar,
+        );
+        put(sep, bar);
+        put("←/→ pan  +/- zoom", bar);
+        put(sep, bar);
+        put("? help", bar.fg(Color::DarkGray));
+        return;
+    }
     match &state.server {
         Server::Up => put(
             " UP ",
@@ -187,6 +221,31 @@ mod tests {
         (0..area.width)
             .map(|x| buf[(x, 0)].symbol().to_owned())
             .collect()
+    }
+
+    #[test]
+    fn a_replay_says_so_with_its_span() {
+        let opts = Options {
+            url: "rec.om".to_owned(),
+            refresh: Duration::from_secs(5),
+            range: Duration::from_secs(900),
+            bell: false,
+            demo: false,
+            utc_offset: 0,
+        };
+        let mut state = State::new(default_dashboard(), opts);
+        // 2026-11-25 10:00:00 to 10:10:00 UTC.
+        state.start_replay(1_795_600_800.0, 1_795_601_400.0);
+        let area = Rect::new(0, 0, 120, 1);
+        let mut buf = Buffer::empty(area);
+        render(&mut buf, area, &state);
+        let line: String = (0..area.width)
+            .map(|x| buf[(x, 0)].symbol().to_owned())
+            .collect();
+        assert!(
+            line.contains(" REPLAY  11-25 10:00:00–10:10:00 (10m00s) rec.om │ at 10:10:00"),
+            "{line}"
+        );
     }
 
     #[test]
