@@ -45,7 +45,10 @@ fn promdash(args: &[&str]) -> anyhow::Result<(i32, String, String)> {
 }
 
 /// The `result` of an API `data` object as series (labels as JSON text) → values.
-fn series(data: &Json) -> anyhow::Result<(String, BTreeMap<String, Vec<(f64, f64)>>)> {
+/// Series (labels as JSON text) → their points (time, value).
+type Points = BTreeMap<String, Vec<(f64, f64)>>;
+
+fn series(data: &Json) -> anyhow::Result<(String, Points)> {
     let kind = data["resultType"]
         .as_str()
         .context("resultType")?
@@ -86,7 +89,7 @@ fn series(data: &Json) -> anyhow::Result<(String, BTreeMap<String, Vec<(f64, f64
     Ok((kind, out))
 }
 
-fn same(a: &BTreeMap<String, Vec<(f64, f64)>>, b: &BTreeMap<String, Vec<(f64, f64)>>) -> bool {
+fn same(a: &Points, b: &Points) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|((ka, va), (kb, vb))| {
             ka == kb

@@ -201,9 +201,7 @@ pub fn overview(
         );
     }
     for (_, _, name) in counters.iter().take(MAX_COUNTERS) {
-        let unit = if name.ends_with("_seconds_total") {
-            "short"
-        } else if name.ends_with("_bytes_total") {
+        let unit = if name.ends_with("_bytes_total") {
             "Bps"
         } else {
             "short"
@@ -213,7 +211,7 @@ pub fn overview(
             &format!("{name} (rate)"),
             "graph",
             &format!("sum(rate({name}[$__rate_interval]))"),
-            Some(&format!("{name}")),
+            Some(name),
             unit,
             6,
         );
