@@ -213,6 +213,7 @@ async fn victoria_metrics_with_a_zero_latency_offset_hides_nothing() {
                 step: Some(Duration::from_secs(1)),
                 output: Format::Table,
                 dashboard: None,
+                ..Default::default()
             }),
             &url,
         )

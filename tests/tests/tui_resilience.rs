@@ -369,7 +369,8 @@ async fn secrets_never_shown_logged_or_printed() -> anyhow::Result<()> {
         let full_screen = |s: &str| s.contains('┏') && !s.contains('┌');
         let inspector = |s: &str| s.contains(" Inspect: ");
         let help = |s: &str| s.contains(HELP_MARKER);
-        let views: [(&str, &dyn Fn(&str) -> bool); 3] =
+        type Shown<'a> = &'a dyn Fn(&str) -> bool;
+        let views: [(&str, Shown<'_>); 3] =
             [("Enter", &full_screen), ("i", &inspector), ("?", &help)];
         for (key, shown) in views {
             tmux.keys(&[key])?;
