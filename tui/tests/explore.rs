@@ -620,6 +620,9 @@ fn victoria_metrics_is_told_in_the_status_bar_and_inspector() {
     assert!(text.contains("NaN are dropped"), "{text}");
     assert!(text.contains("+Inf"), "{text}");
     assert!(text.contains("rate() of a gauge"), "{text}");
-    assert!(text.contains("newest 30 s are hidden"), "{text}");
+    assert!(
+        text.contains("newest 30s are hidden from range queries"),
+        "{text}"
+    );
     snap("inspector_victoria_metrics", text);
 }
