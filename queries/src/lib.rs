@@ -25,6 +25,7 @@ mod fastnum;
 pub mod grafana;
 mod labels;
 pub mod model;
+pub mod rules;
 pub mod source;
 pub mod step;
 pub mod text;

@@ -14,6 +14,7 @@ fn fixtures() -> PathBuf {
 fn args(file: &Path) -> ValidateArgs {
     ValidateArgs {
         files: vec![file.to_owned()],
+        rules: Vec::new(),
         output: Report::Text,
     }
 }
@@ -107,6 +108,7 @@ async fn several_files_at_once_and_json() {
     let bad = fixtures().join("offline_checks.toml");
     let args = ValidateArgs {
         files: vec![good.clone(), bad.clone()],
+        rules: Vec::new(),
         output: Report::Json,
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());

@@ -7,6 +7,7 @@
 //! - `promdash import grafana FILE.json [-o FILE.toml]`: convert a Grafana dashboard
 //! - `promdash snapshot --format svg|png|csv|json|txt|ansi [--panel TITLE]…`: pictures,
 //!   data or text of the dashboard, once
+//! - `promdash validate --rules FILE|GLOB…`: Prometheus rule files, as `promtool check rules`
 //! - `promdash test promql FILE.test…`: promqltest files on the embedded engine
 //! - `promdash record --scrape URL… [--duration D] --out FILE.om`: scrape, then write
 //!   OpenMetrics
@@ -486,6 +487,7 @@ mod tests {
         std::fs::write(&path, "title = \"x\"\nrefresh = \"soon\"\n").expect("write");
         let args = ValidateArgs {
             files: vec![path.clone()],
+            rules: Vec::new(),
             output: Report::Text,
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());

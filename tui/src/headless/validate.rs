@@ -30,8 +30,13 @@ use crate::variables::{Binding, expand, position_in_template, references};
 pub struct ValidateArgs {
     /// The dashboard files to check: promdash TOML, or Grafana JSON (every field that is
     /// not carried over is listed by its JSON path).
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE", required_unless_present = "rules")]
     pub files: Vec<PathBuf>,
+
+    /// Prometheus rule files (YAML) to check as strictly as `promtool check rules`
+    /// (repeatable; each value may be a glob).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<String>,
 
     /// `text` for people (problems on stderr as file:line:col), `json` for programs
     /// (one document on stdout).
@@ -588,6 +593,78 @@ struct JsonReport<'a> {
     valid: bool,
     queries_run: bool,
     files: &'a [FileReport],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    rule_files: &'a [RuleFileReport],
+}
+
+/// What `validate --rules` found in one rule file.
+#[derive(Debug, Serialize)]
+pub struct RuleFileReport {
+    pub file: String,
+    pub valid: bool,
+    pub groups: usize,
+    pub rules: usize,
+    pub problems: Vec<Finding>,
+    /// Rules recording or alerting the same name with the same labels (accepted, as
+    /// promtool accepts them, with a warning).
+    pub duplicates: Vec<String>,
+}
+
+/// Reads and validates one rule file.
+pub fn validate_rule_file(path: &Path) -> RuleFileReport {
+    let file = path.display().to_string();
+    match promdash_queries::rules::load_rule_file(path) {
+        Ok(f) => RuleFileReport {
+            file,
+            valid: true,
+            groups: f.groups.len(),
+            rules: f.groups.iter().map(|g| g.rules.len()).sum(),
+            problems: Vec::new(),
+            duplicates: promdash_queries::rules::file::duplicate_rules(&f)
+                .into_iter()
+                .map(|(name, labels)| {
+                    let labels: Vec<String> =
+                        labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                    format!("{name}{{{}}}", labels.join(", "))
+                })
+                .collect(),
+        },
+        Err(e) => RuleFileReport {
+            file,
+            valid: false,
+            groups: 0,
+            rules: 0,
+            problems: e
+                .problems
+                .into_iter()
+                .map(|p| Finding {
+                    line: p.line,
+                    col: p.col,
+                    message: p.message,
+                    expected: None,
+                })
+                .collect(),
+            duplicates: Vec::new(),
+        },
+    }
+}
+
+/// The files `--rules` names: each value a path or a glob (a glob matching nothing is an
+/// error, so a typo is not a silent pass).
+pub fn expand_rule_paths(patterns: &[String]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in patterns {
+        if !p.contains(['*', '?', '[']) {
+            out.push(PathBuf::from(p));
+            continue;
+        }
+        let found = promdash_queries::rules::glob::glob(p);
+        if found.is_empty() {
+            return Err(format!("{p}: no file matches"));
+        }
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 /// Runs `validate` on every file; problems go to `err` as `file:line:col: ...` (text) or
@@ -602,7 +679,13 @@ pub async fn run_validate(
     for path in &args.files {
         reports.push(validate_file(client, path).await);
     }
-    let valid = reports.iter().all(|r| r.valid);
+    let rule_paths = match expand_rule_paths(&args.rules) {
+        Ok(p) => p,
+        Err(e) => return super::fail(err, &e),
+    };
+    let rule_reports: Vec<RuleFileReport> =
+        rule_paths.iter().map(|p| validate_rule_file(p)).collect();
+    let valid = reports.iter().all(|r| r.valid) && rule_reports.iter().all(|r| r.valid);
     if args.output == Report::Json {
         serde_json::to_writer_pretty(
             &mut *out,
@@ -610,6 +693,7 @@ pub async fn run_validate(
                 valid,
                 queries_run: client.is_some(),
                 files: &reports,
+                rule_files: &rule_reports,
             },
         )?;
         writeln!(out)?;
@@ -669,7 +753,37 @@ pub async fn run_validate(
             )?,
         }
     }
-    if client.is_none() {
+    for r in &rule_reports {
+        for p in &r.problems {
+            let message = escape_control(&p.message);
+            writeln!(err, "{}:{}:{}: {message}", r.file, p.line, p.col)?;
+        }
+        for d in &r.duplicates {
+            writeln!(
+                err,
+                "{}: warning: duplicate rule {} (may cause inconsistent recordings)",
+                r.file,
+                escape_control(d)
+            )?;
+        }
+        if r.valid {
+            writeln!(
+                out,
+                "{}: ok ({}, {})",
+                r.file,
+                count(r.groups, "group", "groups"),
+                count(r.rules, "rule", "rules")
+            )?;
+        } else {
+            writeln!(
+                err,
+                "{}: {}",
+                r.file,
+                count(r.problems.len(), "problem", "problems")
+            )?;
+        }
+    }
+    if client.is_none() && !args.files.is_empty() {
         writeln!(
             out,
             "The queries were not run against a server (give --url to run each once)."

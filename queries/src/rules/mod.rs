@@ -1,0 +1,20 @@
+//! Prometheus rule files, read and evaluated as Prometheus reads and evaluates them.
+//!
+//! - [`file`]: the rule file model and its validation (`promtool check rules`), every
+//!   problem at file:line:col.
+//! - [`template`]: Go text/template as Prometheus's alert templates use it.
+//! - [`duration`]: Prometheus's duration format.
+//! - [`yaml`]: YAML read into nodes that know their line and column.
+
+pub mod duration;
+pub mod file;
+pub mod glob;
+mod gofmt;
+pub mod template;
+pub mod yaml;
+
+pub use file::{
+    Rule, RuleFile, RuleFileError, RuleGroup, RuleKind, RuleProblem, load_rule_file,
+    parse_rule_file,
+};
+pub use gofmt::format_g;
