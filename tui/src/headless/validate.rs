@@ -638,6 +638,7 @@ pub fn validate_rule_file(path: &Path) -> RuleFileReport {
                 .problems
                 .into_iter()
                 .map(|p| Finding {
+                    path: None,
                     line: p.line,
                     col: p.col,
                     message: p.message,
