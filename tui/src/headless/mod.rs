@@ -285,7 +285,20 @@ pub async fn run(
                     None => return Ok(Outcome::Failed),
                 },
             };
-            // The source: the server of --url (the embedded sources plug in here).
+            // The source: a recording (--data), or the server of --url.
+            if let Some(path) = &args.data.data {
+                let recording = match crate::embedded::load_recording(path, args.data.promql_compat)
+                {
+                    Ok(r) => r,
+                    Err(e) => return fail(err, &e),
+                };
+                let mut args = args.clone();
+                // "Now" is the newest sample of the file.
+                args.time = Some(args.time.unwrap_or(recording.end));
+                let server = format!("recording {}", path.display());
+                let source = std::sync::Arc::new(recording.source);
+                return snapshot::run_snapshot(source, &server, dashboard, &args, out, err).await;
+            }
             let Some(client) = client(conn, dashboard.connection.as_ref(), err)? else {
                 return Ok(Outcome::Failed);
             };

@@ -71,6 +71,10 @@ pub struct SnapshotArgs {
     /// Value of a dashboard variable, NAME=VALUE (repeatable).
     #[arg(id = "snapshot_vars", long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
+
+    /// A recording to render instead of a server (`--data FILE.om`).
+    #[command(flatten)]
+    pub data: super::query::DataArgs,
 }
 
 /// `1600x1000`.
