@@ -409,6 +409,19 @@ pub struct Variable {
     /// The value(s) chosen at start (`default = "a"` or `default = ["a", "b"]`). Empty:
     /// All for a `multi` or `all` variable, else the first value.
     pub default: Vec<String>,
+    /// What "All" stands for instead of every value (Grafana's `allValue`, e.g. `.*`),
+    /// put in as written.
+    pub all_value: Option<String>,
+    /// Keeps only the values it matches; with a capture group (or a group named
+    /// `value`), the captured text is the value (Grafana's `regex`, `/.../` allowed).
+    pub regex: Option<String>,
+    /// How the values are ordered (Grafana's `sort`): 0 as the server lists them, 1/2
+    /// alphabetical up/down, 3/4 numerical up/down, 5/6 alphabetical ignoring case,
+    /// 7/8 natural.
+    pub sort: u8,
+    /// Substitution follows Grafana exactly (imported dashboards): the one value of a
+    /// variable that is neither `multi` nor `all` is put in without regex escaping.
+    pub grafana: bool,
 }
 
 /// Where a variable's choices come from.
@@ -421,6 +434,11 @@ pub enum VariableSource {
     },
     /// `values = ["a", "b"]`.
     Values(Vec<String>),
+    /// `query = "query_result(expr)"`: each series of the instant query's answer as
+    /// `name{label="value", ...} value timestamp` (filter it with `regex`).
+    QueryResult(String),
+    /// `query = "metrics(regex)"`: metric names matching the regex.
+    Metrics(String),
 }
 
 /// The optional `[connection]` table. Secrets are only ever named by file.
@@ -894,6 +912,9 @@ struct RawVariable {
     #[serde(default)]
     all: bool,
     default: Option<Spanned<RawDefault>>,
+    all_value: Option<String>,
+    regex: Option<String>,
+    sort: Option<Spanned<i64>>,
 }
 
 /// `default = "a"` or `default = ["a", "b"]`.
@@ -1416,13 +1437,13 @@ impl Validator<'_> {
                 );
                 None
             }
-            (Some(q), None) => match parse_label_values(q.get_ref()) {
-                Some((label, matcher)) => Some(VariableSource::LabelValues { label, matcher }),
+            (Some(q), None) => match parse_variable_query(q.get_ref()) {
+                Some(source) => Some(source),
                 None => {
                     self.err(
                         q.span(),
                         format!("cannot read variable query {:?}", q.get_ref()),
-                        "label_values(label) or label_values(series_selector, label)",
+                        "label_values(label), label_values(series_selector, label), query_result(expr) or metrics(regex)",
                     );
                     None
                 }
@@ -1441,9 +1462,32 @@ impl Validator<'_> {
         };
         if default.len() > 1 && !raw.multi {
             self.err(
-                start,
+                start.clone(),
                 format!("variable {name:?} has several default values but is not `multi`"),
                 "one default value, or `multi = true`",
+            );
+        }
+        let sort = raw
+            .sort
+            .as_ref()
+            .map_or(0, |s| match u8::try_from(*s.get_ref()) {
+                Ok(n @ 0..=8) => n,
+                _ => {
+                    self.err(
+                        s.span(),
+                        format!("sort {} is out of range", s.get_ref()),
+                        "0 to 8 (Grafana's sort codes)",
+                    );
+                    0
+                }
+            });
+        if let Some(r) = &raw.regex
+            && let Err(e) = crate::grafana::variable_regex(r)
+        {
+            self.err(
+                start.clone(),
+                format!("regex {r:?}: {e}"),
+                "a regular expression",
             );
         }
         if self.problems.len() != before {
@@ -1455,6 +1499,10 @@ impl Validator<'_> {
             multi: raw.multi,
             all: raw.all,
             default,
+            all_value: raw.all_value,
+            regex: raw.regex,
+            sort,
+            grafana: false,
         })
     }
 
@@ -1561,6 +1609,27 @@ fn is_identifier(s: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A variable's `query`: `label_values(...)`, `query_result(expr)` or `metrics(regex)`.
+pub fn parse_variable_query(q: &str) -> Option<VariableSource> {
+    let t = q.trim();
+    let inner = |name: &str| {
+        t.strip_prefix(name)?
+            .trim_start()
+            .strip_prefix('(')?
+            .strip_suffix(')')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    if let Some((label, matcher)) = parse_label_values(t) {
+        return Some(VariableSource::LabelValues { label, matcher });
+    }
+    if let Some(e) = inner("query_result") {
+        return Some(VariableSource::QueryResult(e));
+    }
+    inner("metrics").map(VariableSource::Metrics)
 }
 
 /// `label_values(job)` → ("job", None); `label_values(up{a="b"}, job)` → ("job", Some(..)).

@@ -40,6 +40,8 @@ pub enum ExploreRequest {
         label: String,
         matcher: Option<String>,
     },
+    /// The series of an instant query, as a variable's values (`query_result(expr)`).
+    VarQuery { var: usize, expr: String },
 }
 
 /// Their answers.

@@ -66,6 +66,13 @@ impl<S: MetricsSource> Fetcher<S> {
                     var,
                     source.label_values(&label, matcher.as_deref()).await,
                 ),
+                ExploreRequest::VarQuery { var, expr } => ExploreAnswer::VarValues(
+                    var,
+                    source
+                        .instant(&expr, None)
+                        .await
+                        .map(|r| crate::variables::query_result_values(&r.data)),
+                ),
                 ExploreRequest::Catalog(need) => {
                     let r = crate::complete::load(source.as_ref(), &need).await;
                     ExploreAnswer::Catalog(need, r)

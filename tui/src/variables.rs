@@ -29,6 +29,9 @@ pub struct VarState {
     pub selected: Vec<String>,
     pub loading: bool,
     pub error: Option<String>,
+    /// The query last asked for (with the other variables filled in): asked again when
+    /// a variable it uses changes (chained variables).
+    pub requested: Option<String>,
 }
 
 /// The open picker.
@@ -63,12 +66,13 @@ impl Variables {
                 .map(|v| VarState {
                     options: match &v.source {
                         VariableSource::Values(vals) => Some(vals.clone()),
-                        VariableSource::LabelValues { .. } => None,
+                        _ => None,
                     },
                     def: v.clone(),
                     selected: initial_selection(v),
                     loading: false,
                     error: None,
+                    requested: None,
                 })
                 .collect(),
             templates: dashboard
@@ -106,38 +110,94 @@ impl Variables {
         Ok(())
     }
 
-    /// Requests for label-value variables not loaded yet.
+    /// Requests for query variables not loaded yet, and for those whose query uses a
+    /// variable that changed since (a chain: `label_values(up{job="$job"}, instance)`
+    /// is asked again when `$job` changes). A query waits for the variables it uses.
     pub fn requests(&mut self) -> Vec<Effect> {
         let mut out = Vec::new();
-        for (i, v) in self.vars.iter_mut().enumerate() {
-            if v.options.is_none()
-                && !v.loading
-                && let VariableSource::LabelValues { label, matcher } = &v.def.source
-            {
-                v.loading = true;
-                out.push(Effect::Explore(ExploreRequest::VarValues {
+        for i in 0..self.vars.len() {
+            let v = &self.vars[i];
+            if v.loading {
+                continue;
+            }
+            let template = match &v.def.source {
+                VariableSource::Values(_) => continue,
+                VariableSource::LabelValues { matcher, .. } => matcher.clone().unwrap_or_default(),
+                VariableSource::QueryResult(e) => e.clone(),
+                VariableSource::Metrics(_) => String::new(),
+            };
+            let waits = references(&template).iter().any(|r| {
+                let name = &template[r.name.clone()];
+                self.vars.iter().any(|o| {
+                    o.def.name == name
+                        && o.def.name != v.def.name
+                        && (o.options.is_none() || o.loading)
+                })
+            });
+            if waits {
+                continue;
+            }
+            let expanded = expand(&template, &|name| {
+                if name == v.def.name {
+                    return None;
+                }
+                self.vars
+                    .iter()
+                    .find(|o| o.def.name == name)
+                    .map(|o| self.binding(o))
+            })
+            .0;
+            if v.options.is_some() && v.requested.as_deref() == Some(expanded.as_str()) {
+                continue;
+            }
+            let request = match &v.def.source {
+                VariableSource::LabelValues { label, matcher } => ExploreRequest::VarValues {
                     var: i,
                     label: label.clone(),
-                    matcher: matcher.clone(),
-                }));
-            }
+                    matcher: matcher.as_ref().map(|_| expanded.clone()),
+                },
+                VariableSource::QueryResult(_) => ExploreRequest::VarQuery {
+                    var: i,
+                    expr: expanded.clone(),
+                },
+                VariableSource::Metrics(_) => ExploreRequest::VarValues {
+                    var: i,
+                    label: "__name__".into(),
+                    matcher: None,
+                },
+                VariableSource::Values(_) => continue,
+            };
+            let v = &mut self.vars[i];
+            v.loading = true;
+            v.requested = Some(expanded);
+            out.push(Effect::Explore(request));
         }
         out
     }
 
-    /// What `$name` stands for: the chosen values.
+    /// What `$name` stands for: the chosen values. "All" is the variable's `all_value`
+    /// when it has one (put in as written, as Grafana does), else every value. The one
+    /// value of a Grafana variable that is neither multi nor all goes in unescaped.
     pub fn binding(&self, v: &VarState) -> Binding {
         let opts = v.options.as_deref().unwrap_or(&[]);
         if v.selected.iter().any(|s| s == ALL) {
+            if let Some(a) = &v.def.all_value {
+                return Binding::AllValue(a.clone());
+            }
             if opts.is_empty() {
                 return Binding::Any;
             }
             return Binding::Values(opts.to_vec());
         }
-        if v.selected.is_empty() {
-            return Binding::Values(opts.first().cloned().into_iter().collect());
+        let values = if v.selected.is_empty() {
+            opts.first().cloned().into_iter().collect()
+        } else {
+            v.selected.clone()
+        };
+        if v.def.grafana && !v.def.multi && !v.def.all && values.len() == 1 {
+            return Binding::Single(values.into_iter().next().unwrap_or_default());
         }
-        Binding::Values(v.selected.clone())
+        Binding::Values(values)
     }
 
     /// What `$name` becomes where it stands alone or in an exact-match string: the value,
@@ -194,7 +254,8 @@ impl Variables {
         match self.binding(v) {
             Binding::Values(vals) if vals.is_empty() => "–".to_owned(),
             Binding::Values(vals) => vals.join("+"),
-            Binding::Any | Binding::Text(_) => ALL.to_owned(),
+            Binding::Single(v) => v,
+            Binding::Any | Binding::Text(_) | Binding::AllValue(_) => ALL.to_owned(),
         }
     }
 }
@@ -214,10 +275,17 @@ fn initial_selection(v: &Variable) -> Vec<String> {
 /// What a `$name` reference is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Binding {
-    /// Text put in as it is (`$__interval`, `$__rate_interval`, `$__range`).
+    /// Text put in as it is (`$__interval`, `$__rate_interval`, `$__range`, a custom
+    /// "All" value).
     Text(String),
     /// Label values: one, several, or none.
     Values(Vec<String>),
+    /// The one value of a Grafana variable that is neither multi nor all: put in as it
+    /// is (only escaped for the string it stands in), as Grafana does.
+    Single(String),
+    /// "All" of a variable with a custom all value (Grafana's `allValue`): put in as
+    /// written.
+    AllValue(String),
     /// Any value (All, before the values are known): `.*` in a regex.
     Any,
 }
@@ -241,7 +309,8 @@ impl Binding {
     /// `"\\."` as the two characters `\.`.
     pub fn render(&self, context: Context) -> String {
         let text = match (self, context) {
-            (Self::Text(t), _) => return t.clone(),
+            (Self::Text(t) | Self::AllValue(t), _) => return t.clone(),
+            (Self::Single(v), _) => v.clone(),
             (Self::Any, Context::Bare) => return String::new(),
             (Self::Any, _) => ".*".to_owned(),
             (Self::Values(v), Context::Bare) => return v.join("|"),
@@ -261,6 +330,173 @@ impl Binding {
             _ => text,
         }
     }
+
+    /// The values as a list, and whether Grafana would see one string (not an array).
+    fn values(&self) -> (Vec<String>, bool) {
+        match self {
+            Self::Text(t) | Self::AllValue(t) => (vec![t.clone()], true),
+            Self::Single(v) => (vec![v.clone()], true),
+            Self::Values(v) => (v.clone(), false),
+            Self::Any => (Vec::new(), false),
+        }
+    }
+
+    /// The text for `${name:format}` in `context`: Grafana's format applied to the
+    /// values, then escaped for the string it stands in (except `raw`). A custom "All"
+    /// value is put in as written except for `text` and `percentencode`, as in Grafana.
+    pub fn render_format(&self, context: Context, format: &str, name: &str) -> String {
+        match (self, format) {
+            (Self::AllValue(_), "text") => return ALL.to_owned(),
+            (Self::AllValue(_), "percentencode") => {}
+            (Self::AllValue(_), _) => return self.render(context),
+            _ => {}
+        }
+        if matches!(self, Self::Any) {
+            return if format == "regex" {
+                ".*".into()
+            } else {
+                String::new()
+            };
+        }
+        let (values, single) = self.values();
+        let text = grafana_format(&values, single, format, name);
+        match context {
+            Context::Exact { quote } | Context::Regex { quote }
+                if quote != '`' && format != "raw" =>
+            {
+                string_escape(&text, quote)
+            }
+            _ => text,
+        }
+    }
+}
+
+/// Grafana's variable formats (`${name:format}`), on `values` (`single`: the variable
+/// holds one string rather than a list). An unknown format is `glob`, as in Grafana.
+pub fn grafana_format(values: &[String], single: bool, format: &str, name: &str) -> String {
+    let join = |sep: &str| values.join(sep);
+    let quote_each = |q: char, escaped: &str| {
+        values
+            .iter()
+            .map(|v| format!("{q}{}{q}", v.replace(q, escaped)))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    match format {
+        "csv" | "raw" => join(","),
+        "pipe" => join("|"),
+        "text" => join(" + "),
+        "regex" => {
+            let esc: Vec<String> = values.iter().map(|v| js_regex_escape(v)).collect();
+            if single || esc.len() == 1 {
+                esc.join("")
+            } else {
+                format!("({})", esc.join("|"))
+            }
+        }
+        "json" => {
+            if single {
+                serde_json::Value::String(join("")).to_string()
+            } else {
+                serde_json::Value::from(values.to_vec()).to_string()
+            }
+        }
+        "doublequote" => quote_each('"', "\\\""),
+        "singlequote" => quote_each('\'', "\\'"),
+        "sqlstring" => quote_each('\'', "''"),
+        "lucene" => {
+            if single {
+                lucene_escape(&join(""))
+            } else if values.is_empty() {
+                "__empty__".into()
+            } else {
+                let q: Vec<String> = values
+                    .iter()
+                    .map(|v| format!("\"{}\"", lucene_escape(v)))
+                    .collect();
+                format!("({})", q.join(" OR "))
+            }
+        }
+        "percentencode" => {
+            if single {
+                percent_encode(&join(""), true)
+            } else {
+                percent_encode(&format!("{{{}}}", join(",")), true)
+            }
+        }
+        "queryparam" => values
+            .iter()
+            .map(|v| {
+                format!(
+                    "var-{}={}",
+                    percent_encode(name, false),
+                    percent_encode(v, false)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+        "distributed" => values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if i == 0 {
+                    v.clone()
+                } else {
+                    format!("{name}={v}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        // glob, and Grafana's fallback for an unknown format.
+        _ => {
+            if values.len() > 1 {
+                format!("{{{}}}", join(","))
+            } else {
+                join("")
+            }
+        }
+    }
+}
+
+/// Grafana's `escapeRegex`: `\ ^ $ * + ? . ( ) | [ ] { } /` get a backslash.
+fn js_regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\^$*+?.()|[]{}/".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Lucene's special characters and whitespace get a backslash.
+fn lucene_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "!*+-=<>&|()[]{}^~?:\\/\"".contains(c) || c.is_whitespace() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `encodeURIComponent` (`strict`: also `!'()*`, as Grafana's percentencode); without
+/// `strict`, as Grafana's query parameters (`@ : $ ,` kept, space as `%20`).
+fn percent_encode(s: &str, strict: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (!strict && matches!(b, b'@' | b':' | b'$' | b','));
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Escapes `\` and the quote for a PromQL string literal quoted with `quote` (PromQL,
@@ -283,6 +519,8 @@ pub struct Reference {
     pub span: std::ops::Range<usize>,
     /// Byte range of the name.
     pub name: std::ops::Range<usize>,
+    /// Byte range of the format of `${name:format}` / `[[name:format]]`, if any.
+    pub format: Option<std::ops::Range<usize>>,
     pub context: Context,
 }
 
@@ -326,34 +564,66 @@ pub fn references(expr: &str) -> Vec<Reference> {
             }
             _ => {}
         }
+        let context = string.map_or(Context::Bare, |(_, ctx)| ctx);
+        let ident = |r: &std::ops::Range<usize>| {
+            !r.is_empty()
+                && expr[r.clone()]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && expr[r.clone()]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        // `${name}`, `${name:format}`, `[[name]]`, `[[name:format]]`: split at the first ':'.
+        let braced = |open: usize,
+                      close: &str|
+         -> Option<(
+            std::ops::Range<usize>,
+            Option<std::ops::Range<usize>>,
+            usize,
+        )> {
+            let n = expr[open..].find(close)?;
+            let inner = open..open + n;
+            let (name, format) = match expr[inner.clone()].find(':') {
+                Some(k) => (open..open + k, Some(open + k + 1..open + n)),
+                None => (inner, None),
+            };
+            ident(&name).then_some((name, format, open + n + close.len()))
+        };
         if c == b'$' {
-            let context = string.map_or(Context::Bare, |(_, ctx)| ctx);
             let after = i + 1;
-            let (name, end) = if bytes.get(after) == Some(&b'{') {
-                match expr[after + 1..].find('}') {
-                    Some(n) => (after + 1..after + 1 + n, after + 2 + n),
-                    None => (after..after, after),
-                }
+            let found = if bytes.get(after) == Some(&b'{') {
+                braced(after + 1, "}")
             } else {
                 let n = expr[after..]
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(expr.len() - after);
-                (after..after + n, after + n)
+                let name = after..after + n;
+                ident(&name).then_some((name, None, after + n))
             };
-            let valid = !name.is_empty()
-                && expr[name.clone()]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-            if valid {
+            if let Some((name, format, end)) = found {
                 out.push(Reference {
                     span: i..end,
                     name,
+                    format,
                     context,
                 });
                 i = end;
                 continue;
             }
+        } else if c == b'['
+            && bytes.get(i + 1) == Some(&b'[')
+            && let Some((name, format, end)) = braced(i + 2, "]]")
+        {
+            out.push(Reference {
+                span: i..end,
+                name,
+                format,
+                context,
+            });
+            i = end;
+            continue;
         }
         i += 1;
     }
@@ -374,12 +644,16 @@ pub fn expand(template: &str, lookup: &dyn Fn(&str) -> Option<Binding>) -> (Stri
     let mut edits = Vec::new();
     let mut last = 0;
     for r in references(template) {
-        let Some(binding) = lookup(&template[r.name.clone()]) else {
+        let name = &template[r.name.clone()];
+        let Some(binding) = lookup(name) else {
             continue;
         };
         out.push_str(&template[last..r.span.start]);
         let start = out.len();
-        out.push_str(&binding.render(r.context));
+        match &r.format {
+            Some(f) => out.push_str(&binding.render_format(r.context, &template[f.clone()], name)),
+            None => out.push_str(&binding.render(r.context)),
+        }
         edits.push(Edit {
             from: r.span.clone(),
             to: start..out.len(),
@@ -442,6 +716,66 @@ pub fn rate_interval(interval: Duration, scrape: Duration) -> Duration {
     (interval + scrape).max(scrape * 4)
 }
 
+/// The built-in variables, as Grafana's Prometheus data source defines them:
+/// `$__interval` (the step) and `$__interval_ms`; `$__rate_interval` =
+/// max(`$__interval` plus the scrape interval, 4 × the scrape interval) and `$__rate_interval_ms`; `$__range` (the
+/// window), `$__range_s` and `$__range_ms`. Durations are written as PromQL durations
+/// (`1m15s` where Grafana writes `75s`: the same length).
+pub fn builtin(name: &str, step: Duration, scrape: Duration, range: Duration) -> Option<Binding> {
+    let range = Duration::from_secs(range.as_secs().max(1));
+    let rate = rate_interval(step, scrape);
+    Some(Binding::Text(match name {
+        "__interval" => promql_duration(step),
+        "__interval_ms" => step.as_millis().to_string(),
+        "__rate_interval" => promql_duration(rate),
+        "__rate_interval_ms" => rate.as_millis().to_string(),
+        "__range" => promql_duration(range),
+        "__range_s" => range.as_secs().to_string(),
+        "__range_ms" => range.as_millis().to_string(),
+        _ => return None,
+    }))
+}
+
+/// The names of the built-in variables.
+pub const BUILTINS: [&str; 7] = [
+    "__interval",
+    "__interval_ms",
+    "__rate_interval",
+    "__rate_interval_ms",
+    "__range",
+    "__range_s",
+    "__range_ms",
+];
+
+/// A `query_result(expr)` answer as Grafana lists it: `name{label="value",...} value
+/// timestamp_ms` per series (a scalar or string: its value).
+pub fn query_result_values(data: &promdash_queries::model::QueryData) -> Vec<String> {
+    use promdash_queries::model::QueryData;
+    match data {
+        QueryData::Vector(series) => series
+            .iter()
+            .map(|s| {
+                let name = s.labels.get("__name__").unwrap_or_default();
+                let labels: Vec<String> = s
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| *k != "__name__")
+                    .map(|(k, v)| format!("{k}=\"{v}\""))
+                    .collect();
+                format!(
+                    "{name}{{{}}} {} {}",
+                    labels.join(","),
+                    s.sample.v,
+                    (s.sample.t * 1000.0).round() as i64
+                )
+            })
+            .collect(),
+        QueryData::Matrix(_) => Vec::new(),
+        QueryData::Scalar(s) => vec![s.v.to_string()],
+        QueryData::String { value, .. } => vec![value.clone()],
+    }
+}
+
 /// Replaces `$name` and `${name}` with `lookup(name)` put in as it is; unknown names
 /// are left as written.
 pub fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
@@ -470,16 +804,13 @@ pub fn apply(state: &mut State) -> Vec<usize> {
         let (dots, _) = state.plot_size(i, rect);
         let cells = u16::try_from((dots / 2).max(1)).unwrap_or(u16::MAX);
         let window = range_step(state.range, cells, state.window_end());
-        let interval = promql_duration(window.step);
-        let rate = promql_duration(rate_interval(window.step, state.vars.scrape_interval));
-        let range = promql_duration(Duration::from_secs(state.range.as_secs().max(1)));
+        let scrape = state.vars.scrape_interval;
+        let range = state.range;
         let vars = &state.vars;
         let lookup = |name: &str| -> Option<Binding> {
-            match name {
-                "__interval" => Some(Binding::Text(interval.clone())),
-                "__rate_interval" => Some(Binding::Text(rate.clone())),
-                "__range" => Some(Binding::Text(range.clone())),
-                _ => vars
+            match builtin(name, window.step, scrape, range) {
+                Some(b) => Some(b),
+                None => vars
                     .vars
                     .iter()
                     .find(|v| v.def.name == name)
@@ -514,15 +845,11 @@ fn apply_alerts(state: &mut State) {
         return;
     }
     let scrape = vars.scrape_interval;
-    let range = promql_duration(Duration::from_secs(state.range.as_secs().max(1)));
+    let range = state.range;
     let lookup = |name: &str| -> Option<Binding> {
-        match name {
-            "__interval" => Some(Binding::Text(promql_duration(scrape))),
-            "__rate_interval" => Some(Binding::Text(promql_duration(rate_interval(
-                scrape, scrape,
-            )))),
-            "__range" => Some(Binding::Text(range.clone())),
-            _ => vars
+        match builtin(name, scrape, scrape, range) {
+            Some(b) => Some(b),
+            None => vars
                 .vars
                 .iter()
                 .find(|v| v.def.name == name)
@@ -547,7 +874,10 @@ pub fn changed(state: &mut State) -> Vec<Effect> {
         // Their old data answered another question.
         state.panels[i] = crate::panel::PanelState::new(&state.dashboard.panels[i]);
     }
-    state.fetch_panels(&panels)
+    // Variables whose query uses the one that changed are asked again.
+    let mut effects = state.vars.requests();
+    effects.extend(state.fetch_panels(&panels));
+    effects
 }
 
 /// Label values for variable `var` arrived.
@@ -562,8 +892,42 @@ pub fn on_values(
     v.loading = false;
     match result {
         Ok(mut values) => {
-            values.sort();
-            values.dedup();
+            if let VariableSource::Metrics(filter) = &v.def.source {
+                match regex::Regex::new(filter) {
+                    Ok(re) => values.retain(|m| re.is_match(m)),
+                    Err(e) => {
+                        v.error = Some(format!("metrics({filter}): {e}"));
+                        return Vec::new();
+                    }
+                }
+            }
+            if v.def.regex.is_none() && v.def.sort == 0 {
+                values.sort();
+                values.dedup();
+            }
+            let values =
+                match promdash_queries::grafana::refine(values, v.def.regex.as_deref(), v.def.sort)
+                {
+                    Ok(vals) => vals,
+                    Err(e) => {
+                        v.error = Some(format!("regex: {e}"));
+                        return Vec::new();
+                    }
+                };
+            // A choice the new values no longer have falls back to the first (a chained
+            // variable after its parent changed), as in Grafana.
+            let keep = v.selected.iter().all(|s| s == ALL || values.contains(s));
+            if !keep {
+                v.selected = if v.def.multi || v.def.all {
+                    v.selected
+                        .iter()
+                        .filter(|s| values.contains(s))
+                        .cloned()
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            }
             v.options = Some(values);
             v.error = None;
             changed(state)
@@ -722,11 +1086,16 @@ mod tests {
                 multi: true,
                 all: true,
                 default: Vec::new(),
+                all_value: None,
+                regex: None,
+                sort: 0,
+                grafana: false,
             },
             options: Some(vec!["/a".into(), "/b.c".into()]),
             selected: vec!["/a".into(), "/b.c".into()],
             loading: false,
             error: None,
+            requested: None,
         };
         let vars = Variables::default();
         assert_eq!(vars.value(&v), r"(/a|/b\.c)");
@@ -749,6 +1118,10 @@ mod tests {
             multi,
             all,
             default: default.iter().map(|v| (*v).to_owned()).collect(),
+            all_value: None,
+            regex: None,
+            sort: 0,
+            grafana: false,
         }
     }
 
@@ -842,11 +1215,154 @@ mod tests {
             multi: false,
             all: false,
             default: Vec::new(),
+            all_value: None,
+            regex: None,
+            sort: 0,
+            grafana: false,
         }]);
         vars.templates = vec![vec![r#"up{job="$job"}"#.into()], vec!["up".into()]];
         assert_eq!(vars.empty_reason(0), None, "not loaded yet");
         vars.vars[0].options = Some(Vec::new());
         assert_eq!(vars.empty_reason(0).as_deref(), Some("$job has no values"));
         assert_eq!(vars.empty_reason(1), None);
+    }
+
+    /// Grafana's documented results for `servers = ['test1', 'test2']` (and one value),
+    /// every format, in a bare context and inside a double-quoted string.
+    #[test]
+    fn grafana_format_table() {
+        let two = Binding::Values(vec!["test1".into(), "test2".into()]);
+        let one = Binding::Single("test.1".into());
+        let bare = Context::Bare;
+        let table: [(&str, &str, &str); 15] = [
+            ("csv", "test1,test2", "test.1"),
+            ("distributed", "test1,servers=test2", "test.1"),
+            ("doublequote", r#""test1","test2""#, r#""test.1""#),
+            ("glob", "{test1,test2}", "test.1"),
+            ("json", r#"["test1","test2"]"#, r#""test.1""#),
+            ("lucene", r#"("test1" OR "test2")"#, "test.1"),
+            ("percentencode", "%7Btest1%2Ctest2%7D", "test.1"),
+            ("pipe", "test1|test2", "test.1"),
+            ("raw", "test1,test2", "test.1"),
+            ("regex", "(test1|test2)", r"test\.1"),
+            ("singlequote", "'test1','test2'", "'test.1'"),
+            ("sqlstring", "'test1','test2'", "'test.1'"),
+            ("text", "test1 + test2", "test.1"),
+            (
+                "queryparam",
+                "var-servers=test1&var-servers=test2",
+                "var-servers=test.1",
+            ),
+            ("nonsense", "{test1,test2}", "test.1"),
+        ];
+        for (format, want_two, want_one) in table {
+            assert_eq!(
+                two.render_format(bare, format, "servers"),
+                want_two,
+                "{format}"
+            );
+            assert_eq!(
+                one.render_format(bare, format, "servers"),
+                want_one,
+                "{format}"
+            );
+        }
+        // Escaping of the values themselves.
+        let odd = Binding::Values(vec![r#"a"b"#.into(), "c d".into()]);
+        assert_eq!(
+            odd.render_format(bare, "doublequote", "v"),
+            r#""a\"b","c d""#
+        );
+        assert_eq!(
+            odd.render_format(bare, "lucene", "v"),
+            r#"("a\"b" OR "c\ d")"#
+        );
+        assert_eq!(odd.render_format(bare, "sqlstring", "v"), r#"'a"b','c d'"#);
+        // Inside a PromQL string the result is escaped for the string (raw is not).
+        let re = Binding::Values(vec!["a.b".into(), "c".into()]);
+        assert_eq!(
+            re.render_format(Context::Regex { quote: '"' }, "regex", "v"),
+            r"(a\\.b|c)"
+        );
+        assert_eq!(
+            re.render_format(Context::Regex { quote: '"' }, "raw", "v"),
+            "a.b,c"
+        );
+    }
+
+    fn grafana_var(name: &str, values: &[&str], multi: bool, all: bool) -> Variable {
+        Variable {
+            grafana: true,
+            ..var(name, values, multi, all, &[])
+        }
+    }
+
+    #[test]
+    fn grafana_substitution_syntaxes_and_escaping() {
+        let mut vars = vars_of(vec![
+            grafana_var("node", &["10.0.0.1:9100", "10.0.0.2:9100"], true, true),
+            grafana_var("nodename", &["web-1"], false, false),
+            grafana_var("job", &["node.x"], false, false),
+            Variable {
+                all_value: Some(".+".into()),
+                ..grafana_var("env", &["prod", "dev"], true, true)
+            },
+        ]);
+        // All selected: every value, regex-escaped, as (a|b) inside =~.
+        assert_eq!(
+            expand_with(&vars, r#"up{instance=~"$node"}"#),
+            r#"up{instance=~"(10\\.0\\.0\\.1:9100|10\\.0\\.0\\.2:9100)"}"#
+        );
+        // Token boundaries: $node never inside $nodename; [[x]] and ${x} alike.
+        assert_eq!(
+            expand_with(
+                &vars,
+                r#"a{n="$nodename",m="${nodename}",o="[[nodename]]"}"#
+            ),
+            r#"a{n="web-1",m="web-1",o="web-1"}"#
+        );
+        // One value of a variable that is neither multi nor all: as it is, even in =~.
+        assert_eq!(
+            expand_with(&vars, r#"up{job=~"$job"}"#),
+            r#"up{job=~"node.x"}"#
+        );
+        // A custom All value goes in as written.
+        assert_eq!(expand_with(&vars, r#"up{env=~"$env"}"#), r#"up{env=~".+"}"#);
+        assert_eq!(
+            expand_with(&vars, r#"up{env=~"${env:csv}"}"#),
+            r#"up{env=~".+"}"#
+        );
+        assert_eq!(expand_with(&vars, "${env:text}"), "All");
+        // Formats by either syntax.
+        vars.vars[0].selected = vec!["10.0.0.1:9100".into()];
+        assert_eq!(
+            expand_with(&vars, "${node:json} [[node:pipe]]"),
+            r#"["10.0.0.1:9100"] 10.0.0.1:9100"#
+        );
+        // Not references: $1, a POSIX class, an unknown name.
+        let e = r#"label_replace(x{a=~"[[:alpha:]]+"}, "b", "$1", "c", "(.*)") $nodenames"#;
+        assert_eq!(expand_with(&vars, e), e);
+    }
+
+    #[test]
+    fn grafana_builtins() {
+        let s = Duration::from_secs;
+        let b = |name| match builtin(name, s(30), s(15), s(3600)) {
+            Some(Binding::Text(t)) => t,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(b("__interval"), "30s");
+        assert_eq!(b("__interval_ms"), "30000");
+        // max(30s + 15s, 4 × 15s) = 60s
+        assert_eq!(b("__rate_interval"), "1m");
+        assert_eq!(b("__rate_interval_ms"), "60000");
+        assert_eq!(b("__range"), "1h");
+        assert_eq!(b("__range_s"), "3600");
+        assert_eq!(b("__range_ms"), "3600000");
+        assert_eq!(
+            builtin("__rate_interval", s(120), s(15), s(60)),
+            Some(Binding::Text("2m15s".into()))
+        );
+        assert_eq!(builtin("__nope", s(1), s(1), s(1)), None);
     }
 }

@@ -11,6 +11,7 @@
 //! datasource variables mean the server promdash is connected to; targets of other
 //! data sources are skipped with a warning.
 
+mod values;
 mod write;
 
 use std::collections::HashMap;
@@ -21,8 +22,10 @@ use serde_json::{Map, Value};
 use crate::dashboard::{
     Color, DEFAULT_RANGE, DEFAULT_REFRESH, DEFAULT_SCRAPE_INTERVAL, Dashboard, Panel, PanelKind,
     PanelQuery, Row, Threshold, Unit, Variable, VariableSource, parse_duration,
+    parse_variable_query,
 };
 
+pub use values::{refine, sort_values, variable_regex};
 pub use write::to_toml;
 
 /// Something in the file that was not carried over, and where it is.
@@ -1080,21 +1083,20 @@ impl Importer {
                 _ => String::new(),
             };
             let source = match ty {
-                "query" => {
-                    if str_of(o, "regex").is_some_and(|r| !r.is_empty()) {
-                        self.warn(&format!("{path}.regex"), "the regex filter is not applied");
+                "query" => match parse_variable_query(&query) {
+                    Some(source) => source,
+                    None if !query.trim().is_empty() && !query.contains("label_names") => {
+                        // A series selector or expression: its series, as Grafana lists them.
+                        VariableSource::QueryResult(query.trim().to_owned())
                     }
-                    match parse_label_values(&query) {
-                        Some((label, matcher)) => VariableSource::LabelValues { label, matcher },
-                        None => {
-                            self.warn(
-                                &format!("{path}.query"),
-                                format!("{query:?} is not label_values(...): the saved options are offered"),
-                            );
-                            fallback(&saved_options, &current)
-                        }
+                    None => {
+                        self.warn(
+                            &format!("{path}.query"),
+                            format!("{query:?} is not supported: the saved options are offered"),
+                        );
+                        fallback(&saved_options, &current)
                     }
-                }
+                },
                 "custom" => VariableSource::Values(split_custom(&query)),
                 "interval" => {
                     if bool_of(o, "auto") {
@@ -1123,9 +1125,22 @@ impl Importer {
             }
             let multi = bool_of(o, "multi");
             let all = bool_of(o, "includeAll");
-            if all && str_of(o, "allValue").is_some_and(|a| !a.is_empty()) {
-                self.warn(&format!("{path}.allValue"), "All means every value listed");
+            let all_value = str_of(o, "allValue")
+                .filter(|a| all && !a.is_empty())
+                .map(str::to_owned);
+            let regex = str_of(o, "regex")
+                .filter(|r| ty == "query" && !r.is_empty())
+                .map(str::to_owned);
+            if let Some(r) = &regex
+                && let Err(e) = variable_regex(r)
+            {
+                self.warn(&format!("{path}.regex"), format!("{r:?}: {e}; not applied"));
             }
+            let sort = o
+                .get("sort")
+                .and_then(Value::as_u64)
+                .filter(|s| *s <= 8)
+                .unwrap_or(0) as u8;
             let mut default: Vec<String> = current
                 .into_iter()
                 .map(|c| {
@@ -1151,6 +1166,10 @@ impl Importer {
                 multi,
                 all,
                 default,
+                regex: regex.filter(|r| variable_regex(r).is_ok()),
+                all_value,
+                sort: if ty == "query" { sort } else { 0 },
+                grafana: true,
             });
         }
         out
@@ -1205,30 +1224,6 @@ pub fn split_custom(q: &str) -> Vec<String> {
         })
         .filter(|s| !s.is_empty())
         .collect()
-}
-
-/// `label_values(job)`, `label_values(up{a="b"}, job)`, `label_values({a="b"}, job)`.
-fn parse_label_values(q: &str) -> Option<(String, Option<String>)> {
-    let inner = q
-        .trim()
-        .strip_prefix("label_values")?
-        .trim_start()
-        .strip_prefix('(')?
-        .strip_suffix(')')?
-        .trim();
-    let (matcher, label) = match inner.rfind(',') {
-        Some(i) => (Some(inner[..i].trim()), inner[i + 1..].trim()),
-        None => (None, inner),
-    };
-    let ident = label
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !ident || matcher.is_some_and(str::is_empty) {
-        return None;
-    }
-    Some((label.to_owned(), matcher.map(str::to_owned)))
 }
 
 /// An old row's `height` (`"250px"` or 250) as terminal rows: about 30 px a row of

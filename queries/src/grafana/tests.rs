@@ -248,8 +248,6 @@ fn old_schema_rows_spans_and_singlestats() {
         "rows[0].panels[0].targets[0].intervalFactor",
         "rows[0].panels[0].targets[0].step",
         "rows[1].panels[2].type",
-        "templating.list[0].regex",
-        "templating.list[0].allValue",
         "templating.list[1].auto",
     ] {
         assert!(warned(&im, path), "{path} missing from {:?}", paths(&im));
@@ -258,6 +256,9 @@ fn old_schema_rows_spans_and_singlestats() {
     assert!(!warned(&im, "rows[0].panels[0].valueMaps"));
     let v = &d.variables;
     assert_eq!(v[0].default, [ALL]);
+    assert_eq!(v[0].all_value.as_deref(), Some(".*"));
+    assert_eq!(v[0].regex.as_deref(), Some("/^\\/(.*)/"));
+    assert!(v.iter().all(|v| v.grafana));
     assert_eq!(
         v[1].source,
         VariableSource::Values(vec!["1m".into(), "5m".into(), "10m".into()])
@@ -322,7 +323,11 @@ fn the_written_toml_is_a_valid_dashboard_with_comments() {
         let back =
             parse_dashboard(&toml, "imported.toml").unwrap_or_else(|e| panic!("{e}\n{toml}"));
         assert_eq!(back.panels, im.dashboard.panels, "{toml}");
-        assert_eq!(back.variables, im.dashboard.variables);
+        let mut vars = im.dashboard.variables.clone();
+        for v in &mut vars {
+            v.grafana = false;
+        }
+        assert_eq!(back.variables, vars);
         assert_eq!(back.refresh, im.dashboard.refresh);
         assert_eq!(back.range, im.dashboard.range);
         for w in &im.warnings {

@@ -54,6 +54,11 @@ pub fn to_toml(im: &Import, source: &str) -> String {
     let d = &im.dashboard;
     let mut out = String::new();
     let _ = writeln!(out, "# Imported from the Grafana dashboard {source}");
+    let _ = writeln!(
+        out,
+        "# Variables here follow promdash's escaping: one value of a variable that is neither\n\
+         # multi nor all is regex-escaped inside =~ (Grafana puts it in as it is)."
+    );
     for w in im.warnings.iter().filter(|w| w.panel.is_none()) {
         comment(&mut out, w);
     }
@@ -75,6 +80,21 @@ pub fn to_toml(im: &Import, source: &str) -> String {
                 let list: Vec<String> = vals.iter().map(|v| q(v)).collect();
                 let _ = writeln!(out, "values = [{}]", list.join(", "));
             }
+            VariableSource::QueryResult(e) => {
+                let _ = writeln!(out, "query = {}", q(&format!("query_result({e})")));
+            }
+            VariableSource::Metrics(r) => {
+                let _ = writeln!(out, "query = {}", q(&format!("metrics({r})")));
+            }
+        }
+        if let Some(r) = &v.regex {
+            let _ = writeln!(out, "regex = {}", q(r));
+        }
+        if v.sort != 0 {
+            let _ = writeln!(out, "sort = {}", v.sort);
+        }
+        if let Some(a) = &v.all_value {
+            let _ = writeln!(out, "all_value = {}", q(a));
         }
         if v.multi {
             let _ = writeln!(out, "multi = true");

@@ -62,7 +62,7 @@ pub fn check_file(path: &Path, err: &mut dyn Write) -> anyhow::Result<Option<Das
 }
 
 /// The built-in `$__…` variables.
-const BUILTINS: [&str; 3] = ["__interval", "__rate_interval", "__range"];
+use crate::variables::BUILTINS;
 
 /// One problem found in a file, at a 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -153,13 +153,15 @@ pub fn expressions(d: &Dashboard, text: &str) -> Vec<Expression> {
 /// What `$name` stands for when a query is checked or run without the dashboard: the
 /// built-in intervals, a variable's default or first fixed value, else a placeholder.
 fn offline_binding(d: &Dashboard, name: &str) -> Binding {
-    match name {
-        "__interval" => Binding::Text("15s".into()),
-        "__rate_interval" => Binding::Text("1m".into()),
-        "__range" => Binding::Text(crate::variables::promql_duration(
-            std::time::Duration::from_secs(d.range.as_secs().max(1)),
-        )),
-        _ => match d.variables.iter().find(|v| v.name == name) {
+    let step = std::time::Duration::from_secs(15);
+    if let Some(b) = crate::variables::builtin(name, step, step, d.range) {
+        return b;
+    }
+    {
+        match d.variables.iter().find(|v| v.name == name) {
+            Some(v) if v.default == [crate::variables::ALL] && v.all_value.is_some() => {
+                Binding::Text(v.all_value.clone().unwrap_or_default())
+            }
             Some(v) if !v.default.is_empty() && v.default != [crate::variables::ALL] => {
                 Binding::Values(v.default.clone())
             }
@@ -168,10 +170,12 @@ fn offline_binding(d: &Dashboard, name: &str) -> Binding {
                 VariableSource::Values(vals) => {
                     Binding::Values(vals.first().cloned().into_iter().collect())
                 }
-                VariableSource::LabelValues { .. } => Binding::Any,
+                VariableSource::LabelValues { .. }
+                | VariableSource::QueryResult(_)
+                | VariableSource::Metrics(_) => Binding::Any,
             },
             None => Binding::Values(vec!["x".into()]),
-        },
+        }
     }
 }
 

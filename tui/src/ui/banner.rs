@@ -89,7 +89,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         }
     }
     let alerts_w: usize = segments.iter().map(|(t, _)| t.chars().count() + 1).sum();
-    let title = format!(" {} ", state.dashboard.title);
+    let title = format!(" {} ", state.vars.title(&state.dashboard.title));
     let right = area.right();
     let mut x = area.x;
     if segments.is_empty() || title.chars().count() + alerts_w <= usize::from(area.width) {

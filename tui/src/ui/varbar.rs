@@ -31,6 +31,8 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
                     None => format!("label_values({label})"),
                 },
                 VariableSource::Values(_) => "values".to_owned(),
+                VariableSource::QueryResult(e) => format!("query_result({e})"),
+                VariableSource::Metrics(r) => format!("metrics({r})"),
             };
             (
                 format!("no values ({query} returned nothing)"),

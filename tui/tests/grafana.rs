@@ -1,0 +1,143 @@
+//! Imported Grafana dashboards through `update`: chained variables asked again when their
+//! parent changes, the queries sent after substitution, and the screens at 120×40.
+
+mod common;
+
+use common::*;
+use promdash::app::{Effect, FetchRequest, Msg, State, update};
+use promdash::explore::{ExploreAnswer, ExploreRequest};
+use promdash_queries::grafana::import;
+use ratatui::crossterm::event::KeyCode;
+
+const NODE: &str = include_str!("../../queries/src/grafana/testdata/node-style.json");
+const LEGACY: &str = include_str!("../../queries/src/grafana/testdata/legacy-rows.json");
+
+fn var_requests(effects: &[Effect]) -> Vec<ExploreRequest> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Explore(
+                r @ (ExploreRequest::VarValues { .. } | ExploreRequest::VarQuery { .. }),
+            ) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn values(var: usize, v: &[&str]) -> Msg {
+    Msg::Explore(Box::new(ExploreAnswer::VarValues(
+        var,
+        Ok(v.iter().map(|s| (*s).to_owned()).collect()),
+    )))
+}
+
+fn exprs(reqs: &[FetchRequest]) -> Vec<String> {
+    let mut v: Vec<String> = reqs.iter().map(|r| r.key.expr().to_owned()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn a_chained_variable_is_asked_again_when_its_parent_changes() {
+    let d = import(NODE).expect("imports").dashboard;
+    let mut state = State::new(d, options());
+    update(&mut state, Msg::Resize(120, 40));
+    let effects = update(&mut state, Msg::Tick(NOW));
+    // The saved choices are used from the start; a single value goes in as it is.
+    let first = exprs(&fetches(effects.clone()));
+    assert!(
+        first
+            .iter()
+            .any(|e| e == r#"up{instance="localhost:9100"}"#),
+        "{first:?}"
+    );
+    // $job is asked; $instance waits for it (its query uses $job).
+    assert_eq!(
+        var_requests(&effects),
+        [ExploreRequest::VarValues {
+            var: 0,
+            label: "job".into(),
+            matcher: Some("node_uname_info".into()),
+        }]
+    );
+    let effects = update(&mut state, values(0, &["node", "other"]));
+    assert_eq!(
+        var_requests(&effects),
+        [ExploreRequest::VarValues {
+            var: 1,
+            label: "instance".into(),
+            matcher: Some(r#"node_uname_info{job="node"}"#.into()),
+        }]
+    );
+    // The saved choice is among the values: kept, nothing to fetch again.
+    let effects = update(&mut state, values(1, &["localhost:9100", "h2:9100"]));
+    let sent = exprs(&fetches(effects));
+    assert!(sent.iter().all(|e| !e.contains("instance")), "{sent:?}");
+    // Choose job "other" in the picker: $instance is asked again with the new job.
+    update(&mut state, char_key('V'));
+    update(&mut state, key(KeyCode::Down));
+    let effects = update(&mut state, key(KeyCode::Enter));
+    assert_eq!(
+        var_requests(&effects),
+        [ExploreRequest::VarValues {
+            var: 1,
+            label: "instance".into(),
+            matcher: Some(r#"node_uname_info{job="other"}"#.into()),
+        }]
+    );
+    // The new job has other hosts: the choice falls back to the first, and the panels
+    // using $instance are fetched with it.
+    let effects = update(&mut state, values(1, &["db:9100"]));
+    let sent = exprs(&fetches(effects));
+    assert!(
+        sent.iter().any(|e| e == r#"up{instance="db:9100"}"#),
+        "{sent:?}"
+    );
+    assert!(sent.iter().all(|e| !e.contains("localhost")), "{sent:?}");
+    // Multi-value custom variable: the two saved values as a regex-escaped alternation.
+    assert!(
+        sent.iter().any(|e| e.contains(r#"mode=~"(user|system)""#)),
+        "{sent:?}"
+    );
+}
+
+fn loaded_screen(json: &str, var_values: &[(usize, &[&str])]) -> String {
+    let d = import(json).expect("imports").dashboard;
+    let (mut state, reqs) = start(d, 120, 40);
+    answer_all(&mut state, &reqs, Data::default());
+    for (var, v) in var_values {
+        let reqs = fetches(update(&mut state, values(*var, v)));
+        answer_all(&mut state, &reqs, Data::default());
+    }
+    screen(&state)
+}
+
+#[test]
+fn imported_screens() {
+    let node = loaded_screen(NODE, &[(0, &["node"]), (1, &["localhost:9100"])]);
+    for want in [
+        "Uptime",
+        "CPU busy",
+        "CPU by mode",
+        "Host overview",
+        "$instance",
+    ] {
+        assert!(node.contains(want), "{want} missing:\n{node}");
+    }
+    insta::with_settings!({ snapshot_suffix => "120x40", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("grafana_node_style", node);
+    });
+    let legacy = loaded_screen(LEGACY, &[(0, &["/process", "/healthz"])]);
+    for want in [
+        "Requests/s",
+        "Errors",
+        "Requests by route",
+        "grafana-piechart-panel",
+    ] {
+        assert!(legacy.contains(want), "{want} missing:\n{legacy}");
+    }
+    insta::with_settings!({ snapshot_suffix => "120x40", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("grafana_legacy_rows", legacy);
+    });
+}
