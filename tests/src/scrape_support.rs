@@ -96,3 +96,91 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A page to serve: its `Content-Type` and body.
+#[derive(Debug, Clone)]
+pub struct ServedPage {
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 serving `GET /p/{i}` from a list of pages
+/// that the test can swap while it runs (one response per connection); anything else
+/// is 404. Stops when dropped.
+pub struct PageServer {
+    addr: std::net::SocketAddr,
+    pages: std::sync::Arc<std::sync::Mutex<Vec<ServedPage>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PageServer {
+    pub async fn start(pages: Vec<ServedPage>) -> anyhow::Result<Self> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let pages = std::sync::Arc::new(std::sync::Mutex::new(pages));
+        let shared = pages.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let pages = shared.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65_536 {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let line = String::from_utf8_lossy(&head);
+                    let path = line.split_whitespace().nth(1).unwrap_or("");
+                    let page = path
+                        .strip_prefix("/p/")
+                        .and_then(|i| i.parse::<usize>().ok())
+                        .and_then(|i| {
+                            pages
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .get(i)
+                                .cloned()
+                        });
+                    let (status, ct, body) = match page {
+                        Some(p) => ("200 OK", p.content_type, p.body),
+                        None => (
+                            "404 Not Found",
+                            "text/plain".into(),
+                            b"not found\n".to_vec(),
+                        ),
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = conn.write_all(head.as_bytes()).await;
+                    let _ = conn.write_all(&body).await;
+                    let _ = conn.shutdown().await;
+                });
+            }
+        });
+        Ok(PageServer { addr, pages, task })
+    }
+
+    /// `http://127.0.0.1:PORT/p/{i}`.
+    pub fn url(&self, i: usize) -> String {
+        format!("http://{}/p/{i}", self.addr)
+    }
+
+    /// Replaces the pages.
+    pub fn set(&self, pages: Vec<ServedPage>) {
+        *self
+            .pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = pages;
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
