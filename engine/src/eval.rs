@@ -17,6 +17,7 @@ mod functions;
 mod histogram;
 mod range_fns;
 mod selector;
+mod steps;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -119,6 +120,18 @@ impl Engine {
         end: i64,
         step: i64,
     ) -> Result<Value, EvalError> {
+        self.range_with(store, expr, (start, end, step), true)
+    }
+
+    /// A range query; with `tables`, the subtrees [`steps`] can evaluate for all steps at
+    /// once are (the tests compare both ways).
+    fn range_with(
+        &self,
+        store: &Store,
+        expr: &str,
+        (start, end, step): (i64, i64, i64),
+        tables: bool,
+    ) -> Result<Value, EvalError> {
         if step <= 0 {
             return exec_err("zero or negative query resolution step widths are not accepted");
         }
@@ -140,6 +153,14 @@ impl Engine {
             _ => {}
         }
         let mut ev = Evaluator::new(store, &self.options, &node, start, end, step);
+        if let Some(grid) = steps::Grid::new(start, end, step).filter(|_| tables) {
+            ev.precompute(&node, grid);
+            if let Some(table) = ev.take_table(&node) {
+                let mut out = table.into_matrix(grid);
+                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                return Ok(Value::Matrix(out));
+            }
+        }
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut out: Vec<Series> = Vec::new();
         let mut t = start;
@@ -514,6 +535,10 @@ pub(crate) struct Evaluator<'a> {
     pub data: Vec<Option<Vec<Fetched>>>,
     /// Inner evaluations of subqueries, by (node address, time).
     pub subquery_cache: HashMap<(usize, i64), Val>,
+    /// A range query's steps, and the subtrees evaluated for all of them at once
+    /// ([`steps`]), by node address.
+    grid: Option<steps::Grid>,
+    tables: HashMap<usize, steps::Table>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -534,6 +559,8 @@ impl<'a> Evaluator<'a> {
             bounds: Vec::new(),
             data: Vec::new(),
             subquery_cache: HashMap::new(),
+            grid: None,
+            tables: HashMap::new(),
         };
         ev.plan(node, start, end);
         ev
@@ -541,10 +568,15 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates `node` at time `t`.
     pub(crate) fn eval(&mut self, node: &Node, t: i64) -> Result<Val, EvalError> {
+        if !self.tables.is_empty()
+            && let Some(v) = self.table_step(node, t)
+        {
+            return Ok(Val::Vector(v));
+        }
         match node {
             Node::Number(v) => Ok(Val::Scalar(*v)),
             Node::Str(s) => Ok(Val::Str(s.clone())),
-            Node::Selector(sel) => Ok(Val::Vector(self.vector_selector(sel, t))),
+            Node::Selector(sel) => Ok(Val::Vector(self.vector_selector(sel, t, false))),
             Node::Matrix { sel, range } => Ok(Val::Matrix(self.matrix_selector(sel, *range, t))),
             Node::Subquery { .. } => Ok(Val::Matrix(self.subquery(node, t)?)),
             Node::Neg(e) => match self.eval(e, t)? {

@@ -47,21 +47,127 @@ impl AggOp {
     }
 }
 
-/// One group's running state.
-#[derive(Debug)]
-struct Group {
-    labels: Labels,
+/// One group's running value for the operators that fold their members into one number
+/// (all but `topk`, `bottomk`, `quantile`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Acc {
     value: f64,
     kahan_c: f64,
     mean: f64,
     count: f64,
     incremental_mean: bool,
+}
+
+impl Acc {
+    /// A group's state after its first member `v`.
+    pub(crate) fn start(op: AggOp, v: f64, compat: Compat) -> Acc {
+        Acc {
+            value: match op {
+                // 3.x starts a group whose first value is NaN or ±Inf at NaN.
+                AggOp::Stddev | AggOp::Stdvar if compat == Compat::V3 && !v.is_finite() => f64::NAN,
+                AggOp::Stddev | AggOp::Stdvar => 0.0,
+                AggOp::Group => 1.0,
+                _ => v,
+            },
+            kahan_c: 0.0,
+            mean: v,
+            count: 1.0,
+            incremental_mean: false,
+        }
+    }
+
+    /// Adds one more member `v` (in the order of the input vector).
+    pub(crate) fn add(&mut self, op: AggOp, v: f64, compat: Compat) {
+        match op {
+            AggOp::Sum => match compat {
+                Compat::V2 => self.value += v,
+                Compat::V3 => (self.value, self.kahan_c) = kahan_inc(v, self.value, self.kahan_c),
+            },
+            AggOp::Avg => {
+                self.count += 1.0;
+                match compat {
+                    Compat::V2 => avg_v2(self, v),
+                    Compat::V3 => avg_v3(self, v),
+                }
+            }
+            AggOp::Group => {}
+            AggOp::Max => {
+                if self.value < v || self.value.is_nan() {
+                    self.value = v;
+                }
+            }
+            AggOp::Min => {
+                if self.value > v || self.value.is_nan() {
+                    self.value = v;
+                }
+            }
+            AggOp::Count | AggOp::CountValues => self.count += 1.0,
+            AggOp::Stddev | AggOp::Stdvar => {
+                self.count += 1.0;
+                let delta = v - self.mean;
+                self.mean += delta / self.count;
+                self.value += delta * (v - self.mean);
+            }
+            AggOp::Topk | AggOp::Bottomk | AggOp::Quantile => {}
+        }
+    }
+
+    /// The group's value once all members are in.
+    pub(crate) fn result(&self, op: AggOp, compat: Compat) -> f64 {
+        match op {
+            AggOp::Sum => match compat {
+                Compat::V2 => self.value,
+                Compat::V3 => self.value + self.kahan_c,
+            },
+            AggOp::Avg => match compat {
+                Compat::V2 => self.mean,
+                Compat::V3 => {
+                    if self.incremental_mean {
+                        self.mean + self.kahan_c
+                    } else {
+                        self.value / self.count + self.kahan_c / self.count
+                    }
+                }
+            },
+            AggOp::Count | AggOp::CountValues => self.count,
+            AggOp::Stdvar => self.value / self.count,
+            AggOp::Stddev => (self.value / self.count).sqrt(),
+            AggOp::Min | AggOp::Max | AggOp::Group => self.value,
+            AggOp::Topk | AggOp::Bottomk | AggOp::Quantile => f64::NAN,
+        }
+    }
+}
+
+/// Whether `op` keeps its members (`topk`, `bottomk`, `quantile`) instead of folding them.
+pub(crate) fn keeps_members(op: AggOp) -> bool {
+    matches!(op, AggOp::Topk | AggOp::Bottomk | AggOp::Quantile)
+}
+
+/// The order `topk` (`top`) and `bottomk` answer their members in: largest (smallest)
+/// first, NaN last, as Prometheus's heaps sort.
+pub(crate) fn topk_order(a: f64, b: f64, top: bool) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => {
+            let o = a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
+            if top { o.reverse() } else { o }
+        }
+    }
+}
+
+/// One group of an aggregation at one step.
+#[derive(Debug)]
+struct Group {
+    labels: Labels,
+    acc: Acc,
     members: Vec<Sample>,
 }
 
 /// The labels of the group a sample belongs to: `by` keeps the listed labels, `without`
 /// drops them and `__name__`.
-fn group_labels(l: &Labels, g: &Grouping) -> Labels {
+pub(crate) fn group_labels(l: &Labels, g: &Grouping) -> Labels {
     if g.without {
         l.iter()
             .filter(|(n, _)| *n != "__name__" && !g.labels.iter().any(|x| x == n))
@@ -76,7 +182,7 @@ fn group_labels(l: &Labels, g: &Grouping) -> Labels {
 }
 
 /// A hash of the labels [`group_labels`] keeps, computed without building them.
-fn group_hash(l: &Labels, g: &Grouping) -> u64 {
+pub(crate) fn group_hash(l: &Labels, g: &Grouping) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     if !g.without && g.labels.is_empty() {
@@ -97,7 +203,7 @@ fn group_hash(l: &Labels, g: &Grouping) -> u64 {
 }
 
 /// Go's check that a float converts to int64 without overflow.
-fn convertible_to_i64(v: f64) -> bool {
+pub(crate) fn convertible_to_i64(v: f64) -> bool {
     v <= i64::MAX as f64 && v >= i64::MIN as f64
 }
 
@@ -169,103 +275,34 @@ impl Evaluator<'_> {
                     index.insert(key, groups.len());
                     groups.push(Group {
                         labels: group_labels(&s.labels, &grouping),
-                        value: match op {
-                            // 3.x starts a group whose first value is NaN or ±Inf at NaN.
-                            AggOp::Stddev | AggOp::Stdvar
-                                if self.compat == Compat::V3 && !s.v.is_finite() =>
-                            {
-                                f64::NAN
-                            }
-                            AggOp::Stddev | AggOp::Stdvar => 0.0,
-                            AggOp::Group => 1.0,
-                            _ => s.v,
-                        },
-                        kahan_c: 0.0,
-                        mean: s.v,
-                        count: 1.0,
-                        incremental_mean: false,
+                        acc: Acc::start(op, s.v, self.compat),
                         members: Vec::new(),
                     });
                     let g = groups.last_mut().expect("just pushed");
-                    if matches!(op, AggOp::Topk | AggOp::Bottomk | AggOp::Quantile) {
+                    if keeps_members(op) {
                         g.members.push(s);
                     }
                     continue;
                 }
             };
             let g = &mut groups[gi];
-            let v = s.v;
-            match op {
-                AggOp::Sum => match self.compat {
-                    Compat::V2 => g.value += v,
-                    Compat::V3 => (g.value, g.kahan_c) = kahan_inc(v, g.value, g.kahan_c),
-                },
-                AggOp::Avg => {
-                    g.count += 1.0;
-                    match self.compat {
-                        Compat::V2 => avg_v2(g, v),
-                        Compat::V3 => avg_v3(g, v),
-                    }
-                }
-                AggOp::Group => {}
-                AggOp::Max => {
-                    if g.value < v || g.value.is_nan() {
-                        g.value = v;
-                    }
-                }
-                AggOp::Min => {
-                    if g.value > v || g.value.is_nan() {
-                        g.value = v;
-                    }
-                }
-                AggOp::Count | AggOp::CountValues => g.count += 1.0,
-                AggOp::Stddev | AggOp::Stdvar => {
-                    g.count += 1.0;
-                    let delta = v - g.mean;
-                    g.mean += delta / g.count;
-                    g.value += delta * (v - g.mean);
-                }
-                AggOp::Topk | AggOp::Bottomk | AggOp::Quantile => g.members.push(s),
+            if keeps_members(op) {
+                g.members.push(s);
+            } else {
+                g.acc.add(op, s.v, self.compat);
             }
         }
 
         let mut out = Vec::with_capacity(groups.len());
         for mut g in groups {
             let value = match op {
-                AggOp::Sum => match self.compat {
-                    Compat::V2 => g.value,
-                    Compat::V3 => g.value + g.kahan_c,
-                },
-                AggOp::Avg => match self.compat {
-                    Compat::V2 => g.mean,
-                    Compat::V3 => {
-                        if g.incremental_mean {
-                            g.mean + g.kahan_c
-                        } else {
-                            g.value / g.count + g.kahan_c / g.count
-                        }
-                    }
-                },
-                AggOp::Count | AggOp::CountValues => g.count,
-                AggOp::Stdvar => g.value / g.count,
-                AggOp::Stddev => (g.value / g.count).sqrt(),
                 AggOp::Quantile => {
                     let mut vals: Vec<f64> = g.members.iter().map(|s| s.v).collect();
                     quantile(scalar_param, &mut vals)
                 }
                 AggOp::Topk | AggOp::Bottomk => {
                     let top = op == AggOp::Topk;
-                    // Largest (smallest) first, NaN last, as Prometheus's heaps sort.
-                    g.members
-                        .sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
-                            (true, true) => std::cmp::Ordering::Equal,
-                            (true, false) => std::cmp::Ordering::Greater,
-                            (false, true) => std::cmp::Ordering::Less,
-                            _ => {
-                                let o = a.v.partial_cmp(&b.v).unwrap_or(std::cmp::Ordering::Equal);
-                                if top { o.reverse() } else { o }
-                            }
-                        });
+                    g.members.sort_by(|a, b| topk_order(a.v, b.v, top));
                     g.members.truncate(k);
                     for mut s in g.members {
                         s.t = t;
@@ -273,7 +310,7 @@ impl Evaluator<'_> {
                     }
                     continue;
                 }
-                AggOp::Min | AggOp::Max | AggOp::Group => g.value,
+                _ => g.acc.result(op, self.compat),
             };
             out.push(Sample {
                 labels: g.labels,
@@ -286,7 +323,7 @@ impl Evaluator<'_> {
 }
 
 /// 2.x `avg`: an incremental mean, careful with infinities.
-fn avg_v2(g: &mut Group, v: f64) {
+fn avg_v2(g: &mut Acc, v: f64) {
     if g.mean.is_infinite() {
         if v.is_infinite() && (g.mean > 0.0) == (v > 0.0) {
             return;
@@ -300,7 +337,7 @@ fn avg_v2(g: &mut Group, v: f64) {
 
 /// 3.x `avg`: a Kahan sum divided at the end, switching to an incremental mean if the
 /// sum overflows.
-fn avg_v3(g: &mut Group, v: f64) {
+fn avg_v3(g: &mut Acc, v: f64) {
     if !g.incremental_mean {
         let (s, c) = kahan_inc(v, g.value, g.kahan_c);
         if !s.is_infinite() {

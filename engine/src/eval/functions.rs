@@ -64,7 +64,7 @@ impl Func {
     }
 
     /// Whether the function takes a range vector.
-    fn over_range(self) -> bool {
+    pub(crate) fn over_range(self) -> bool {
         matches!(
             self,
             Func::Rate
@@ -253,7 +253,7 @@ impl Evaluator<'_> {
             }
             Func::Timestamp => {
                 let v = match &args[0] {
-                    Node::Selector(sel) => self.vector_selector_own_times(sel, t),
+                    Node::Selector(sel) => self.vector_selector(sel, t, true),
                     other => self.eval_vector(other, t)?,
                 };
                 let out: Vec<Sample> = v

@@ -121,6 +121,21 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) ->
     start + (end - start) * (rank / count)
 }
 
+/// The upper bound of the bucket a series counts: its `le` label, parsed.
+pub(crate) fn bucket_bound(labels: &Labels) -> Option<f64> {
+    labels.get("le").and_then(parse_le)
+}
+
+/// The histogram a bucket series belongs to: its labels without `le`.
+pub(crate) fn histogram_key(labels: &Labels) -> Labels {
+    labels.iter().filter(|(n, _)| *n != "le").collect()
+}
+
+/// The labels of a histogram's quantile: its key without `__name__`.
+pub(crate) fn histogram_output_labels(key: &Labels) -> Labels {
+    key.iter().filter(|(n, _)| *n != "__name__").collect()
+}
+
 /// `funcHistogramQuantile` for float samples: the buckets grouped by their labels without
 /// `le` (`__name__` included, so two histograms never mix); samples without a parsable
 /// `le` are skipped; the result has neither `le` nor `__name__`.
@@ -128,14 +143,14 @@ pub(crate) fn histogram_quantile(q: f64, v: Vec<Sample>, t: i64, compat: Compat)
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut groups: Vec<(Labels, Vec<Bucket>)> = Vec::new();
     for s in v {
-        let Some(upper) = s.labels.get("le").and_then(parse_le) else {
+        let Some(upper) = bucket_bound(&s.labels) else {
             continue;
         };
-        let key: Labels = s.labels.iter().filter(|(n, _)| *n != "le").collect();
+        let key = histogram_key(&s.labels);
         let i = match index.get(&key) {
             Some(&i) => i,
             None => {
-                let out: Labels = key.iter().filter(|(n, _)| *n != "__name__").collect();
+                let out = histogram_output_labels(&key);
                 index.insert(key, groups.len());
                 groups.push((out, Vec::new()));
                 groups.len() - 1

@@ -11,20 +11,12 @@ use crate::value::{Labels, Point, Sample, is_stale_marker};
 impl Evaluator<'_> {
     /// The window a range argument covers at evaluation time `t`: its end (offset and `@`
     /// applied) and its length.
-    fn range_of(&self, node: &Node, t: i64) -> (i64, i64) {
+    pub(super) fn range_of(&self, node: &Node, t: i64) -> (i64, i64) {
         match node {
-            Node::Matrix { sel, range } => (
-                sel.at
-                    .map_or(t, |a| self.at_time(a))
-                    .saturating_sub(sel.offset),
-                *range,
-            ),
+            Node::Matrix { sel, range } => (self.reference_time(sel.at, sel.offset, t), *range),
             Node::Subquery {
                 range, offset, at, ..
-            } => (
-                at.map_or(t, |a| self.at_time(a)).saturating_sub(*offset),
-                *range,
-            ),
+            } => (self.reference_time(*at, *offset, t), *range),
             _ => (t, 0),
         }
     }
@@ -37,11 +29,7 @@ impl Evaluator<'_> {
         args: &[Node],
         t: i64,
     ) -> Result<Val, EvalError> {
-        let (matrix_arg, scalar_arg) = match func {
-            Func::QuantileOverTime => (&args[1], Some(&args[0])),
-            Func::PredictLinear => (&args[0], Some(&args[1])),
-            _ => (&args[0], None),
-        };
+        let (matrix_arg, scalar_arg) = range_args(func, args);
         let scalar = match scalar_arg {
             Some(a) => self.eval_scalar(a, t)?,
             None => 0.0,
@@ -102,17 +90,27 @@ impl Evaluator<'_> {
         Ok(Val::Vector(out))
     }
 
-    /// One output sample: `__name__` dropped except by `last_over_time`.
+    /// One output sample.
     fn range_output(&self, func: Func, labels: &Labels, v: f64, t: i64) -> Sample {
+        Sample {
+            labels: self.range_output_labels(func, labels),
+            t,
+            v,
+        }
+    }
+
+    /// The labels of a function's output for an input series: `__name__` dropped except
+    /// by `last_over_time`.
+    pub(super) fn range_output_labels(&self, func: Func, labels: &Labels) -> Labels {
         let mut labels = labels.clone();
         if func != Func::LastOverTime {
             drop_name(&mut labels);
         }
-        Sample { labels, t, v }
+        labels
     }
 
     /// The function over one series' samples in the window (never empty).
-    fn over_window(
+    pub(super) fn over_window(
         &self,
         func: Func,
         p: &[Point],
@@ -267,6 +265,16 @@ impl Evaluator<'_> {
             factor /= range as f64 / 1000.0;
         }
         Some(result * factor)
+    }
+}
+
+/// The range-vector argument of a function over a range vector, and its scalar argument
+/// if it has one (`quantile_over_time`'s φ, `predict_linear`'s seconds).
+pub(super) fn range_args(func: Func, args: &[Node]) -> (&Node, Option<&Node>) {
+    match func {
+        Func::QuantileOverTime => (&args[1], Some(&args[0])),
+        Func::PredictLinear => (&args[0], Some(&args[1])),
+        _ => (&args[0], None),
     }
 }
 

@@ -91,7 +91,7 @@ impl Evaluator<'_> {
     }
 
     /// The time a selector reads at for evaluation time `t`: `@` and `offset` applied.
-    fn reference_time(&self, at: Option<At>, offset: i64, t: i64) -> i64 {
+    pub(super) fn reference_time(&self, at: Option<At>, offset: i64, t: i64) -> i64 {
         at.map_or(t, |a| self.at_time(a)).saturating_sub(offset)
     }
 
@@ -111,37 +111,27 @@ impl Evaluator<'_> {
                 continue;
             }
             let p = f.points[n - 1];
-            let too_old = match self.compat {
-                Compat::V2 => p.t < oldest,
-                Compat::V3 => p.t <= oldest,
-            };
-            if too_old || is_stale_marker(p.v) {
-                continue;
+            if self.visible(p, oldest) {
+                out.push((i, p));
             }
-            out.push((i, p));
         }
         out
     }
 
-    /// An instant vector selector at `t`: one sample per series, stamped `t`.
-    pub(super) fn vector_selector(&self, sel: &Selector, t: i64) -> Vec<Sample> {
-        let found = self.lookup(sel, t);
-        let Some(Some(data)) = self.data.get(sel.id) else {
-            return Vec::new();
+    /// Whether `p`, the newest sample at or before a reference time, answers an instant
+    /// selector whose lookback window starts after (3.x) or at (2.x) `oldest`: not too old
+    /// and not the stale marker.
+    pub(super) fn visible(&self, p: Point, oldest: i64) -> bool {
+        let too_old = match self.compat {
+            Compat::V2 => p.t < oldest,
+            Compat::V3 => p.t <= oldest,
         };
-        found
-            .into_iter()
-            .map(|(i, p)| Sample {
-                labels: data[i].labels.clone(),
-                t,
-                v: p.v,
-            })
-            .collect()
+        !too_old && !is_stale_marker(p.v)
     }
 
-    /// Like [`vector_selector`](Self::vector_selector), but each sample keeps its own
-    /// timestamp (for `timestamp()`).
-    pub(super) fn vector_selector_own_times(&self, sel: &Selector, t: i64) -> Vec<Sample> {
+    /// An instant vector selector at `t`: one sample per series, stamped `t`, or with
+    /// `own_times` its own timestamp (for `timestamp()`).
+    pub(super) fn vector_selector(&self, sel: &Selector, t: i64, own_times: bool) -> Vec<Sample> {
         let found = self.lookup(sel, t);
         let Some(Some(data)) = self.data.get(sel.id) else {
             return Vec::new();
@@ -150,7 +140,7 @@ impl Evaluator<'_> {
             .into_iter()
             .map(|(i, p)| Sample {
                 labels: data[i].labels.clone(),
-                t: p.t,
+                t: if own_times { p.t } else { t },
                 v: p.v,
             })
             .collect()
@@ -160,12 +150,18 @@ impl Evaluator<'_> {
     /// `(end-range, end]` in 3.x, `[end-range, end]` in 2.x.
     pub(super) fn window(&self, points: &[Point], end: i64, range: i64) -> std::ops::Range<usize> {
         let start = end.saturating_sub(range);
-        let from = match self.compat {
-            Compat::V2 => points.partition_point(|p| p.t < start),
-            Compat::V3 => points.partition_point(|p| p.t <= start),
-        };
+        let from = points.partition_point(|p| self.before_window(p.t, start));
         let to = points.partition_point(|p| p.t <= end);
         from..to.max(from)
+    }
+
+    /// Whether a sample at `t` lies before a range window starting at `start`: the window
+    /// is `(start, end]` in 3.x and `[start, end]` in 2.x.
+    pub(super) fn before_window(&self, t: i64, start: i64) -> bool {
+        match self.compat {
+            Compat::V2 => t < start,
+            Compat::V3 => t <= start,
+        }
     }
 
     /// A range vector selector at `t`: each series' samples in the window, stale markers
