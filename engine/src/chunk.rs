@@ -58,26 +58,45 @@ struct BitReader<'a> {
 }
 
 impl BitReader<'_> {
-    fn read_bit(&mut self) -> Option<bool> {
-        let byte = *self.bytes.get(self.pos / 8)?;
-        let bit = (byte >> (7 - (self.pos % 8))) & 1 == 1;
-        self.pos += 1;
-        Some(bit)
+    /// The 64 bits from the byte holding the current position on (zeros past the end).
+    fn word(&self) -> u64 {
+        let i = self.pos / 8;
+        match self.bytes.get(i..i + 8) {
+            Some(b) => {
+                let mut buf = [0u8; 8];
+                buf.copy_from_slice(b);
+                u64::from_be_bytes(buf)
+            }
+            None => {
+                let mut buf = [0u8; 8];
+                let tail = self.bytes.get(i..).unwrap_or(&[]);
+                buf[..tail.len()].copy_from_slice(tail);
+                u64::from_be_bytes(buf)
+            }
+        }
     }
 
-    fn read_bits(&mut self, mut n: u8) -> Option<u64> {
-        let mut v = 0u64;
-        while n > 0 {
-            let byte = *self.bytes.get(self.pos / 8)?;
-            let offset = (self.pos % 8) as u8;
-            let avail = 8 - offset;
-            let take = n.min(avail);
-            let bits = (byte >> (avail - take)) & (((1u16 << take) - 1) as u8);
-            v = (v << take) | bits as u64;
-            self.pos += take as usize;
-            n -= take;
+    fn read_bit(&mut self) -> Option<bool> {
+        Some(self.read_bits(1)? == 1)
+    }
+
+    /// Reads `n` bits (n <= 64), most significant first; `None` past the end.
+    fn read_bits(&mut self, n: u8) -> Option<u64> {
+        if n == 0 {
+            return Some(0);
         }
-        Some(v)
+        if self.pos + n as usize > self.bytes.len() * 8 {
+            return None;
+        }
+        if n > 56 {
+            // More than one unaligned word can hold: two halves.
+            let hi = self.read_bits(n - 32)?;
+            let lo = self.read_bits(32)?;
+            return Some((hi << 32) | lo);
+        }
+        let w = self.word() << (self.pos % 8);
+        self.pos += n as usize;
+        Some(w >> (64 - n))
     }
 }
 
