@@ -31,8 +31,11 @@ pub enum Clock {
 
 /// Answers PromQL from a shared [`Store`] with an [`Engine`].
 ///
-/// Evaluation runs when the returned future is polled, on the caller's thread, holding
-/// the store's read lock; it does no I/O.
+/// Inside a tokio runtime the futures of [`MetricsSource`] evaluate on its blocking pool
+/// (`spawn_blocking`), holding the store's read lock there: a long query never stalls the
+/// runtime's workers (the UI, the scraper). Outside one they evaluate when polled. The
+/// synchronous methods (`query_instant`, `query_range`, …) evaluate on the caller's
+/// thread.
 #[derive(Debug, Clone)]
 pub struct EmbeddedSource {
     store: Arc<RwLock<Store>>,
@@ -120,6 +123,22 @@ impl EmbeddedSource {
     }
 }
 
+/// Runs `f` on the current tokio runtime's blocking pool, or right here outside a
+/// runtime.
+async fn off_worker<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, QueryError> + Send + 'static,
+) -> Result<T, QueryError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(f).await.unwrap_or_else(|e| {
+            Err(QueryError::Embedded {
+                error_type: ErrorType::Internal,
+                message: format!("the embedded engine failed while evaluating: {e}"),
+            })
+        }),
+        Err(_) => f(),
+    }
+}
+
 impl MetricsSource for EmbeddedSource {
     fn instant(
         &self,
@@ -127,7 +146,7 @@ impl MetricsSource for EmbeddedSource {
         time: Option<f64>,
     ) -> impl Future<Output = Result<QueryResult, QueryError>> + Send {
         let (this, expr) = (self.clone(), expr.to_owned());
-        async move { this.query_instant(&expr, time) }
+        off_worker(move || this.query_instant(&expr, time))
     }
 
     fn range(
@@ -136,7 +155,7 @@ impl MetricsSource for EmbeddedSource {
         window: RangeWindow,
     ) -> impl Future<Output = Result<QueryResult, QueryError>> + Send {
         let (this, expr) = (self.clone(), expr.to_owned());
-        async move { this.query_range(&expr, window) }
+        off_worker(move || this.query_range(&expr, window))
     }
 
     fn label_values(
@@ -146,7 +165,7 @@ impl MetricsSource for EmbeddedSource {
     ) -> impl Future<Output = Result<Vec<String>, QueryError>> + Send {
         let this = self.clone();
         let (name, matcher) = (name.to_owned(), matcher.map(str::to_owned));
-        async move { this.values_of(&name, matcher.as_deref()) }
+        off_worker(move || this.values_of(&name, matcher.as_deref()))
     }
 
     fn label_names(
@@ -155,7 +174,7 @@ impl MetricsSource for EmbeddedSource {
     ) -> impl Future<Output = Result<Vec<String>, QueryError>> + Send {
         let this = self.clone();
         let matcher = matcher.map(str::to_owned);
-        async move { this.names(matcher.as_deref()) }
+        off_worker(move || this.names(matcher.as_deref()))
     }
 
     /// The embedded engine has no alerting rules of its own: no alerts.
@@ -317,6 +336,37 @@ mod tests {
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].samples.len(), 11);
         assert_eq!(m[0].samples[10], QSample { t: 600.0, v: 60.0 });
+    }
+
+    #[test]
+    fn evaluation_leaves_the_runtime_worker_free() {
+        // One worker thread holds the store's write lock while a query waits for the
+        // read lock: evaluated on the worker, the query would block it for good.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let s = source();
+            let answer = rt.block_on(async {
+                let guard = s.store().write().unwrap();
+                let q = tokio::spawn({
+                    let s = s.clone();
+                    async move { s.instant("sum(up)", Some(600.0)).await }
+                });
+                for _ in 0..20 {
+                    tokio::task::yield_now().await;
+                }
+                drop(guard);
+                q.await.unwrap()
+            });
+            let _ = tx.send(answer);
+        });
+        let answer = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the query blocked the runtime's only worker thread")
+            .unwrap();
+        assert_eq!(answer.as_scalar().unwrap(), QSample { t: 600.0, v: 180.0 });
     }
 
     #[test]
