@@ -339,6 +339,8 @@ mod tests {
     }
 
     #[test]
+    // Holding the lock across awaits is the point: the query must wait for it elsewhere.
+    #[allow(clippy::await_holding_lock)]
     fn evaluation_leaves_the_runtime_worker_free() {
         // One worker thread holds the store's write lock while a query waits for the
         // read lock: evaluated on the worker, the query would block it for good.
