@@ -78,6 +78,124 @@ pub enum EvalError {
     Execution(String),
 }
 
+/// Annotations Prometheus 3.x returns next to an answer (`warnings` and `infos` in its
+/// API), deduplicated by message and sorted. Prometheus 2.x returns none: in
+/// [`Compat::V2`] the engine reports none either. Messages are Prometheus's, without the
+/// position in the query it appends (the parser gives none).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Annotations {
+    /// Messages starting with `PromQL warning:`.
+    pub warnings: Vec<String>,
+    /// Messages starting with `PromQL info:`.
+    pub infos: Vec<String>,
+    /// Whether to collect any (3.x).
+    enabled: bool,
+}
+
+impl Annotations {
+    fn new(compat: Compat) -> Self {
+        Annotations {
+            enabled: compat == Compat::V3,
+            ..Annotations::default()
+        }
+    }
+
+    fn add(list: &mut Vec<String>, enabled: bool, msg: impl FnOnce() -> String) {
+        if enabled {
+            let msg = msg();
+            if let Err(i) = list.binary_search(&msg) {
+                list.insert(i, msg);
+            }
+        }
+    }
+
+    pub(crate) fn warn(&mut self, msg: impl FnOnce() -> String) {
+        Self::add(&mut self.warnings, self.enabled, msg);
+    }
+
+    pub(crate) fn info(&mut self, msg: impl FnOnce() -> String) {
+        Self::add(&mut self.infos, self.enabled, msg);
+    }
+
+    /// `InvalidQuantileWarning`, for a φ outside [0, 1] or NaN.
+    pub(crate) fn check_quantile(&mut self, q: f64) {
+        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+            self.warn(|| {
+                format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    go_format_g(q)
+                )
+            });
+        }
+    }
+
+    /// `BadBucketLabelWarning`, for a bucket series without a parsable `le`.
+    pub(crate) fn bad_bucket_label(&mut self, labels: &Labels) {
+        self.warn(|| {
+            let mut m = format!(
+                "PromQL warning: bucket label \"le\" is missing or has a malformed value of {:?}",
+                labels.get("le").unwrap_or("")
+            );
+            if let Some(name) = labels.get("__name__") {
+                m.push_str(&format!(" for metric name {name:?}"));
+            }
+            m
+        });
+    }
+
+    /// `HistogramQuantileForcedMonotonicityInfo`.
+    pub(crate) fn forced_monotonicity(&mut self, name: Option<&str>) {
+        self.info(|| {
+            let mut m = "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)".to_string();
+            if let Some(name) = name.filter(|n| !n.is_empty()) {
+                m.push_str(&format!(" for metric name {name:?}"));
+            }
+            m
+        });
+    }
+
+    /// `PossibleNonCounterInfo`: `rate` or `increase` of a series whose name does not say
+    /// it is a counter.
+    pub(crate) fn possible_non_counter(&mut self, labels: &Labels) {
+        if !self.enabled {
+            return;
+        }
+        let Some(name) = labels.get("__name__") else {
+            return;
+        };
+        if ["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|s| name.ends_with(s))
+        {
+            return;
+        }
+        self.info(|| {
+            format!(
+                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
+            )
+        });
+    }
+}
+
+/// Go's `%g` for a float (shortest digits; an exponent below 1e-4 and from 1e6 on).
+pub(crate) fn go_format_g(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let e = format!("{v:e}");
+    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if v != 0.0 && !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{v}")
+    }
+}
+
 fn exec_err<T>(msg: impl Into<String>) -> Result<T, EvalError> {
     Err(EvalError::Execution(msg.into()))
 }
@@ -99,15 +217,26 @@ impl Engine {
 
     /// An instant query at `t` (ms).
     pub fn instant(&self, store: &Store, expr: &str, t: i64) -> Result<Value, EvalError> {
+        self.instant_annotated(store, expr, t).map(|(v, _)| v)
+    }
+
+    /// An instant query at `t` (ms), with the annotations Prometheus would return.
+    pub fn instant_annotated(
+        &self,
+        store: &Store,
+        expr: &str,
+        t: i64,
+    ) -> Result<(Value, Annotations), EvalError> {
         let node = compile_str(expr)?;
         let mut ev = Evaluator::new(store, &self.options, &node, t, t, 0);
         let v = ev.eval(&node, t)?;
-        Ok(match v {
+        let v = match v {
             Val::Scalar(v) => Value::Scalar(Point { t, v }),
             Val::Str(s) => Value::String { t, value: s },
             Val::Vector(v) => Value::Vector(v),
             Val::Matrix(m) => Value::Matrix(m),
-        })
+        };
+        Ok((v, ev.notes))
     }
 
     /// A range query from `start` to `end` (ms, inclusive) every `step` ms; answers a matrix
@@ -121,6 +250,19 @@ impl Engine {
         step: i64,
     ) -> Result<Value, EvalError> {
         self.range_with(store, expr, (start, end, step), true)
+            .map(|(v, _)| v)
+    }
+
+    /// A range query, with the annotations Prometheus would return.
+    pub fn range_annotated(
+        &self,
+        store: &Store,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<(Value, Annotations), EvalError> {
+        self.range_with(store, expr, (start, end, step), true)
     }
 
     /// A range query; with `tables`, the subtrees [`steps`] can evaluate for all steps at
@@ -131,7 +273,7 @@ impl Engine {
         expr: &str,
         (start, end, step): (i64, i64, i64),
         tables: bool,
-    ) -> Result<Value, EvalError> {
+    ) -> Result<(Value, Annotations), EvalError> {
         if step <= 0 {
             return exec_err("zero or negative query resolution step widths are not accepted");
         }
@@ -158,7 +300,7 @@ impl Engine {
             if let Some(table) = ev.take_table(&node) {
                 let mut out = table.into_matrix(grid);
                 out.sort_by(|a, b| a.labels.cmp(&b.labels));
-                return Ok(Value::Matrix(out));
+                return Ok((Value::Matrix(out), ev.notes));
             }
         }
         let mut index: HashMap<Labels, usize> = HashMap::new();
@@ -197,7 +339,7 @@ impl Engine {
             }
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(Value::Matrix(out))
+        Ok((Value::Matrix(out), ev.notes))
     }
 }
 
@@ -539,6 +681,8 @@ pub(crate) struct Evaluator<'a> {
     /// ([`steps`]), by node address.
     grid: Option<steps::Grid>,
     tables: HashMap<usize, steps::Table>,
+    /// Warnings and infos so far.
+    pub notes: Annotations,
 }
 
 impl<'a> Evaluator<'a> {
@@ -561,6 +705,7 @@ impl<'a> Evaluator<'a> {
             subquery_cache: HashMap::new(),
             grid: None,
             tables: HashMap::new(),
+            notes: Annotations::new(options.compat),
         };
         ev.plan(node, start, end);
         ev

@@ -25,7 +25,7 @@ pub mod source;
 pub mod store;
 pub mod value;
 
-pub use eval::{Compat, Engine, EngineOptions, EvalError};
+pub use eval::{Annotations, Compat, Engine, EngineOptions, EvalError};
 pub use scrape::{Health, ScrapeError, ScrapeJob, Scraper, TargetStatus, target_url};
 pub use source::EmbeddedSource;
 pub use store::{Store, StoreConfig, StoreError};

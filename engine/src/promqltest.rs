@@ -18,8 +18,10 @@
 //!
 //! What differs, and why: an evaluation the engine answers with
 //! [`EvalError::Unsupported`](crate::EvalError::Unsupported) is counted as unsupported,
-//! not failed; so is one that expects a warning or an info annotation (the engine reports
-//! none). Native histograms in series descriptions are not read.
+//! not failed. Expected annotations (`eval_warn`, `eval_info`, `expect warn|info|no_warn|
+//! no_info`) are checked by kind only, not by message: Prometheus appends the position in
+//! the query, which the engine does not know. Native histograms in series descriptions are
+//! not read.
 //!
 //! Also as in Prometheus: unless the expression uses a function whose answer depends on
 //! the evaluation time (`time`, `timestamp`, the date functions, `predict_linear`), every
@@ -114,9 +116,12 @@ pub struct Eval {
     /// `Some` when the evaluation must fail.
     pub fail: Option<FailMatch>,
     pub ordered: bool,
-    /// Expects warning (or info) annotations.
+    /// Expects warning (or info) annotations (`eval_warn`, `expect warn`, …).
     pub warn: bool,
     pub info: bool,
+    /// Expects no warning (or info) annotation (`expect no_warn`, `expect no_info`).
+    pub no_warn: bool,
+    pub no_info: bool,
     /// For an instant evaluation with `expect range vector`: the steps its matrix holds.
     pub range_vector: Option<(i64, i64, i64)>,
     pub expected: Expected,
@@ -297,6 +302,8 @@ fn parse_eval(lines: &[&str], mut i: usize) -> Result<(usize, Eval), TestParseEr
         ordered: false,
         warn: false,
         info: false,
+        no_warn: false,
+        no_info: false,
         range_vector: None,
         expected: Expected::Series(Vec::new()),
     };
@@ -434,6 +441,8 @@ fn parse_eval(lines: &[&str], mut i: usize) -> Result<(usize, Eval), TestParseEr
     }
     eval.warn |= saw_warn;
     eval.info |= saw_info;
+    eval.no_warn = saw_no_warn;
+    eval.no_info = saw_no_info;
     eval.expected = match (scalar, string) {
         (Some(f), _) => Expected::Scalar(f),
         (None, Some(s)) => Expected::String(s),
@@ -945,11 +954,6 @@ fn error_message(e: &EvalError) -> String {
 }
 
 fn run_eval(engine: &Engine, store: &Store, eval: &Eval) -> Outcome {
-    if eval.warn || eval.info {
-        return Outcome::Unsupported(
-            "expects warning or info annotations, which the engine does not report".into(),
-        );
-    }
     let EvalAt::Instant { t } = eval.at else {
         return run_query(engine, store, eval, &eval.expr, None);
     };
@@ -980,6 +984,26 @@ fn run_eval(engine: &Engine, store: &Store, eval: &Eval) -> Outcome {
     Outcome::Passed
 }
 
+/// The annotations an evaluation expects: some warnings (infos), or none. Messages are
+/// not compared: Prometheus appends the position in the query, which the engine lacks.
+fn check_annotations(eval: &Eval, notes: &crate::eval::Annotations) -> Result<(), String> {
+    for (kind, want, want_none, got) in [
+        ("warning", eval.warn, eval.no_warn, &notes.warnings),
+        ("info", eval.info, eval.no_info, &notes.infos),
+    ] {
+        if want && got.is_empty() {
+            return Err(format!("expected {kind} annotations but got none"));
+        }
+        if want_none && !got.is_empty() {
+            return Err(format!(
+                "expected no {kind} annotation but got: {}",
+                got.join("; ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One query of an evaluation: `expr` (the evaluation's own or its `@` rewrite) as a
 /// range query, or as an instant query at `instant` checked again in range mode.
 fn run_query(
@@ -990,16 +1014,21 @@ fn run_query(
     instant: Option<i64>,
 ) -> Outcome {
     let (result, eval_t) = match (instant, eval.at) {
-        (Some(t), _) => (engine.instant(store, expr, t), Some(t)),
+        (Some(t), _) => (engine.instant_annotated(store, expr, t), Some(t)),
         (None, EvalAt::Range { start, end, step }) => {
-            (engine.range(store, expr, start, end, step), None)
+            (engine.range_annotated(store, expr, start, end, step), None)
         }
-        (None, EvalAt::Instant { t }) => (engine.instant(store, expr, t), Some(t)),
+        (None, EvalAt::Instant { t }) => (engine.instant_annotated(store, expr, t), Some(t)),
     };
-    let value = match result {
+    let (value, notes) = match result {
         Ok(v) => v,
         Err(e) => return on_error(eval, &e, ""),
     };
+    if expr == eval.expr
+        && let Err(message) = check_annotations(eval, &notes)
+    {
+        return fail(format!("evaluating {expr:?}: {message}"));
+    }
     if eval.fail.is_some() {
         return fail(format!(
             "expected an error evaluating {:?} but got none; got {}",

@@ -15,7 +15,7 @@ use promdash_queries::source::{MetricsSource, RangeWindow};
 use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::{Expr, parse};
 
-use crate::eval::{Engine, EvalError};
+use crate::eval::{Annotations, Engine, EvalError};
 use crate::store::Store;
 use crate::value::Value;
 
@@ -83,8 +83,11 @@ impl EmbeddedSource {
             Some(secs) => seconds_to_ms(secs)?,
             None => self.now_ms(&store),
         };
-        let v = self.engine.instant(&store, expr, t).map_err(query_error)?;
-        Ok(to_result(v))
+        let (v, notes) = self
+            .engine
+            .instant_annotated(&store, expr, t)
+            .map_err(query_error)?;
+        Ok(with_notes(to_result(v), notes))
     }
 
     /// A range query, synchronously.
@@ -100,11 +103,11 @@ impl EmbeddedSource {
                 message: "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
             });
         }
-        let v = self
+        let (v, notes) = self
             .engine
-            .range(&store, expr, start, end, step)
+            .range_annotated(&store, expr, start, end, step)
             .map_err(query_error)?;
-        Ok(to_result(v))
+        Ok(with_notes(to_result(v), notes))
     }
 
     /// Values of label `name` over the series matching the selector `matcher` (all when
@@ -240,6 +243,13 @@ fn secs(t: i64) -> f64 {
     t as f64 / 1000.0
 }
 
+/// The engine's annotations as the `warnings` and `infos` of an API answer.
+fn with_notes(mut r: QueryResult, notes: Annotations) -> QueryResult {
+    r.notes.warnings = notes.warnings;
+    r.notes.infos = notes.infos;
+    r
+}
+
 /// The engine's answer in the shape of a Prometheus API answer.
 pub fn to_result(v: Value) -> QueryResult {
     let data = match v {
@@ -369,6 +379,41 @@ mod tests {
             .expect("the query blocked the runtime's only worker thread")
             .unwrap();
         assert_eq!(answer.as_scalar().unwrap(), QSample { t: 600.0, v: 180.0 });
+    }
+
+    #[test]
+    fn annotations_become_warnings_and_infos() {
+        let s = source();
+        // `up` does not end in _total/_sum/_count/_bucket; φ = 2 is outside [0, 1].
+        let r = block(s.instant("quantile(2, rate(up[1m]))", Some(600.0))).unwrap();
+        assert_eq!(
+            r.notes.infos,
+            [
+                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"up\""
+            ]
+        );
+        assert_eq!(
+            r.notes.warnings,
+            ["PromQL warning: quantile value should be between 0 and 1, got 2"]
+        );
+        let w = RangeWindow {
+            start: 0.0,
+            end: 600.0,
+            step: Duration::from_secs(60),
+        };
+        let r = block(s.range("rate(up[2m])", w)).unwrap();
+        assert_eq!(r.notes.infos.len(), 1, "{:?}", r.notes);
+        assert!(r.notes.warnings.is_empty());
+        // Prometheus 2.x has no annotations.
+        let v2 = EmbeddedSource::new(
+            s.store().clone(),
+            Engine::new(crate::eval::EngineOptions {
+                compat: crate::eval::Compat::V2,
+                ..Default::default()
+            }),
+        );
+        let r = block(v2.instant("quantile(2, rate(up[1m]))", Some(600.0))).unwrap();
+        assert_eq!(r.notes, Notes::default());
     }
 
     #[test]

@@ -225,6 +225,9 @@ impl Evaluator<'_> {
             Some(Val::Scalar(v)) => *v,
             _ => 0.0,
         };
+        if op == AggOp::Quantile {
+            self.notes.check_quantile(scalar_param);
+        }
         let mut k = 0usize;
         if matches!(op, AggOp::Topk | AggOp::Bottomk) {
             if !convertible_to_i64(scalar_param) {

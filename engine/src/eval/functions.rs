@@ -283,7 +283,8 @@ impl Evaluator<'_> {
             Func::HistogramQuantile => {
                 let q = self.eval_scalar(&args[0], t)?;
                 let v = self.eval_vector(&args[1], t)?;
-                let out = super::histogram::histogram_quantile(q, v, t, self.compat);
+                let out =
+                    super::histogram::histogram_quantile(q, v, t, self.compat, &mut self.notes);
                 check_duplicates(&out)?;
                 return Ok(Val::Vector(out));
             }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::Compat;
+use super::{Annotations, Compat};
 use crate::value::{Labels, Sample, almost_equal_within};
 
 /// 3.x treats bucket counts this close (relatively) as equal.
@@ -40,15 +40,22 @@ fn parse_le(s: &str) -> Option<f64> {
 /// than two buckets or with no observations. Buckets with the same bound are added up;
 /// counts that go down are raised to the count before them (3.x also levels counts that
 /// differ by a relative 1e-12).
-pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) -> f64 {
+#[cfg(test)]
+fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) -> f64 {
+    bucket_quantile_fixed(q, buckets, compat).0
+}
+
+/// [`bucket_quantile`], and whether a bucket's count had to be raised to make the counts
+/// monotonic (3.x reports that as an info annotation; levelled tiny deltas do not count).
+pub(crate) fn bucket_quantile_fixed(q: f64, buckets: &mut [Bucket], compat: Compat) -> (f64, bool) {
     if q.is_nan() {
-        return f64::NAN;
+        return (f64::NAN, false);
     }
     if q < 0.0 {
-        return f64::NEG_INFINITY;
+        return (f64::NEG_INFINITY, false);
     }
     if q > 1.0 {
-        return f64::INFINITY;
+        return (f64::INFINITY, false);
     }
     buckets.sort_by(|a, b| {
         a.upper
@@ -56,7 +63,7 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) ->
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     if buckets.last().is_none_or(|b| b.upper != f64::INFINITY) {
-        return f64::NAN;
+        return (f64::NAN, false);
     }
     // coalesceBuckets
     let mut merged: Vec<Bucket> = Vec::with_capacity(buckets.len());
@@ -67,6 +74,7 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) ->
         }
     }
     let mut buckets = merged;
+    let mut forced = false;
     match compat {
         Compat::V2 => {
             let mut max = buckets[0].count;
@@ -75,6 +83,7 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) ->
                     max = b.count;
                 } else if b.count < max {
                     b.count = max;
+                    forced = true;
                 }
             }
         }
@@ -85,8 +94,13 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) ->
                 if curr == prev {
                     continue;
                 }
-                if almost_equal_within(prev, curr, SMALL_DELTA_TOLERANCE) || curr < prev {
+                if almost_equal_within(prev, curr, SMALL_DELTA_TOLERANCE) {
                     b.count = prev;
+                    continue;
+                }
+                if curr < prev {
+                    b.count = prev;
+                    forced = true;
                     continue;
                 }
                 prev = curr;
@@ -94,21 +108,21 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) ->
         }
     }
     if buckets.len() < 2 {
-        return f64::NAN;
+        return (f64::NAN, forced);
     }
     let observations = buckets[buckets.len() - 1].count;
     if observations == 0.0 {
-        return f64::NAN;
+        return (f64::NAN, forced);
     }
     let mut rank = q * observations;
     // sort.Search over all but the last bucket.
     let n = buckets.len() - 1;
     let b = buckets[..n].partition_point(|x| x.count < rank);
     if b == n {
-        return buckets[n - 1].upper;
+        return (buckets[n - 1].upper, forced);
     }
     if b == 0 && buckets[0].upper <= 0.0 {
-        return buckets[0].upper;
+        return (buckets[0].upper, forced);
     }
     let mut start = 0.0;
     let end = buckets[b].upper;
@@ -118,7 +132,7 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut [Bucket], compat: Compat) ->
         count -= buckets[b - 1].count;
         rank -= buckets[b - 1].count;
     }
-    start + (end - start) * (rank / count)
+    (start + (end - start) * (rank / count), forced)
 }
 
 /// The upper bound of the bucket a series counts: its `le` label, parsed.
@@ -138,12 +152,21 @@ pub(crate) fn histogram_output_labels(key: &Labels) -> Labels {
 
 /// `funcHistogramQuantile` for float samples: the buckets grouped by their labels without
 /// `le` (`__name__` included, so two histograms never mix); samples without a parsable
-/// `le` are skipped; the result has neither `le` nor `__name__`.
-pub(crate) fn histogram_quantile(q: f64, v: Vec<Sample>, t: i64, compat: Compat) -> Vec<Sample> {
+/// `le` are skipped (with a warning); the result has neither `le` nor `__name__`.
+pub(crate) fn histogram_quantile(
+    q: f64,
+    v: Vec<Sample>,
+    t: i64,
+    compat: Compat,
+    notes: &mut Annotations,
+) -> Vec<Sample> {
+    notes.check_quantile(q);
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut groups: Vec<(Labels, Vec<Bucket>)> = Vec::new();
+    let mut names: Vec<Option<String>> = Vec::new();
     for s in v {
         let Some(upper) = bucket_bound(&s.labels) else {
+            notes.bad_bucket_label(&s.labels);
             continue;
         };
         let key = histogram_key(&s.labels);
@@ -151,6 +174,7 @@ pub(crate) fn histogram_quantile(q: f64, v: Vec<Sample>, t: i64, compat: Compat)
             Some(&i) => i,
             None => {
                 let out = histogram_output_labels(&key);
+                names.push(key.get("__name__").map(str::to_owned));
                 index.insert(key, groups.len());
                 groups.push((out, Vec::new()));
                 groups.len() - 1
@@ -160,10 +184,13 @@ pub(crate) fn histogram_quantile(q: f64, v: Vec<Sample>, t: i64, compat: Compat)
     }
     groups
         .into_iter()
-        .map(|(labels, mut buckets)| Sample {
-            labels,
-            t,
-            v: bucket_quantile(q, &mut buckets, compat),
+        .zip(names)
+        .map(|((labels, mut buckets), name)| {
+            let (v, forced) = bucket_quantile_fixed(q, &mut buckets, compat);
+            if forced {
+                notes.forced_monotonicity(name.as_deref());
+            }
+            Sample { labels, t, v }
         })
         .collect()
 }

@@ -58,7 +58,13 @@ impl Evaluator<'_> {
                         continue;
                     }
                     any = true;
+                    if func == Func::QuantileOverTime {
+                        self.notes.check_quantile(scalar);
+                    }
                     if let Some(v) = self.over_window(func, pts, end, range, scalar, t)? {
+                        if matches!(func, Func::Rate | Func::Increase) {
+                            self.notes.possible_non_counter(&f.labels);
+                        }
                         out.push(self.range_output(func, &f.labels, v, t));
                     }
                 }
@@ -68,6 +74,9 @@ impl Evaluator<'_> {
             same_name = same_name || one_name(matrix.iter().map(|s| &s.labels));
             for s in matrix {
                 any = true;
+                if func == Func::QuantileOverTime {
+                    self.notes.check_quantile(scalar);
+                }
                 if let Some(v) = self.over_window(func, &s.points, end, range, scalar, t)? {
                     out.push(self.range_output(func, &s.labels, v, t));
                 }

@@ -22,7 +22,7 @@ use super::aggregate::{
 };
 use super::functions::{Func, quantile};
 use super::histogram::histogram_output_labels;
-use super::histogram::{Bucket, bucket_bound, bucket_quantile, histogram_key};
+use super::histogram::{Bucket, bucket_bound, bucket_quantile_fixed, histogram_key};
 use super::range_fns::range_args;
 use super::{Evaluator, Grouping, Node, Selector, one_name};
 use crate::value::{Labels, Point, Sample, Series, is_stale_marker};
@@ -222,7 +222,7 @@ impl Evaluator<'_> {
     }
 
     /// A function over a range selector: per series, the window slides along its samples.
-    fn range_function_table(&self, func: Func, args: &[Node]) -> Option<Table> {
+    fn range_function_table(&mut self, func: Func, args: &[Node]) -> Option<Table> {
         let grid = self.grid?;
         if func == Func::AbsentOverTime {
             return None;
@@ -250,6 +250,7 @@ impl Evaluator<'_> {
         for (row, f) in data.iter().enumerate() {
             let points = &f.points;
             let (mut from, mut to) = (0, 0);
+            let mut counted = false;
             for (i, step) in steps.iter_mut().enumerate() {
                 let t = grid.time(i);
                 let (end, range) = self.range_of(matrix_arg, t);
@@ -269,9 +270,16 @@ impl Evaluator<'_> {
                 if window.is_empty() {
                     continue;
                 }
+                if func == Func::QuantileOverTime {
+                    self.notes.check_quantile(scalar);
+                }
                 if let Some(v) = self.over_window(func, window, end, range, scalar, t).ok()? {
                     step.push((row as u32, v));
+                    counted = true;
                 }
+            }
+            if counted && matches!(func, Func::Rate | Func::Increase) {
+                self.notes.possible_non_counter(&f.labels);
             }
         }
         Some(Table {
@@ -305,6 +313,9 @@ impl Evaluator<'_> {
             0
         };
         let child = self.table(expr)?;
+        if op == AggOp::Quantile {
+            self.notes.check_quantile(param);
+        }
 
         let mut index: HashMap<u64, u32> = HashMap::new();
         let mut groups: Vec<Labels> = Vec::new();
@@ -381,8 +392,10 @@ impl Evaluator<'_> {
             return None;
         };
         let child = self.table(&args[1])?;
+        self.notes.check_quantile(q);
         let mut index: HashMap<Labels, u32> = HashMap::new();
         let mut groups: Vec<Labels> = Vec::new();
+        let mut names: Vec<Option<String>> = Vec::new();
         let rows: Vec<Option<(u32, f64)>> = child
             .labels
             .iter()
@@ -390,6 +403,7 @@ impl Evaluator<'_> {
                 let upper = bucket_bound(l)?;
                 let g = *index.entry(histogram_key(l)).or_insert_with_key(|key| {
                     groups.push(histogram_output_labels(key));
+                    names.push(key.get("__name__").map(str::to_owned));
                     (groups.len() - 1) as u32
                 });
                 Some((g, upper))
@@ -408,6 +422,7 @@ impl Evaluator<'_> {
             order.clear();
             for (row, count) in entries.unwrap_or_default() {
                 let Some((g, upper)) = rows[row as usize] else {
+                    self.notes.bad_bucket_label(&child.labels[row as usize]);
                     continue;
                 };
                 if buckets[g as usize].is_empty() {
@@ -419,7 +434,10 @@ impl Evaluator<'_> {
                 .iter()
                 .map(|&g| {
                     let b = &mut buckets[g as usize];
-                    let v = bucket_quantile(q, b, self.compat);
+                    let (v, forced) = bucket_quantile_fixed(q, b, self.compat);
+                    if forced {
+                        self.notes.forced_monotonicity(names[g as usize].as_deref());
+                    }
                     b.clear();
                     (g, v)
                 })

@@ -419,6 +419,19 @@ fn tricky_store() -> Store {
             }
         }
     }
+    // A histogram whose buckets go down now and then, and a bucket without a valid `le`.
+    for i in 0..400i64 {
+        let low = if i % 7 == 0 { 3.0 * i as f64 } else { i as f64 };
+        for (le, v) in [
+            ("0.1", low),
+            ("1", 2.0 * i as f64),
+            ("+Inf", 4.0 * i as f64),
+            ("x", 1.0),
+        ] {
+            let l = labels(&[("__name__", "lat_bucket"), ("route", "/c"), ("le", le)]);
+            s.append(&l, i * 15_000 + 3_000, v).unwrap();
+        }
+    }
     for inst in ["x", "y"] {
         let l = labels(&[("__name__", "g"), ("instance", inst)]);
         for i in 0..400i64 {
@@ -513,10 +526,14 @@ fn range_expressions() -> Vec<String> {
 }
 
 /// Whether two answers are the same, values compared by bits.
-fn same_answer(a: &Result<Value, EvalError>, b: &Result<Value, EvalError>) -> bool {
+fn same_answer(
+    a: &Result<(Value, Annotations), EvalError>,
+    b: &Result<(Value, Annotations), EvalError>,
+) -> bool {
     match (a, b) {
-        (Ok(Value::Matrix(x)), Ok(Value::Matrix(y))) => {
-            x.len() == y.len()
+        (Ok((Value::Matrix(x), xa)), Ok((Value::Matrix(y), ya))) => {
+            xa == ya
+                && x.len() == y.len()
                 && x.iter().zip(y).all(|(p, q)| {
                     p.labels == q.labels
                         && p.points.len() == q.points.len()
