@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use promdash_engine::eval::Func;
 use promdash_engine::value::{Labels, stale_marker};
 use promdash_engine::{Compat, Engine, EngineOptions, Store, StoreConfig};
 use proptest::prelude::*;
@@ -116,74 +117,10 @@ fn leaf() -> impl Strategy<Value = String> {
 
 fn expr() -> impl Strategy<Value = String> {
     leaf().prop_recursive(4, 48, 3, |inner| {
-        let func = prop::sample::select(vec![
-            "rate",
-            "irate",
-            "increase",
-            "delta",
-            "idelta",
-            "deriv",
-            "resets",
-            "changes",
-            "avg_over_time",
-            "min_over_time",
-            "max_over_time",
-            "sum_over_time",
-            "count_over_time",
-            "last_over_time",
-            "stddev_over_time",
-            "stdvar_over_time",
-            "present_over_time",
-            "absent_over_time",
-            "absent",
-            "abs",
-            "ceil",
-            "floor",
-            "round",
-            "exp",
-            "ln",
-            "log2",
-            "log10",
-            "sqrt",
-            "sgn",
-            "sin",
-            "cos",
-            "tan",
-            "asin",
-            "acos",
-            "atan",
-            "sinh",
-            "cosh",
-            "tanh",
-            "asinh",
-            "acosh",
-            "atanh",
-            "deg",
-            "rad",
-            "scalar",
-            "vector",
-            "timestamp",
-            "sort",
-            "sort_desc",
-            "minute",
-            "hour",
-            "day_of_month",
-            "day_of_week",
-            "days_in_month",
-            "month",
-            "year",
-            "histogram_quantile",
-            "quantile_over_time",
-            "predict_linear",
-            "clamp",
-            "clamp_min",
-            "clamp_max",
-            "label_replace",
-            "label_join",
-            "holt_winters",
-            "time",
-            "nosuchfunc",
-        ]);
+        // Every function the engine knows, and names it does not.
+        let mut names: Vec<&'static str> = Func::ALL.iter().map(|f| f.name()).collect();
+        names.extend(["holt_winters", "double_exponential_smoothing", "nosuchfunc"]);
+        let func = prop::sample::select(names);
         let agg = prop::sample::select(vec![
             "sum",
             "avg",

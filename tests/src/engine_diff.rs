@@ -9,6 +9,7 @@
 
 use std::fmt::Write as _;
 
+use promdash_engine::eval::Func;
 use promdash_engine::exposition::write_openmetrics_sample;
 use promdash_engine::value::Labels;
 
@@ -57,6 +58,10 @@ struct Target {
 }
 
 const MIN: i64 = 60_000;
+
+/// The counter functions asked of every counter; every other range function is asked of
+/// the gauges.
+const COUNTER_FUNCTIONS: [&str; 4] = ["rate", "irate", "increase", "resets"];
 
 const TARGETS: [Target; 5] = [
     Target {
@@ -376,7 +381,7 @@ pub fn expressions() -> Vec<String> {
     ];
     for c in counters {
         for r in ["30s", "1m", "5m", "13m"] {
-            for f in ["rate", "irate", "increase", "resets"] {
+            for f in COUNTER_FUNCTIONS {
                 e.push(format!("{f}({c}[{r}])"));
             }
             e.push(format!("sum by (job) (rate({c}[{r}]))"));
@@ -389,24 +394,23 @@ pub fn expressions() -> Vec<String> {
         "up",
         "weird_ratio",
     ];
-    let over_time = [
-        "delta",
-        "idelta",
-        "deriv",
-        "changes",
-        "avg_over_time",
-        "min_over_time",
-        "max_over_time",
-        "sum_over_time",
-        "count_over_time",
-        "last_over_time",
-        "stddev_over_time",
-        "stdvar_over_time",
-        "present_over_time",
-    ];
+    // Every other function over one range vector (delta, idelta, deriv, changes, the
+    // *_over_time family but quantile_over_time and absent_over_time, asked below).
+    let over_time: Vec<&str> = Func::ALL
+        .iter()
+        .filter(|f| {
+            f.takes_range_vector()
+                && !COUNTER_FUNCTIONS.contains(&f.name())
+                && !matches!(
+                    f,
+                    Func::QuantileOverTime | Func::PredictLinear | Func::AbsentOverTime
+                )
+        })
+        .map(|f| f.name())
+        .collect();
     for g in gauges {
         for r in ["1m", "5m", "13m"] {
-            for f in over_time {
+            for f in &over_time {
                 e.push(format!("{f}({g}[{r}])"));
             }
         }

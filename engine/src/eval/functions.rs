@@ -17,6 +17,9 @@ macro_rules! funcs {
         pub enum Func { $($variant,)* }
 
         impl Func {
+            /// Every supported function, in the order of this table.
+            pub const ALL: &'static [Func] = &[$(Func::$variant,)*];
+
             pub(crate) fn from_name(name: &str) -> Result<Func, EvalError> {
                 match name {
                     $($name => Ok(Func::$variant),)*
@@ -64,7 +67,7 @@ impl Func {
     }
 
     /// Whether the function takes a range vector.
-    pub(crate) fn over_range(self) -> bool {
+    pub fn takes_range_vector(self) -> bool {
         matches!(
             self,
             Func::Rate
@@ -233,7 +236,7 @@ fn expand(template: &str, caps: &regex::Captures<'_>) -> String {
 
 impl Evaluator<'_> {
     pub(super) fn call(&mut self, func: Func, args: &[Node], t: i64) -> Result<Val, EvalError> {
-        if func.over_range() {
+        if func.takes_range_vector() {
             return self.range_function(func, args, t);
         }
         match func {

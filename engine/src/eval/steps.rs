@@ -176,7 +176,7 @@ impl Evaluator<'_> {
     fn table(&mut self, node: &Node) -> Option<Table> {
         match node {
             Node::Selector(sel) => self.selector_table(sel),
-            Node::Call { func, args } if func.over_range() => {
+            Node::Call { func, args } if func.takes_range_vector() => {
                 self.range_function_table(*func, args)
             }
             Node::Call {
