@@ -98,6 +98,32 @@ impl QueryResult {
         }
     }
 
+    /// About how many bytes this answer takes in memory once decoded: label text plus a
+    /// fixed cost per label, series and sample. An estimate for memory budgets, not an
+    /// exact count.
+    pub fn approx_bytes(&self) -> usize {
+        const PER_LABEL: usize = 32;
+        const PER_SERIES: usize = 64;
+        let labels = |l: &Labels| {
+            l.iter()
+                .map(|(k, v)| k.len() + v.len() + PER_LABEL)
+                .sum::<usize>()
+        };
+        let sample = std::mem::size_of::<Sample>();
+        match &self.data {
+            QueryData::Vector(v) => v
+                .iter()
+                .map(|s| labels(&s.labels) + PER_SERIES + sample)
+                .sum(),
+            QueryData::Matrix(m) => m
+                .iter()
+                .map(|s| labels(&s.labels) + PER_SERIES + s.samples.len() * sample)
+                .sum(),
+            QueryData::Scalar(_) => sample,
+            QueryData::String { value, .. } => value.len() + sample,
+        }
+    }
+
     /// Number of samples over all series.
     pub fn point_count(&self) -> usize {
         match &self.data {

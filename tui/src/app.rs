@@ -124,6 +124,40 @@ pub fn export_text(paths: &[std::path::PathBuf]) -> String {
     )
 }
 
+/// The default of `--memory-budget`: what all panels together may hold in answers.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 256 * 1024 * 1024;
+
+/// A panel keeps an answer about three times over: the answer as sent (for exports and
+/// the inspector), what it draws from it, and the next answer while it is applied.
+const HELD_COPIES: u64 = 3;
+
+/// Admits an answer costing `cost` bytes for (panel, query, range) into the budget, or
+/// says why not. The panel's previous answer for the same query is replaced, so its cost
+/// is freed first.
+fn admit(
+    held: &mut HashMap<(usize, usize, bool), u64>,
+    budget: u64,
+    slot: (usize, usize, bool),
+    cost: u64,
+) -> Result<(), String> {
+    let others: u64 = held
+        .iter()
+        .filter(|(k, _)| **k != slot)
+        .map(|(_, v)| *v)
+        .sum();
+    if others.saturating_add(cost) > budget {
+        return Err(format!(
+            "memory budget: not shown, this answer (about {} in memory) would take what \
+             the panels hold past {}; narrow the query (fewer series) or raise \
+             --memory-budget",
+            crate::units::Format::Bytes.format(cost as f64, None),
+            crate::units::Format::Bytes.format(budget as f64, None),
+        ));
+    }
+    held.insert(slot, cost);
+    Ok(())
+}
+
 /// Settings that do not come from the dashboard file.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -226,6 +260,11 @@ pub struct State {
     pub export_dir: std::path::PathBuf,
     /// What the last export wrote (or why it failed), for the status bar.
     pub export_note: Option<ExportNote>,
+    /// The most the panels may hold in answers, in bytes (estimated, see
+    /// [`QueryResult::approx_bytes`]): `--memory-budget`, [`DEFAULT_MEMORY_BUDGET`].
+    pub memory_budget: u64,
+    /// What each panel's query holds now, by (panel, query, range), in estimated bytes.
+    held: HashMap<(usize, usize, bool), u64>,
     slots: HashMap<FetchKey, SlotState>,
     round: Option<Round>,
     failures: u32,
@@ -284,6 +323,8 @@ impl State {
             vars,
             export_dir: std::path::PathBuf::from("."),
             export_note: None,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            held: HashMap::new(),
             slots: HashMap::new(),
             round: None,
             failures: 0,
@@ -1012,7 +1053,22 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
                     panels_changed = true;
                     let panel = &state.dashboard.panels[i];
                     match &f.result {
-                        Ok(r) => state.panels[i].apply_instant(panel, qi, r),
+                        Ok(r) => match admit(
+                            &mut state.held,
+                            state.memory_budget,
+                            (i, qi, false),
+                            r.approx_bytes() as u64 * HELD_COPIES,
+                        ) {
+                            Ok(()) => state.panels[i].apply_instant(panel, qi, r),
+                            Err(message) => state.panels[i].set_error(
+                                qi,
+                                false,
+                                PanelError {
+                                    message,
+                                    unreachable: false,
+                                },
+                            ),
+                        },
                         Err(e) => state.panels[i].set_error(
                             qi,
                             false,
@@ -1032,9 +1088,29 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
                     panels_changed = true;
                     let panel = &state.dashboard.panels[i];
                     match (&f.result, f.window) {
-                        (Ok(r), Some(window)) => {
-                            state.panels[i].apply_range(panel, qi, window, r.clone(), dots, rows)
-                        }
+                        (Ok(r), Some(window)) => match admit(
+                            &mut state.held,
+                            state.memory_budget,
+                            (i, qi, true),
+                            r.approx_bytes() as u64 * HELD_COPIES,
+                        ) {
+                            Ok(()) => state.panels[i].apply_range(
+                                panel,
+                                qi,
+                                window,
+                                r.clone(),
+                                dots,
+                                rows,
+                            ),
+                            Err(message) => state.panels[i].set_error(
+                                qi,
+                                true,
+                                PanelError {
+                                    message,
+                                    unreachable: false,
+                                },
+                            ),
+                        },
                         (Ok(_), None) => {}
                         (Err(e), _) => state.panels[i].set_error(
                             qi,

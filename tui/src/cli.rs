@@ -44,6 +44,17 @@ pub struct Cli {
     #[arg(long, env = "PROMDASH_NO_BELL")]
     pub no_bell: bool,
 
+    /// The most all panels together may hold in answers (estimated), e.g. 256MiB, 1GiB; a
+    /// panel whose answer would go past it shows why instead of its data.
+    #[arg(
+        long,
+        env = "PROMDASH_MEMORY_BUDGET",
+        value_name = "SIZE",
+        default_value = "256MiB",
+        value_parser = parse_size
+    )]
+    pub memory_budget: u64,
+
     /// Log file [default: promdash.log in $XDG_STATE_HOME/promdash, ~/.local/state/promdash
     /// or the temp dir]. RUST_LOG sets the level.
     #[arg(long, env = "PROMDASH_LOG_FILE", value_name = "FILE")]
@@ -78,8 +89,9 @@ pub struct Cli {
 }
 
 /// The options of the dashboard only, by clap id and as written.
-const DASHBOARD_ONLY: [(&str, &str); 9] = [
+const DASHBOARD_ONLY: [(&str, &str); 10] = [
     ("dashboard", "--dashboard"),
+    ("memory_budget", "--memory-budget"),
     ("refresh", "--refresh"),
     ("range", "--range"),
     ("vars", "--var"),
@@ -247,6 +259,38 @@ pub struct DashboardOptions {
     pub log_file: Option<PathBuf>,
 }
 
+/// A size in bytes: a plain number, or with a unit (`kB`, `MB`, `GB` powers of 1000;
+/// `KiB`, `MiB`, `GiB` powers of 1024), e.g. `256MiB`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "kB" | "KB" => 1000,
+        "MB" => 1000 * 1000,
+        "GB" => 1000 * 1000 * 1000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} (expected a size such as 256MiB, 1GiB or 500MB)"
+            ));
+        }
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (expected e.g. 256MiB, 1GiB or 500MB)"))?;
+    let bytes = n * factor as f64;
+    if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("{s:?}: a size must be at least 1 byte"));
+    }
+    Ok(bytes as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +299,26 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("1.5KiB"), Ok(1536));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("0").is_err());
+        assert!(
+            parse_size("12 parsecs")
+                .expect_err("a bad unit")
+                .contains("unknown unit")
+        );
+        assert!(
+            parse_size("MiB")
+                .expect_err("no number")
+                .contains("not a size")
+        );
     }
 
     #[test]

@@ -209,6 +209,7 @@ pub fn main(cli: Cli) -> ExitCode {
                 "replaying a recording"
             );
             let mut state = State::new(settings.dashboard, settings.opts);
+            state.memory_budget = cli.memory_budget;
             state.start_replay(r.start, r.end);
             if let Err(e) = state.vars.preset(&cli.vars) {
                 eprintln!(
@@ -233,6 +234,7 @@ pub fn main(cli: Cli) -> ExitCode {
             settings.opts.url = client.redacted_url().to_owned();
             tracing::info!(url = %settings.opts.url, title = %settings.dashboard.title, "starting");
             let mut state = State::new(settings.dashboard, settings.opts);
+            state.memory_budget = cli.memory_budget;
             state.insecure = settings.client.insecure_skip_verify;
             for note in &settings.connection_notes {
                 tracing::warn!("{note}");

@@ -724,3 +724,98 @@ fn a_failed_range_query_is_asked_again_even_if_its_window_has_not_moved() {
         assert!(again.iter().any(|n| n.key == r.key), "{:?} retried", r.key);
     }
 }
+
+/// Issue 18 item 4: what the panels hold together is bounded. An answer that would take
+/// them past `--memory-budget` is not kept: its panel says why and keeps what it showed,
+/// and every other panel goes on as before.
+#[test]
+fn an_answer_past_the_memory_budget_is_refused_and_its_panel_says_why() {
+    use promdash_queries::model::{InstantSeries, QueryData, QueryResult, Sample};
+    let (mut state, reqs) = default_state(120, 40);
+    state.memory_budget = 4 << 20;
+    answer_all(&mut state, &reqs, Data::default());
+    let text = screen(&state);
+    assert!(!text.contains("memory budget"), "{text}");
+
+    // The next round: the instant query of a stat answers 20,000 series, each with a
+    // label of its own (about 5 MiB held, past the 4 MiB budget).
+    let reqs = fetches(update(&mut state, Msg::Tick(NOW + 5.0)));
+    let stat = state
+        .dashboard
+        .panels
+        .iter()
+        .position(|p| p.kind == promdash_queries::dashboard::PanelKind::Stat)
+        .expect("the default dashboard has a stat");
+    let expr = state.dashboard.panels[stat].queries[0].expr.clone();
+    let wide = reqs
+        .iter()
+        .find(|r| matches!(&r.key, FetchKey::Instant { expr: e } if *e == expr))
+        .expect("the stat's instant query in the round")
+        .clone();
+    let before = state.panels[stat].instant_values.clone();
+    assert!(!before.iter().all(Vec::is_empty), "the stat had a value");
+    for r in reqs.iter().filter(|r| r.key != wide.key) {
+        update(&mut state, fetched(r, answer(r, Data::default())));
+    }
+    let series = (0..20_000)
+        .map(|i| InstantSeries {
+            labels: labels(&[("__name__", "x"), (&format!("l{i:05}"), "v")]),
+            sample: Sample {
+                t: NOW + 5.0,
+                v: 1.0,
+            },
+        })
+        .collect();
+    let result = QueryResult {
+        data: QueryData::Vector(series),
+        notes: Default::default(),
+    };
+    update(&mut state, fetched(&wide, Ok(result)));
+    let text = screen(&state);
+    assert!(text.contains("memory budget"), "{text}");
+    assert_eq!(
+        state.panels[stat].instant_values, before,
+        "the stat keeps what it showed"
+    );
+    // Only the panels of that expression refuse it.
+    let refused = state
+        .panels
+        .iter()
+        .filter(|p| {
+            p.errors
+                .iter()
+                .flatten()
+                .any(|e| e.message.contains("budget"))
+        })
+        .count();
+    assert!(refused >= 1 && refused < state.panels.len(), "{text}");
+
+    // With room for it, the same answer is shown.
+    state.memory_budget = 256 << 20;
+    let reqs = fetches(update(&mut state, Msg::Tick(NOW + 10.0)));
+    let again = reqs
+        .iter()
+        .find(|r| r.key == wide.key)
+        .expect("asked again")
+        .clone();
+    let series: Vec<InstantSeries> = (0..20_000)
+        .map(|i| InstantSeries {
+            labels: labels(&[("__name__", "x"), (&format!("l{i:05}"), "v")]),
+            sample: Sample {
+                t: NOW + 10.0,
+                v: 1.0,
+            },
+        })
+        .collect();
+    update(
+        &mut state,
+        fetched(
+            &again,
+            Ok(QueryResult {
+                data: QueryData::Vector(series),
+                notes: Default::default(),
+            }),
+        ),
+    );
+    assert!(!screen(&state).contains("memory budget"));
+}
