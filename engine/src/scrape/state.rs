@@ -39,7 +39,8 @@ pub struct Outcome {
     pub samples_post_relabeling: usize,
     pub series_added: usize,
     /// Samples the store refused (out of order or duplicate explicit timestamps, the
-    /// store's series cap); the scrape still counts as successful, as in Prometheus.
+    /// store's series cap) and samples that would overwrite one of the scrape's own
+    /// synthetic series; the scrape still counts as successful, as in Prometheus.
     pub refused: usize,
     pub error: Option<String>,
 }
@@ -101,6 +102,11 @@ impl LoopState {
                     let mut added = 0;
                     for s in &page.samples {
                         let labels = self.sample_labels(&s.labels);
+                        // The synthetic series are the scraper's own: a page cannot set them.
+                        if self.is_report_series(&labels) {
+                            refused += 1;
+                            continue;
+                        }
                         let ts = s.timestamp_ms.unwrap_or(t);
                         if store.append(&labels, ts, s.value).is_err() {
                             refused += 1;
@@ -183,6 +189,17 @@ impl LoopState {
         for name in REPORT_SERIES {
             let _ = store.append(&self.report_labels(name), t, stale_marker());
         }
+    }
+
+    fn is_report_series(&self, labels: &Labels) -> bool {
+        labels.len() == self.target_labels.len() + 1
+            && labels
+                .get("__name__")
+                .is_some_and(|n| REPORT_SERIES.contains(&n))
+            && self
+                .target_labels
+                .iter()
+                .all(|(k, v)| labels.get(k) == Some(v))
     }
 
     fn report_labels(&self, name: &str) -> Labels {
