@@ -274,6 +274,11 @@ pub struct State {
     /// The last layout computed and what it was computed for: the grid is asked for on
     /// every answer and every frame, and changes only with size, focus or full screen.
     layout_memo: std::cell::RefCell<Option<(LayoutKey, Vec<Option<Rect>>)>>,
+    /// Per row of the dashboard (Grafana imports): collapsed, its panels hidden and not
+    /// queried. Starts as the file says.
+    pub collapsed: Vec<bool>,
+    /// A row's title bar has the focus (Tab reaches title bars; Enter folds the row).
+    pub row_focus: Option<usize>,
 }
 
 /// Everything a layout depends on.
@@ -283,11 +288,15 @@ struct LayoutKey {
     fullscreen: bool,
     focus: usize,
     slots: Vec<Slot>,
+    collapsed: Vec<bool>,
+    row_focus: Option<usize>,
 }
 
 impl State {
     pub fn new(dashboard: Dashboard, opts: Options) -> Self {
         let panels = dashboard.panels.iter().map(PanelState::new).collect();
+        let dashboard_rows_collapsed: Vec<bool> =
+            dashboard.rows.iter().map(|r| r.collapsed).collect();
         let alert_panels = dashboard
             .alerts
             .iter()
@@ -331,6 +340,8 @@ impl State {
             jitter: None,
             seq: 0,
             layout_memo: std::cell::RefCell::new(None),
+            collapsed: dashboard_rows_collapsed,
+            row_focus: None,
         }
     }
 
@@ -363,24 +374,14 @@ impl State {
 
     /// Each panel's rectangle on screen (`None` when scrolled away or hidden by full screen).
     pub fn panel_rects(&self) -> Vec<Option<Rect>> {
-        let slots: Vec<Slot> = self
-            .dashboard
-            .panels
-            .iter()
-            .map(|p| Slot {
-                width: p.width,
-                tall: matches!(
-                    p.kind,
-                    PanelKind::Graph | PanelKind::Table | PanelKind::Heatmap
-                ),
-                height: p.height,
-            })
-            .collect();
+        let slots = self.slots();
         let key = LayoutKey {
             area: self.grid_area(),
             fullscreen: self.fullscreen,
             focus: self.focus,
             slots,
+            collapsed: self.collapsed.clone(),
+            row_focus: self.row_focus,
         };
         if let Some((k, rects)) = self.layout_memo.borrow().as_ref()
             && *k == key
@@ -393,11 +394,127 @@ impl State {
                 *slot = Some(key.area);
             }
             v
+        } else if !self.dashboard.rows.is_empty() {
+            self.rows_layout(&key.slots).panels
         } else {
             layout::grid(key.area, &key.slots, key.focus)
         };
         *self.layout_memo.borrow_mut() = Some((key, rects.clone()));
         rects
+    }
+
+    /// The lines of a dashboard with rows, in order: panels before the first row, then
+    /// each row's title bar and, unless it is collapsed, its panels.
+    pub fn items(&self, slots: &[Slot]) -> Vec<layout::Item> {
+        let rows = &self.dashboard.rows;
+        let n = slots.len().min(self.dashboard.panels.len());
+        let mut items = Vec::with_capacity(n + rows.len());
+        let first = rows.first().map_or(n, |r| r.panels.start.min(n));
+        items.extend((0..first).map(|i| layout::Item::Panel(i, slots[i])));
+        for (r, row) in rows.iter().enumerate() {
+            items.push(layout::Item::Header(r));
+            if !self.collapsed.get(r).copied().unwrap_or(false) {
+                let end = row.panels.end.min(n);
+                items.extend(
+                    (row.panels.start.min(end)..end).map(|i| layout::Item::Panel(i, slots[i])),
+                );
+            }
+        }
+        items
+    }
+
+    /// The focused line: a row's title bar or the focused panel.
+    fn focus_item(&self, items: &[layout::Item]) -> usize {
+        items
+            .iter()
+            .position(|it| match (it, self.row_focus) {
+                (layout::Item::Header(r), Some(f)) => *r == f,
+                (layout::Item::Panel(i, _), None) => *i == self.focus,
+                _ => false,
+            })
+            .unwrap_or(0)
+    }
+
+    fn rows_layout(&self, slots: &[Slot]) -> layout::RowsLayout {
+        let items = self.items(slots);
+        let focus = self.focus_item(&items);
+        layout::rows_grid(
+            self.grid_area(),
+            &items,
+            self.dashboard.panels.len(),
+            self.dashboard.rows.len(),
+            focus,
+        )
+    }
+
+    fn slots(&self) -> Vec<Slot> {
+        self.dashboard
+            .panels
+            .iter()
+            .map(|p| Slot {
+                width: p.width,
+                tall: matches!(
+                    p.kind,
+                    PanelKind::Graph | PanelKind::Table | PanelKind::Heatmap
+                ),
+                height: p.height,
+            })
+            .collect()
+    }
+
+    /// Where the rows' title bars are (`None`: scrolled away, or no rows, or full screen).
+    pub fn row_layout(&self) -> layout::RowsLayout {
+        if self.dashboard.rows.is_empty() || self.fullscreen {
+            return layout::RowsLayout::default();
+        }
+        self.rows_layout(&self.slots())
+    }
+
+    /// Tab through a dashboard with rows: title bars and the panels of open rows.
+    fn move_focus_rows(&mut self, back: bool) {
+        let slots = self.slots();
+        let items = self.items(&slots);
+        if items.is_empty() {
+            return;
+        }
+        let at = self.focus_item(&items);
+        let next = if back {
+            (at + items.len() - 1) % items.len()
+        } else {
+            (at + 1) % items.len()
+        };
+        self.set_focus_item(items[next]);
+    }
+
+    fn set_focus_item(&mut self, item: layout::Item) {
+        match item {
+            layout::Item::Header(r) => self.row_focus = Some(r),
+            layout::Item::Panel(i, _) => {
+                self.row_focus = None;
+                self.focus = i;
+            }
+        }
+    }
+
+    /// Folds or unfolds row `r`; the focus goes to its title bar.
+    pub fn toggle_row(&mut self, r: usize) -> Vec<Effect> {
+        if let Some(c) = self.collapsed.get_mut(r) {
+            *c = !*c;
+            self.row_focus = Some(r);
+        }
+        self.after_scroll()
+    }
+
+    /// After the view moved (focus, fold): redraw at once from what is known, and fetch
+    /// only the panels that came into view and were never fetched.
+    fn after_scroll(&mut self) -> Vec<Effect> {
+        self.relayout();
+        let rects = self.panel_rects();
+        let fresh: Vec<usize> = (0..self.panels.len())
+            .filter(|&i| rects.get(i).copied().flatten().is_some() && !self.panels[i].loaded)
+            .collect();
+        // fetch_panels leaves requests already in flight alone.
+        self.fetch_panels(&fresh)
     }
 
     /// The plot size (braille columns, cell rows) a panel's range query is fetched for.
@@ -491,7 +608,13 @@ impl State {
         if !alerts_only {
             let rects = self.panel_rects();
             let widest = self.range_dots(&rects);
-            for p in &self.dashboard.panels {
+            // A dashboard with rows queries only what is on screen (collapsed rows and
+            // panels scrolled away cost nothing).
+            let only_visible = !self.dashboard.rows.is_empty();
+            for (i, p) in self.dashboard.panels.iter().enumerate() {
+                if only_visible && rects.get(i).copied().flatten().is_none() {
+                    continue;
+                }
                 for q in &p.queries {
                     if wants_range(p.kind) {
                         let dots = widest.get(q.expr.as_str()).copied().unwrap_or(1);
@@ -903,6 +1026,52 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             };
             state.end = Some(moved);
             state.refetch()
+        }
+        KeyCode::Tab | KeyCode::BackTab
+            if !state.dashboard.rows.is_empty() && !state.fullscreen =>
+        {
+            let back = key.code == KeyCode::BackTab || key.modifiers.contains(KeyModifiers::SHIFT);
+            state.move_focus_rows(back);
+            state.after_scroll()
+        }
+        KeyCode::PageDown | KeyCode::PageUp
+            if !state.dashboard.rows.is_empty() && !state.fullscreen =>
+        {
+            // To the next (previous) row's title bar.
+            let rows = state.dashboard.rows.len();
+            let current = state.row_focus.or_else(|| {
+                state
+                    .dashboard
+                    .rows
+                    .iter()
+                    .position(|r| r.panels.contains(&state.focus))
+            });
+            let next = match (current, key.code == KeyCode::PageDown) {
+                (None, true) => 0,
+                (None, false) => rows - 1,
+                (Some(r), true) => (r + 1).min(rows - 1),
+                (Some(r), false) => r.saturating_sub(1),
+            };
+            state.row_focus = Some(next);
+            state.after_scroll()
+        }
+        KeyCode::Enter if state.row_focus.is_some() && !state.fullscreen => {
+            let r = state.row_focus.unwrap_or_default();
+            state.toggle_row(r)
+        }
+        KeyCode::Char('z') if !state.dashboard.rows.is_empty() && !state.fullscreen => {
+            // Fold the row the focus is in (or unfold the focused title bar's).
+            let r = state.row_focus.or_else(|| {
+                state
+                    .dashboard
+                    .rows
+                    .iter()
+                    .position(|r| r.panels.contains(&state.focus))
+            });
+            match r {
+                Some(r) => state.toggle_row(r),
+                None => Vec::new(),
+            }
         }
         KeyCode::Tab | KeyCode::BackTab => {
             let n = state.panels.len();

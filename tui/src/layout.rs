@@ -149,6 +149,140 @@ pub fn grid(area: Rect, slots: &[Slot], focus: usize) -> Vec<Option<Rect>> {
     out
 }
 
+/// One line of a dashboard with rows (a Grafana import): a row's title bar, or a panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    /// The title bar of row `n` (one line high).
+    Header(usize),
+    /// Panel `index` with its slot.
+    Panel(usize, Slot),
+}
+
+/// Where everything of a dashboard with rows lands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowsLayout {
+    /// Per panel; `None`: in a collapsed row or scrolled away.
+    pub panels: Vec<Option<Rect>>,
+    /// Per row title bar; `None`: scrolled away.
+    pub headers: Vec<Option<Rect>>,
+    /// Lines above the first one shown (for a scroll hint).
+    pub above: bool,
+    /// Lines below the last one shown.
+    pub below: bool,
+}
+
+/// The height a panel keeps in a dashboard with rows: its own (Grafana's grid rows, one
+/// terminal row each, so proportions hold), else 8 for graphs and tables, 4 otherwise.
+fn item_height(slot: &Slot) -> u16 {
+    slot.height
+        .unwrap_or(if slot.tall { 8 } else { 4 })
+        .max(MIN_PANEL_HEIGHT)
+}
+
+/// Lays out `items` (in order) at their own heights: title bars take a line, panels flow
+/// left to right in 12 columns. The view scrolls so that item `focus` is on screen.
+pub fn rows_grid(
+    area: Rect,
+    items: &[Item],
+    panels: usize,
+    rows: usize,
+    focus: usize,
+) -> RowsLayout {
+    let mut out = RowsLayout {
+        panels: vec![None; panels],
+        headers: vec![None; rows],
+        above: false,
+        below: false,
+    };
+    if area.width == 0 || area.height == 0 || items.is_empty() {
+        return out;
+    }
+    // Lines: (items, height).
+    let mut lines: Vec<(Vec<usize>, u16)> = Vec::new();
+    let mut used = 12u8;
+    for (k, item) in items.iter().enumerate() {
+        match item {
+            Item::Header(_) => {
+                lines.push((vec![k], 1));
+                used = 12;
+            }
+            Item::Panel(_, slot) => {
+                let w = slot.width.clamp(1, 12);
+                if used + w > 12 {
+                    lines.push((Vec::new(), 0));
+                    used = 0;
+                }
+                used += w;
+                if let Some(line) = lines.last_mut() {
+                    line.0.push(k);
+                    line.1 = line.1.max(item_height(slot));
+                }
+            }
+        }
+    }
+    let focus_line = lines
+        .iter()
+        .position(|(l, _)| l.contains(&focus))
+        .unwrap_or(0);
+    // A focused title bar is shown with the first line of its panels when they fit (an
+    // unfolded row shows what it holds).
+    let show_to = match items.get(focus) {
+        Some(Item::Header(_))
+            if lines.get(focus_line + 1).is_some_and(|(l, _)| {
+                matches!(l.first().map(|&k| items[k]), Some(Item::Panel(..)))
+            }) =>
+        {
+            focus_line + 1
+        }
+        _ => focus_line,
+    };
+    let mut first = 0;
+    while first < focus_line
+        && lines[first..=show_to]
+            .iter()
+            .map(|(_, h)| u32::from(*h))
+            .sum::<u32>()
+            > u32::from(area.height)
+    {
+        first += 1;
+    }
+    out.above = first > 0;
+    let bottom = area.y + area.height;
+    let mut y = area.y;
+    for (line, h) in lines.iter().skip(first) {
+        if y >= bottom {
+            out.below = true;
+            break;
+        }
+        let h = (*h).min(bottom - y);
+        let mut col = 0u16;
+        for &k in line {
+            match items[k] {
+                Item::Header(r) => {
+                    if let Some(slot) = out.headers.get_mut(r) {
+                        *slot = Some(Rect::new(area.x, y, area.width, 1));
+                    }
+                }
+                Item::Panel(i, slot) => {
+                    let w = u16::from(slot.width.clamp(1, 12));
+                    let x0 = area.x + col * area.width / 12;
+                    let x1 = area.x + (col + w) * area.width / 12;
+                    col += w;
+                    // A panel cut by the bottom edge is shown only if its title and a
+                    // line of content fit.
+                    if h >= MIN_PANEL_HEIGHT
+                        && let Some(p) = out.panels.get_mut(i)
+                    {
+                        *p = Some(Rect::new(x0, y, x1 - x0, h));
+                    }
+                }
+            }
+        }
+        y += h;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +327,54 @@ mod tests {
             assert!(rect.height >= MIN_PANEL_HEIGHT);
             assert!(rect.y + rect.height <= 8);
         }
+    }
+
+    #[test]
+    fn rows_keep_their_heights_and_scroll_to_the_focus() {
+        let p = |i, w, h| {
+            Item::Panel(
+                i,
+                Slot {
+                    width: w,
+                    tall: true,
+                    height: Some(h),
+                },
+            )
+        };
+        // Row 0 open with three panels (two lines), row 1 collapsed, row 2 open.
+        let items = [
+            Item::Header(0),
+            p(0, 6, 8),
+            p(1, 6, 10),
+            p(2, 12, 8),
+            Item::Header(1),
+            Item::Header(2),
+            p(5, 12, 8),
+        ];
+        let l = rows_grid(Rect::new(0, 1, 120, 30), &items, 6, 3, 0);
+        assert_eq!(l.headers[0], Some(Rect::new(0, 1, 120, 1)));
+        assert_eq!(
+            l.panels[0],
+            Some(Rect::new(0, 2, 60, 10)),
+            "a line takes its tallest"
+        );
+        assert_eq!(l.panels[1], Some(Rect::new(60, 2, 60, 10)));
+        assert_eq!(l.panels[2], Some(Rect::new(0, 12, 120, 8)));
+        assert_eq!(l.headers[1], Some(Rect::new(0, 20, 120, 1)));
+        assert_eq!(l.headers[2], Some(Rect::new(0, 21, 120, 1)));
+        // The last panel is cut by the edge (9 lines left of 8 + header): shown clipped.
+        assert_eq!(l.panels[5], Some(Rect::new(0, 22, 120, 8)));
+        assert_eq!(
+            (l.panels[3], l.panels[4]),
+            (None, None),
+            "collapsed: not laid out"
+        );
+        assert!(!l.above && !l.below);
+        // A short screen: focus on the last panel scrolls the first lines away.
+        let l = rows_grid(Rect::new(0, 0, 120, 12), &items, 6, 3, 6);
+        assert_eq!(l.panels[5], Some(Rect::new(0, 2, 120, 8)));
+        assert_eq!(l.headers[2], Some(Rect::new(0, 1, 120, 1)));
+        assert_eq!(l.panels[0], None);
+        assert!(l.above);
     }
 }

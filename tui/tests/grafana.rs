@@ -49,7 +49,7 @@ fn a_chained_variable_is_asked_again_when_its_parent_changes() {
     assert!(
         first
             .iter()
-            .any(|e| e == r#"up{instance="localhost:9100"}"#),
+            .any(|e| e == r#"node_memory_MemTotal_bytes{instance="localhost:9100"}"#),
         "{first:?}"
     );
     // $job is asked; $instance waits for it (its query uses $job).
@@ -91,7 +91,8 @@ fn a_chained_variable_is_asked_again_when_its_parent_changes() {
     let effects = update(&mut state, values(1, &["db:9100"]));
     let sent = exprs(&fetches(effects));
     assert!(
-        sent.iter().any(|e| e == r#"up{instance="db:9100"}"#),
+        sent.iter()
+            .any(|e| e == r#"node_memory_MemTotal_bytes{instance="db:9100"}"#),
         "{sent:?}"
     );
     assert!(sent.iter().all(|e| !e.contains("localhost")), "{sent:?}");
@@ -133,11 +134,121 @@ fn imported_screens() {
         "Requests/s",
         "Errors",
         "Requests by route",
-        "grafana-piechart-panel",
+        "▸ Latency (3 panels)",
     ] {
         assert!(legacy.contains(want), "{want} missing:\n{legacy}");
     }
     insta::with_settings!({ snapshot_suffix => "120x40", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("grafana_legacy_rows", legacy);
     });
+}
+
+/// The distinct expressions of the panels on screen.
+fn visible_exprs(state: &State) -> Vec<String> {
+    let rects = state.panel_rects();
+    let mut v: Vec<String> = state
+        .dashboard
+        .panels
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| rects[*i].is_some())
+        .flat_map(|(_, p)| p.queries.iter().map(|q| q.expr.clone()))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn collapsed_rows_cost_no_queries_until_unfolded() {
+    let d = import(NODE).expect("imports").dashboard;
+    let mut state = State::new(d, options());
+    update(&mut state, Msg::Resize(120, 40));
+    let first = exprs(&fetches(update(&mut state, Msg::Tick(NOW))));
+    // Network and Logs are collapsed: none of their queries is sent.
+    assert!(
+        first.iter().all(|e| !e.contains("node_network")),
+        "{first:?}"
+    );
+    assert!(first.iter().all(|e| !e.starts_with("up{")), "{first:?}");
+    assert_eq!(
+        first,
+        visible_exprs(&state),
+        "one request per visible expression"
+    );
+    let text = screen(&state);
+    assert!(text.contains("▾ CPU / Memory"), "{text}");
+    assert!(text.contains("▸ Network (2 panels)"), "{text}");
+    assert!(text.contains("▸ Logs (2 panels)"), "{text}");
+    // PgDn twice: the Network title bar; Enter unfolds it and fetches only its panels.
+    update(&mut state, key(KeyCode::PageDown));
+    update(&mut state, key(KeyCode::PageDown));
+    assert_eq!(state.row_focus, Some(1));
+    let unfolded = exprs(&fetches(update(&mut state, key(KeyCode::Enter))));
+    assert!(!unfolded.is_empty());
+    assert!(
+        unfolded.iter().all(|e| e.contains("node_network")),
+        "only the unfolded row's panels: {unfolded:?}"
+    );
+    let text = screen(&state);
+    assert!(text.contains("▾ Network"), "{text}");
+    assert!(text.contains("Network traffic"), "{text}");
+    insta::with_settings!({ snapshot_suffix => "120x40", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("grafana_row_unfolded", text);
+    });
+    // Fold it again: nothing is fetched, and the next round leaves it out.
+    assert!(fetches(update(&mut state, char_key('z'))).is_empty());
+    answer_all(&mut state, &[], Data::default());
+    let round = exprs(&fetches(update(&mut state, Msg::Tick(NOW + 60.0))));
+    assert!(
+        round.iter().all(|e| !e.contains("node_network")),
+        "{round:?}"
+    );
+    // Tab walks title bars and open panels; the view scrolls to the focus.
+    for _ in 0..20 {
+        update(&mut state, key(KeyCode::Tab));
+        let rects = state.panel_rects();
+        if state.row_focus.is_none() {
+            assert!(
+                rects[state.focus].is_some(),
+                "focused panel {} is on screen",
+                state.focus
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dashboard_taller_than_the_screen_scrolls_to_the_focus() {
+    let d = import(NODE).expect("imports").dashboard;
+    let mut state = State::new(d, options());
+    update(&mut state, Msg::Resize(120, 14));
+    update(&mut state, Msg::Tick(NOW));
+    let top = screen(&state);
+    assert!(top.contains("Uptime"), "{top}");
+    assert!(top.contains("▼ more"), "{top}");
+    assert!(!top.contains("▲ more"), "{top}");
+    // The Network title bar (PgUp: the last row, then the one before): the first lines
+    // scroll away, it comes into view.
+    update(&mut state, key(KeyCode::PageUp));
+    update(&mut state, key(KeyCode::PageUp));
+    assert_eq!(state.row_focus, Some(1));
+    // Unfolding it fetches its panels, now on screen.
+    let sent = exprs(&fetches(update(&mut state, key(KeyCode::Enter))));
+    assert!(!sent.is_empty());
+    let bottom = screen(&state);
+    assert!(bottom.contains("▾ Network"), "{bottom}");
+    assert!(bottom.contains("Network traffic"), "{bottom}");
+    assert!(bottom.contains("▲ more"), "{bottom}");
+    assert!(!bottom.contains("Uptime"), "{bottom}");
+    let rects = state.panel_rects();
+    for e in &sent {
+        let shown = state
+            .dashboard
+            .panels
+            .iter()
+            .enumerate()
+            .any(|(i, p)| rects[i].is_some() && p.queries.iter().any(|q| &q.expr == e));
+        assert!(shown, "{e} sent for a panel off screen");
+    }
 }

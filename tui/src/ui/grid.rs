@@ -11,6 +11,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use crate::app::State;
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
+    render_rows(buf, area, state);
     let rects = state.panel_rects();
     let firing = state.firing_panels();
     for (i, rect) in rects.iter().enumerate() {
@@ -22,12 +23,66 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         }
         render_panel(buf, rect, state, i, firing[i]);
     }
+    render_scroll_hints(buf, area, state);
+}
+
+/// A dashboard with rows taller than the screen: `▲ more` / `▼ more` at the right end of
+/// the first and last lines when something is scrolled away above or below.
+fn render_scroll_hints(buf: &mut Buffer, area: Rect, state: &State) {
+    let layout = state.row_layout();
+    let style = Style::new().fg(Color::DarkGray);
+    let hint = |buf: &mut Buffer, y: u16, text: &str| {
+        let w = text.chars().count() as u16;
+        if area.width > w + 2 {
+            buf.set_string(area.x + area.width - w - 2, y, text, style);
+        }
+    };
+    if layout.above && area.height > 0 {
+        hint(buf, area.y, " ▲ more ");
+    }
+    if layout.below && area.height > 1 {
+        hint(buf, area.y + area.height - 1, " ▼ more ");
+    }
+}
+
+/// The title bars of a dashboard with rows: `▾ Title` open, `▸ Title (n panels)` folded.
+fn render_rows(buf: &mut Buffer, area: Rect, state: &State) {
+    let layout = state.row_layout();
+    for (r, rect) in layout.headers.iter().enumerate() {
+        let (Some(rect), Some(row)) = (
+            rect.map(|r| r.intersection(area)),
+            state.dashboard.rows.get(r),
+        ) else {
+            continue;
+        };
+        if rect.width == 0 {
+            continue;
+        }
+        let collapsed = state.collapsed.get(r).copied().unwrap_or(false);
+        let n = row.panels.len();
+        let title =
+            promdash_queries::text::escape_control(&state.vars.title(&row.title)).into_owned();
+        let text = if collapsed {
+            format!("▸ {title} ({n} panel{})", if n == 1 { "" } else { "s" })
+        } else {
+            format!("▾ {title}")
+        };
+        let focused = state.row_focus == Some(r);
+        let style = if focused {
+            Style::new()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        } else {
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        };
+        buf.set_stringn(rect.x, rect.y, &text, usize::from(rect.width), style);
+    }
 }
 
 fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: bool) {
     let panel = &state.dashboard.panels[i];
     let ps = &state.panels[i];
-    let focused = i == state.focus;
+    let focused = i == state.focus && state.row_focus.is_none();
     let border = if firing {
         Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
     } else if focused {

@@ -9,16 +9,18 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use crate::app::State;
 
 /// Every key and what it does.
-pub const KEYS: [(&str, &str); 21] = [
+pub const KEYS: [(&str, &str); 23] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("r", "refresh now"),
     ("p", "pause / resume live updates"),
     ("+ / -", "zoom in / out (5m 15m 1h 6h 24h 7d)"),
     ("← / →", "pan back / forward while paused"),
-    ("Tab", "focus the next panel"),
+    ("Tab", "focus the next panel (or row title)"),
     ("Shift-Tab", "focus the previous panel"),
     ("Enter", "show the focused panel full screen"),
+    ("z", "fold / unfold the focused row (Grafana rows)"),
+    ("PgUp/PgDn", "previous / next row title"),
     ("Esc", "back to the grid / close help"),
     (": or /", "query prompt (Tab completes, ↑/↓ history)"),
     ("P", "pin the prompt's result to the dashboard"),
