@@ -20,6 +20,7 @@ pub mod eval;
 pub mod exposition;
 pub mod promqltest;
 pub mod record;
+pub mod ruletest;
 pub mod scrape;
 pub mod source;
 pub mod store;

@@ -7,6 +7,7 @@
 //! - [`yaml`]: YAML read into nodes that know their line and column.
 
 pub mod duration;
+pub mod eval;
 pub mod file;
 pub mod glob;
 mod gofmt;

@@ -113,10 +113,16 @@ pub fn expand(
             .collect(),
         out: String::new(),
         query,
+        name: name.to_owned(),
     };
     ex.vars.insert(0, ("$".into(), dot.clone()));
-    ex.run(&nodes, &dot)
-        .map_err(|e| format!("error executing template {name}: template: {name}: {e}"))?;
+    ex.run(&nodes, &dot).map_err(|e| {
+        if e.starts_with(&format!("{name}:")) {
+            format!("error executing template {name}: template: {e}")
+        } else {
+            format!("error executing template {name}: template: {name}: {e}")
+        }
+    })?;
     Ok(ex.out)
 }
 
@@ -154,7 +160,16 @@ enum Node {
 struct Pipe {
     decl: Vec<String>,
     assign: bool,
-    cmds: Vec<Vec<Arg>>,
+    cmds: Vec<Cmd>,
+}
+
+/// One command of a pipeline, with where it is (Go's `name:line:col`) and how Go prints it
+/// in an error (`<humanize "abc">`).
+#[derive(Debug, Clone)]
+struct Cmd {
+    args: Vec<Arg>,
+    at: String,
+    context: String,
 }
 
 #[derive(Debug, Clone)]
@@ -170,7 +185,8 @@ enum Arg {
 /// One `{{ … }}` or the text between them, with the line it starts on.
 enum Piece {
     Text(String),
-    Action(Vec<Tok>, usize),
+    /// Tokens, their byte spans in the template, and the line the action starts on.
+    Action(Vec<Tok>, Vec<(usize, usize)>, usize),
 }
 
 fn lex(text: &str) -> Result<Vec<Piece>, ParseError> {
@@ -216,9 +232,10 @@ fn lex(text: &str) -> Result<Vec<Piece>, ParseError> {
             };
             continue;
         }
-        let (toks, consumed, trim_right) = lex_action(inner, line)?;
+        let base = text.len() - inner.len();
+        let (toks, spans, consumed, trim_right) = lex_action(inner, line, base)?;
         line += inner[..consumed].matches('\n').count();
-        pieces.push(Piece::Action(toks, start_line));
+        pieces.push(Piece::Action(toks, spans, start_line));
         rest = &inner[consumed..];
         if trim_right {
             let t = rest.trim_start_matches([' ', '\t', '\r', '\n']);
@@ -239,18 +256,27 @@ fn is_ident_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-/// Tokens of one action up to `}}`: (tokens, bytes consumed including the delimiter,
-/// whether it was ` -}}`).
-fn lex_action(s: &str, line: usize) -> Result<(Vec<Tok>, usize, bool), ParseError> {
+/// Tokens of one action up to `}}`: (tokens, their spans, bytes consumed including the
+/// delimiter, whether it was ` -}}`).
+type LexedAction = (Vec<Tok>, Vec<(usize, usize)>, usize, bool);
+
+fn lex_action(s: &str, line: usize, base: usize) -> Result<LexedAction, ParseError> {
     let b = s.as_bytes();
     let mut i = 0;
     let mut toks = Vec::new();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut token_start = 0;
     loop {
+        // Every token pushed by the last round spans what that round read.
+        while spans.len() < toks.len() {
+            spans.push((base + token_start, base + i));
+        }
+        token_start = i;
         let Some(&c) = b.get(i) else {
             return Err(perr(line, "unclosed action"));
         };
         if s[i..].starts_with("}}") {
-            return Ok((toks, i + 2, false));
+            return Ok((toks, spans, i + 2, false));
         }
         if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
             if s[i..]
@@ -258,7 +284,7 @@ fn lex_action(s: &str, line: usize) -> Result<(Vec<Tok>, usize, bool), ParseErro
                 .starts_with("-}}")
             {
                 let j = s.len() - s[i..].trim_start_matches([' ', '\t', '\r', '\n']).len();
-                return Ok((toks, j + 3, true));
+                return Ok((toks, spans, j + 3, true));
             }
             i += 1;
             continue;
@@ -486,6 +512,7 @@ const FUNCS: &[&str] = &[
 type Ending = (String, usize);
 
 struct Parser {
+    src: String,
     pieces: Vec<Piece>,
     pos: usize,
     /// Variables in scope, innermost last.
@@ -495,6 +522,7 @@ struct Parser {
 fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
     let pieces = lex(text)?;
     let mut p = Parser {
+        src: text.to_owned(),
         pieces,
         pos: 0,
         vars: PREDEFINED
@@ -511,6 +539,28 @@ fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
 }
 
 impl Parser {
+    /// A command spanning `a..b` of the template.
+    fn cmd(&self, args: Vec<Arg>, a: usize, b: usize) -> Cmd {
+        let before = self.src.get(..a).unwrap_or_default();
+        let line = 1 + before.matches('\n').count();
+        let col = match before.rfind('\n') {
+            Some(nl) => a - nl - 1,
+            None => a,
+        };
+        let context = self
+            .src
+            .get(a..b)
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Cmd {
+            args,
+            at: format!("{line}:{col}"),
+            context,
+        }
+    }
+
     /// Nodes up to `{{end}}`/`{{else}}` (returned with its line) or the end.
     fn list(&mut self) -> Result<(Vec<Node>, Option<Ending>), ParseError> {
         let mut nodes = Vec::new();
@@ -519,8 +569,8 @@ impl Parser {
             self.pos += 1;
             match &self.pieces[i] {
                 Piece::Text(t) => nodes.push(Node::Text(t.clone())),
-                Piece::Action(toks, line) => {
-                    let (toks, line) = (toks.clone(), *line);
+                Piece::Action(toks, spans, line) => {
+                    let (toks, spans, line) = (toks.clone(), spans.clone(), *line);
                     match toks.first() {
                         None => return Err(perr(line, "missing value for command")),
                         Some(Tok::Ident(k)) if k == "end" => {
@@ -544,7 +594,7 @@ impl Parser {
                         }
                         Some(Tok::Ident(k)) if matches!(k.as_str(), "if" | "range" | "with") => {
                             let kw = k.clone();
-                            nodes.push(self.control(&kw, &toks[1..], line)?);
+                            nodes.push(self.control(&kw, &toks[1..], &spans[1..], line)?);
                         }
                         Some(Tok::Ident(k))
                             if matches!(
@@ -558,7 +608,7 @@ impl Parser {
                             ));
                         }
                         _ => {
-                            let pipe = self.pipeline(&toks, line, true)?;
+                            let pipe = self.pipeline(&toks, &spans, line, true)?;
                             nodes.push(Node::Action(pipe));
                         }
                     }
@@ -568,9 +618,15 @@ impl Parser {
         Ok((nodes, None))
     }
 
-    fn control(&mut self, kw: &str, toks: &[Tok], line: usize) -> Result<Node, ParseError> {
+    fn control(
+        &mut self,
+        kw: &str,
+        toks: &[Tok],
+        spans: &[(usize, usize)],
+        line: usize,
+    ) -> Result<Node, ParseError> {
         let depth = self.vars.len();
-        let pipe = self.pipeline(toks, line, true)?;
+        let pipe = self.pipeline(toks, spans, line, true)?;
         if pipe.cmds.is_empty() {
             return Err(perr(line, format!("missing value for {kw}")));
         }
@@ -583,14 +639,14 @@ impl Parser {
                 if e == "else-chain" {
                     // `{{else if …}}`: the rest of the chain is a nested control node,
                     // which shares this one's `{{end}}`.
-                    let Piece::Action(toks, _) = &self.pieces[self.pos - 1] else {
+                    let Piece::Action(toks, spans, _) = &self.pieces[self.pos - 1] else {
                         return Err(perr(eline, "unexpected else"));
                     };
-                    let toks = toks.clone();
+                    let (toks, spans) = (toks.clone(), spans.clone());
                     match toks.get(1) {
                         Some(Tok::Ident(k)) if k == "if" || k == "with" => {
                             let k = k.clone();
-                            else_.push(self.control(&k, &toks[2..], eline)?);
+                            else_.push(self.control(&k, &toks[2..], &spans[2..], eline)?);
                         }
                         _ => return Err(perr(eline, "unexpected token in else")),
                     }
@@ -615,10 +671,17 @@ impl Parser {
         })
     }
 
-    fn pipeline(&mut self, toks: &[Tok], line: usize, top: bool) -> Result<Pipe, ParseError> {
+    fn pipeline(
+        &mut self,
+        toks: &[Tok],
+        spans: &[(usize, usize)],
+        line: usize,
+        top: bool,
+    ) -> Result<Pipe, ParseError> {
         let mut decl = Vec::new();
         let mut assign = false;
         let mut rest = toks;
+        let mut rest_spans = spans;
         // `$x :=`, `$k, $v :=`, `$x =`
         let mut j = 0;
         let mut names = Vec::new();
@@ -630,23 +693,34 @@ impl Parser {
                     assign = rest[j + 1] == Tok::Assign;
                     decl = names.clone();
                     rest = &rest[j + 2..];
+                    rest_spans = &rest_spans[(j + 2).min(rest_spans.len())..];
                     break;
                 }
                 _ => break,
             }
         }
-        let mut cmds = Vec::new();
+        let mut cmds: Vec<Cmd> = Vec::new();
         let mut cmd = Vec::new();
+        let mut cmd_start = 0;
         let mut i = 0;
+        let span_of = |from: usize, to: usize| -> (usize, usize) {
+            let a = rest_spans.get(from).map_or(0, |s| s.0);
+            let b = rest_spans.get(to.saturating_sub(1)).map_or(a, |s| s.1);
+            (a, b.max(a))
+        };
         while i < rest.len() {
             let t = &rest[i];
+            if cmd.is_empty() {
+                cmd_start = i;
+            }
             i += 1;
             let arg = match t {
                 Tok::Pipe => {
                     if cmd.is_empty() {
                         return Err(perr(line, "missing command"));
                     }
-                    cmds.push(std::mem::take(&mut cmd));
+                    let (a, b) = span_of(cmd_start, i - 1);
+                    cmds.push(self.cmd(std::mem::take(&mut cmd), a, b));
                     continue;
                 }
                 Tok::Field(f) => {
@@ -702,7 +776,12 @@ impl Parser {
                     if depth != 0 {
                         return Err(perr(line, "unclosed left paren"));
                     }
-                    let inner = self.pipeline(&rest[start..i], line, false)?;
+                    let inner = self.pipeline(
+                        &rest[start..i],
+                        &rest_spans[start.min(rest_spans.len())..i.min(rest_spans.len())],
+                        line,
+                        false,
+                    )?;
                     if inner.cmds.is_empty() {
                         return Err(perr(line, "missing value for parenthesized pipeline"));
                     }
@@ -722,7 +801,8 @@ impl Parser {
             cmd.push(arg);
         }
         if !cmd.is_empty() {
-            cmds.push(cmd);
+            let (a, b) = span_of(cmd_start, i);
+            cmds.push(self.cmd(cmd, a, b));
         } else if !cmds.is_empty() {
             return Err(perr(line, "missing command"));
         }
@@ -730,7 +810,7 @@ impl Parser {
             return Err(perr(line, "missing value for command"));
         }
         for c in cmds.iter() {
-            if c.len() > 1 && !matches!(c[0], Arg::Func(_)) {
+            if c.args.len() > 1 && !matches!(c.args[0], Arg::Func(_)) {
                 return Err(perr(line, "can't give argument to non-function"));
             }
         }
@@ -771,6 +851,8 @@ struct Exec<'q> {
     vars: Vec<(String, Value)>,
     out: String,
     query: Option<QueryFn<'q>>,
+    /// The template's name, for errors.
+    name: String,
 }
 
 fn field_of(v: &Value, name: &str) -> Result<Value, String> {
@@ -1031,7 +1113,28 @@ impl Exec<'_> {
         }
     }
 
-    fn command(&mut self, cmd: &[Arg], dot: &Value, prev: Option<Value>) -> Result<Value, String> {
+    /// Runs a command; an error names where, as Go's `text/template` does:
+    /// `NAME:LINE:COL: executing "NAME" at <CMD>: MESSAGE`.
+    fn command(&mut self, cmd: &Cmd, dot: &Value, prev: Option<Value>) -> Result<Value, String> {
+        let located = format!("{}:", self.name);
+        self.command_args(&cmd.args, dot, prev).map_err(|e| {
+            if e.starts_with(&located) && e.contains(": executing \"") {
+                e
+            } else {
+                format!(
+                    "{}:{}: executing {:?} at <{}>: {e}",
+                    self.name, cmd.at, self.name, cmd.context
+                )
+            }
+        })
+    }
+
+    fn command_args(
+        &mut self,
+        cmd: &[Arg],
+        dot: &Value,
+        prev: Option<Value>,
+    ) -> Result<Value, String> {
         match &cmd[0] {
             Arg::Func(name) => {
                 let mut args = Vec::new();
@@ -1606,6 +1709,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             ('x', Value::Str(s)) => s.bytes().map(|b| format!("{b:02x}")).collect(),
             ('q', Value::Str(s)) => format!("{s:?}"),
             ('t', Value::Bool(b)) => b.to_string(),
+            // Go prints a wrong verb's operand with %v, the flags still applied.
+            (_, Value::Str(s)) => format!(
+                "%!{verb}(string={})",
+                prec.map_or(s.clone(), |p| s.chars().take(p).collect())
+            ),
             (_, other) => format!("%!{verb}({}={})", type_name(other), print_value(other)),
         };
         let len = body.chars().count();

@@ -26,6 +26,54 @@ pub enum TestCommand {
     /// Exit 0 when every case passed (or is unsupported), 1 when any failed, 2 when a
     /// file cannot be read.
     Promql(PromqlTestArgs),
+    /// Run Prometheus rule unit tests (`promtool test rules` files) on the embedded engine,
+    /// answering as Prometheus 2.42's promtool does.
+    ///
+    /// Exit 0 when every file passed, 1 when any failed.
+    Rules(RulesTestArgs),
+}
+
+/// `promdash test rules FILE…`.
+#[derive(Debug, Clone, Args)]
+pub struct RulesTestArgs {
+    /// The unit-test files (YAML: `rule_files`, `evaluation_interval`, `tests`…).
+    #[arg(required = true, value_name = "FILE.yml")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Runs `promdash test rules`: for each file `Unit Testing:  FILE`, then `  SUCCESS` or
+/// `  FAILED:` and each failure, with promtool's wording and streams.
+pub fn run_rules_test(
+    args: &RulesTestArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let mut failed = false;
+    for f in &args.files {
+        writeln!(out, "Unit Testing:  {}", f.display())?;
+        out.flush()?;
+        let outcome = promdash_engine::ruletest::run_file(f);
+        for w in &outcome.warnings {
+            writeln!(err, "{}", promdash_queries::text::escape_lines(w))?;
+        }
+        if outcome.errors.is_empty() {
+            writeln!(out, "  SUCCESS")?;
+        } else {
+            failed = true;
+            writeln!(err, "  FAILED:")?;
+            for e in &outcome.errors {
+                writeln!(err, "{}", promdash_queries::text::escape_lines(e))?;
+                writeln!(out)?;
+            }
+        }
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(if failed {
+        Outcome::TestsFailed
+    } else {
+        Outcome::Ok
+    })
 }
 
 /// How `promdash test promql` prints.
@@ -75,7 +123,10 @@ pub fn run_test(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let TestCommand::Promql(args) = cmd;
+    let args = match cmd {
+        TestCommand::Promql(args) => args,
+        TestCommand::Rules(args) => return run_rules_test(args, out, err),
+    };
     let options = RunOptions {
         compat: match args.promql_compat {
             CompatArg::V2 => Compat::V2,
