@@ -272,6 +272,7 @@ pub fn render(state: &State, target: Target, size: PageSize) -> String {
                 "dashboard-title",
                 &fit(&state.dashboard.title, w * 0.6, 20.0),
             );
+            alert_badges(&mut doc, state, w);
             let grid = Area {
                 x: 8.0,
                 y: header_h,
@@ -287,6 +288,51 @@ pub fn render(state: &State, target: Target, size: PageSize) -> String {
     }
     footer(&mut doc, state, w, h - footer_h);
     doc.finish()
+}
+
+/// The banner's firing and pending alerts, right-aligned in the page header, as the
+/// TUI words them (silenced ones left out, as there).
+fn alert_badges(doc: &mut Doc, state: &State, w: f64) {
+    use promdash_queries::alert::AlertState;
+    let loud = |i: &&promdash_queries::alert::AlertInstance| {
+        !state.explore.is_silenced(&i.rule, &i.labels, state.now)
+    };
+    let mut x = w - 16.0;
+    let size = 13.0;
+    for wanted in [AlertState::Firing, AlertState::Pending] {
+        for inst in state
+            .alerts
+            .instances()
+            .filter(|i| i.state == wanted)
+            .filter(loud)
+        {
+            let (text, style) = crate::ui::banner::segment(state, inst);
+            let text = text.trim();
+            let bw = text_width(text, size) + 16.0;
+            if x - bw < w * 0.45 {
+                return;
+            }
+            x -= bw;
+            let fill = style.bg.map_or("#ffffff".to_owned(), page_color);
+            let ink = match style.fg {
+                Some(Color::White) => "#ffffff".to_owned(),
+                Some(c) => page_color(c),
+                None => INK.to_owned(),
+            };
+            doc.rect(
+                Area {
+                    x,
+                    y: 12.0,
+                    w: bw,
+                    h: 24.0,
+                },
+                &fill,
+                &format!(" rx=\"4\" stroke=\"{ink}\" stroke-opacity=\"0.4\" class=\"alert\""),
+            );
+            doc.text(x + 8.0, 29.0, size, "start", "bold", &ink, "alert-text", text);
+            x -= 8.0;
+        }
+    }
 }
 
 /// The footer: time range, server, and what drew it.

@@ -54,6 +54,14 @@ title = "Broken"
 kind = "graph"
 query = "broken("
 width = 3
+
+[[alerts]]
+name = "LoadHigh"
+expr = "load_alert"
+op = ">"
+threshold = 50
+for = "0s"
+severity = "critical"
 "#;
 
 fn labels(kv: &[(&str, &str)]) -> Labels {
@@ -123,6 +131,7 @@ fn answer(key: &FetchKey, window: Option<RangeWindow>) -> Result<QueryResult, Qu
         }
         ("total", None) => vector(&[(&[], 1234.0)]),
         ("load", None) => vector(&[(&[], 75.0)]),
+        ("load_alert", None) => vector(&[(&[], 75.0)]),
         ("routes", None) => vector(&[(&[("route", "/a")], 2.5), (&[("route", HOSTILE)], 7.25)]),
         ("broken(", _) => {
             return Err(QueryError::Api {
@@ -156,7 +165,10 @@ pub(crate) fn filled_state() -> State {
     state.paused = true;
     state.end = Some(END);
     state.relayout();
-    let effects = state.refetch();
+    let mut effects = state.refetch();
+    // Then a tick: a paused dashboard still evaluates its alert rules at "now".
+    state.next_refresh_at = 0.0;
+    effects.extend(update(&mut state, Msg::Tick(END)));
     for e in effects {
         if let Effect::Fetch(req) = e {
             let result = answer(&req.key, req.window);
@@ -375,6 +387,10 @@ fn stat_gauge_table_and_errors_are_drawn_as_such() {
     let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
     let root = doc.root_element();
     assert_eq!(texts(root, "dashboard-title"), ["Test <dash> & co"]);
+    // The banner's firing alert in the header, white on red.
+    let alerts = texts(root, "alert-text");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].starts_with("FIRING LoadHigh 75"), "{alerts:?}");
     // Every panel is on the page, inside it, not overlapping another.
     let boxes: Vec<(f64, f64, f64, f64)> = doc
         .descendants()

@@ -12,7 +12,7 @@ use crate::app::State;
 use crate::units::{Format, short_duration};
 
 /// One alert's text and colours.
-fn segment(state: &State, inst: &AlertInstance) -> (String, Style) {
+pub(crate) fn segment(state: &State, inst: &AlertInstance) -> (String, Style) {
     // The alert's own unit (or its panel's with the same expression), not the look of
     // whatever panel it marks.
     let format = state
