@@ -290,6 +290,9 @@ pub fn render(state: &State, target: Target, size: PageSize) -> String {
     doc.finish()
 }
 
+/// How much wider bold text runs than [`text_width`]'s estimate.
+const BOLD_EM: f64 = 1.15;
+
 /// The banner's firing and pending alerts, right-aligned in the page header, as the
 /// TUI words them (silenced ones left out, as there).
 fn alert_badges(doc: &mut Doc, state: &State, w: f64) {
@@ -308,7 +311,8 @@ fn alert_badges(doc: &mut Doc, state: &State, w: f64) {
         {
             let (text, style) = crate::ui::banner::segment(state, inst);
             let text = text.trim();
-            let bw = text_width(text, size) + 16.0;
+            // Bold capitals run wider than the average glyph `text_width` assumes.
+            let bw = text_width(text, size) * BOLD_EM + 16.0;
             if x - bw < w * 0.45 {
                 return;
             }

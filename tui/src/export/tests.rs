@@ -148,6 +148,25 @@ fn answer(key: &FetchKey, window: Option<RangeWindow>) -> Result<QueryResult, Qu
     })
 }
 
+/// Answers every fetch among `effects` with [`answer`].
+fn answer_all(state: &mut State, effects: Vec<Effect>) {
+    for e in effects {
+        if let Effect::Fetch(req) = e {
+            let result = answer(&req.key, req.window);
+            update(
+                state,
+                Msg::Fetched(Box::new(Fetched {
+                    key: req.key,
+                    seq: req.seq,
+                    window: req.window,
+                    result,
+                    elapsed: Duration::ZERO,
+                })),
+            );
+        }
+    }
+}
+
 /// The dashboard filled through `update` with the answers above, paused at [`END`].
 pub(crate) fn filled_state() -> State {
     let dashboard = promdash_queries::parse_dashboard(DASHBOARD, "test.toml").expect("valid");
@@ -165,25 +184,12 @@ pub(crate) fn filled_state() -> State {
     state.paused = true;
     state.end = Some(END);
     state.relayout();
-    let mut effects = state.refetch();
+    let effects = state.refetch();
+    answer_all(&mut state, effects);
     // Then a tick: a paused dashboard still evaluates its alert rules at "now".
     state.next_refresh_at = 0.0;
-    effects.extend(update(&mut state, Msg::Tick(END)));
-    for e in effects {
-        if let Effect::Fetch(req) = e {
-            let result = answer(&req.key, req.window);
-            update(
-                &mut state,
-                Msg::Fetched(Box::new(Fetched {
-                    key: req.key,
-                    seq: req.seq,
-                    window: req.window,
-                    result,
-                    elapsed: Duration::ZERO,
-                })),
-            );
-        }
-    }
+    let effects = update(&mut state, Msg::Tick(END));
+    answer_all(&mut state, effects);
     assert!(
         state
             .panels
