@@ -333,7 +333,16 @@ fn alert_badges(doc: &mut Doc, state: &State, w: f64) {
                 &fill,
                 &format!(" rx=\"4\" stroke=\"{ink}\" stroke-opacity=\"0.4\" class=\"alert\""),
             );
-            doc.text(x + 8.0, 29.0, size, "start", "bold", &ink, "alert-text", text);
+            doc.text(
+                x + 8.0,
+                29.0,
+                size,
+                "start",
+                "bold",
+                &ink,
+                "alert-text",
+                text,
+            );
             x -= 8.0;
         }
     }
