@@ -307,6 +307,12 @@ fn eval_alerting(
     let hold = rule.for_.as_millis() as i64;
     let keep_for = rule.keep_firing_for.as_millis() as i64;
     let in_result: BTreeSet<LabelMap> = fresh.keys().cloned().collect();
+    let rule_labels: LabelMap = rule
+        .labels
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (k, a) in fresh {
         match r.active.get_mut(&k) {
             Some(existing) if existing.state != AlertStatus::Inactive => {
@@ -349,14 +355,18 @@ fn eval_alerting(
             a.state = AlertStatus::Firing;
             a.fired_at = Some(ts);
         }
-        let mut alerts = a.labels.clone();
+        // `ALERTS` starts from the rule's labels as written (a label whose template came
+        // out empty is not in the alert but is here), as `AlertingRule.sample` does.
+        let mut alerts = rule_labels.clone();
+        alerts.extend(a.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         alerts.insert("__name__".into(), "ALERTS".into());
         alerts.insert("alertstate".into(), a.state.as_str().into());
         out.push(QuerySample {
             labels: alerts,
             value: 1.0,
         });
-        let mut for_state = a.labels.clone();
+        let mut for_state = rule_labels.clone();
+        for_state.extend(a.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         for_state.insert("__name__".into(), "ALERTS_FOR_STATE".into());
         out.push(QuerySample {
             labels: for_state,

@@ -4,6 +4,8 @@
 //!   problem at file:line:col.
 //! - [`template`]: Go text/template as Prometheus's alert templates use it.
 //! - [`duration`]: Prometheus's duration format.
+//! - [`eval`]: the rule manager's evaluation (alert states, recorded series).
+//! - [`source`]: rules evaluated against a remote server.
 //! - [`yaml`]: YAML read into nodes that know their line and column.
 
 pub mod duration;
@@ -11,6 +13,7 @@ pub mod eval;
 pub mod file;
 pub mod glob;
 mod gofmt;
+pub mod source;
 pub mod template;
 pub mod yaml;
 
