@@ -176,7 +176,7 @@ fn unknown_panel_kind() {
         &format!("{PANEL}kind = \"pie\"\nquery = \"up\"\n"),
         "3:8",
         "unknown panel kind \"pie\"",
-        "graph, stat, gauge, table or heatmap",
+        "graph, stat, gauge, table, heatmap or text",
     );
 }
 
