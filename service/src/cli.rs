@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Faults, ServiceConfig};
-use crate::load::{LoadConfig, run_load_until};
+use crate::load::{LoadConfig, run_load_reporting};
 use crate::server::{serve_until, shutdown_signal};
 
 /// A reference HTTP service instrumented with Prometheus metrics.
@@ -171,7 +171,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve_until(config, shutdown_signal()?).await
         }
         Some(Command::Load(args)) => {
-            let summary = run_load_until(args.into_config(), shutdown_signal()?).await?;
+            // Progress once a second on stderr; the summary line on stdout at the end.
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let printer = tokio::spawn(async move {
+                while let Some(p) = rx.recv().await {
+                    eprintln!("{p}");
+                }
+            });
+            let summary = run_load_reporting(
+                args.into_config(),
+                shutdown_signal()?,
+                Duration::from_secs(1),
+                tx,
+            )
+            .await?;
+            let _ = printer.await;
             println!("{summary}");
             Ok(())
         }

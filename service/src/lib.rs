@@ -41,7 +41,9 @@ pub mod routes;
 pub mod server;
 
 pub use config::{Faults, FaultsError, ServiceConfig};
-pub use load::{LoadConfig, LoadError, LoadSummary, run_load, run_load_until};
+pub use load::{
+    LoadConfig, LoadError, LoadProgress, LoadSummary, run_load, run_load_reporting, run_load_until,
+};
 pub use metrics::Metrics;
 pub use routes::{AppState, app};
 pub use server::{RunningService, spawn};

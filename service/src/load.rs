@@ -85,6 +85,40 @@ impl fmt::Display for LoadSummary {
     }
 }
 
+/// What a load run did in the last interval, as `promdash-service load` prints it once a
+/// second on stderr: `3s sent=150 rate=50.0/s errors=0 p95=52.10ms`. `sent` and `errors`
+/// count from the start; `rate` and `p95` are those of the interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadProgress {
+    /// Time since the first request.
+    pub elapsed: Duration,
+    /// Requests sent so far.
+    pub sent: u64,
+    /// Requests sent in the interval, per second.
+    pub rate: f64,
+    /// Errors so far (non-2xx answers and requests without an answer).
+    pub errors: u64,
+    /// 95th percentile latency of the answers received in the interval.
+    pub p95: Option<Duration>,
+}
+
+impl fmt::Display for LoadProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p95 = self.p95.map_or_else(
+            || "-".to_owned(),
+            |d| format!("{:.2}ms", d.as_secs_f64() * 1e3),
+        );
+        write!(
+            f,
+            "{:.0}s sent={} rate={:.1}/s errors={} p95={p95}",
+            self.elapsed.as_secs_f64(),
+            self.sent,
+            self.rate,
+            self.errors,
+        )
+    }
+}
+
 /// Why a load run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -112,6 +146,25 @@ pub async fn run_load_until(
     config: LoadConfig,
     stop: impl Future<Output = ()>,
 ) -> Result<LoadSummary, LoadError> {
+    run(config, stop, None).await
+}
+
+/// Like [`run_load_until`], and sends a [`LoadProgress`] on `progress` every `every`
+/// while it runs (the CLI prints them, once a second).
+pub async fn run_load_reporting(
+    config: LoadConfig,
+    stop: impl Future<Output = ()>,
+    every: Duration,
+    progress: tokio::sync::mpsc::UnboundedSender<LoadProgress>,
+) -> Result<LoadSummary, LoadError> {
+    run(config, stop, Some((every, progress))).await
+}
+
+async fn run(
+    config: LoadConfig,
+    stop: impl Future<Output = ()>,
+    progress: Option<(Duration, tokio::sync::mpsc::UnboundedSender<LoadProgress>)>,
+) -> Result<LoadSummary, LoadError> {
     let url = reqwest::Url::parse(&config.target)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -131,13 +184,20 @@ pub async fn run_load_until(
         .pool_max_idle_per_host(concurrency as usize)
         .build()?;
 
-    let tally = Arc::new(Tally::default());
+    let tally = Arc::new(Tally {
+        recent: progress.as_ref().map(|_| Mutex::default()),
+        ..Tally::default()
+    });
     let slots = Arc::new(Semaphore::new(concurrency as usize));
     let interval = Duration::from_secs_f64(1.0 / config.rps);
     let start = Instant::now();
     let deadline = config.duration.map(|d| start + d);
     let mut sent: u64 = 0;
     tokio::pin!(stop);
+    let reporter = progress.map(|(every, tx)| {
+        let tally = Arc::clone(&tally);
+        tokio::spawn(report(tally, start, every, tx))
+    });
 
     loop {
         let due = start + interval.mul_f64(sent as f64);
@@ -161,6 +221,7 @@ pub async fn run_load_until(
         };
         let Ok(permit) = permit else { break };
         sent += 1;
+        tally.sent.store(sent, Ordering::Relaxed);
         let client = client.clone();
         let url = url.clone();
         let tally = Arc::clone(&tally);
@@ -184,8 +245,49 @@ pub async fn run_load_until(
     let elapsed = start.elapsed();
     // Every request holds a slot until it is recorded: taking all slots waits for them.
     let _all = slots.acquire_many(concurrency).await;
+    if let Some(reporter) = reporter {
+        reporter.abort();
+    }
 
     Ok(tally.summary(sent, elapsed))
+}
+
+/// Sends what the run did every `every` until the receiver is gone or the task aborted.
+async fn report(
+    tally: Arc<Tally>,
+    start: Instant,
+    every: Duration,
+    tx: tokio::sync::mpsc::UnboundedSender<LoadProgress>,
+) {
+    let mut ticks = tokio::time::interval_at((start + every).into(), every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut last_sent, mut last_at) = (0, start);
+    loop {
+        let at = Instant::from(ticks.tick().await);
+        let sent = tally.sent.load(Ordering::Relaxed);
+        let mut recent = tally
+            .recent
+            .as_ref()
+            .map(|r| std::mem::take(&mut *r.lock().unwrap_or_else(PoisonError::into_inner)))
+            .unwrap_or_default();
+        recent.sort_unstable();
+        let secs = at.duration_since(last_at).as_secs_f64();
+        let line = LoadProgress {
+            elapsed: at.duration_since(start),
+            sent,
+            rate: if secs > 0.0 {
+                (sent - last_sent) as f64 / secs
+            } else {
+                0.0
+            },
+            errors: tally.errors(),
+            p95: percentile(&recent, 0.95),
+        };
+        if tx.send(line).is_err() {
+            return;
+        }
+        (last_sent, last_at) = (sent, at);
+    }
 }
 
 /// Most latency samples kept for percentiles; beyond, a uniform reservoir sample.
@@ -193,6 +295,10 @@ const MAX_SAMPLES: usize = 200_000;
 
 #[derive(Default)]
 struct Tally {
+    /// Requests sent so far (for progress reports).
+    sent: AtomicU64,
+    /// Latencies since the last progress report, when reports are wanted.
+    recent: Option<Mutex<Vec<Duration>>>,
     ok: AtomicU64,
     http_errors: AtomicU64,
     transport_errors: AtomicU64,
@@ -216,6 +322,12 @@ impl Tally {
         if outcome.is_none() {
             return;
         }
+        if let Some(recent) = &self.recent {
+            recent
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(latency);
+        }
         let mut r = self
             .latencies
             .lock()
@@ -232,6 +344,10 @@ impl Tally {
                 *s = latency;
             }
         }
+    }
+
+    fn errors(&self) -> u64 {
+        self.http_errors.load(Ordering::Relaxed) + self.transport_errors.load(Ordering::Relaxed)
     }
 
     fn summary(&self, sent: u64, elapsed: Duration) -> LoadSummary {
@@ -334,6 +450,65 @@ mod tests {
         assert!(summary.sent > 0 && summary.sent <= 40, "{summary}");
         assert_eq!(summary.ok, 0);
         assert_eq!(summary.errors, summary.sent);
+    }
+
+    #[test]
+    fn progress_line_mentions_every_figure() {
+        let p = LoadProgress {
+            elapsed: Duration::from_millis(3_002),
+            sent: 150,
+            rate: 50.0,
+            errors: 2,
+            p95: Some(Duration::from_micros(52_100)),
+        };
+        assert_eq!(
+            p.to_string(),
+            "3s sent=150 rate=50.0/s errors=2 p95=52.10ms"
+        );
+    }
+
+    /// Against a real service on loopback: the reports come in order, each counts what
+    /// was sent so far, and the last agrees with the summary.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reports_progress_while_running() {
+        let service = crate::spawn(crate::ServiceConfig {
+            faults: crate::Faults {
+                latency_ms: 1,
+                jitter_ms: 0,
+                error_rate: 0.5,
+            },
+            ..crate::ServiceConfig::ephemeral()
+        })
+        .await
+        .expect("service starts");
+        let config = LoadConfig {
+            target: format!("{}/process", service.url()),
+            rps: 200.0,
+            duration: Some(Duration::from_millis(2_500)),
+            concurrency: 8,
+            timeout: Duration::from_secs(5),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let summary =
+            run_load_reporting(config, std::future::pending(), Duration::from_secs(1), tx)
+                .await
+                .expect("valid settings");
+        let mut reports = Vec::new();
+        while let Ok(p) = rx.try_recv() {
+            reports.push(p);
+        }
+        assert!(!reports.is_empty(), "no report in 2.5 s");
+        for pair in reports.windows(2) {
+            assert!(pair[0].elapsed < pair[1].elapsed && pair[0].sent <= pair[1].sent);
+        }
+        for p in &reports {
+            assert!(p.sent > 0 && p.sent <= summary.sent, "{p} / {summary}");
+            assert!(p.rate > 0.0 && p.errors <= p.sent, "{p}");
+            assert!(p.p95.is_some(), "answers arrived: {p}");
+        }
+        let last = reports.last().expect("a report");
+        assert!(last.errors > 0, "half the requests fail: {last}");
+        assert!(summary.errors >= last.errors);
     }
 
     #[test]

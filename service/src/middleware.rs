@@ -21,12 +21,25 @@ use crate::routes::AppState;
 #[derive(Clone)]
 pub struct ServiceLayer {
     state: AppState,
+    records: bool,
 }
 
 impl ServiceLayer {
     /// Guards and records with `state`'s settings and metrics.
     pub fn new(state: AppState) -> Self {
-        Self { state }
+        Self {
+            state,
+            records: true,
+        }
+    }
+
+    /// Guards with `state`'s settings but records nothing: for `/admin/*`, whose calls
+    /// are the operator's, not traffic, and must not show in the request metrics.
+    pub fn unrecorded(state: AppState) -> Self {
+        Self {
+            state,
+            records: false,
+        }
     }
 }
 
@@ -38,6 +51,7 @@ impl<S> Layer<S> for ServiceLayer {
             inner,
             endpoint: Arc::new(Endpoint {
                 state: self.state.clone(),
+                records: self.records,
                 hot: OnceLock::new(),
             }),
         }
@@ -73,6 +87,8 @@ pub struct GuardedService<S> {
 /// Per-handler state of the layer.
 struct Endpoint {
     state: AppState,
+    /// Off for routes kept out of the request metrics (`/admin/*`).
+    records: bool,
     hot: OnceLock<Hot>,
 }
 
@@ -85,6 +101,10 @@ struct Hot {
 }
 
 impl Endpoint {
+    fn records(&self) -> bool {
+        self.records && self.state.records_metrics()
+    }
+
     fn record(&self, method: &'static str, route: &str, status: StatusCode, elapsed: Duration) {
         if status == StatusCode::OK {
             if let Some(hot) = self.hot.get()
@@ -128,7 +148,7 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let start = Instant::now();
         let state = &self.endpoint.state;
-        let in_flight = state.records_metrics().then(|| state.metrics().in_flight());
+        let in_flight = self.endpoint.records().then(|| state.metrics().in_flight());
         let method = method_label(req.method());
         let route = req.extensions().get::<MatchedPath>().cloned();
         let mut future = GuardedFuture {
@@ -200,7 +220,7 @@ pub const CLIENT_CLOSED_REQUEST: u16 = 499;
 impl<F> Drop for GuardedFuture<F> {
     fn drop(&mut self) {
         // `inner` is taken on completion: still here means never answered.
-        if self.inner.is_some() && self.endpoint.state.records_metrics() {
+        if self.inner.is_some() && self.endpoint.records() {
             let status = StatusCode::from_u16(CLIENT_CLOSED_REQUEST)
                 .expect("499 is in the range of status codes");
             self.endpoint
@@ -240,7 +260,7 @@ where
             },
             None => panic!("GuardedFuture polled after completion"),
         };
-        if this.endpoint.state.records_metrics()
+        if this.endpoint.records()
             && let Ok(response) = &result
         {
             this.endpoint.record(

@@ -110,18 +110,23 @@ impl AppState {
 /// [`middleware::ServiceLayer`]: the concurrency bound (503), the body limit (413), the
 /// request timeout (408) and the request metrics (unless disabled). `/metrics` is outside
 /// it, so scrapes are not counted; it is absent when the config asked for a separate
-/// metrics listener (see [`metrics_app`]).
+/// metrics listener (see [`metrics_app`]). `/admin/faults` has the same guards but is not
+/// counted either: changing the faults is the operator's doing, not traffic.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/process", get(process))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
-    if state.inner.admin {
-        router = router.route("/admin/faults", get(get_faults).put(put_faults));
-    }
-    router = router
+        .route("/readyz", get(readyz))
         .fallback(not_found)
         .layer(middleware::ServiceLayer::new(state.clone()));
+    if state.inner.admin {
+        router = router.route(
+            "/admin/faults",
+            get(get_faults)
+                .put(put_faults)
+                .layer(middleware::ServiceLayer::unrecorded(state.clone())),
+        );
+    }
     if state.inner.serve_metrics {
         router = router.route("/metrics", get(metrics));
     }

@@ -371,19 +371,32 @@ async fn admin_faults_only_with_admin() {
         "refused updates change nothing"
     );
 
+    // Admin calls (7 above, 4 of them refused) are not traffic: no request metric has
+    // them, only the one /process request is counted.
     let s = scrape(&admin).await;
+    let admin_series: Vec<_> = s
+        .iter()
+        .filter(|(_, l, _)| l.get("route").is_some_and(|r| r.starts_with("/admin")))
+        .collect();
+    assert!(admin_series.is_empty(), "{admin_series:?}");
+    let requests: f64 = series_of(&s, "app_request_count_total")
+        .iter()
+        .map(|(_, _, v)| v)
+        .sum();
+    assert_eq!(requests, 1.0);
     assert_eq!(
         value(
             &s,
-            "app_request_count_total",
-            &[
-                ("method", "PUT"),
-                ("route", "/admin/faults"),
-                ("status", "400")
-            ]
+            "app_request_latency_seconds_count",
+            &[("method", "GET"), ("route", "/process")]
         ),
-        Some(4.0)
+        Some(1.0)
     );
+    let errors: f64 = series_of(&s, "app_error_count_total")
+        .iter()
+        .map(|(_, _, v)| v)
+        .sum();
+    assert_eq!(errors, 1.0, "the refused admin calls are not errors either");
 }
 
 #[tokio::test]
@@ -394,25 +407,27 @@ async fn body_limit_answers_413() {
         ..quiet()
     });
     let big = format!(r#"{{"latency_ms": 1, "pad": "{}"}}"#, "x".repeat(4096));
-    let req = Request::put("/admin/faults")
-        .header(header::CONTENT_LENGTH, big.len())
-        .body(Body::from(big))
-        .expect("request");
-    let resp = router.clone().oneshot(req).await.expect("infallible");
-    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    for (method, path) in [(Method::GET, "/process"), (Method::PUT, "/admin/faults")] {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_LENGTH, big.len())
+            .body(Body::from(big.clone()))
+            .expect("request");
+        let resp = router.clone().oneshot(req).await.expect("infallible");
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+    }
+    // Counted for /process; the admin route is guarded the same but never counted.
     let s = scrape(&router).await;
     assert_eq!(
         value(
             &s,
             "app_request_count_total",
-            &[
-                ("method", "PUT"),
-                ("route", "/admin/faults"),
-                ("status", "413")
-            ]
+            &[("method", "GET"), ("route", "/process"), ("status", "413")]
         ),
         Some(1.0)
     );
+    assert_eq!(series_of(&s, "app_request_count_total").len(), 1);
 }
 
 #[tokio::test]

@@ -344,3 +344,56 @@ async fn load_subcommand_prints_one_summary_line() {
         Some(field("sent") as f64)
     );
 }
+
+/// `load` reports once a second on stderr (time, sent so far, the second's rate, errors
+/// so far, the second's p95); stdout keeps only the summary line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_subcommand_reports_progress_every_second() {
+    let service = start_service(ServiceConfig::ephemeral())
+        .await
+        .expect("service");
+    let mut cmd = service_command().expect("binary");
+    cmd.args([
+        "load",
+        "--target",
+        &format!("{}/process?fail=1", service.url()),
+    ])
+    .args(["--rps", "40", "--duration", "3500ms", "--concurrency", "4"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("task")
+        .expect("run load");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let field = |line: &str, name: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{name}=")))
+            .map(|v| v.trim_end_matches("/s").trim_end_matches("ms"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name}= in {line:?} of {stderr}"))
+    };
+    let reports: Vec<&str> = stderr.lines().filter(|l| l.contains(" sent=")).collect();
+    assert!(
+        reports.len() >= 3,
+        "one report a second for 3.5 s:\n{stderr}"
+    );
+    let mut last_sent = 0.0;
+    for (k, line) in reports.iter().enumerate() {
+        assert!(line.starts_with(&format!("{}s ", k + 1)), "{line:?}");
+        let sent = field(line, "sent");
+        assert!(sent > last_sent, "{stderr}");
+        last_sent = sent;
+        assert!(field(line, "rate") > 0.0, "{line:?}");
+        // Every request fails (?fail=1): errors follow sent, counted as answered.
+        assert!(field(line, "errors") <= sent, "{line:?}");
+        assert!(field(line, "p95") > 0.0, "{line:?}");
+    }
+    let summary_sent = stdout
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("sent="))
+        .and_then(|v| v.parse::<f64>().ok())
+        .expect("sent= in the summary");
+    assert!(last_sent <= summary_sent, "{stderr}\n{stdout}");
+}

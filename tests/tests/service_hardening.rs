@@ -66,14 +66,21 @@ async fn hardening_flags_reach_the_service() -> anyhow::Result<()> {
     assert_eq!(r.status(), 408);
     assert!(started.elapsed() < Duration::from_millis(2900));
 
-    // --body-limit 1024: a 2 KiB body answers 413.
-    let r = http
-        .put(format!("{api}/admin/faults"))
-        .header("content-type", "application/json")
-        .body(format!("{{\"pad\":\"{}\"}}", "x".repeat(2048)))
-        .send()
-        .await?;
-    assert_eq!(r.status(), 413);
+    // --body-limit 1024: a 2 KiB body answers 413, on /process as on the admin route.
+    for method in [reqwest::Method::GET, reqwest::Method::PUT] {
+        let path = if method == reqwest::Method::GET {
+            "process"
+        } else {
+            "admin/faults"
+        };
+        let r = http
+            .request(method, format!("{api}/{path}"))
+            .header("content-type", "application/json")
+            .body(format!("{{\"pad\":\"{}\"}}", "x".repeat(2048)))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 413, "{path}");
+    }
 
     // --max-concurrency 2: with two requests held, a third answers 503 at once.
     let slow = |http: reqwest::Client, url: String| {
@@ -96,15 +103,16 @@ async fn hardening_flags_reach_the_service() -> anyhow::Result<()> {
     let text = http.get(&metrics_url).send().await?.text().await?;
     for (route, status) in [
         ("/process", "408"),
-        ("/admin/faults", "413"),
+        ("/process", "413"),
         ("/process", "503"),
     ] {
         let series = format!(
-            "app_request_count_total{{method=\"{}\",route=\"{route}\",status=\"{status}\"}}",
-            if status == "413" { "PUT" } else { "GET" }
+            "app_request_count_total{{method=\"GET\",route=\"{route}\",status=\"{status}\"}}"
         );
         assert_eq!(sample(&text, &series), Some(1.0), "{series} in:\n{text}");
     }
+    // Admin calls are the operator's, not traffic: never counted.
+    assert!(!text.contains("/admin"), "{text}");
     Ok(())
 }
 
