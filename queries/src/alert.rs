@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::dashboard::{AlertRule, Severity};
+use crate::dashboard::{AlertRule, CompareOp, Severity};
 use crate::error::QueryError;
 use crate::model::{Labels, QueryData, QueryResult};
 
@@ -97,6 +97,9 @@ pub struct AlertEngine {
     resolved_retention: Duration,
     /// Rules whose last evaluation could not decide, with why.
     unknown: BTreeMap<String, String>,
+    /// Per rule, the value of its expression at the last evaluation that decided: the one
+    /// closest to the threshold (see [`AlertEngine::last_value`]).
+    last: BTreeMap<String, f64>,
 }
 
 impl AlertEngine {
@@ -106,7 +109,16 @@ impl AlertEngine {
             instances: BTreeMap::new(),
             resolved_retention: DEFAULT_RESOLVED_RETENTION,
             unknown: BTreeMap::new(),
+            last: BTreeMap::new(),
         }
+    }
+
+    /// The value of `rule`'s expression at its last decided evaluation, so that an
+    /// inactive rule can show how far it is from firing: of several series the one
+    /// nearest to crossing (the highest for `>`/`>=`, the lowest for `<`/`<=`, else the
+    /// first). `None` before any answer, or when the answer was empty.
+    pub fn last_value(&self, rule: &str) -> Option<f64> {
+        self.last.get(rule).copied()
     }
 
     /// Why the last evaluation of `rule` could not decide (the query failed, or its
@@ -176,6 +188,10 @@ impl AlertEngine {
             }
         };
         self.unknown.remove(rule);
+        match nearest_value(r, &result.data) {
+            Some(v) => self.last.insert(rule.to_owned(), v),
+            None => self.last.remove(rule),
+        };
         let mut transitions = Vec::new();
         let active = active_label_sets(r, &result.data);
         let keep = self.resolved_retention.as_secs_f64();
@@ -282,6 +298,30 @@ fn transition(inst: &AlertInstance, from: AlertState, at: f64) -> Transition {
 
 /// The label sets (without `__name__`) for which the rule's condition holds, with the
 /// value that made it hold. For a matrix the last sample of each series counts.
+/// The value of `data` nearest to making `rule` fire (see [`AlertEngine::last_value`]).
+fn nearest_value(rule: &AlertRule, data: &QueryData) -> Option<f64> {
+    let values: Vec<f64> = match data {
+        QueryData::Vector(series) => series.iter().map(|s| s.sample.v).collect(),
+        QueryData::Matrix(series) => series
+            .iter()
+            .filter_map(|s| s.samples.last().map(|p| p.v))
+            .collect(),
+        QueryData::Scalar(sample) => vec![sample.v],
+        QueryData::String { .. } => Vec::new(),
+    };
+    let first = *values.first()?;
+    let finite = values.iter().copied().filter(|v| !v.is_nan());
+    let op = match (rule.op, rule.threshold) {
+        (None, Some(_)) => Some(CompareOp::Gt),
+        (op, _) => op,
+    };
+    Some(match op {
+        Some(CompareOp::Gt | CompareOp::Ge) => finite.fold(first, f64::max),
+        Some(CompareOp::Lt | CompareOp::Le) => finite.fold(first, f64::min),
+        _ => first,
+    })
+}
+
 fn active_label_sets(rule: &AlertRule, data: &QueryData) -> BTreeMap<Labels, f64> {
     let mut out = BTreeMap::new();
     let mut add = |labels: &Labels, v: f64| {

@@ -584,7 +584,7 @@ impl State {
                 let (k, w) = self.range_key(&q.expr, dots);
                 out.push((k, Some(w)));
             }
-            if wants_instant(p.kind) {
+            if wants_instant(p.kind) || wants_tail(p.kind) {
                 out.push((
                     FetchKey::Instant {
                         expr: q.expr.clone(),
@@ -621,7 +621,7 @@ impl State {
                         let (k, w) = self.range_key(&q.expr, dots);
                         push(k, Some(w));
                     }
-                    if wants_instant(p.kind) {
+                    if wants_instant(p.kind) || wants_tail(p.kind) {
                         push(
                             FetchKey::Instant {
                                 expr: q.expr.clone(),
@@ -865,6 +865,12 @@ pub fn wants_range(kind: PanelKind) -> bool {
 
 pub fn wants_instant(kind: PanelKind) -> bool {
     matches!(kind, PanelKind::Stat | PanelKind::Gauge | PanelKind::Table)
+}
+
+/// Graphs also ask the instant value at the window's end, drawn after the aligned range
+/// answer's last point (see [`crate::panel::PanelState::tail`]).
+pub fn wants_tail(kind: PanelKind) -> bool {
+    kind == PanelKind::Graph
 }
 
 /// The next zoom level in or out from `range`.
@@ -1246,6 +1252,15 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
                                 unreachable: e.is_unreachable(),
                             },
                         ),
+                    }
+                }
+                // A graph's newest partial step; its errors are the range query's to show.
+                FetchKey::Instant { .. } if wants_tail(kind) && for_panels => {
+                    if let Ok(r) = &f.result {
+                        panels_changed = true;
+                        let (dots, rows) = state.plot_size(i, rect);
+                        let panel = &state.dashboard.panels[i];
+                        state.panels[i].apply_tail(panel, qi, r, dots, rows);
                     }
                 }
                 FetchKey::Range { .. } if wants_range(kind) => {

@@ -111,6 +111,9 @@ pub struct AlertRow {
     pub summary: String,
     pub server: bool,
     pub stale: bool,
+    /// The rule's condition on the value as written, e.g. `> 0.05` (`None`: any sample,
+    /// or a server alert).
+    pub threshold: Option<String>,
 }
 
 /// State of the explore features.
@@ -131,6 +134,8 @@ pub struct Explore {
     /// Focus and full screen before the result was shown.
     pub before_temp: Option<(usize, bool)>,
     pub inspector: bool,
+    /// First line of the inspector shown (↑/↓, PgUp/PgDn, Home/End scroll it).
+    pub inspector_scroll: u16,
     /// Cursor column in the focused graph's plot (cells from the left).
     pub cursor: Option<u16>,
     pub alerts_view: bool,
@@ -203,6 +208,10 @@ pub fn alert_rows(state: &State) -> Vec<AlertRow> {
     let mut rows: Vec<AlertRow> = Vec::new();
     for rule in state.alerts.rules() {
         let mut any = false;
+        let threshold = rule.threshold.map(|t| {
+            let op = rule.op.map_or(">", |op| op.as_str());
+            format!("{op} {}", promdash_queries::alert::format_value(t))
+        });
         // The last evaluation could not decide (error or partial answer): say why.
         let unknown = state.alerts.unknown_reason(&rule.name);
         let why = |summary: &str| match unknown {
@@ -230,6 +239,7 @@ pub fn alert_rows(state: &State) -> Vec<AlertRow> {
                 summary: why(&inst.summary),
                 server: false,
                 stale: inst.stale,
+                threshold: threshold.clone(),
             });
         }
         if !any {
@@ -242,11 +252,13 @@ pub fn alert_rows(state: &State) -> Vec<AlertRow> {
                     "inactive"
                 }
                 .to_owned(),
-                value: f64::NAN,
+                // How far from firing: the last value of the expression.
+                value: state.alerts.last_value(&rule.name).unwrap_or(f64::NAN),
                 since: None,
                 summary: why(""),
                 server: false,
                 stale: false,
+                threshold,
             });
         }
     }
@@ -268,6 +280,7 @@ pub fn alert_rows(state: &State) -> Vec<AlertRow> {
                     .to_owned(),
                 server: true,
                 stale: false,
+                threshold: None,
             });
         }
     }
@@ -377,6 +390,25 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
                 state.explore.inspector = false;
                 Some(Vec::new())
             }
+            KeyCode::Up
+            | KeyCode::Down
+            | KeyCode::Char('k' | 'j')
+            | KeyCode::PageUp
+            | KeyCode::PageDown
+            | KeyCode::Home
+            | KeyCode::End => {
+                let (page, max) = crate::ui::inspector::scroll_room(state);
+                let at = state.explore.inspector_scroll.min(max);
+                state.explore.inspector_scroll = match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => at.saturating_sub(1),
+                    KeyCode::Down | KeyCode::Char('j') => at.saturating_add(1).min(max),
+                    KeyCode::PageUp => at.saturating_sub(page.max(1)),
+                    KeyCode::PageDown => at.saturating_add(page.max(1)).min(max),
+                    KeyCode::Home => 0,
+                    _ => max,
+                };
+                Some(Vec::new())
+            }
             _ => None,
         };
     }
@@ -416,6 +448,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
         }
         KeyCode::Char('i') if !state.panels.is_empty() => {
             state.explore.inspector = true;
+            state.explore.inspector_scroll = 0;
             Some(Vec::new())
         }
         KeyCode::Char('v') => {

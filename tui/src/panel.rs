@@ -5,7 +5,7 @@
 //! and the y axis is chosen and labelled. Drawing then only walks these prepared columns.
 
 use promdash_queries::dashboard::{Panel, PanelKind, Threshold};
-use promdash_queries::model::{Labels, QueryData, QueryResult, RangeSeries};
+use promdash_queries::model::{Labels, QueryData, QueryResult, RangeSeries, Sample};
 use promdash_queries::source::RangeWindow;
 
 use crate::plot::{self, Column};
@@ -72,6 +72,11 @@ pub struct PanelState {
     /// Per query: the last good instant answer as the server sent it (stats, gauges and
     /// tables), for exports of the raw data behind what is shown.
     pub instant_raw: Vec<Option<QueryData>>,
+    /// Per query of a graph or stat sparkline: the instant answer at the window's end,
+    /// drawn after the range answer's last point. A range window is aligned to its step
+    /// (so that it is asked once), which leaves up to a step undrawn before now: at 7 d
+    /// that is up to 2 h. This newest partial step is the "tail".
+    pub tail: Vec<Option<QueryData>>,
     /// At least one answer arrived.
     pub loaded: bool,
 
@@ -109,6 +114,7 @@ impl PanelState {
             raw: vec![None; n],
             errors: vec![None; n * 2],
             instant_raw: vec![None; n],
+            tail: vec![None; n],
             loaded: false,
             series: Vec::new(),
             hidden: 0,
@@ -197,6 +203,44 @@ impl PanelState {
         }
     }
 
+    /// Keeps an instant answer at the window's end for query `query` of a graph (see
+    /// [`Self::tail`]) and redraws.
+    pub fn apply_tail(
+        &mut self,
+        panel: &Panel,
+        query: usize,
+        result: &QueryResult,
+        dots: usize,
+        rows: u16,
+    ) {
+        if let Some(slot) = self.tail.get_mut(query) {
+            *slot = Some(result.data.clone());
+        }
+        if self.raw.iter().any(Option::is_some) {
+            self.rebuild(panel, dots, rows);
+        }
+    }
+
+    /// The tail point of series `labels` of query `query`: the instant answer's sample,
+    /// when it is newer than `after` (the range answer's last point) and belongs to the
+    /// step after `window` (an older or much newer answer belongs to another window).
+    fn tail_point(
+        &self,
+        query: usize,
+        labels: &Labels,
+        after: f64,
+        window: RangeWindow,
+    ) -> Option<Sample> {
+        let sample = match self.tail.get(query)?.as_ref()? {
+            QueryData::Vector(v) => v.iter().find(|s| &s.labels == labels)?.sample,
+            QueryData::Scalar(s) if labels.is_empty() => *s,
+            _ => return None,
+        };
+        let step = window.step.as_secs_f64();
+        (sample.t > after && sample.t > window.end && sample.t <= window.end + 2.0 * step)
+            .then_some(sample)
+    }
+
     /// Every series' value of a stat or gauge, query by query, each sorted by labels.
     pub fn stat_values(&self) -> impl Iterator<Item = &StatValue> {
         self.instant_values.iter().flatten()
@@ -248,19 +292,29 @@ impl PanelState {
             self.window = self.raw.iter().flatten().next().map(|r| r.window);
             return;
         }
-        // Gather (name, last value, query, series index) for every series.
-        let mut all: Vec<(String, f64, usize, usize)> = Vec::new();
+        // Gather (name, last value, query, series index, tail point) for every series.
+        let mut all: Vec<(String, f64, usize, usize, Option<Sample>)> = Vec::new();
         for (qi, raw) in self.raw.iter().enumerate() {
             let Some(raw) = raw else { continue };
             let legend = panel.queries.get(qi).and_then(|q| q.legend.as_deref());
             let expr = panel.queries.get(qi).map_or("", |q| q.expr.as_str());
             for (si, s) in raw.series.iter().enumerate() {
+                let after = s.samples.last().map_or(f64::NEG_INFINITY, |p| p.t);
+                let tail = self.tail_point(qi, &s.labels, after, raw.window);
                 // The newest point as the server answered it: NaN when it is NaN (the
                 // legend must not keep showing an older finite value).
-                let last = s.samples.last().map_or(f64::NAN, |p| p.v);
-                all.push((series_name(legend, &s.labels, expr), last, qi, si));
+                let last = tail
+                    .or_else(|| s.samples.last().copied())
+                    .map_or(f64::NAN, |p| p.v);
+                all.push((series_name(legend, &s.labels, expr), last, qi, si, tail));
             }
         }
+        // The drawn window reaches the newest tail point: the window's end is now.
+        let first_window = self.raw.iter().flatten().next().map(|r| r.window);
+        let drawn_end = all
+            .iter()
+            .filter_map(|a| a.4.map(|p| p.t))
+            .fold(first_window.map_or(f64::NEG_INFINITY, |w| w.end), f64::max);
         if panel.kind == PanelKind::Stat {
             // A stat's sparkline follows the first series only.
             all.truncate(1);
@@ -274,15 +328,23 @@ impl PanelState {
         all.truncate(MAX_SERIES);
         // Keep colours stable: by name, not by rank.
         let mut series: Vec<SeriesView> = Vec::with_capacity(all.len());
-        for (name, last, qi, si) in all {
+        for (name, last, qi, si, tail) in all {
             let Some(raw) = self.raw[qi].as_ref() else {
                 continue;
             };
             let w = raw.window;
+            let with_tail;
+            let samples = match tail {
+                Some(p) => {
+                    with_tail = [raw.series[si].samples.as_slice(), &[p]].concat();
+                    with_tail.as_slice()
+                }
+                None => raw.series[si].samples.as_slice(),
+            };
             let cols = plot::downsample(
-                &raw.series[si].samples,
+                samples,
                 w.start,
-                w.end,
+                w.end.max(drawn_end),
                 w.step.as_secs_f64(),
                 dots,
             );
@@ -300,7 +362,10 @@ impl PanelState {
         for (rank, i) in order.into_iter().enumerate() {
             series[i].color = (rank % crate::ui::PALETTE_LEN) as u8 + 1;
         }
-        self.window = self.raw.iter().flatten().next().map(|r| r.window);
+        self.window = first_window.map(|w| RangeWindow {
+            end: w.end.max(drawn_end),
+            ..w
+        });
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for s in &series {
             let (a, b) = plot::bounds(&s.cols);
@@ -326,6 +391,10 @@ impl PanelState {
     }
 
     fn set_table(&mut self, panel: &Panel, result: &QueryResult) {
+        if let QueryData::Matrix(m) = &result.data {
+            self.set_samples_table(m);
+            return;
+        }
         let mut rows: Vec<(Labels, f64)> = match &result.data {
             QueryData::Vector(v) => v.iter().map(|s| (s.labels.clone(), s.sample.v)).collect(),
             QueryData::Matrix(m) => m
@@ -363,6 +432,68 @@ impl PanelState {
             .collect();
         self.columns = columns;
     }
+}
+
+impl PanelState {
+    /// A range vector (`x[10s]`) as Prometheus shows it: each series (sorted by labels)
+    /// with every sample as `value @timestamp`, one per line, the value exact (not
+    /// rounded to the panel's unit): the labels on the first line of the series.
+    fn set_samples_table(&mut self, matrix: &[RangeSeries]) {
+        let mut series: Vec<&RangeSeries> = matrix.iter().collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut names: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        for s in &series {
+            names.extend(s.labels.keys().filter(|k| *k != "__name__"));
+        }
+        let columns: Vec<String> = names
+            .into_iter()
+            .take(MAX_TABLE_COLUMNS)
+            .map(str::to_owned)
+            .collect();
+        let mut rows = Vec::new();
+        for s in series {
+            for (k, sample) in s.samples.iter().enumerate() {
+                let labels = columns
+                    .iter()
+                    .map(|c| {
+                        if k == 0 {
+                            promdash_queries::text::escaped(s.labels.get(c).unwrap_or_default())
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .collect();
+                rows.push(TableRow {
+                    labels,
+                    value: sample.v,
+                    text: sample_text(*sample),
+                });
+            }
+        }
+        self.rows = rows;
+        self.columns = columns;
+    }
+}
+
+/// A sample as Prometheus's table shows it: `value @timestamp`, the value as the server
+/// sent it (shortest exact decimal; NaN, +Inf, -Inf) and the timestamp in Unix seconds
+/// with milliseconds when it has them.
+pub fn sample_text(s: Sample) -> String {
+    let v = if s.v.is_nan() {
+        "NaN".to_owned()
+    } else if s.v.is_infinite() {
+        if s.v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        format!("{}", s.v)
+    };
+    let ms = (s.t * 1000.0).round() as i64;
+    let t = if ms % 1000 == 0 {
+        format!("{}", ms / 1000)
+    } else {
+        let t = format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000));
+        t.trim_end_matches('0').to_owned()
+    };
+    format!("{v} @{t}")
 }
 
 /// Most label columns a table panel keeps (the first by name).

@@ -75,8 +75,10 @@ fn enter_runs_a_temporary_full_screen_graph_that_esc_removes() {
         .iter()
         .filter(|r| r.key.expr() == "sum(rate(app_request_count_total[2m]))")
         .collect();
-    assert_eq!(ours.len(), 1, "{reqs:?}");
+    // The graph's range query, and its value at the window's end (the newest step).
+    assert_eq!(ours.len(), 2, "{reqs:?}");
     assert!(matches!(ours[0].key, FetchKey::Range { .. }));
+    assert!(matches!(ours[1].key, FetchKey::Instant { .. }));
     assert_eq!(state.panels.len(), panels + 1);
     assert_eq!(state.focus, panels);
     assert!(state.fullscreen);
@@ -105,6 +107,67 @@ fn a_range_vector_is_shown_as_a_table_of_an_instant_query() {
         == FetchKey::Instant {
             expr: "up[1m]".into()
         }));
+}
+
+/// Prometheus shows a range vector as each series with every sample `value @timestamp`;
+/// the prompt does too, the values exact (not one rounded number per series).
+#[test]
+fn a_range_vector_shows_every_sample_with_its_timestamp() {
+    let mut state = loaded(120, 40);
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "app_up[10s]");
+    let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
+    let req = reqs
+        .iter()
+        .find(|r| r.key.expr() == "app_up[10s]")
+        .expect("the typed query");
+    let series = |instance: &str, values: &[f64]| RangeSeries {
+        labels: labels(&[("__name__", "app_up"), ("instance", instance)]),
+        samples: values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| Sample {
+                t: NOW - 10.0 + 5.0 * k as f64 + 0.25,
+                v: *v,
+            })
+            .collect(),
+    };
+    let matrix = QueryData::Matrix(vec![
+        series("b:9100", &[0.123456789, 1e-9]),
+        series("a:9100", &[1.0, 2.5, f64::NAN]),
+    ]);
+    update(
+        &mut state,
+        fetched(
+            req,
+            Ok(QueryResult {
+                data: matrix,
+                notes: Notes::default(),
+            }),
+        ),
+    );
+    let text = screen(&state);
+    let lines: Vec<&str> = text.lines().collect();
+    let row = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{text}"))
+    };
+    // Series by labels; each sample on its own line under the series' labels.
+    let a = row("a:9100");
+    assert!(lines[a].contains("1 @1795618925.25"), "{}", lines[a]);
+    assert_eq!(row("2.5 @1795618930.25"), a + 1);
+    assert_eq!(row("NaN @1795618935.25"), a + 2);
+    let b = row("b:9100");
+    assert_eq!(b, a + 3);
+    assert!(
+        lines[b].contains("0.123456789 @1795618925.25"),
+        "{}",
+        lines[b]
+    );
+    assert_eq!(row("0.000000001 @1795618930.25"), b + 1);
+    snap("prompt_range_vector", text);
 }
 
 #[test]
@@ -459,7 +522,20 @@ fn alerts_view_lists_silences_and_fetches_server_alerts_while_open() {
     assert!(text.contains("pending → firing"), "{text}");
     let banner = text.lines().next().unwrap_or("");
     assert!(!banner.contains("FIRING"), "{banner}");
+    // The silenced alert still leaves a trace in the banner: how many are silenced.
+    assert!(banner.trim_end().ends_with("1 silenced"), "{banner}");
     snap("alerts_view_silenced", text);
+    // Closed, the dashboard's banner says it too, at 80 columns as well.
+    update(&mut state, char_key('a'));
+    for (w, h) in [(120, 40), (80, 24)] {
+        update(&mut state, Msg::Resize(w, h));
+        let text = screen(&state);
+        let banner = text.lines().next().unwrap_or("");
+        assert!(banner.trim_end().ends_with("1 silenced"), "{banner}");
+        assert!(!banner.contains("FIRING"), "{banner}");
+    }
+    update(&mut state, Msg::Resize(120, 40));
+    update(&mut state, char_key('a'));
     // `S` clears: the banner shows it again.
     update(&mut state, char_key('S'));
     assert!(state.explore.silences.is_empty());
@@ -470,6 +546,7 @@ fn alerts_view_lists_silences_and_fetches_server_alerts_while_open() {
         text.lines().next().unwrap_or("").contains("FIRING"),
         "{text}"
     );
+    assert!(!text.lines().next().unwrap_or("").contains("silenced"));
     // Closed: refreshes no longer ask for the server's alerts.
     let round = update(&mut state, Msg::Tick(NOW + 100.0));
     assert!(!round.contains(&Effect::Explore(ExploreRequest::ServerAlerts)));
@@ -539,7 +616,13 @@ fn query_range_answer_is_drawn_in_the_temporary_panel() {
     type_text(&mut state, "x");
     let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
     for r in &reqs {
-        let result = if r.key.expr() == "x" {
+        let result = if r.key.expr() == "x" && r.window.is_none() {
+            // The value at the window's end.
+            Ok(QueryResult {
+                data: QueryData::Vector(Vec::new()),
+                notes: Notes::default(),
+            })
+        } else if r.key.expr() == "x" {
             let w = r.window.expect("range");
             let s = |route: &str, v: f64| RangeSeries {
                 labels: labels(&[("route", route)]),

@@ -61,7 +61,8 @@ fn firing_and_pending_alerts() {
         let state = alerting(w, h);
         let text = screen(&state);
         assert!(text.contains("FIRING HighLatencyP95 830ms for "), "{text}");
-        assert!(text.contains("PENDING HighErrorRatio"), "{text}");
+        // Pending shows its value too, in the alert's unit.
+        assert!(text.contains("PENDING HighErrorRatio 9% "), "{text}");
         snap("alerts", w, h, text.clone());
         // The latency panel's border is red; the banner is red for a critical alert.
         let t = draw(&state);
@@ -254,7 +255,8 @@ fn five_thousand_series_show_the_top_ones_and_how_many_more() {
     .expect("valid");
     let (mut state, reqs) = start(dashboard, 120, 40);
     for r in &reqs {
-        let w = r.window.expect("range");
+        // The value at now (the newest point) is not needed here.
+        let Some(w) = r.window else { continue };
         let step = w.step.as_secs_f64();
         let series = (0..5000)
             .map(|i| RangeSeries {
@@ -378,7 +380,11 @@ fn trust_answer(r: &promdash::app::FetchRequest) -> promdash_queries::model::Que
                 .into_iter()
                 .map(|(labels, v)| InstantSeries {
                     labels,
-                    sample: Sample { t: NOW, v },
+                    // The ratio at now (the graph's newest point) is NaN too.
+                    sample: Sample {
+                        t: NOW,
+                        v: if r.key.expr() == "ratio" { f64::NAN } else { v },
+                    },
                 })
                 .collect(),
         ),
@@ -459,4 +465,70 @@ fn panels_clip_and_show_every_series_and_nan() {
         .expect("panel");
     assert!(state.panels[p].series[0].last_text.contains("NaN"));
     snap("trust", 120, 30, text);
+}
+
+/// At 80×24 a narrow graph's one-row legend shows the first series with its value before
+/// "+N more", its name shortened if it must be.
+#[test]
+fn narrow_legend_keeps_the_first_series_and_its_value() {
+    let panel = |title: &str| {
+        format!(
+            "[[panels]]\ntitle = \"{title}\"\nkind = \"graph\"\nquery = \"sum by (route) (rate(app_request_count_total[1m]))\"\nlegend = \"{{{{route}}}}\"\nunit = \"reqps\"\nwidth = 3\n"
+        )
+    };
+    // Two rows of four: each graph has room for a one-row legend.
+    let text = format!(
+        "title = \"Narrow\"\n{}",
+        ["A", "B", "C", "D", "E", "F", "G", "H"].map(panel).concat()
+    );
+    let dashboard = parse_dashboard(&text, "narrow.toml").expect("valid");
+    let (mut state, reqs) = start(dashboard, 80, 24);
+    answer_all(&mut state, &reqs, Data::default());
+    let text = screen(&state);
+    let legend: Vec<&str> = text.lines().filter(|l| l.contains('●')).collect();
+    assert!(!legend.is_empty(), "{text}");
+    for line in legend {
+        // Four panels side by side, each: "● /pro… 48.3 req/s +1".
+        for cell in line.split(['│', '┃']).filter(|c| !c.trim().is_empty()) {
+            assert!(cell.contains("● /"), "{cell:?} in\n{text}");
+            assert!(cell.contains("req/s"), "the value: {cell:?} in\n{text}");
+            assert!(cell.trim_end().ends_with("+1"), "{cell:?} in\n{text}");
+        }
+    }
+    snap("narrow_legend", 80, 24, text);
+}
+
+/// The status bar drops whole items that do not fit, never half a word, and leaves no
+/// separator dangling at the end.
+#[test]
+fn status_bar_drops_whole_items() {
+    let items = [
+        "refreshed 15:02:15 in 0ms",
+        "every 5s",
+        "range 1h",
+        "PAUSED at 15:02:15",
+        "? help",
+    ];
+    for w in [60u16, 70, 80, 90, 100, 120] {
+        let mut state = loaded(w, 24);
+        update(&mut state, char_key('-'));
+        update(&mut state, char_key('p'));
+        let text = screen(&state);
+        let status = text
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned();
+        assert!(!status.ends_with('│'), "{w}: {status:?}");
+        let mut parts = status.split(" │ ");
+        let head = parts.next().unwrap_or_default();
+        assert!(head.contains("http://localhost:9090"), "{w}: {status:?}");
+        for part in parts {
+            assert!(
+                items.contains(&part.trim()),
+                "{w}: {part:?} is not a whole item in {status:?}"
+            );
+        }
+    }
 }

@@ -819,3 +819,120 @@ fn an_answer_past_the_memory_budget_is_refused_and_its_panel_says_why() {
     );
     assert!(!screen(&state).contains("memory budget"));
 }
+
+/// At 7 d the step is hours long and a range window ends at the last step boundary: the
+/// newest partial step (up to a whole step) is drawn from an instant query at the window's
+/// end, so the graph reaches now.
+#[test]
+fn a_graph_reaches_now_at_seven_days() {
+    use promdash_queries::dashboard::parse_dashboard;
+    use promdash_queries::model::Sample;
+    use promdash_queries::model::{InstantSeries, Notes, QueryData, QueryResult, RangeSeries};
+    let dashboard = parse_dashboard(
+        "title = \"t\"\n[[panels]]\ntitle = \"Rate\"\nkind = \"graph\"\nquery = \"sum(rate(x[5m]))\"\n",
+        "t.toml",
+    )
+    .expect("valid");
+    // Most of an hour past a whole hour.
+    let now = NOW + 3000.0;
+    let begin = |dashboard| {
+        let opts = promdash::app::Options {
+            range: Duration::from_secs(7 * 86_400),
+            ..options()
+        };
+        let mut state = promdash::app::State::new(dashboard, opts);
+        update(&mut state, Msg::Resize(120, 40));
+        let reqs = fetches(update(&mut state, Msg::Tick(now)));
+        (state, reqs)
+    };
+    let (mut state, reqs) = begin(dashboard.clone());
+    let range = reqs
+        .iter()
+        .find(|r| matches!(r.key, FetchKey::Range { .. }))
+        .expect("a range query");
+    let w = range.window.expect("a window");
+    let step = w.step.as_secs_f64();
+    assert!(step >= 3600.0, "7 d over 120 columns: step {step}");
+    // now is past the last step boundary by most of a step: that part was never drawn.
+    assert!(now - w.end > 1800.0, "{} s undrawn", now - w.end);
+    let instant = reqs
+        .iter()
+        .find(|r| {
+            r.key
+                == FetchKey::Instant {
+                    expr: "sum(rate(x[5m]))".to_owned(),
+                }
+        })
+        .expect("the graph asks the value at the window's end");
+    assert_eq!(instant.time, None, "live: the server's now");
+    let n = ((w.end - w.start) / step).round() as usize + 1;
+    let matrix = QueryData::Matrix(vec![RangeSeries {
+        labels: Default::default(),
+        samples: (0..n)
+            .map(|i| Sample {
+                t: w.start + step * i as f64,
+                v: 1.0,
+            })
+            .collect(),
+    }]);
+    let ok = |data| {
+        Ok(QueryResult {
+            data,
+            notes: Notes::default(),
+        })
+    };
+    update(&mut state, fetched(range, ok(matrix)));
+    update(
+        &mut state,
+        fetched(
+            instant,
+            ok(QueryData::Vector(vec![InstantSeries {
+                labels: Default::default(),
+                sample: Sample { t: now, v: 9.0 },
+            }])),
+        ),
+    );
+    let p = &state.panels[0];
+    assert_eq!(
+        p.window.map(|w| w.end),
+        Some(now),
+        "the drawn window ends now"
+    );
+    let s = &p.series[0];
+    assert_eq!(s.last, 9.0, "the legend shows the newest value");
+    let right = s.cols.last().expect("columns");
+    assert_eq!(
+        right.last, 9.0,
+        "the rightmost column holds the value at now"
+    );
+    assert!(right.join, "joined to the last point of the range answer");
+    // Answers arriving in the other order draw the same.
+    let (mut other, _) = begin(dashboard);
+    update(
+        &mut other,
+        fetched(
+            instant,
+            ok(QueryData::Vector(vec![InstantSeries {
+                labels: Default::default(),
+                sample: Sample { t: now, v: 9.0 },
+            }])),
+        ),
+    );
+    let n2 = ((w.end - w.start) / step).round() as usize + 1;
+    let matrix = QueryData::Matrix(vec![RangeSeries {
+        labels: Default::default(),
+        samples: (0..n2)
+            .map(|i| Sample {
+                t: w.start + step * i as f64,
+                v: 1.0,
+            })
+            .collect(),
+    }]);
+    update(&mut other, fetched(range, ok(matrix)));
+    // (Compared as text: empty columns hold NaN.)
+    assert_eq!(
+        format!("{:?}", other.panels[0].series),
+        format!("{:?}", state.panels[0].series)
+    );
+    assert_eq!(other.panels[0].window, state.panels[0].window);
+}

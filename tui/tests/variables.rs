@@ -96,15 +96,16 @@ fn first_round_loads_label_values_and_substitutes_fixed_ones() {
         "{:?}",
         exprs(&reqs)
     );
-    // The values arrive: only the panel using $route runs again (one range request),
-    // All now being the values, each regex-escaped.
+    // The values arrive: only the panel using $route runs again (its range request and
+    // its value at the window's end), All now being the values, each regex-escaped.
     answer_all(&mut state, &reqs, Data::default());
     let again = fetches(update(&mut state, route_values()));
     assert_eq!(
         exprs(&again),
-        vec![r#"sum(rate(app_request_count_total{route=~"(/healthz|/process)"}[1m]))"#]
+        vec![r#"sum(rate(app_request_count_total{route=~"(/healthz|/process)"}[1m]))"#; 2]
     );
     assert!(matches!(again[0].key, FetchKey::Range { .. }));
+    assert!(matches!(again[1].key, FetchKey::Instant { .. }));
 }
 
 #[test]
@@ -119,8 +120,8 @@ fn picking_a_value_reruns_exactly_the_panels_that_use_it() {
     assert!(state.vars.picker.is_none());
     assert_eq!(
         exprs(&reqs),
-        vec![r#"sum(rate(app_request_count_total{route=~"/process"}[1m]))"#],
-        "only the graph using $route"
+        vec![r#"sum(rate(app_request_count_total{route=~"/process"}[1m]))"#; 2],
+        "only the graph using $route (range, and the value at the window's end)"
     );
     assert_eq!(
         state.dashboard.panels[0].queries[0].expr,
@@ -154,7 +155,7 @@ fn picking_a_value_reruns_exactly_the_panels_that_use_it() {
     let reqs = fetches(update(&mut state, key(KeyCode::Enter)));
     assert_eq!(
         exprs(&reqs),
-        vec![r#"sum(rate(app_request_count_total{route=~"(/healthz|/process)"}[1m]))"#]
+        vec![r#"sum(rate(app_request_count_total{route=~"(/healthz|/process)"}[1m]))"#; 2]
     );
 }
 

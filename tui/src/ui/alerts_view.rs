@@ -61,13 +61,96 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     let now = state.now;
     let rows = alert_rows(state);
     let head = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
-    let mut y = inner.y;
-    let cols = [0u16, 26, 52, 62, 72];
-    for (c, name) in cols
+    // One line per row: the state column as narrow as its words, value, threshold and
+    // age as wide as theirs, and names and summaries get the rest of the width.
+    struct Cells {
+        word: String,
+        name: String,
+        value: String,
+        when: String,
+        since: String,
+        rest: String,
+    }
+    let cells: Vec<Cells> = rows
         .iter()
-        .zip(["STATE", "ALERT", "VALUE", "SINCE", "LABELS · SUMMARY"])
-    {
-        put(buf, inner.x + c, y, right, name, head);
+        .map(|row| {
+            let mut word = row.state.clone();
+            if row.stale {
+                word.push_str(" (stale)");
+            }
+            // A firing instance may hold NaN (a rule without threshold, or `!=`): say so.
+            let no_value = row.server || matches!(row.state.as_str(), "inactive" | "unknown");
+            let value = if row.value.is_nan() && no_value {
+                "–".to_owned()
+            } else {
+                format_value(row.value)
+            };
+            let mut rest: Vec<String> = Vec::new();
+            if let Some(s) = state.explore.silence(&row.rule, &row.labels, now) {
+                rest.push(format!("silenced {}", short_duration(s.until - now)));
+            }
+            let labels = labels_text(&row.labels);
+            if !labels.is_empty() {
+                rest.push(labels);
+            }
+            if !row.summary.is_empty() {
+                rest.push(row.summary.clone());
+            }
+            Cells {
+                word,
+                name: if row.server {
+                    format!("[server] {}", row.rule)
+                } else {
+                    row.rule.clone()
+                },
+                value,
+                when: row.threshold.clone().unwrap_or_default(),
+                since: row
+                    .since
+                    .map_or("–".to_owned(), |t| short_duration(now - t)),
+                rest: rest.join(" · "),
+            }
+        })
+        .collect();
+    let width = |f: fn(&Cells) -> &str, head: &str| {
+        cells
+            .iter()
+            .map(|c| f(c).chars().count())
+            .chain([head.chars().count()])
+            .max()
+            .unwrap_or(0) as u16
+    };
+    let state_w = width(|c| &c.word, "STATE");
+    let mut name_w = width(|c| &c.name, "ALERT");
+    let value_w = width(|c| &c.value, "VALUE");
+    let when_w = width(|c| &c.when, "WHEN");
+    let since_w = width(|c| &c.since, "SINCE");
+    // Names give way to the summary only below a third of the width for it.
+    let fixed = 2 + state_w + 1 + value_w + 1 + when_w + 1 + since_w + 1;
+    let want_rest = inner.width / 3;
+    if fixed + name_w + 1 + want_rest > inner.width {
+        name_w = inner
+            .width
+            .saturating_sub(fixed + 1 + want_rest)
+            .max(12)
+            .min(name_w);
+    }
+    let x_state = inner.x + 2;
+    let x_name = x_state + state_w + 1;
+    let x_value = x_name + name_w + 1;
+    let x_when = x_value + value_w + 1;
+    let x_since = x_when + when_w + 1;
+    let x_rest = x_since + since_w + 1;
+    let mut y = inner.y;
+    for (x, name) in [
+        (x_state, "STATE"),
+        (x_name, "ALERT"),
+        (x_value, "VALUE"),
+        (x_when, "WHEN"),
+        (x_since, "SINCE"),
+        (x_rest, "LABELS · SUMMARY"),
+    ] {
+        put(buf, x, y, right, name, head);
     }
     y += 1;
     // Room for the list; the history gets what is left (at least a third).
@@ -79,7 +162,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         .min(rows.len().saturating_sub(1));
     let visible = usize::from(list_bottom.saturating_sub(y)).max(1);
     let first = sel.saturating_sub(visible - 1);
-    for (k, row) in rows.iter().enumerate().skip(first) {
+    for (k, (row, c)) in rows.iter().zip(&cells).enumerate().skip(first) {
         if y >= list_bottom {
             break;
         }
@@ -90,79 +173,35 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
                 Style::new().bg(Color::Rgb(40, 40, 60)),
             );
         }
-        let mut word = row.state.clone();
-        if row.stale {
-            word.push_str(" (stale)");
-        }
-        if let Some(s) = state.explore.silence(&row.rule, &row.labels, now) {
-            word = format!("{word} silenced {}", short_duration(s.until - now));
-        }
         let marker = if selected { "▶ " } else { "  " };
         put(buf, inner.x, y, right, marker, Style::new().fg(Color::Cyan));
         put(
             buf,
-            inner.x + 2,
+            x_state,
             y,
-            inner.x + cols[1],
-            &word,
+            x_name - 1,
+            &c.word,
             state_style(&row.state),
         );
-        let name = if row.server {
-            format!("[server] {}", row.rule)
-        } else {
-            row.rule.clone()
-        };
         put(
             buf,
-            inner.x + cols[1],
+            x_name,
             y,
-            inner.x + cols[2] - 1,
-            &name,
+            x_value - 1,
+            &c.name,
             Style::new().add_modifier(Modifier::BOLD),
         );
-        // A firing instance may hold NaN (a rule without threshold, or `!=`): say so.
-        let no_value = row.server || matches!(row.state.as_str(), "inactive" | "unknown");
-        let value = if row.value.is_nan() && no_value {
-            "–".to_owned()
-        } else {
-            format_value(row.value)
-        };
+        put(buf, x_value, y, x_when - 1, &c.value, Style::new());
         put(
             buf,
-            inner.x + cols[2],
+            x_when,
             y,
-            inner.x + cols[3] - 1,
-            &value,
-            Style::new(),
-        );
-        let since = row
-            .since
-            .map_or("–".to_owned(), |t| short_duration(now - t));
-        put(
-            buf,
-            inner.x + cols[3],
-            y,
-            inner.x + cols[4] - 1,
-            &since,
-            Style::new(),
-        );
-        let x = put(
-            buf,
-            inner.x + cols[4],
-            y,
-            right,
-            &labels_text(&row.labels),
+            x_since - 1,
+            &c.when,
             Style::new().fg(Color::Gray),
         );
-        let x = if x > inner.x + cols[4] { x + 1 } else { x };
-        put(
-            buf,
-            x,
-            y,
-            right,
-            &row.summary,
-            Style::new().fg(Color::DarkGray),
-        );
+        put(buf, x_since, y, x_rest - 1, &c.since, Style::new());
+        put(buf, x_rest, y, right, &c.rest, Style::new().fg(Color::Gray));
         y += 1;
     }
     match &state.explore.server_alerts {

@@ -24,14 +24,14 @@ pub(crate) fn segment(state: &State, inst: &AlertInstance) -> (String, Style) {
             Format::from_unit(&state.dashboard.alert_unit(r))
         });
     let stale = if inst.stale { " (stale)" } else { "" };
+    let value = if inst.value.is_nan() {
+        "no data".to_owned()
+    } else {
+        format.format(inst.value, None)
+    };
     match inst.state {
         AlertState::Firing => {
             let since = inst.firing_since.unwrap_or(state.now);
-            let value = if inst.value.is_nan() {
-                "no data".to_owned()
-            } else {
-                format.format(inst.value, None)
-            };
             let text = format!(
                 " FIRING {} {value} for {}{stale} ",
                 inst.rule,
@@ -50,7 +50,7 @@ pub(crate) fn segment(state: &State, inst: &AlertInstance) -> (String, Style) {
                 _ => Style::new().fg(Color::Yellow),
             };
             (
-                format!(" PENDING {}{stale} ", inst.rule),
+                format!(" PENDING {} {value}{stale} ", inst.rule),
                 style.add_modifier(Modifier::BOLD),
             )
         }
@@ -88,17 +88,32 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
             segments.push(segment(state, inst));
         }
     }
+    // Silenced firing alerts leave a trace at the right end: how many there are.
+    let silenced = state.alerts.firing().filter(|i| !loud(i)).count();
+    let mut right = area.right();
+    if silenced > 0 {
+        let text = format!(" {silenced} silenced ");
+        let w = (text.chars().count() as u16).min(area.width);
+        right -= w;
+        buf.set_stringn(
+            right,
+            area.y,
+            &text,
+            usize::from(w),
+            base.fg(Color::Gray).add_modifier(Modifier::DIM),
+        );
+    }
     let alerts_w: usize = segments.iter().map(|(t, _)| t.chars().count() + 1).sum();
     let title = format!(" {} ", state.vars.title(&state.dashboard.title));
-    let right = area.right();
+    let width = right - area.x;
     let mut x = area.x;
-    if segments.is_empty() || title.chars().count() + alerts_w <= usize::from(area.width) {
+    if segments.is_empty() || title.chars().count() + alerts_w <= usize::from(width) {
         x = buf
             .set_stringn(
                 x,
                 area.y,
                 &title,
-                usize::from(area.width),
+                usize::from(width),
                 base.add_modifier(Modifier::BOLD),
             )
             .0;

@@ -51,6 +51,19 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
     if plot.width == 0 || plot.height == 0 {
         return;
     }
+    if ps.series.is_empty() {
+        // An answer with no series: say so rather than draw empty axes.
+        let text = "no data";
+        let x = plot.x + plot.width.saturating_sub(text.len() as u16) / 2;
+        buf.set_stringn(
+            x,
+            plot.y + plot.height / 2,
+            text,
+            usize::from(plot.right() - x),
+            Style::new().fg(Color::DarkGray),
+        );
+        return;
+    }
     let (lo, hi) = (ps.scale.lo, ps.scale.hi);
 
     // Series, the highest-ranked drawn last so it stays on top.
@@ -141,15 +154,32 @@ fn render_legend(buf: &mut Buffer, inner: Rect, y0: u16, rows: u16, ps: &PanelSt
     if rows == 0 || y0 >= bottom {
         return;
     }
-    // Everything fits: no "+N more series" needed. Otherwise keep room for it at the end.
+    // Everything fits: no "+N more series" needed. Otherwise keep room for it at the end
+    // ("+N more" in a narrow panel).
     let all_fit =
         ps.hidden == 0 && legend_pass(None, inner, y0, bottom, ps, 0).0 == ps.series.len();
-    let reserve = if all_fit { 0 } else { 17 };
+    // The longest of "+N more series", "+N more", "+N" that leaves the first entry its
+    // value and at least a few letters of its name on a one-row legend.
+    let total = ps.series.len() + ps.hidden;
+    let first_w = ps.series.first().map_or(0, |s| {
+        3 + s.name.chars().count().min(5) + s.last_text.chars().count()
+    });
+    let words = [" more series", " more", ""]
+        .into_iter()
+        .find(|w| {
+            rows > 1 || first_w + 2 + format!("+{total}{w}").len() <= usize::from(inner.width)
+        })
+        .unwrap_or("");
+    let reserve = if all_fit {
+        0
+    } else {
+        format!("+{total}{words}").len() as u16 + 1
+    };
     let (drawn, y) = legend_pass(Some(buf), inner, y0, bottom, ps, reserve);
     let more = ps.series.len() - drawn + ps.hidden;
     if more > 0 {
         let right = inner.right();
-        let text = format!("+{more} more series");
+        let text = format!("+{more}{words}");
         let x = right.saturating_sub(text.len() as u16).max(inner.x);
         buf.set_stringn(
             x,
@@ -183,24 +213,34 @@ fn legend_pass(
                 right
             }
         };
+        // The name is shortened (with "…") only for the first entry, so that a narrow
+        // panel shows at least one series with its value.
+        let mut name_room = usize::MAX;
         if x + width > limit(y) {
-            if x == inner.x && y + 1 >= bottom && reserve == 0 {
-                // A single entry wider than the row: shown cut rather than not at all.
-            } else if y + 1 >= bottom {
-                break;
-            } else {
-                x = inner.x;
-                y += 1;
-                if x + width > limit(y) && y + 1 >= bottom && reserve > 0 {
+            if x > inner.x {
+                // On to the next row, if there is one.
+                if y + 1 >= bottom {
                     break;
                 }
+                x = inner.x;
+                y += 1;
+            }
+            if x + width > limit(y) {
+                // Wider than a whole row: on the last row, leave the room to "+N more"
+                // once an entry is shown; else shorten the name, keep the value.
+                if y + 1 >= bottom && reserve > 0 && drawn > 0 {
+                    break;
+                }
+                let value_w = s.last_text.chars().count() as u16;
+                name_room = usize::from(limit(y).saturating_sub(x + 3 + value_w));
             }
         }
+        let name = shorten(&s.name, name_room);
         if let Some(buf) = buf.as_deref_mut() {
             let color = super::RASTER_PALETTE[usize::from(s.color)];
             let room = |from: u16| usize::from(right.saturating_sub(from));
             let (nx, _) = buf.set_stringn(x, y, "● ", room(x), Style::new().fg(color));
-            let (nx, _) = buf.set_stringn(nx, y, &s.name, room(nx), Style::new());
+            let (nx, _) = buf.set_stringn(nx, y, &name, room(nx), Style::new());
             buf.set_stringn(
                 nx + 1,
                 y,
@@ -209,8 +249,21 @@ fn legend_pass(
                 Style::new().add_modifier(Modifier::BOLD),
             );
         }
-        x += width + 2;
+        x += 3 + (name.chars().count() + s.last_text.chars().count()) as u16 + 2;
         drawn += 1;
     }
     (drawn, y)
+}
+
+/// `name` in at most `room` cells: cut with "…" when longer (nothing when `room` is 0).
+fn shorten(name: &str, room: usize) -> String {
+    if name.chars().count() <= room {
+        return name.to_owned();
+    }
+    if room == 0 {
+        return String::new();
+    }
+    let mut out: String = name.chars().take(room - 1).collect();
+    out.push('…');
+    out
 }

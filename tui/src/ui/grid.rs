@@ -136,10 +136,15 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
             .render(inner, buf);
         return;
     }
-    // Room for the error at the bottom, the data above it.
+    // Room for the error at the bottom (as many rows as its words need, up to half the
+    // panel), the data above it.
+    let error_lines = error.map(|e| {
+        super::inspector::wrap(&Line::from(format!("⚠ {e}")), usize::from(inner.width), 2)
+    });
     let (content, err_area) = match error {
         Some(_) if inner.height >= 3 => {
-            let rows = if inner.height >= 8 { 2 } else { 1 };
+            let need = error_lines.as_ref().map_or(1, Vec::len) as u16;
+            let rows = need.clamp(1, (inner.height / 2).max(1));
             (
                 Rect::new(inner.x, inner.y, inner.width, inner.height - rows),
                 Some(Rect::new(inner.x, inner.bottom() - rows, inner.width, rows)),
@@ -156,10 +161,9 @@ fn render_panel(buf: &mut Buffer, rect: Rect, state: &State, i: usize, firing: b
         PanelKind::Table => super::table::render(scratch, content, state, i),
         PanelKind::Text => {}
     });
-    if let (Some(e), Some(area)) = (error, err_area) {
-        Paragraph::new(format!("⚠ {e}"))
+    if let (Some(lines), Some(area)) = (error_lines, err_area) {
+        Paragraph::new(lines)
             .style(Style::new().fg(Color::Red))
-            .wrap(Wrap { trim: true })
             .render(area, buf);
     }
 }

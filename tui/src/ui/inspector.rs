@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use crate::app::{FetchKey, State};
 use crate::units::short_duration;
@@ -44,8 +44,15 @@ pub fn lines(state: &State, i: usize) -> Vec<Line<'static>> {
         if n > 0 {
             out.push(Line::default());
         }
+        let tail = state
+            .dashboard
+            .panels
+            .get(i)
+            .is_some_and(|p| crate::app::wants_tail(p.kind));
         let kind = match &key {
             FetchKey::Range { .. } => "range query",
+            // A graph's instant query draws the newest partial step.
+            FetchKey::Instant { .. } if tail => "instant query (the newest point, at now)",
             FetchKey::Instant { .. } => "instant query",
         };
         out.push(Line::from(vec![Span::styled(
@@ -124,17 +131,60 @@ pub fn lines(state: &State, i: usize) -> Vec<Line<'static>> {
     out
 }
 
-pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
-    let i = state.focus;
-    let Some(panel) = state.dashboard.panels.get(i) else {
-        return;
-    };
-    let text = lines(state, i);
+/// Cuts `line` into lines at most `width` cells wide, at spaces where it can; the
+/// continuation lines are indented by `indent` cells (under the value, not the label).
+pub fn wrap(line: &Line<'static>, width: usize, indent: usize) -> Vec<Line<'static>> {
+    let cells: Vec<(char, Style)> = line
+        .spans
+        .iter()
+        .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
+        .collect();
+    let width = width.max(1);
+    let indent = if indent + 8 > width { 0 } else { indent };
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut room = width;
+    while at < cells.len() || out.is_empty() {
+        let end = (at + room).min(cells.len());
+        let cut = if end < cells.len() {
+            // The last space within reach, if it leaves something on this line.
+            cells[at..end]
+                .iter()
+                .rposition(|(c, _)| *c == ' ')
+                .filter(|p| *p > 0)
+                .map_or(end, |p| at + p + 1)
+        } else {
+            end
+        };
+        let mut spans: Vec<Span<'static>> = Vec::new();
+        if !out.is_empty() && indent > 0 {
+            spans.push(Span::raw(" ".repeat(indent)));
+        }
+        for (c, style) in &cells[at..cut] {
+            match spans.last_mut() {
+                Some(last) if last.style == *style => last.content.to_mut().push(*c),
+                _ => spans.push(Span::styled(c.to_string(), *style)),
+            }
+        }
+        out.push(Line::from(spans));
+        at = cut;
+        room = width - indent;
+    }
+    out
+}
+
+/// Where the inspector goes in `area` and its lines wrapped to its width.
+fn layout(state: &State, area: Rect) -> (Rect, Vec<Line<'static>>) {
     let w = area
         .width
         .saturating_sub(4)
         .min(110)
         .max(area.width.min(20));
+    let inner_w = usize::from(w.saturating_sub(2));
+    let text: Vec<Line<'static>> = lines(state, state.focus)
+        .iter()
+        .flat_map(|l| wrap(l, inner_w, 9))
+        .collect();
     let h = (text.len() as u16 + 2)
         .min(area.height)
         .max(area.height.min(5));
@@ -144,18 +194,45 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         w,
         h,
     );
+    (rect, text)
+}
+
+/// Lines visible at once, and the furthest the inspector can scroll (for `update`).
+pub fn scroll_room(state: &State) -> (u16, u16) {
+    let (rect, text) = layout(state, state.grid_area());
+    let visible = rect.height.saturating_sub(2);
+    let total = u16::try_from(text.len()).unwrap_or(u16::MAX);
+    (visible, total.saturating_sub(visible))
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
+    let Some(panel) = state.dashboard.panels.get(state.focus) else {
+        return;
+    };
+    let (rect, text) = layout(state, area);
+    let visible = rect.height.saturating_sub(2);
+    let total = u16::try_from(text.len()).unwrap_or(u16::MAX);
+    let max = total.saturating_sub(visible);
+    let scroll = state.explore.inspector_scroll.min(max);
+    let bottom = if max > 0 {
+        format!(
+            " {}–{} of {total} · ↑/↓ PgUp/PgDn scroll · i / Esc closes ",
+            scroll + 1,
+            (scroll + visible).min(total)
+        )
+    } else {
+        " i / Esc closes ".to_owned()
+    };
     Clear.render(rect, buf);
     Paragraph::new(text)
-        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
         .block(
             Block::bordered()
                 .title(
                     Line::from(format!(" Inspect: {} ", panel.title))
                         .style(Style::new().add_modifier(Modifier::BOLD)),
                 )
-                .title_bottom(
-                    Line::from(" i / Esc closes ").style(Style::new().fg(Color::DarkGray)),
-                )
+                .title_bottom(Line::from(bottom).style(Style::new().fg(Color::DarkGray)))
                 .border_style(Style::new().fg(Color::Cyan)),
         )
         .render(rect, buf);

@@ -16,13 +16,38 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     buf.set_style(area, bar);
     let right = area.right();
     let mut x = area.x;
+    let sep = " │ ";
+    // Up to the first separator (server, URL) text is cut when it must be; after it the
+    // bar drops whole items that do not fit, never half a word, and a separator is drawn
+    // only before an item that is.
+    let mut listing = false;
+    let mut pending_sep = false;
     let mut put = |text: &str, style: Style| {
+        if text == sep {
+            listing = true;
+            pending_sep = true;
+            return;
+        }
+        let w = text.chars().count() as u16;
+        let sep_w = if pending_sep {
+            sep.chars().count() as u16
+        } else {
+            0
+        };
+        if listing && x.saturating_add(sep_w).saturating_add(w) > right {
+            return;
+        }
+        if pending_sep {
+            x = buf
+                .set_stringn(x, area.y, sep, usize::from(right - x), bar)
+                .0;
+            pending_sep = false;
+        }
         if x < right {
             let (nx, _) = buf.set_stringn(x, area.y, text, usize::from(right - x), style);
             x = nx;
         }
     };
-    let sep = " │ ";
     put(" ", bar);
     if let Some((start, end)) = state.replay {
         // A recording: where it is from and how long it is, instead of a server.

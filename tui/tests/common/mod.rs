@@ -140,7 +140,35 @@ pub fn answer(req: &FetchRequest, data: Data) -> Result<QueryResult, QueryError>
             if expr.contains("rate(app_request_count_total") {
                 return instant(49.8, Labels::new());
             }
-            instant(1.0, Labels::new())
+            // Anything else (a graph's value at its window's end, among others): what the
+            // range answer would hold at its first point, as a vector at NOW.
+            let one = FetchRequest {
+                key: FetchKey::Range {
+                    expr: expr.to_owned(),
+                    step_ms: 1000,
+                },
+                seq: req.seq,
+                window: Some(promdash_queries::source::RangeWindow {
+                    start: NOW,
+                    end: NOW,
+                    step: Duration::from_secs(1),
+                }),
+                time: None,
+            };
+            match answer(&one, data)?.data {
+                QueryData::Matrix(m) => ok(QueryData::Vector(
+                    m.into_iter()
+                        .filter_map(|s| {
+                            let sample = *s.samples.last()?;
+                            Some(InstantSeries {
+                                labels: s.labels,
+                                sample,
+                            })
+                        })
+                        .collect(),
+                )),
+                other => ok(other),
+            }
         }
         FetchKey::Range { .. } => {
             let Some(w) = req.window else {
