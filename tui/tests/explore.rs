@@ -402,6 +402,39 @@ fn inspector_shows_what_the_focused_panel_sent_and_got() {
     assert!(!state.quit);
 }
 
+/// At 80×24 the inspector wraps its long lines inside its box and scrolls through what
+/// does not fit: arrows, PgDn, End, Home.
+#[test]
+fn inspector_wraps_and_scrolls_at_80x24() {
+    let mut state = loaded(80, 24);
+    state.focus = 5; // Latency p50 / p95 / p99: six requests, long expressions
+    update(&mut state, char_key('i'));
+    let top = screen(&state);
+    // A long expression is wrapped, not cut: its end is on screen.
+    assert!(top.contains("bucket[1m])))"), "{top}");
+    assert!(top.contains("#1 range query"), "{top}");
+    assert!(!top.contains("#6 "), "more than fits: {top}");
+    assert!(top.contains(" of "), "says where it is: {top}");
+    update(&mut state, key(KeyCode::Down));
+    assert_eq!(state.explore.inspector_scroll, 1);
+    let down = screen(&state);
+    assert!(!down.contains("#1 range query"), "{down}");
+    update(&mut state, key(KeyCode::End));
+    let end = screen(&state);
+    assert!(end.contains("#6 instant query"), "{end}");
+    // Further down stays at the end.
+    let at_end = state.explore.inspector_scroll;
+    update(&mut state, key(KeyCode::PageDown));
+    update(&mut state, key(KeyCode::Down));
+    assert_eq!(state.explore.inspector_scroll, at_end);
+    update(&mut state, key(KeyCode::Home));
+    assert_eq!(screen(&state), top);
+    // Every line stays inside the box: nothing written past its right border.
+    for line in top.lines().skip(1) {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+}
+
 #[test]
 fn cursor_moves_with_arrows_and_shows_values() {
     let mut state = loaded(120, 40);
@@ -536,6 +569,23 @@ fn alerts_view_lists_silences_and_fetches_server_alerts_while_open() {
     }
     update(&mut state, Msg::Resize(120, 40));
     update(&mut state, char_key('a'));
+    // At 80 columns the view keeps names whole, the inactive rule's value and threshold,
+    // the silence and the start of each summary.
+    update(&mut state, Msg::Resize(80, 24));
+    let text = screen(&state);
+    for want in [
+        "HighLatencyP95",
+        "[server] TargetDown",
+        "0.012 > 0.05",
+        "silenced 59m",
+        "node exporter",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    insta::with_settings!({ snapshot_suffix => "80x24", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("alerts_view_silenced", text);
+    });
+    update(&mut state, Msg::Resize(120, 40));
     // `S` clears: the banner shows it again.
     update(&mut state, char_key('S'));
     assert!(state.explore.silences.is_empty());

@@ -141,6 +141,11 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     let x_when = x_value + value_w + 1;
     let x_since = x_when + when_w + 1;
     let x_rest = x_since + since_w + 1;
+    // Labels and summaries too long for what is left of the line go on a line of their
+    // own under the row, from the name's column (at 80 columns, most do).
+    let rest_room = usize::from(right.saturating_sub(x_rest));
+    let two_lines = cells.iter().any(|c| c.rest.chars().count() > rest_room);
+    let (x_summary, row_h) = if two_lines { (x_name, 2) } else { (x_rest, 1) };
     let mut y = inner.y;
     for (x, name) in [
         (x_state, "STATE"),
@@ -148,9 +153,11 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         (x_value, "VALUE"),
         (x_when, "WHEN"),
         (x_since, "SINCE"),
-        (x_rest, "LABELS · SUMMARY"),
     ] {
         put(buf, x, y, right, name, head);
+    }
+    if !two_lines {
+        put(buf, x_rest, y, right, "LABELS · SUMMARY", head);
     }
     y += 1;
     // Room for the list; the history gets what is left (at least a third).
@@ -160,16 +167,16 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         .explore
         .alert_selected
         .min(rows.len().saturating_sub(1));
-    let visible = usize::from(list_bottom.saturating_sub(y)).max(1);
+    let visible = usize::from(list_bottom.saturating_sub(y) / row_h).max(1);
     let first = sel.saturating_sub(visible - 1);
     for (k, (row, c)) in rows.iter().zip(&cells).enumerate().skip(first) {
-        if y >= list_bottom {
+        if y + row_h > list_bottom {
             break;
         }
         let selected = k == sel;
         if selected {
             buf.set_style(
-                Rect::new(inner.x, y, inner.width, 1),
+                Rect::new(inner.x, y, inner.width, row_h),
                 Style::new().bg(Color::Rgb(40, 40, 60)),
             );
         }
@@ -201,8 +208,15 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
             Style::new().fg(Color::Gray),
         );
         put(buf, x_since, y, x_rest - 1, &c.since, Style::new());
-        put(buf, x_rest, y, right, &c.rest, Style::new().fg(Color::Gray));
-        y += 1;
+        put(
+            buf,
+            x_summary,
+            y + row_h - 1,
+            right,
+            &c.rest,
+            Style::new().fg(Color::Gray),
+        );
+        y += row_h;
     }
     match &state.explore.server_alerts {
         Some(Err(e)) if y < list_bottom => {
