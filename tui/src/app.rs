@@ -1022,6 +1022,14 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.range = zoom(state.range, false);
             state.refetch()
         }
+        // Live, ← pauses at now and pans back (the status bar says PAUSED); → has nothing
+        // newer to go to.
+        KeyCode::Left if !state.paused => {
+            state.paused = true;
+            let half = state.range.as_secs_f64() / 2.0;
+            state.end = Some(state.now - half);
+            state.refetch()
+        }
         KeyCode::Left | KeyCode::Right if state.paused => {
             let half = state.range.as_secs_f64() / 2.0;
             let end = state.end.unwrap_or(state.now);

@@ -532,3 +532,30 @@ fn status_bar_drops_whole_items() {
         }
     }
 }
+
+/// A graph whose query answers no series says "no data" instead of empty axes.
+#[test]
+fn an_empty_graph_says_no_data() {
+    use promdash_queries::model::{Notes, QueryData, QueryResult};
+    let dashboard = parse_dashboard(
+        "title = \"Empty\"\n[[panels]]\ntitle = \"Nothing\"\nkind = \"graph\"\nquery = \"absent_metric\"\n",
+        "empty.toml",
+    )
+    .expect("valid");
+    let (mut state, reqs) = start(dashboard, 60, 16);
+    for r in &reqs {
+        let empty = match r.window {
+            Some(_) => QueryData::Matrix(Vec::new()),
+            None => QueryData::Vector(Vec::new()),
+        };
+        let ok = Ok(QueryResult {
+            data: empty,
+            notes: Notes::default(),
+        });
+        update(&mut state, fetched(r, ok));
+    }
+    assert!(state.panels[0].loaded);
+    let text = screen(&state);
+    assert!(text.contains("no data"), "{text}");
+    assert!(!text.contains("waiting for data"), "{text}");
+}

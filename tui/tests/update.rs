@@ -147,15 +147,36 @@ fn pause_stops_panel_refresh_and_pins_the_window() {
 }
 
 #[test]
-fn pan_only_while_paused_and_never_past_now() {
+fn left_while_live_pauses_and_pans_back() {
     let (mut state, reqs) = default_state(120, 40);
     answer_all(&mut state, &reqs, Data::default());
     assert!(
-        fetches(update(&mut state, key(KeyCode::Left))).is_empty(),
-        "no pan while live"
+        fetches(update(&mut state, key(KeyCode::Right))).is_empty(),
+        "nothing newer than now"
     );
+    assert!(!state.paused);
+    let panned = fetches(update(&mut state, key(KeyCode::Left)));
+    assert!(state.paused, "← pauses");
+    assert_eq!(
+        state.end,
+        Some(NOW - 450.0),
+        "and pans half the 15m range back"
+    );
+    assert!(!panned.is_empty(), "the panned window is asked for");
+    answer_all(&mut state, &panned, Data::default());
+    let text = screen(&state);
+    let status = text.lines().last().unwrap_or_default();
+    assert!(status.contains("PAUSED at 14:54:45"), "{status}");
+    // p resumes live.
+    update(&mut state, char_key('p'));
+    assert!(!state.paused);
     assert_eq!(state.end, None);
+}
 
+#[test]
+fn pan_while_paused_and_never_past_now() {
+    let (mut state, reqs) = default_state(120, 40);
+    answer_all(&mut state, &reqs, Data::default());
     update(&mut state, char_key('p'));
     let panned = fetches(update(&mut state, key(KeyCode::Left)));
     assert_eq!(state.end, Some(NOW - 450.0), "half of the 15m range back");

@@ -15,7 +15,7 @@ pub const KEYS: [(&str, &str); 23] = [
     ("r", "refresh now"),
     ("p", "pause / resume live updates"),
     ("+ / -", "zoom in / out (5m 15m 1h 6h 24h 7d)"),
-    ("← / →", "pan back / forward while paused"),
+    ("← / →", "pan back / forward (← pauses when live)"),
     ("Tab", "focus the next panel (or row title)"),
     ("Shift-Tab", "focus the previous panel"),
     ("Enter", "show the focused panel full screen"),
