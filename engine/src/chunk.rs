@@ -49,54 +49,92 @@ impl BitWriter {
     }
 }
 
-/// Reads bits written by [`BitWriter`].
+/// Reads bits written by [`BitWriter`], through a 64-bit buffer refilled a word at a time.
 #[derive(Debug, Clone)]
 struct BitReader<'a> {
     bytes: &'a [u8],
-    /// Position in bits.
-    pos: usize,
+    /// The next byte not yet loaded into `buf`.
+    next: usize,
+    /// The bits not yet read, most significant first: the top `avail` bits are valid, the
+    /// bits below them are zeros or already the bits that follow (the same ones a later
+    /// refill loads again).
+    buf: u64,
+    avail: u32,
 }
 
-impl BitReader<'_> {
-    /// The 64 bits from the byte holding the current position on (zeros past the end).
-    fn word(&self) -> u64 {
-        let i = self.pos / 8;
-        match self.bytes.get(i..i + 8) {
-            Some(b) => {
-                let mut buf = [0u8; 8];
-                buf.copy_from_slice(b);
-                u64::from_be_bytes(buf)
-            }
-            None => {
-                let mut buf = [0u8; 8];
-                let tail = self.bytes.get(i..).unwrap_or(&[]);
-                buf[..tail.len()].copy_from_slice(tail);
-                u64::from_be_bytes(buf)
+impl<'a> BitReader<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        BitReader {
+            bytes,
+            next: 0,
+            buf: 0,
+            avail: 0,
+        }
+    }
+
+    /// Loads whole bytes into `buf`: at least 57 valid bits unless the data ends first.
+    #[inline]
+    fn refill(&mut self) {
+        if let Some(b) = self.bytes.get(self.next..self.next + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(b);
+            // `avail` <= 63 here (callers refill only when short of a read of <= 56 bits).
+            self.buf |= u64::from_be_bytes(word) >> self.avail;
+            let take = (63 - self.avail) / 8;
+            self.next += take as usize;
+            self.avail += take * 8;
+        } else {
+            while self.avail <= 56 && self.next < self.bytes.len() {
+                self.buf |= u64::from(self.bytes[self.next]) << (56 - self.avail);
+                self.next += 1;
+                self.avail += 8;
             }
         }
     }
 
-    fn read_bit(&mut self) -> Option<bool> {
-        Some(self.read_bits(1)? == 1)
+    /// Makes at least `n` (<= 56) bits available; `None` if the data ends first.
+    #[inline]
+    fn ensure(&mut self, n: u32) -> Option<()> {
+        if self.avail < n {
+            self.refill();
+            if self.avail < n {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Drops `n` (< 64, at most `avail`) bits.
+    #[inline]
+    fn consume(&mut self, n: u32) {
+        self.buf <<= n;
+        self.avail -= n;
+    }
+
+    /// Takes `n` bits (1..=56) already made available.
+    #[inline]
+    fn take(&mut self, n: u32) -> u64 {
+        let v = self.buf >> (64 - n);
+        self.consume(n);
+        v
     }
 
     /// Reads `n` bits (n <= 64), most significant first; `None` past the end.
-    fn read_bits(&mut self, n: u8) -> Option<u64> {
-        if n == 0 {
-            return Some(0);
+    #[inline]
+    fn read_bits(&mut self, n: u32) -> Option<u64> {
+        match n {
+            0 => Some(0),
+            1..=56 => {
+                self.ensure(n)?;
+                Some(self.take(n))
+            }
+            _ => {
+                // More than a refill guarantees: two halves.
+                let hi = self.read_bits(n - 32)?;
+                let lo = self.read_bits(32)?;
+                Some((hi << 32) | lo)
+            }
         }
-        if self.pos + n as usize > self.bytes.len() * 8 {
-            return None;
-        }
-        if n > 56 {
-            // More than one unaligned word can hold: two halves.
-            let hi = self.read_bits(n - 32)?;
-            let lo = self.read_bits(32)?;
-            return Some((hi << 32) | lo);
-        }
-        let w = self.word() << (self.pos % 8);
-        self.pos += n as usize;
-        Some(w >> (64 - n))
     }
 }
 
@@ -126,21 +164,24 @@ fn write_dod(w: &mut BitWriter, dod: i64) {
     w.write_bits(dod as u64, 64);
 }
 
+#[inline]
 fn read_dod(r: &mut BitReader<'_>) -> Option<i64> {
-    let mut ones = 0;
-    while ones < 4 {
-        if !r.read_bit()? {
-            break;
-        }
-        ones += 1;
+    // The prefix: up to four ones, ended by a zero unless there are four. Bits past the
+    // end of the data read as zeros here; `ensure` below rejects them.
+    if r.avail < 4 {
+        r.refill();
     }
+    let ones = r.buf.leading_ones().min(4);
+    let prefix = if ones == 4 { 4 } else { ones + 1 };
+    r.ensure(prefix)?;
+    r.consume(prefix);
     if ones == 0 {
         return Some(0);
     }
     if ones == 4 {
         return Some(r.read_bits(64)? as i64);
     }
-    let bits = DOD_WIDTHS[ones - 1];
+    let bits = u32::from(DOD_WIDTHS[ones as usize - 1]);
     let raw = r.read_bits(bits)?;
     // Sign-extend from `bits`; the range is (-half, half], so `half` itself is positive.
     let half = 1u64 << (bits - 1);
@@ -288,10 +329,7 @@ impl XorChunk {
     /// The samples in time order.
     pub fn iter(&self) -> XorIter<'_> {
         XorIter {
-            r: BitReader {
-                bytes: &self.data,
-                pos: 0,
-            },
+            r: BitReader::new(&self.data),
             left: self.count,
             read: 0,
             t: 0,
@@ -305,6 +343,10 @@ impl XorChunk {
     /// Appends the samples with `mint <= t <= maxt` to `out`.
     pub fn decode_range(&self, mint: i64, maxt: i64, out: &mut Vec<Point>) {
         if self.max_t < mint || self.min_t > maxt {
+            return;
+        }
+        if mint <= self.min_t && self.max_t <= maxt {
+            out.extend(self.iter());
             return;
         }
         for p in self.iter() {
@@ -332,24 +374,34 @@ pub struct XorIter<'a> {
 }
 
 impl XorIter<'_> {
+    #[inline]
     fn read_value(&mut self) -> Option<()> {
-        if !self.r.read_bit()? {
+        // Control bits and a new window's sizes: at most 2 + 5 + 6 bits.
+        if self.r.avail < 13 {
+            self.r.refill();
+        }
+        self.r.ensure(1)?;
+        if self.r.take(1) == 0 {
             return Some(());
         }
-        if self.r.read_bit()? {
-            self.leading = self.r.read_bits(5)? as u8;
-            let mut sig = self.r.read_bits(6)? as u8;
+        self.r.ensure(1)?;
+        if self.r.take(1) == 1 {
+            self.r.ensure(11)?;
+            let header = self.r.take(11);
+            self.leading = (header >> 6) as u8;
+            let mut sig = (header & 0x3f) as u8;
             if sig == 0 {
                 sig = 64;
             }
             self.trailing = 64 - self.leading - sig;
         }
         let sig = 64 - self.leading - self.trailing;
-        let xor = self.r.read_bits(sig)? << self.trailing;
+        let xor = self.r.read_bits(u32::from(sig))? << self.trailing;
         self.v_bits ^= xor;
         Some(())
     }
 
+    #[inline]
     fn step(&mut self) -> Option<Point> {
         match self.read {
             0 => {
@@ -378,6 +430,7 @@ impl XorIter<'_> {
 impl Iterator for XorIter<'_> {
     type Item = Point;
 
+    #[inline]
     fn next(&mut self) -> Option<Point> {
         if self.left == 0 {
             return None;
@@ -498,7 +551,11 @@ mod tests {
         #[test]
         fn any_samples_round_trip(
             start in any::<i32>(),
-            deltas in proptest::collection::vec(0i64..100_000_000, 1..200),
+            // Scrape-like steps, and any step up to 2^50 ms (every delta-of-delta width).
+            deltas in proptest::collection::vec(
+                prop_oneof![0i64..100_000_000, 0i64..(1i64 << 50)],
+                1..200,
+            ),
             bits in proptest::collection::vec(any::<u64>(), 200),
             repeat in proptest::collection::vec(any::<bool>(), 200),
         ) {

@@ -315,14 +315,17 @@ impl Store {
             return;
         };
         let first = s.chunks.partition_point(|c| c.max_t() < mint);
-        for c in &s.chunks[first..] {
-            if c.min_t() > maxt {
-                return;
-            }
+        let chunks = &s.chunks[first..];
+        let chunks = &chunks[..chunks.partition_point(|c| c.min_t() <= maxt)];
+        let from = s.head.partition_point(|p| p.t < mint);
+        let head = &s.head[from..];
+        let head = &head[..head.partition_point(|p| p.t <= maxt)];
+        // Room for every sample of the chunks read (a few more than the range may hold).
+        out.reserve(chunks.iter().map(XorChunk::len).sum::<usize>() + head.len());
+        for c in chunks {
             c.decode_range(mint, maxt, out);
         }
-        let from = s.head.partition_point(|p| p.t < mint);
-        out.extend(s.head[from..].iter().take_while(|p| p.t <= maxt));
+        out.extend_from_slice(head);
     }
 
     /// The series matching all `matchers`, ascending by id. A matcher on a label a series
