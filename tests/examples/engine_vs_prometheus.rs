@@ -12,7 +12,13 @@
 //! create-blocks-from openmetrics` and loads the same file into an engine `Store`. Each query
 //! is then a range query over the whole span at 200 steps: Prometheus's time is its own
 //! `execTotalTime` from `stats=all`, the engine's the wall time of `Engine::range`
-//! (`Compat::V2`) in this process; both are the median of `RUNS` runs after one warm-up.
+//! (`Compat::V2`) in this process. Each run asks Prometheus once and then the engine once,
+//! so that both see the same load on a shared machine; the table gives the median and the
+//! fastest of `RUNS` runs (default 15, `RUNS=N` to change) after one warm-up of each.
+//!
+//! `ENGINE_ONLY=N` skips Prometheus and evaluates each query N times on the engine alone
+//! (for a profiler: `perf record` or `valgrind --tool=callgrind` around the example), or
+//! only the queries whose text contains `ENGINE_QUERY` when that is set.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -26,7 +32,7 @@ use promdash_tests::Prometheus;
 
 /// Start of the data (ms): 2023-11-14T22:13:20Z.
 const START: i64 = 1_700_000_000_000;
-const RUNS: usize = 7;
+const RUNS: usize = 15;
 const POINTS: i64 = 200;
 
 const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
@@ -298,6 +304,33 @@ async fn main() -> anyhow::Result<()> {
     drop(text);
     println!("engine store: {loaded} samples loaded");
 
+    let engine = Engine::new(EngineOptions {
+        compat: Compat::V2,
+        ..EngineOptions::default()
+    });
+    // 200 points over the whole span.
+    let step = duration / POINTS;
+    let start = START;
+    let end = START + (POINTS - 1) * step;
+    if let Some(n) = std::env::var("ENGINE_ONLY")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        let only = std::env::var("ENGINE_QUERY").unwrap_or_default();
+        for expr in QUERIES.iter().filter(|q| q.contains(&only)) {
+            let mut times = Vec::new();
+            for _ in 0..n {
+                let t = Instant::now();
+                engine
+                    .range(&store, expr, start, end, step)
+                    .with_context(|| format!("engine: {expr}"))?;
+                times.push(t.elapsed().as_secs_f64());
+            }
+            println!("{:.2} ms  {expr}", median(times) * 1e3);
+        }
+        return Ok(());
+    }
+
     let t0 = Instant::now();
     let prometheus = Prometheus::start_on_openmetrics(&file).await?;
     std::fs::remove_file(&file)?;
@@ -309,65 +342,61 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(120))
         .build()?;
 
-    let engine = Engine::new(EngineOptions {
-        compat: Compat::V2,
-        ..EngineOptions::default()
-    });
-    // 200 points over the whole span.
-    let step = duration / POINTS;
-    let start = START;
-    let end = START + (POINTS - 1) * step;
+    let runs = std::env::var("RUNS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(RUNS);
     println!(
-        "range queries: {POINTS} steps of {} s from the first sample; median of {RUNS} runs after a warm-up; load before: {}",
+        "range queries: {POINTS} steps of {} s from the first sample; Prometheus and the engine in turn, {runs} runs after a warm-up; load before: {}",
         step / 1000,
         loadavg()
     );
     println!();
     println!(
-        "| query | series (Prometheus / engine) | Prometheus execTotalTime | engine | engine / Prometheus |"
+        "| query | series (Prometheus / engine) | Prometheus execTotalTime median (fastest) | engine median (fastest) | engine / Prometheus, medians (fastest) |"
     );
     println!("|---|---|---:|---:|---:|");
     let mut worst: f64 = 0.0;
     for expr in QUERIES {
-        let mut prom = Vec::new();
-        let mut prom_series = 0;
-        for i in 0..=RUNS {
+        let (mut prom, mut eng) = (Vec::new(), Vec::new());
+        let (mut prom_series, mut eng_series) = (0, 0);
+        for i in 0..=runs {
             let (t, n) =
                 prometheus_range(&client, &prometheus.url(), expr, (start, end, step)).await?;
             prom_series = n;
-            if i > 0 {
-                prom.push(t);
-            }
-        }
-        let mut eng = Vec::new();
-        let mut eng_series = 0;
-        for i in 0..=RUNS {
-            let t = Instant::now();
+            let began = Instant::now();
             let v = engine
                 .range(&store, expr, start, end, step)
                 .with_context(|| format!("engine: {expr}"))?;
-            let took = t.elapsed().as_secs_f64();
+            let took = began.elapsed().as_secs_f64();
             eng_series = match &v {
                 Value::Matrix(m) => m.len(),
                 _ => 1,
             };
             if i > 0 {
+                prom.push(t);
                 eng.push(took);
             }
         }
+        let fastest = |xs: &[f64]| xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let (pf, ef) = (fastest(&prom), fastest(&eng));
         let (p, e) = (median(prom), median(eng));
         worst = worst.max(e / p);
         println!(
-            "| `{}` | {prom_series} / {eng_series} | {:.2} ms | {:.2} ms | {:.2} |",
+            "| `{}` | {prom_series} / {eng_series} | {:.2} ms ({:.2}) | {:.2} ms ({:.2}) | {:.2} ({:.2}) |",
             expr.replace('|', "\\|"),
             p * 1e3,
+            pf * 1e3,
             e * 1e3,
-            e / p
+            ef * 1e3,
+            e / p,
+            ef / pf
         );
     }
     println!();
     println!(
-        "worst ratio {worst:.2} (target <= 0.5); load after: {}",
+        "worst ratio of medians {worst:.2} (target <= 0.5); load after: {}",
         loadavg()
     );
     Ok(())
