@@ -112,3 +112,32 @@ fn scrape_interval_from_the_dashboard_sets_rate_interval() {
         "sum by (le) (rate(app_request_latency_seconds_bucket[2m]))"
     );
 }
+
+/// In a small panel the p95 and p99 lines would cover most of the shading: only p50 is
+/// drawn over it, the legend still gives all three.
+#[test]
+fn small_heatmap_keeps_its_shading() {
+    let dashboard = parse_dashboard(DASHBOARD, "heatmap.toml").expect("valid");
+    let (mut state, reqs) = start(dashboard, 60, 12);
+    let r = &reqs[0];
+    let w = r.window.expect("window");
+    let result = Ok(QueryResult {
+        data: QueryData::Matrix(buckets(w.start, w.end, w.step.as_secs_f64())),
+        notes: Notes::default(),
+    });
+    update(&mut state, fetched(r, result));
+    let text = screen(&state);
+    let plot: String = text
+        .lines()
+        .filter(|l| !l.contains(" p50 "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(plot.contains('─'), "the p50 line: {text}");
+    assert!(!plot.contains('═') && !plot.contains('≡'), "{text}");
+    assert!(
+        text.contains("═ p95") || text.contains("═ p9"),
+        "legend: {text}"
+    );
+    let shaded = plot.chars().filter(|c| "░▒▓█".contains(*c)).count();
+    assert!(shaded > 0, "{text}");
+}

@@ -17,6 +17,9 @@ const SHADES: [(char, Color); 4] = [
 ];
 
 /// Glyph and colour of the p50, p95 and p99 lines.
+/// Below this many plot rows only the p50 line is drawn over the shading.
+pub const SMALL_ROWS: usize = 10;
+
 pub const QUANTILE_MARKS: [(char, Color); 3] = [
     ('─', Color::White),
     ('═', Color::LightMagenta),
@@ -66,8 +69,14 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
                 .set_style(Style::new().fg(color));
         }
     }
-    // Quantile lines, p50 last so it stays on top.
-    for k in (0..QUANTILES.len()).rev() {
+    // Quantile lines, p50 last so it stays on top. In a small panel three lines would
+    // cover most of the shading: only p50 is drawn (the legend still has all three).
+    let lines = if rows < SMALL_ROWS {
+        1
+    } else {
+        QUANTILES.len()
+    };
+    for k in (0..lines).rev() {
         let (ch, color) = QUANTILE_MARKS[k];
         for (c, row) in view.quantile_rows[k].iter().enumerate().take(cols) {
             if let Some(r) = row
