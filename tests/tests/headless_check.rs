@@ -58,6 +58,7 @@ impl Checker {
             instant,
             refresh: None,
             output: promdash::headless::Report::Text,
+            rules: Vec::new(),
         };
         let conn = ConnectionArgs {
             url: Some(self.url.clone()),

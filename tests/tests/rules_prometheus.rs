@@ -11,13 +11,16 @@
 //! go through the same states, each change within one evaluation interval of Prometheus's
 //! (a scrape landing between Prometheus's evaluation and promdash's later query can move it
 //! by one). The alerts firing at the end must equal `/api/v1/rules`'s (labels, rendered
-//! annotations, state, value; `activeAt` within one interval). With Prometheus killed,
-//! evaluations fail, every rule turns unhealthy and no alert changes state.
+//! annotations, state, value; `activeAt` within one interval), and `promdash check --rules`
+//! on the same file lists exactly those as FIRING (exit 1). With Prometheus killed,
+//! evaluations fail, every rule turns unhealthy, no alert changes state, and `check`
+//! exits 2.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use promdash::headless::{CheckArgs, ConnectionArgs, HeadlessCommand, Outcome, Report, run};
 use promdash_queries::rules::eval::{
     AlertStatus, EvalContext, GroupState, Health, QuerySample, RuleBackend,
 };
@@ -30,6 +33,51 @@ use promdash_tests::scripted::ScriptedExporter;
 use serde_json::Value;
 
 const RULES: &str = include_str!("../fixtures/rules/live/alerting.yml");
+const RULES_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/rules/live/alerting.yml"
+);
+
+/// `promdash check --rules alerting.yml [--instant]` against `url`.
+async fn check_rules(url: &str, instant: bool) -> (Outcome, String, String) {
+    let args = CheckArgs {
+        dashboard: None,
+        instant,
+        refresh: None,
+        output: Report::Text,
+        rules: vec![RULES_PATH.to_owned()],
+    };
+    let conn = ConnectionArgs {
+        url: Some(url.to_owned()),
+        ..ConnectionArgs::default()
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let outcome = run(
+        HeadlessCommand::Check(args),
+        &conn,
+        || unreachable!("completions are not asked for"),
+        &mut out,
+        &mut err,
+    )
+    .await
+    .expect("output goes to Vecs");
+    (
+        outcome,
+        String::from_utf8(out).expect("utf-8"),
+        String::from_utf8(err).expect("utf-8"),
+    )
+}
+
+/// The `FIRING name{labels}` heads of `check`'s lines.
+fn firing_lines(out: &str) -> BTreeSet<String> {
+    out.lines()
+        .filter(|l| l.starts_with("FIRING"))
+        .filter_map(|l| {
+            l.split_once("}  value")
+                .map(|(head, _)| format!("{head}}}"))
+        })
+        .collect()
+}
 
 /// Records the `ALERTS` samples an evaluation writes; queries go to the server.
 struct Capture<'a> {
@@ -418,6 +466,44 @@ async fn alert_states_equal_prometheus_rule_manager() {
         );
     }
 
+    // `promdash check --rules` on the same file lists the alerts Prometheus has firing
+    // (its evaluations fall on whole intervals, not Prometheus's: polled until it has seen
+    // the breach for `for`).
+    let expected: BTreeSet<String> = theirs_now
+        .iter()
+        .filter(|(_, a)| a["state"] == "firing")
+        .map(|(_, a)| {
+            let mut l = json_map(&a["labels"]);
+            let name = l.remove("alertname").unwrap_or_default();
+            let labels: Vec<String> = l.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            format!("FIRING   {name}{{{}}}", labels.join(", "))
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (outcome, out, err) = check_rules(&url, false).await;
+        if outcome == Outcome::Firing && firing_lines(&out) == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "check --rules: {outcome:?}\n{out}{err}\nexpected {expected:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (outcome, out, err) = check_rules(&url, true).await;
+    assert_eq!(
+        outcome,
+        Outcome::Firing,
+        "check --rules --instant:\n{out}{err}"
+    );
+    assert_eq!(
+        firing_lines(&out),
+        expected,
+        "check --rules --instant:\n{out}"
+    );
+    assert!(out.contains("OK       FlagSet"), "{out}");
+
     // Prometheus killed while firing: every evaluation fails, nothing changes state.
     let before = states(&groups);
     assert!(before.values().any(|s| *s == AlertStatus::Firing));
@@ -427,7 +513,7 @@ async fn alert_states_equal_prometheus_rule_manager() {
         .iter()
         .map(|g| (g.name.clone(), vec![last + 2000, last + 4000]))
         .collect();
-    let (groups, written) = replay(url, groups, later).await.expect("replay");
+    let (groups, written) = replay(url.clone(), groups, later).await.expect("replay");
     for g in &groups {
         for r in &g.rules {
             assert_eq!(r.health, Health::Bad, "{}", r.rule.name());
@@ -436,6 +522,14 @@ async fn alert_states_equal_prometheus_rule_manager() {
     }
     assert_eq!(states(&groups), before, "an outage changed alert states");
     assert!(written.is_empty(), "failed evaluations wrote {written:?}");
+    let (outcome, out, err) = check_rules(&url, false).await;
+    assert_eq!(
+        outcome,
+        Outcome::Failed,
+        "check --rules, server down:\n{out}{err}"
+    );
+    assert!(err.contains("UNKNOWN"), "{err}");
+    assert!(!out.contains("FIRING"), "{out}");
 }
 
 #[test]

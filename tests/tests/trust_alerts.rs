@@ -39,6 +39,7 @@ impl Checker {
             instant: false,
             refresh: None,
             output,
+            rules: Vec::new(),
         };
         let conn = ConnectionArgs {
             url: Some(self.url.clone()),

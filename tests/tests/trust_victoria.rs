@@ -112,6 +112,7 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
                 instant: false,
                 refresh: None,
                 output: Report::Text,
+                rules: Vec::new(),
             }),
             &url,
         )
@@ -236,6 +237,7 @@ async fn victoria_metrics_with_a_zero_latency_offset_hides_nothing() {
             instant: false,
             refresh: None,
             output: Report::Text,
+            rules: Vec::new(),
         }),
         &url,
     )

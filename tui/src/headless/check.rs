@@ -56,6 +56,11 @@ pub struct CheckArgs {
     /// `text` for people, `json` for programs (one object: rules, instances, counts).
     #[arg(long, short = 'o', value_enum, default_value_t = super::Report::Text)]
     pub output: super::Report,
+
+    /// Check these Prometheus rule files (FILE or GLOB, repeatable) instead of the
+    /// dashboard's `[[alerts]]`, evaluated as Prometheus's rule manager does.
+    #[arg(long = "rules", value_name = "FILE|GLOB", conflicts_with = "dashboard")]
+    pub rules: Vec<String>,
 }
 
 /// What one rule came to.

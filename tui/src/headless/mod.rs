@@ -20,6 +20,7 @@
 //! [`main`] as the fallback. Nothing here touches the terminal beyond stdout and stderr.
 
 pub mod check;
+pub mod check_rules;
 pub mod import;
 pub use crate::connection as conn;
 pub mod output;
@@ -221,6 +222,12 @@ pub async fn run(
             run_query(&client, &args, out, err).await
         }
         HeadlessCommand::Import(cmd) => import::run_import(&cmd, out, err),
+        HeadlessCommand::Check(args) if !args.rules.is_empty() => {
+            let Some(client) = client(conn, None, err)? else {
+                return Ok(Outcome::Failed);
+            };
+            check_rules::run_rules_check(&client, &args, out, err).await
+        }
         HeadlessCommand::Check(args) => {
             let mut dashboard = match &args.dashboard {
                 None => default_dashboard(),
