@@ -324,20 +324,48 @@ async fn dashboard_against_real_prometheus() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_fills_and_fault_fires() -> anyhow::Result<()> {
-    let binary = promdash_binary()?;
+async fn demo_with_prometheus_fills_and_fault_fires() -> anyhow::Result<()> {
     if promdash_tests::find_binary("prometheus", "prometheus").is_err() {
         bail!("prometheus is not installed (Debian/Ubuntu: apt-get install prometheus)");
     }
     let dir = tempfile::tempdir()?;
     let args = vec![
         "demo".to_owned(),
+        "--prometheus".to_owned(),
         "--no-bell".to_owned(),
         "--log-file".to_owned(),
         dir.path().join("demo.log").display().to_string(),
     ];
-    let (tmux, status) = start_recorded("demo", dir.path(), &binary, &args)?;
+    let (tmux, status) = start_recorded("demo", dir.path(), &promdash_binary()?, &args)?;
+    demo_fills_and_fault_fires(&tmux, &status).await
+}
 
+/// `promdash demo` installs nothing: it runs with `PATH` holding no `prometheus` (nor
+/// anything else) on the embedded engine, and the status bar says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_without_prometheus_fills_and_fault_fires() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let empty_path = dir.path().join("empty-bin");
+    std::fs::create_dir(&empty_path)?;
+    // `env PATH=… promdash demo`: only promdash's own PATH is empty (the shell around it
+    // still finds `sleep`).
+    let args = vec![
+        format!("PATH={}", empty_path.display()),
+        promdash_binary()?.display().to_string(),
+        "demo".to_owned(),
+        "--no-bell".to_owned(),
+        "--log-file".to_owned(),
+        dir.path().join("demo.log").display().to_string(),
+    ];
+    let (tmux, status) = start_recorded("demo-embedded", dir.path(), Path::new("env"), &args)?;
+    tmux.wait_for("EMBEDDED, 1/1 targets up", Duration::from_secs(60), |s| {
+        s.contains("EMBEDDED") && s.contains("1/1 targets up")
+    })
+    .await?;
+    demo_fills_and_fault_fires(&tmux, &status).await
+}
+
+async fn demo_fills_and_fault_fires(tmux: &Tmux, status: &Path) -> anyhow::Result<()> {
     // Charts fill within 15 s: the latency legend has values and the graphs have lines.
     let started = Instant::now();
     let screen = tmux
@@ -373,11 +401,11 @@ async fn demo_fills_and_fault_fires() -> anyhow::Result<()> {
     tmux.keys(&["f"])?;
     tmux.keys(&["q"])?;
     let deadline = Instant::now() + Duration::from_secs(15);
-    while exit_status(&status).is_none() && Instant::now() < deadline {
+    while exit_status(status).is_none() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
-        exit_status(&status),
+        exit_status(status),
         Some(0),
         "demo exit status; screen:\n{}",
         tmux.screen()

@@ -71,6 +71,10 @@ pub enum Msg {
     Explore(Box<crate::explore::ExploreAnswer>),
     /// An [`Effect::Export`] is done: the files written, or why not.
     Exported(Result<Vec<std::path::PathBuf>, String>),
+    /// The embedded engine's scrape targets, as they are now.
+    Targets(Vec<promdash_engine::scrape::TargetStatus>),
+    /// An [`Effect::SaveStore`] finished: the file written, or why not.
+    Saved(Result<String, String>),
 }
 
 /// What `update` asks the outside world to do.
@@ -88,6 +92,8 @@ pub enum Effect {
     /// Write the focused panel or the whole dashboard as files into
     /// [`State::export_dir`] (`e` / `E`); the runtime answers with [`Msg::Exported`].
     Export(crate::export::Target),
+    /// Write the embedded engine's store to a file (answered with [`Msg::Saved`]).
+    SaveStore,
     Quit,
 }
 
@@ -254,6 +260,8 @@ pub struct State {
     /// `--data`: the recording's first and last sample (Unix seconds). The dashboard
     /// stays paused inside it; see [`State::start_replay`].
     pub replay: Option<(f64, f64)>,
+    /// `--scrape`, `demo`: the embedded engine's targets and the targets view.
+    pub embedded: Option<crate::targets::Embedded>,
     /// Dashboard variables and the panels' expression templates.
     pub vars: crate::variables::Variables,
     /// Where `e` and `E` write their files (`--export-dir`, default the current directory).
@@ -329,6 +337,7 @@ impl State {
             dirty: true,
             explore: crate::explore::Explore::default(),
             replay: None,
+            embedded: None,
             vars,
             export_dir: std::path::PathBuf::from("."),
             export_note: None,
@@ -919,6 +928,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => on_key(state, key),
         Msg::Fetched(f) => on_fetched(state, *f),
         Msg::Explore(a) => crate::explore::on_answer(state, *a),
+        Msg::Targets(t) => {
+            crate::targets::on_targets(state, t);
+            Vec::new()
+        }
+        Msg::Saved(r) => {
+            crate::targets::on_saved(state, r);
+            Vec::new()
+        }
         Msg::Exported(result) => {
             state.export_note = Some(match result {
                 Ok(paths) => ExportNote {
@@ -969,6 +986,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     // The prompt, inspector, cursor and alerts view take their keys first.
     if let Some(effects) = crate::explore::on_key(state, key) {
         state.dirty = true;
+        return effects;
+    }
+    if !state.help
+        && let Some(effects) = crate::targets::on_key(state, key)
+    {
         return effects;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);

@@ -75,7 +75,22 @@ pub struct Cli {
     #[arg(long, value_name = "FILE.om")]
     pub data: Option<PathBuf>,
 
-    /// On the embedded engine (--data): answer as Prometheus 2.x or 3.x does [default: 3].
+    /// Scrape this target into the embedded engine instead of asking a server: a URL, or
+    /// a bare host:port meaning http://host:port/metrics (repeatable). Nothing else needs
+    /// to run; `t` lists the targets, `w` saves what was scraped.
+    #[arg(long, value_name = "URL", conflicts_with = "data")]
+    pub scrape: Vec<String>,
+
+    /// How often --scrape targets are scraped [default: 5s].
+    #[arg(long, env = "PROMDASH_SCRAPE_INTERVAL", value_name = "DURATION")]
+    pub scrape_interval: Option<String>,
+
+    /// How much scraped data the embedded engine keeps, at most 24h [default: 1h].
+    #[arg(long, env = "PROMDASH_RETENTION", value_name = "DURATION")]
+    pub retention: Option<String>,
+
+    /// On the embedded engine (--scrape, --data, demo): answer as Prometheus 2.x or 3.x
+    /// does [default: 3].
     #[arg(long, value_enum, env = "PROMDASH_PROMQL_COMPAT", value_name = "2|3")]
     pub promql_compat: Option<crate::headless::promqltest::CompatArg>,
 
@@ -89,7 +104,7 @@ pub struct Cli {
 }
 
 /// The options of the dashboard only, by clap id and as written.
-const DASHBOARD_ONLY: [(&str, &str); 10] = [
+const DASHBOARD_ONLY: [(&str, &str); 13] = [
     ("dashboard", "--dashboard"),
     ("memory_budget", "--memory-budget"),
     ("refresh", "--refresh"),
@@ -100,6 +115,9 @@ const DASHBOARD_ONLY: [(&str, &str); 10] = [
     ("export_dir", "--export-dir"),
     ("data", "--data"),
     ("promql_compat", "--promql-compat"),
+    ("scrape", "--scrape"),
+    ("scrape_interval", "--scrape-interval"),
+    ("retention", "--retention"),
 ];
 
 impl Cli {
@@ -158,6 +176,24 @@ impl Cli {
         Self::from_matches(&Self::command().try_get_matches_from(args)?)
     }
 
+    /// `--scrape-interval` / `PROMDASH_SCRAPE_INTERVAL`, read only when the dashboard runs.
+    pub fn scrape_interval(&self) -> Result<Option<Duration>, String> {
+        dashboard_duration(
+            "--scrape-interval",
+            "PROMDASH_SCRAPE_INTERVAL",
+            self.scrape_interval.as_deref(),
+        )
+    }
+
+    /// `--retention` / `PROMDASH_RETENTION`, read only when the dashboard runs.
+    pub fn retention(&self) -> Result<Option<Duration>, String> {
+        dashboard_duration(
+            "--retention",
+            "PROMDASH_RETENTION",
+            self.retention.as_deref(),
+        )
+    }
+
     /// `--refresh` / `PROMDASH_RANGE`, read only when the dashboard runs.
     pub fn refresh(&self) -> Result<Option<Duration>, String> {
         dashboard_duration("--refresh", "PROMDASH_REFRESH", self.refresh.as_deref())
@@ -192,8 +228,9 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Try it out: start the reference service under load and a Prometheus scraping it,
-    /// then open the dashboard on them. Press `f` to toggle a latency fault.
+    /// Try it out: start the reference service under load, scrape it with the embedded
+    /// engine (or a real Prometheus with --prometheus) and open the dashboard on it.
+    /// Nothing to install. Press `f` to toggle a latency fault.
     Demo(DemoArgs),
     #[command(flatten)]
     Headless(Box<crate::headless::HeadlessCommand>),
@@ -214,7 +251,12 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// The Prometheus binary [default: `prometheus` on PATH].
+    /// Run a real Prometheus (a child process) to scrape the service and answer the
+    /// dashboard, instead of the embedded engine.
+    #[arg(long)]
+    pub prometheus: bool,
+
+    /// With --prometheus: the Prometheus binary [default: `prometheus` on PATH].
     #[arg(long, env = "PROMDASH_PROMETHEUS_BIN", value_name = "PATH")]
     pub prometheus_bin: Option<PathBuf>,
 

@@ -1,6 +1,7 @@
-//! `promdash demo`: the reference service under load, a real Prometheus scraping it, and
-//! the dashboard on top. Everything runs on loopback ports and temp directories, and is
-//! cleaned up on the way out.
+//! `promdash demo`: the reference service under load, scraped by the embedded engine (or,
+//! with `--prometheus`, by a real Prometheus child process), and the dashboard on top.
+//! Nothing needs to be installed for the first. Everything runs on loopback ports and temp
+//! directories, and is cleaned up on the way out.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -24,10 +25,14 @@ pub const NORMAL: Faults = Faults {
     error_rate: 0.01,
 };
 
+/// How often the demo's engine scrapes the service (as the demo's Prometheus does).
+pub const DEMO_SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How to get Prometheus when it is missing.
-pub const INSTALL_HINT: &str = "Prometheus is needed for the demo and was not found on PATH. \
-Install it (Debian/Ubuntu: sudo apt-get update && sudo apt-get install prometheus; \
-macOS: brew install prometheus) or pass --prometheus-bin /path/to/prometheus.";
+pub const INSTALL_HINT: &str = "Prometheus is needed for `demo --prometheus` and was not found \
+on PATH. Install it (Debian/Ubuntu: sudo apt-get update && sudo apt-get install prometheus; \
+macOS: brew install prometheus), pass --prometheus-bin /path/to/prometheus, or leave out \
+--prometheus: the demo then runs on promdash's embedded engine.";
 
 /// Finds the Prometheus binary: `--prometheus-bin`, else `prometheus` on PATH.
 pub fn find_prometheus(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -168,8 +173,17 @@ impl Prometheus {
 }
 
 /// Runs the demo until the dashboard is closed.
-pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
-    let bin = find_prometheus(args.prometheus_bin.as_deref())?;
+pub async fn run(
+    mut settings: Settings,
+    args: DemoArgs,
+    compat: Option<crate::headless::promqltest::CompatArg>,
+    vars: Vec<(String, String)>,
+) -> anyhow::Result<()> {
+    let bin = if args.prometheus {
+        Some(find_prometheus(args.prometheus_bin.as_deref())?)
+    } else {
+        None
+    };
     let service = promdash_service::spawn(ServiceConfig {
         admin: true,
         faults: NORMAL,
@@ -177,8 +191,6 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
     })
     .await
     .context("cannot start the reference service")?;
-    let mut prometheus = Prometheus::start(&bin, service.metrics_addr()).await?;
-    tracing::info!(service = %service.url(), prometheus = %prometheus.url, "demo started");
 
     let (stop_load, load_stopped) = tokio::sync::oneshot::channel::<()>();
     let load = tokio::spawn(promdash_service::run_load_until(
@@ -194,10 +206,7 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
         },
     ));
 
-    settings.client.url = prometheus.url.clone();
-    let client = PromClient::new(settings.client.clone())?;
     let mut opts = settings.opts.clone();
-    opts.url = client.redacted_url().to_owned();
     opts.demo = true;
     // Data starts now: a short range and refresh make the charts fill quickly, unless
     // the user asked for something else.
@@ -207,12 +216,10 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
     if opts.range == settings.dashboard.range {
         opts.range = opts.range.min(Duration::from_secs(60));
     }
-    let mut state = State::new(settings.dashboard, opts);
-    state.export_dir = settings.export_dir;
     let fault_latency = u64::try_from(args.fault_latency.as_millis()).unwrap_or(u64::MAX);
     let svc = Arc::new(service);
     let svc_fault = Arc::clone(&svc);
-    let result = with_terminal(state, Arc::new(client), move |on| {
+    let on_fault = move |on| {
         let faults = if on {
             Faults {
                 latency_ms: fault_latency,
@@ -226,12 +233,43 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
             Ok(()) => tracing::info!(on, ?faults, "latency fault"),
             Err(e) => tracing::warn!("cannot set faults: {e}"),
         }
-    })
-    .await;
+    };
+    let target = svc.metrics_addr();
+    let result = match bin {
+        Some(bin) => {
+            let mut prometheus = Prometheus::start(&bin, target).await?;
+            tracing::info!(service = %svc.url(), prometheus = %prometheus.url, "demo started");
+            settings.client.url = prometheus.url.clone();
+            let client = PromClient::new(settings.client.clone())?;
+            opts.url = client.redacted_url().to_owned();
+            let mut state = State::new(settings.dashboard, opts);
+            state.memory_budget = settings.memory_budget;
+            state.export_dir = settings.export_dir;
+            let result = with_terminal(state, Arc::new(client), on_fault).await;
+            prometheus.stop().await;
+            result
+        }
+        None => {
+            // The embedded engine scrapes the service every second, as the demo's
+            // Prometheus would.
+            tracing::info!(service = %svc.url(), "demo started on the embedded engine");
+            let job = crate::embedded::cli_job(&[target.to_string()], DEMO_SCRAPE_INTERVAL)
+                .map_err(anyhow::Error::msg)?;
+            opts.url = job.targets.join(" ");
+            settings.opts = opts;
+            let live = crate::embedded::Live {
+                jobs: vec![job],
+                retention: crate::embedded::DEFAULT_RETENTION,
+                compat,
+                auto_dashboard: false,
+                vars,
+            };
+            crate::embedded::run_live(settings, live, on_fault).await
+        }
+    };
 
     let _ = stop_load.send(());
     let _ = tokio::time::timeout(Duration::from_secs(2), load).await;
-    prometheus.stop().await;
     if let Ok(service) = Arc::try_unwrap(svc) {
         let _ = tokio::time::timeout(Duration::from_secs(2), service.shutdown()).await;
     }

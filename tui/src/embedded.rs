@@ -1,24 +1,205 @@
-//! promdash on its own engine: a recording loaded from a file (`--data FILE.om`) and the
-//! dashboard it gets when none is named (the reference service's when the data has
-//! `app_request_count_total`, otherwise an overview built from what the data holds).
+//! promdash on its own engine: targets scraped into an in-memory store (`--scrape`, the
+//! demo), a recording loaded from a file (`--data FILE.om`), and the dashboard either gets
+//! when none is named (the reference service's when the data has its metrics, otherwise
+//! an overview built from what the data holds).
 //!
 //! The dashboard, `query` and completion read it through the same
 //! [`MetricsSource`](promdash_queries::source::MetricsSource) seam as a server.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use promdash_engine::exposition::{LoadError, load_openmetrics};
+use promdash_engine::scrape::{Health, ScrapeJob, Scraper, target_url};
 use promdash_engine::source::Clock;
 use promdash_engine::{Compat, EmbeddedSource, Engine, EngineOptions, Store, StoreConfig};
 use promdash_queries::dashboard::{Dashboard, default_dashboard, parse_dashboard};
 use promdash_queries::model::QueryData;
 
+use crate::app::{Effect, Msg, State};
 use crate::headless::promqltest::CompatArg;
+use crate::run::{Settings, Sidecar, with_terminal_and};
 
-/// The metric that tells the reference service (and the seed application) apart.
-pub const SERVICE_METRIC: &str = "app_request_count_total";
+/// The metrics that tell the reference service (and the seed application) apart; the
+/// request counter only exists once a request was served, the others from the start.
+pub const SERVICE_METRICS: [&str; 3] = [
+    "app_request_count_total",
+    "app_in_flight_requests",
+    "app_build_info",
+];
+
+/// `--retention` when not given.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3600);
+
+/// The longest `--retention`.
+pub const MAX_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// The job `--scrape` targets belong to.
+pub const CLI_JOB: &str = "promdash";
+
+/// The scrape job of `--scrape URL…`: each a URL or a bare `host:port` (meaning
+/// `http://host:port/metrics`). An error names the argument and why.
+pub fn cli_job(targets: &[String], interval: Duration) -> Result<ScrapeJob, String> {
+    if interval.is_zero() {
+        return Err("--scrape-interval must be longer than 0s".into());
+    }
+    let urls = targets
+        .iter()
+        .map(|t| target_url(t).map_err(|e| format!("--scrape: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = promdash_queries::tls::http_client_builder()
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let mut job = ScrapeJob::new(CLI_JOB, urls, client);
+    job.interval = interval;
+    job.timeout = interval;
+    Ok(job)
+}
+
+/// `--retention`: at most [`MAX_RETENTION`].
+pub fn check_retention(retention: Duration) -> Result<Duration, String> {
+    if retention.is_zero() || retention > MAX_RETENTION {
+        return Err(format!(
+            "--retention {} is out of range: the embedded store keeps between 1s and 24h",
+            humantime::format_duration(retention)
+        ));
+    }
+    Ok(retention)
+}
+
+/// What the dashboard on the embedded engine runs with, besides the settings.
+pub struct Live {
+    pub jobs: Vec<ScrapeJob>,
+    pub retention: Duration,
+    pub compat: Option<CompatArg>,
+    /// No dashboard was named: choose one from what the targets expose.
+    pub auto_dashboard: bool,
+    /// `--var` presets.
+    pub vars: Vec<(String, String)>,
+}
+
+/// Scrapes `live.jobs` into a fresh store and runs the dashboard on it until it quits.
+/// The first scrape of every target is awaited (at most an interval and a timeout) so
+/// that the dashboard can be chosen from what they expose and opens with data.
+pub async fn run_live(
+    settings: Settings,
+    live: Live,
+    on_fault: impl FnMut(bool),
+) -> anyhow::Result<()> {
+    let store = Arc::new(RwLock::new(Store::new(StoreConfig {
+        retention_ms: i64::try_from(live.retention.as_millis()).unwrap_or(i64::MAX),
+        ..StoreConfig::default()
+    })));
+    let longest = live
+        .jobs
+        .iter()
+        .map(|j| j.interval + j.timeout)
+        .max()
+        .unwrap_or_default();
+    let interval = live
+        .jobs
+        .iter()
+        .map(|j| j.interval)
+        .min()
+        .unwrap_or(promdash_engine::scrape::DEFAULT_INTERVAL);
+    let scraper = Arc::new(Scraper::start(Arc::clone(&store), live.jobs));
+    let deadline = Instant::now() + longest + Duration::from_secs(1);
+    while Instant::now() < deadline
+        && scraper
+            .targets()
+            .iter()
+            .any(|t| t.health == Health::Unknown)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let source = EmbeddedSource::new(Arc::clone(&store), engine(live.compat));
+    let mut dashboard = settings.dashboard;
+    if live.auto_dashboard {
+        let interval = humantime::format_duration(interval).to_string();
+        dashboard = auto_dashboard(&source, crate::run::wall_now(), &interval);
+    }
+    let mut state = State::new(dashboard, settings.opts);
+    state.memory_budget = settings.memory_budget;
+    state.export_dir = settings.export_dir.clone();
+    state.embedded = Some(crate::targets::Embedded {
+        targets: scraper.targets(),
+        ..Default::default()
+    });
+    state
+        .vars
+        .preset(&live.vars)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(
+        targets = state.embedded.as_ref().map_or(0, |e| e.targets.len()),
+        "scraping"
+    );
+    let sidecar = sidecar(Arc::clone(&scraper), store, settings.export_dir);
+    with_terminal_and(state, Arc::new(source), on_fault, Some(sidecar)).await
+}
+
+/// Sends the targets' states to the dashboard every second and saves the store on
+/// [`Effect::SaveStore`] (on a blocking thread: writing a day of data takes a while).
+fn sidecar(scraper: Arc<Scraper>, store: Arc<RwLock<Store>>, dir: PathBuf) -> Sidecar {
+    Box::new(move |tx| {
+        let targets_tx = tx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // The receiver is gone once the dashboard has ended.
+                if targets_tx.send(Msg::Targets(scraper.targets())).is_err() {
+                    break;
+                }
+            }
+        });
+        Box::new(move |effect: &Effect| {
+            if matches!(effect, Effect::SaveStore) {
+                let (store, tx, dir) = (Arc::clone(&store), tx.clone(), dir.clone());
+                tokio::task::spawn_blocking(move || {
+                    let result = save_store(&store, &dir);
+                    match &result {
+                        Ok(path) => tracing::info!(path, "saved the store"),
+                        Err(e) => tracing::warn!("cannot save the store: {e}"),
+                    }
+                    let _ = tx.send(Msg::Saved(result));
+                });
+            }
+        })
+    })
+}
+
+/// Writes the whole store as OpenMetrics text into `dir/promdash-YYYYMMDD-HHMMSS.om`
+/// (UTC); the path written, or why not.
+pub fn save_store(store: &RwLock<Store>, dir: &Path) -> Result<String, String> {
+    let now = time::OffsetDateTime::now_utc();
+    let name = format!(
+        "promdash-{:04}{:02}{:02}-{:02}{:02}{:02}.om",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let path = dir.join(name);
+    let shown = path.display().to_string();
+    let file = std::fs::File::create(&path).map_err(|e| format!("cannot create {shown}: {e}"))?;
+    let mut out = std::io::BufWriter::new(file);
+    {
+        let store = store
+            .read()
+            .map_err(|_| "the store is unusable: a writer panicked".to_owned())?;
+        promdash_engine::record::write_openmetrics(&store, &mut out)
+            .map_err(|e| format!("cannot write {shown}: {e}"))?;
+    }
+    out.flush()
+        .map_err(|e| format!("cannot write {shown}: {e}"))?;
+    Ok(shown)
+}
 
 /// The engine answering as Prometheus `compat` (3.x when `None`) does.
 pub fn engine(compat: Option<CompatArg>) -> Engine {
@@ -85,7 +266,7 @@ const MAX_HISTOGRAMS: usize = 4;
 /// data has [`SERVICE_METRIC`], otherwise [`overview`]. `at` is "now" (Unix seconds).
 pub fn auto_dashboard(source: &EmbeddedSource, at: f64, scrape_interval: &str) -> Dashboard {
     let names = source.values_of("__name__", None).unwrap_or_default();
-    if names.iter().any(|n| n == SERVICE_METRIC) {
+    if names.iter().any(|n| SERVICE_METRICS.contains(&n.as_str())) {
         default_dashboard()
     } else {
         overview(source, &names, at, scrape_interval)

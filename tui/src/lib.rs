@@ -22,6 +22,7 @@ pub mod logging;
 pub mod panel;
 pub mod plot;
 pub mod run;
+pub mod targets;
 pub mod ticks;
 pub mod ui;
 pub mod units;

@@ -48,6 +48,29 @@ pub struct Settings {
     pub connection_notes: Vec<String>,
     /// Where the export keys write (`--export-dir`).
     pub export_dir: std::path::PathBuf,
+    /// What all panels together may hold (`--memory-budget`).
+    pub memory_budget: u64,
+}
+
+/// `--scrape`: the embedded engine's job, retention and options; `None` without it.
+fn live_settings(cli: &Cli) -> Result<Option<crate::embedded::Live>, String> {
+    if cli.scrape.is_empty() || cli.command.is_some() {
+        return Ok(None);
+    }
+    let interval = cli
+        .scrape_interval()?
+        .unwrap_or(promdash_engine::scrape::DEFAULT_INTERVAL);
+    let retention = crate::embedded::check_retention(
+        cli.retention()?
+            .unwrap_or(crate::embedded::DEFAULT_RETENTION),
+    )?;
+    Ok(Some(crate::embedded::Live {
+        jobs: vec![crate::embedded::cli_job(&cli.scrape, interval)?],
+        retention,
+        compat: cli.promql_compat,
+        auto_dashboard: cli.dashboard.is_none(),
+        vars: cli.vars.clone(),
+    }))
 }
 
 /// Reads the dashboard and credentials; every error here is the user's to fix (exit 2).
@@ -79,6 +102,7 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
         opts,
         connection_notes,
         export_dir: cli.export_dir.clone(),
+        memory_budget: cli.memory_budget,
     })
 }
 
@@ -151,8 +175,17 @@ pub fn main(cli: Cli) -> ExitCode {
             }
         },
     };
+    // Targets to scrape into the embedded engine: checked before the terminal too.
+    let live = match live_settings(&cli) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));
+            return ExitCode::from(2);
+        }
+    };
     // Checked after the settings, whose mistakes are more useful to hear about first.
     if let Some(Command::Demo(args)) = &cli.command
+        && args.prometheus
         && let Err(e) = crate::demo::find_prometheus(args.prometheus_bin.as_deref())
     {
         eprintln!("promdash: {e:#}");
@@ -177,8 +210,13 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     // The dashboard is all I/O-bound tasks: one thread is enough and keeps CPU and memory
-    // down. The demo also serves the reference service and its load, so it gets two.
+    // down. The demo also serves the reference service and its load, and the embedded
+    // engine scrapes and evaluates, so they get two.
     let runtime = match &cli.command {
+        _ if live.is_some() => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
         Some(Command::Demo(_)) => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -195,8 +233,23 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     let result = match (&cli.command, recording) {
-        (Some(Command::Demo(args)), _) => {
-            runtime.block_on(crate::demo::run(settings, args.clone()))
+        (Some(Command::Demo(args)), _) => runtime.block_on(crate::demo::run(
+            settings,
+            args.clone(),
+            cli.promql_compat,
+            cli.vars.clone(),
+        )),
+        (None, None) if live.is_some() => {
+            let Some(live) = live else {
+                unreachable!("checked by the match guard")
+            };
+            settings.opts.url = live
+                .jobs
+                .iter()
+                .flat_map(|j| j.targets.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            runtime.block_on(crate::embedded::run_live(settings, live, |_| {}))
         }
         (Some(Command::Headless(_) | Command::ExecChild { .. }), _) => {
             unreachable!("headless commands and exec-child return at the top")
@@ -209,7 +262,8 @@ pub fn main(cli: Cli) -> ExitCode {
                 "replaying a recording"
             );
             let mut state = State::new(settings.dashboard, settings.opts);
-            state.memory_budget = cli.memory_budget;
+            state.memory_budget = settings.memory_budget;
+            state.export_dir = settings.export_dir;
             state.start_replay(r.start, r.end);
             if let Err(e) = state.vars.preset(&cli.vars) {
                 eprintln!(
@@ -234,7 +288,7 @@ pub fn main(cli: Cli) -> ExitCode {
             settings.opts.url = client.redacted_url().to_owned();
             tracing::info!(url = %settings.opts.url, title = %settings.dashboard.title, "starting");
             let mut state = State::new(settings.dashboard, settings.opts);
-            state.memory_budget = cli.memory_budget;
+            state.memory_budget = settings.memory_budget;
             state.insecure = settings.client.insecure_skip_verify;
             for note in &settings.connection_notes {
                 tracing::warn!("{note}");
@@ -283,9 +337,24 @@ type Screen =
 /// Takes over the terminal, runs the dashboard, and gives the terminal back however the
 /// dashboard ends.
 pub async fn with_terminal<S: MetricsSource>(
+    state: State,
+    source: Arc<S>,
+    on_fault: impl FnMut(bool),
+) -> anyhow::Result<()> {
+    with_terminal_and(state, source, on_fault, None).await
+}
+
+/// Work beside the dashboard (the embedded engine's scraper): started with the message
+/// channel when the event loop starts, it returns the handler of the effects only it
+/// can carry out ([`Effect::SaveStore`]).
+pub type Sidecar = Box<dyn FnOnce(UnboundedSender<Msg>) -> Box<dyn FnMut(&Effect) + Send> + Send>;
+
+/// [`with_terminal`] with a [`Sidecar`].
+pub async fn with_terminal_and<S: MetricsSource>(
     mut state: State,
     source: Arc<S>,
     on_fault: impl FnMut(bool),
+    sidecar: Option<Sidecar>,
 ) -> anyhow::Result<()> {
     // Our hook first, so ratatui's (installed by init) restores the terminal before it runs.
     let previous = std::panic::take_hook();
@@ -314,7 +383,7 @@ pub async fn with_terminal<S: MetricsSource>(
         }
     };
     let on_a_terminal = std::io::stdout().is_terminal();
-    let result = event_loop(&mut terminal, &mut state, source, on_fault).await;
+    let result = event_loop(&mut terminal, &mut state, source, on_fault, sidecar).await;
     // Drawing fails once the terminal is gone: that is a hangup too.
     let result = match result {
         Err(e) if on_a_terminal && !e.is::<Hangup>() && !std::io::stdout().is_terminal() => {
@@ -370,9 +439,11 @@ pub async fn event_loop<S: MetricsSource>(
     state: &mut State,
     source: Arc<S>,
     mut on_fault: impl FnMut(bool),
+    sidecar: Option<Sidecar>,
 ) -> anyhow::Result<()> {
     let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = mpsc::unbounded_channel();
     let fetcher = Fetcher::new(source, tx.clone());
+    let mut side_effects = sidecar.map(|start| start(tx.clone()));
     let hangup = Arc::new(Notify::new());
     crate::input::spawn(tx, Arc::clone(&hangup));
     let mut signals = Signals::new();
@@ -416,6 +487,12 @@ pub async fn event_loop<S: MetricsSource>(
                     let result = export_files(state, target);
                     app::update(state, Msg::Exported(result));
                 }
+                Effect::SaveStore => match side_effects.as_mut() {
+                    Some(handle) => handle(&effect),
+                    None => {
+                        app::update(state, Msg::Saved(Err("nothing to save".into())));
+                    }
+                },
                 Effect::Quit => {}
             }
         }

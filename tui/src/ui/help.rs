@@ -33,12 +33,15 @@ pub const KEYS: [(&str, &str); 23] = [
     ("e", "export the focused panel: png, svg, csv, json"),
     ("E", "export the dashboard: png, svg, csv, json"),
     ("f", "demo: toggle the service's latency fault"),
+    ("t", "embedded: targets (state, last scrape, error)"),
+    ("w", "embedded: save the scraped data to a .om file"),
 ];
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     let keys: Vec<&(&str, &str)> = KEYS
         .iter()
         .filter(|(k, _)| *k != "f" || state.opts.demo)
+        .filter(|(k, _)| !matches!(*k, "t" | "w") || state.embedded.is_some())
         .collect();
     let w = 60.min(area.width);
     let h = (keys.len() as u16 + 4).min(area.height);

@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod stat;
 pub mod status;
 pub mod table;
+pub mod targets;
 pub mod time;
 pub mod varbar;
 
@@ -101,6 +102,9 @@ pub fn view(state: &State, frame: &mut Frame<'_>) {
     }
     if state.explore.alerts_view {
         alerts_view::render(buf, grid_area, state);
+    }
+    if state.embedded.as_ref().is_some_and(|e| e.view) {
+        targets::render(buf, grid_area, state);
     }
     picker::render(buf, grid_area, state);
     prompt::render(buf, grid_area, state);

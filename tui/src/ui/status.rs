@@ -83,7 +83,41 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         put("? help", bar.fg(Color::DarkGray));
         return;
     }
+    if let Some(e) = &state.embedded {
+        // The embedded engine: no server to be up or down, targets instead.
+        put(
+            " EMBEDDED ",
+            Style::new()
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
+        );
+        let (up, all) = e.up();
+        let color = if all == 0 || up < all {
+            Color::LightRed
+        } else {
+            Color::LightGreen
+        };
+        put(&format!(" {up}/{all} targets up (t) "), bar.fg(color));
+        put(&state.opts.url, bar.fg(Color::White));
+        match &e.saved {
+            _ if e.saving => {
+                put(sep, bar);
+                put("saving…", bar.fg(Color::Yellow));
+            }
+            Some(Ok(path)) => {
+                put(sep, bar);
+                put(&format!("saved {path}"), bar.fg(Color::LightGreen));
+            }
+            Some(Err(why)) => {
+                put(sep, bar);
+                put(&format!("save failed: {why}"), bar.fg(Color::LightRed));
+            }
+            None => {}
+        }
+    }
     match &state.server {
+        _ if state.embedded.is_some() => {}
         Server::Up => put(
             " UP ",
             Style::new()
@@ -111,7 +145,9 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
             );
         }
     }
-    put(" ", bar);
+    if state.embedded.is_none() {
+        put(" ", bar);
+    }
     if state.insecure {
         put(
             " INSECURE ",
@@ -122,7 +158,9 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         );
         put(" ", bar);
     }
-    put(&state.opts.url, bar.fg(Color::White));
+    if state.embedded.is_none() {
+        put(&state.opts.url, bar.fg(Color::White));
+    }
     if state.explore.backend.is_victoria_metrics() {
         // Its answers differ (MetricsQL) and, unless it runs with
         // -search.latencyOffset=0s, the newest data is missing from graphs.

@@ -1,0 +1,154 @@
+//! `promdash --scrape` end to end: the real binary in tmux scraping the real
+//! promdash-service binary with the embedded engine, no Prometheus anywhere.
+//!
+//! After a bounded number of requests the dashboard shows exactly that total; the targets
+//! view (`t`) lists the service UP; killing the service turns it DOWN with the error;
+//! restarting it on the same port brings it back UP; `w` saves what was scraped to a file
+//! that `promdash query --data` reads back with the same total.
+//!
+//! Needs `tmux` (Debian: apt-get install tmux); a missing one fails the test with that
+//! message.
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use promdash_tests::ServiceBinary;
+use promdash_tests::connect::promdash_binary;
+use promdash_tests::tmux::Tmux;
+
+const REQUESTS: usize = 25;
+
+/// The value shown in the "Total requests" table panel (header row, then the value row).
+fn shown_total(screen: &str) -> Option<f64> {
+    let mut lines = screen.lines().skip_while(|l| !l.contains("Total requests"));
+    lines.next()?;
+    if !lines.next()?.contains("value") {
+        return None;
+    }
+    lines.next()?.split(['│', '┃']).nth(1)?.trim().parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrape_shows_the_total_and_follows_the_target_down_and_up() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut service = ServiceBinary::start(&[]).await?;
+    let addr = service.addr();
+    let http = promdash_tests::http_client();
+    for _ in 0..REQUESTS {
+        let r = http
+            .get(format!("{}/process?delay_ms=0&fail=0", service.url()))
+            .send()
+            .await?;
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    let dashboard = dir.path().join("d.toml");
+    std::fs::write(
+        &dashboard,
+        "title = \"Scraped\"\nrefresh = \"1s\"\n\
+         [[panels]]\ntitle = \"Total requests\"\nkind = \"table\"\n\
+         query = \"sum(app_request_count_total)\"\nwidth = 12\n",
+    )?;
+    let saves = dir.path().join("saves");
+    std::fs::create_dir(&saves)?;
+    let args = [
+        "--scrape".to_owned(),
+        addr.to_string(),
+        "--scrape-interval".to_owned(),
+        "1s".to_owned(),
+        "--dashboard".to_owned(),
+        dashboard.display().to_string(),
+        "--export-dir".to_owned(),
+        saves.display().to_string(),
+        "--log-file".to_owned(),
+        dir.path().join("promdash.log").display().to_string(),
+    ];
+    let tmux = Tmux::start("scrape", (120, 40), &promdash_binary()?, &args, &[])?;
+    let limit = Duration::from_secs(30);
+    let screen = tmux
+        .wait_for("the request total", limit, |s| {
+            shown_total(s) == Some(REQUESTS as f64)
+        })
+        .await?;
+    assert!(screen.contains("EMBEDDED"), "{screen}");
+    tmux.wait_for("1/1 targets up", limit, |s| s.contains("1/1 targets up"))
+        .await?;
+
+    // The targets view: the service UP, with its labels.
+    let url = format!("http://{addr}/metrics");
+    tmux.keys(&["t"])?;
+    let s = tmux
+        .wait_for("the target UP", limit, |s| {
+            s.contains(&format!("UP      {url}"))
+        })
+        .await?;
+    assert!(
+        s.contains(&format!(r#"{{instance="{addr}", job="promdash"}}"#)),
+        "{s}"
+    );
+    // Killed: DOWN with the reason.
+    service.stop().await?;
+    let s = tmux
+        .wait_for("the target DOWN with an error", limit, |s| {
+            s.contains(&format!("DOWN    {url}")) && s.contains("error: ")
+        })
+        .await?;
+    assert!(s.contains("0/1 targets up"), "{s}");
+    // Back on the same port: UP again.
+    let _service = ServiceBinary::start(&["--listen", &addr.to_string()]).await?;
+    tmux.wait_for("the target UP again", limit, |s| {
+        s.contains(&format!("UP      {url}")) && s.contains("1/1 targets up")
+    })
+    .await?;
+    tmux.keys(&["t"])?;
+
+    // `w` saves the store; the file reads back with the same total.
+    tmux.keys(&["w"])?;
+    let s = tmux
+        .wait_for("saved", limit, |s| s.contains("saved "))
+        .await?;
+    let saved = std::fs::read_dir(&saves)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "om"))
+        .with_context(|| format!("no .om file in {}; screen:\n{s}", saves.display()))?;
+    let out = Command::new(promdash_binary()?)
+        .args(["query", "--data"])
+        .arg(&saved)
+        .arg("max(max_over_time(app_request_count_total[1h]))")
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text.lines().map(str::trim).collect::<Vec<_>>(),
+        ["value", &REQUESTS.to_string()],
+        "{text}"
+    );
+    tmux.keys(&["q"])?;
+    tmux.wait_for("exit", limit, |s| !s.contains("EMBEDDED"))
+        .await?;
+    Ok(())
+}
+
+#[test]
+fn bad_scrape_settings_are_exit_2_before_the_terminal() -> anyhow::Result<()> {
+    for (args, says) in [
+        (&["--scrape", "ftp://h:1/x"][..], "--scrape"),
+        (&["--scrape", "127.0.0.1:1", "--retention", "48h"], "24h"),
+        (
+            &["--scrape", "127.0.0.1:1", "--scrape-interval", "soon"],
+            "--scrape-interval",
+        ),
+        (&["--scrape", "127.0.0.1:1", "--data", "x.om"], "--data"),
+    ] {
+        let out = Command::new(promdash_binary()?).args(args).output()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The targets view (`t`, embedded engine): each scrape target as Prometheus's /targets
+//! page shows it — state, endpoint, labels, last scrape, its duration, samples and the
+//! last error.
+
+use std::time::UNIX_EPOCH;
+
+use promdash_engine::scrape::Health;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, Clear, Widget};
+
+use crate::app::State;
+use crate::units::short_duration;
+
+/// Writes `text` from `x` up to `right`; returns the next x. Target pages' errors pass
+/// here, so control characters are escaped.
+fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) -> u16 {
+    if x >= right {
+        return x;
+    }
+    let text = promdash_queries::text::escape_control(text);
+    buf.set_stringn(x, y, text.as_ref(), usize::from(right - x), style)
+        .0
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
+    let Some(e) = &state.embedded else { return };
+    if area.width < 20 || area.height < 4 {
+        return;
+    }
+    Clear.render(area, buf);
+    let (up, all) = e.up();
+    Block::bordered()
+        .title(format!(" Targets: {up}/{all} up "))
+        .title_bottom(" t/Esc close · w save the data ")
+        .border_style(Style::new().fg(Color::Cyan))
+        .render(area, buf);
+    let inner = super::inner(area);
+    let right = inner.right();
+    let mut y = inner.y;
+    let dim = Style::new().fg(Color::DarkGray);
+    if e.targets.is_empty() {
+        put(buf, inner.x, y, right, "no targets", dim);
+        return;
+    }
+    for t in &e.targets {
+        if y >= inner.bottom() {
+            break;
+        }
+        let (word, color) = match t.health {
+            Health::Up => ("UP", Color::Green),
+            Health::Down => ("DOWN", Color::Red),
+            Health::Unknown => ("UNKNOWN", Color::Yellow),
+        };
+        let mut x = put(
+            buf,
+            inner.x,
+            y,
+            right,
+            &format!("{word:<8}"),
+            Style::new().fg(color).add_modifier(Modifier::BOLD),
+        );
+        x = put(buf, x, y, right, &t.url, Style::new().fg(Color::White));
+        let ago = t
+            .last_scrape
+            .and_then(|s| s.duration_since(UNIX_EPOCH).ok())
+            .map_or("never".to_owned(), |s| {
+                format!(
+                    "{} ago",
+                    short_duration((state.now - s.as_secs_f64()).max(0.0))
+                )
+            });
+        let took = t.last_duration.map_or("–".to_owned(), |d| {
+            format!("{:.1}ms", d.as_secs_f64() * 1000.0)
+        });
+        put(
+            buf,
+            x,
+            y,
+            right,
+            &format!(
+                "  last scrape {ago} · took {took} · {} samples · every {}",
+                t.samples,
+                humantime::format_duration(t.interval)
+            ),
+            Style::new(),
+        );
+        y += 1;
+        if y < inner.bottom() {
+            put(
+                buf,
+                inner.x + 8,
+                y,
+                right,
+                &t.labels.to_string(),
+                Style::new().fg(Color::Cyan),
+            );
+            y += 1;
+        }
+        if let Some(err) = &t.last_error
+            && y < inner.bottom()
+        {
+            put(
+                buf,
+                inner.x + 8,
+                y,
+                right,
+                &format!("error: {err}"),
+                Style::new().fg(Color::LightRed),
+            );
+            y += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use promdash_engine::scrape::TargetStatus;
+    use promdash_queries::dashboard::default_dashboard;
+
+    use super::*;
+    use crate::app::Options;
+    use crate::targets::Embedded;
+
+    #[test]
+    fn a_down_target_shows_its_error_and_an_up_one_its_scrape() {
+        let mut state = State::new(
+            default_dashboard(),
+            Options {
+                url: String::new(),
+                refresh: Duration::from_secs(5),
+                range: Duration::from_secs(900),
+                bell: false,
+                demo: false,
+                utc_offset: 0,
+            },
+        );
+        state.now = 1_000_010.0;
+        let at = UNIX_EPOCH + Duration::from_secs(1_000_008);
+        let t = |url: &str, health, err: Option<&str>| TargetStatus {
+            job: "svc".into(),
+            url: url.into(),
+            labels: [("job", "svc"), ("instance", "h:1")].into(),
+            health,
+            last_scrape: Some(at),
+            last_duration: Some(Duration::from_micros(2500)),
+            samples: 42,
+            last_error: err.map(str::to_owned),
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+        };
+        state.embedded = Some(Embedded {
+            targets: vec![
+                t("http://h:1/metrics", Health::Up, None),
+                t(
+                    "http://h:2/metrics",
+                    Health::Down,
+                    Some("connection refused"),
+                ),
+            ],
+            view: true,
+            ..Embedded::default()
+        });
+        let area = Rect::new(0, 0, 110, 10);
+        let mut buf = Buffer::empty(area);
+        render(&mut buf, area, &state);
+        let text: Vec<String> = (0..area.height)
+            .map(|y| {
+                (0..area.width)
+                    .map(|x| buf[(x, y)].symbol().to_owned())
+                    .collect()
+            })
+            .collect();
+        let all = text.join("\n");
+        assert!(all.contains("Targets: 1/2 up"), "{all}");
+        assert!(
+            all.contains(
+                "UP      http://h:1/metrics  last scrape 2s ago · took 2.5ms · 42 samples · every 5s"
+            ),
+            "{all}"
+        );
+        assert!(all.contains("DOWN    http://h:2/metrics"), "{all}");
+        assert!(all.contains("error: connection refused"), "{all}");
+        assert!(all.contains(r#"{instance="h:1", job="svc"}"#), "{all}");
+    }
+}
