@@ -98,8 +98,8 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         } else {
             Color::LightGreen
         };
-        put(&format!(" {up}/{all} targets up (t) "), bar.fg(color));
-        put(&state.opts.url, bar.fg(Color::White));
+        // The targets' URLs are in the targets view: the line is short of room.
+        put(&format!(" {up}/{all} targets up (t)"), bar.fg(color));
         match &e.saved {
             _ if e.saving => {
                 put(sep, bar);
