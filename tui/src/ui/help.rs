@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use crate::app::State;
 
 /// Every key and what it does.
-pub const KEYS: [(&str, &str); 23] = [
+pub const KEYS: [(&str, &str); 25] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("r", "refresh now"),
