@@ -179,11 +179,23 @@ async fn five_thousand_series_from_prometheus_show_the_top_ones_and_how_many_mor
     );
     update(&mut state, Msg::Resize(120, 40));
     let reqs = run_round(&mut state, &client, now()).await?;
-    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    // The range query, and the value at now that draws the newest partial step.
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
 
     let p = &state.panels[0];
     let raw: usize = p.raw.iter().flatten().map(|r| r.series.len()).sum();
     assert_eq!(raw, SERIES, "every series came back from Prometheus");
+    // The graph reaches past the step-aligned window's end, to Prometheus' now.
+    let aligned = p.raw[0].as_ref().expect("range answer").window;
+    let drawn = p.window.expect("drawn window");
+    assert!(
+        drawn.end > aligned.end
+            && drawn.end
+                <= aligned.end
+                    + 2.0 * aligned.step.as_secs_f64()
+                    + promdash::panel::TAIL_SLACK_SECS,
+        "drawn {drawn:?}, range window {aligned:?}"
+    );
     assert_eq!(p.series.len(), promdash::panel::MAX_SERIES);
     assert_eq!(p.hidden, SERIES - promdash::panel::MAX_SERIES);
     assert_eq!(p.series[0].name, "pod-4999", "highest last value first");
@@ -345,14 +357,19 @@ async fn identical_expressions_in_two_panels_are_fetched_once() -> anyhow::Resul
     let t0 = now();
     let reqs = run_round(&mut state, &client, t0).await?;
     let sent = proxy.requests() - before;
-    // x over time; y over time (the stat's sparkline); y now (stat, gauge and alert).
+    // x over time and x now (both graphs' newest point); y over time (the stat's
+    // sparkline); y now (stat, gauge and alert).
     let mut kinds: Vec<(bool, &str)> = reqs
         .iter()
         .map(|r| (matches!(r.key, FetchKey::Range { .. }), r.key.expr()))
         .collect();
     kinds.sort_unstable();
-    assert_eq!(kinds, vec![(false, y), (true, y), (true, x)], "{reqs:?}");
-    assert_eq!(sent, 3, "requests counted at the server in one round");
+    assert_eq!(
+        kinds,
+        vec![(false, y), (false, x), (true, y), (true, x)],
+        "{reqs:?}"
+    );
+    assert_eq!(sent, 4, "requests counted at the server in one round");
 
     // Both graphs were drawn from the one answer, each at its own width.
     let (narrow, wide) = (&state.panels[0], &state.panels[1]);
@@ -362,11 +379,11 @@ async fn identical_expressions_in_two_panels_are_fetched_once() -> anyhow::Resul
     assert!(state.panels[2].value.is_some() && state.panels[3].value.is_some());
     assert_eq!(state.panels[3].value, Some(SERIES as f64));
 
-    // The next round asks again for the same three at most (never more).
+    // The next round asks again for the same four at most (never more).
     let before = proxy.requests();
     let reqs = run_round(&mut state, &client, t0 + 5.0).await?;
     let sent = proxy.requests() - before;
     assert_eq!(sent, reqs.len() as u64);
-    assert!(sent <= 3, "{reqs:?}");
+    assert!(sent <= 4, "{reqs:?}");
     Ok(())
 }

@@ -14,6 +14,9 @@ use crate::units::Format;
 
 static EMPTY_LABELS: Labels = Labels::new();
 
+/// How much later than a range window's next step a graph's newest point may be.
+pub const TAIL_SLACK_SECS: f64 = 60.0;
+
 /// Default cap on series drawn in one graph.
 pub const MAX_SERIES: usize = 50;
 
@@ -223,7 +226,7 @@ impl PanelState {
 
     /// The tail point of series `labels` of query `query`: the instant answer's sample,
     /// when it is newer than `after` (the range answer's last point) and belongs to the
-    /// step after `window` (an older or much newer answer belongs to another window).
+    /// steps after `window` (an older or much newer answer belongs to another window).
     fn tail_point(
         &self,
         query: usize,
@@ -236,9 +239,12 @@ impl PanelState {
             QueryData::Scalar(s) if labels.is_empty() => *s,
             _ => return None,
         };
+        // Live, the instant answer is up to a step and the settling time past the window's
+        // end (more while the next window's answer is still on its way): a step and a
+        // minute beyond that is another window's.
         let step = window.step.as_secs_f64();
-        (sample.t > after && sample.t > window.end && sample.t <= window.end + 2.0 * step)
-            .then_some(sample)
+        let newest = window.end + 2.0 * step + TAIL_SLACK_SECS;
+        (sample.t > after && sample.t > window.end && sample.t <= newest).then_some(sample)
     }
 
     /// Every series' value of a stat or gauge, query by query, each sorted by labels.
