@@ -227,6 +227,27 @@ impl Evaluator<'_> {
                 prev = x.v;
             }
         }
+        self.extrapolate(
+            p,
+            result,
+            (range_start, range_end, range),
+            is_counter,
+            is_rate,
+        )
+    }
+
+    /// The rest of `extrapolatedRate`, once `result` (the last value less the first, plus
+    /// for a counter the value before each reset, added in time order) is known.
+    pub(super) fn extrapolate(
+        &self,
+        p: &[Point],
+        result: f64,
+        (range_start, range_end, range): (i64, i64, i64),
+        is_counter: bool,
+        is_rate: bool,
+    ) -> Option<f64> {
+        let first = p[0];
+        let last = p[p.len() - 1];
         let mut duration_to_start = (first.t - range_start) as f64 / 1000.0;
         let mut duration_to_end = (range_end - last.t) as f64 / 1000.0;
         let sampled_interval = (last.t - first.t) as f64 / 1000.0;

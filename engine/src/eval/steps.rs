@@ -247,9 +247,20 @@ impl Evaluator<'_> {
         }
         let mut steps = vec![Vec::new(); grid.len];
         let mut scratch = Vec::new();
+        // `rate` and `increase` add the value before each counter reset in the window: the
+        // resets are found once per series, and each window adds those inside it, in the
+        // same order as the walk over the window does (so the same bits).
+        let counter = matches!(func, Func::Rate | Func::Increase);
+        let mut resets: Vec<usize> = Vec::new();
         for (row, f) in data.iter().enumerate() {
             let points = &f.points;
+            let sliding_resets = counter && !f.has_stale;
+            if sliding_resets {
+                resets.clear();
+                resets.extend((1..points.len()).filter(|&j| points[j].v < points[j - 1].v));
+            }
             let (mut from, mut to) = (0, 0);
+            let (mut reset_lo, mut reset_hi) = (0, 0);
             let mut counted = false;
             for (i, step) in steps.iter_mut().enumerate() {
                 let t = grid.time(i);
@@ -260,6 +271,31 @@ impl Evaluator<'_> {
                 }
                 while to < points.len() && points[to].t <= end {
                     to += 1;
+                }
+                if sliding_resets {
+                    // The resets at j with from < j < to: between a pair inside the window.
+                    while reset_lo < resets.len() && resets[reset_lo] <= from {
+                        reset_lo += 1;
+                    }
+                    while reset_hi < resets.len() && resets[reset_hi] < to {
+                        reset_hi += 1;
+                    }
+                    if to < from + 2 {
+                        continue;
+                    }
+                    let window = &points[from..to];
+                    let mut result = window[window.len() - 1].v - window[0].v;
+                    for &j in &resets[reset_lo..reset_hi.max(reset_lo)] {
+                        result += points[j - 1].v;
+                    }
+                    let bounds = (start, end, range);
+                    if let Some(v) =
+                        self.extrapolate(window, result, bounds, true, func == Func::Rate)
+                    {
+                        step.push((row as u32, v));
+                        counted = true;
+                    }
+                    continue;
                 }
                 let mut window = &points[from..to.max(from)];
                 if f.has_stale {
