@@ -328,6 +328,33 @@ fn tab_loads_metric_names_once_then_completes_and_cycles() {
     assert_eq!(prompt_text(&state), "up");
 }
 
+/// Many candidates are listed in several columns (eight rows at most), then "… N more".
+#[test]
+fn many_completions_fill_several_columns() {
+    let mut state = loaded(120, 40);
+    update(&mut state, char_key(':'));
+    type_text(&mut state, "metric_");
+    update(&mut state, key(KeyCode::Tab));
+    let names: Vec<String> = (0..60).map(|i| format!("metric_{i:02}_total")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    update(&mut state, catalog_answer(Need::MetricNames, &refs));
+    let text = screen(&state);
+    // 15-character names in 17-cell columns: six columns of eight rows in 116 cells.
+    let row = text
+        .lines()
+        .find(|l| l.contains("metric_00_total"))
+        .unwrap_or_else(|| panic!("{text}"));
+    for name in ["metric_08_total", "metric_16_total", "metric_40_total"] {
+        assert!(
+            row.contains(name),
+            "{name} beside the first: {row:?}\n{text}"
+        );
+    }
+    assert!(text.contains("metric_47_total"), "{text}");
+    assert!(!text.contains("metric_48_total"), "{text}");
+    assert!(text.contains("… 12 more"), "{text}");
+}
+
 #[test]
 fn tab_loads_label_names_and_values_for_the_metric() {
     let mut state = loaded(120, 40);

@@ -19,9 +19,17 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         return;
     }
     let n_err = if p.error.is_some() { 2 } else { 0 };
-    let n_comp = p.completion.as_ref().map_or(0, |(c, _)| {
-        c.items.len().min(MAX_SHOWN) as u16 + u16::from(c.items.len() > MAX_SHOWN)
-    });
+    // Candidates in as many columns as the width holds, MAX_SHOWN rows at most, filled
+    // column by column (the inside starts 2 cells in: border and "› ").
+    let avail = area.width.saturating_sub(4);
+    let grid = p
+        .completion
+        .as_ref()
+        .map(|(c, _)| completion_grid(&c.items, avail));
+    let n_comp = match (&p.completion, grid) {
+        (Some((c, _)), Some(g)) => g.rows as u16 + u16::from(c.items.len() > g.shown),
+        _ => 0,
+    };
     let h = (3 + n_err + n_comp).min(area.height);
     let rect = Rect::new(area.x, area.bottom() - h, area.width, h);
     Clear.render(rect, buf);
@@ -95,27 +103,55 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         }
         y += 1;
     }
-    if let Some((c, sel)) = &p.completion {
-        for (k, item) in c.items.iter().take(MAX_SHOWN).enumerate() {
-            if y >= inner.bottom() {
-                break;
+    if let (Some((c, sel)), Some(g)) = (&p.completion, grid) {
+        for (k, item) in c.items.iter().take(g.shown).enumerate() {
+            let row = (k % g.rows) as u16;
+            let x = x0 + (k / g.rows) as u16 * g.col_w;
+            if y + row >= inner.bottom() || x >= right {
+                continue;
             }
             let style = if Some(k) == *sel {
                 Style::new().fg(Color::Black).bg(Color::Cyan)
             } else {
                 Style::new().fg(Color::Gray)
             };
-            buf.set_stringn(x0, y, item, usize::from(right - x0), style);
-            y += 1;
+            let room = usize::from((right - x).min(g.col_w.saturating_sub(1).max(1)));
+            buf.set_stringn(x, y + row, item, room, style);
         }
-        if c.items.len() > MAX_SHOWN && y < inner.bottom() {
+        y += g.rows as u16;
+        if c.items.len() > g.shown && y < inner.bottom() {
             buf.set_stringn(
                 x0,
                 y,
-                format!("… {} more", c.items.len() - MAX_SHOWN),
+                format!("… {} more", c.items.len() - g.shown),
                 usize::from(right - x0),
                 Style::new().fg(Color::DarkGray),
             );
         }
+    }
+}
+
+/// How completion candidates are laid out: `rows` rows of columns `col_w` wide, the
+/// first `shown` candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grid {
+    pub rows: usize,
+    pub col_w: u16,
+    pub shown: usize,
+}
+
+/// Candidates one per row up to [`MAX_SHOWN`] rows; more go in further columns as wide
+/// as the longest candidate plus 2, as many as fit in `width`, filled column by column.
+pub fn completion_grid(items: &[String], width: u16) -> Grid {
+    let longest = items.iter().map(|i| i.chars().count()).max().unwrap_or(0);
+    let col_w = u16::try_from(longest + 2)
+        .unwrap_or(u16::MAX)
+        .clamp(1, width.max(1));
+    let cols = usize::from((width / col_w).max(1));
+    let rows = items.len().min(MAX_SHOWN);
+    Grid {
+        rows,
+        col_w,
+        shown: items.len().min(rows * cols),
     }
 }
