@@ -25,6 +25,7 @@ pub mod engine_diff;
 pub mod exporter;
 pub mod exposition;
 pub mod hostile;
+pub mod node_exporter;
 mod prometheus;
 pub mod promtool;
 pub mod queries_support;

@@ -62,6 +62,8 @@ struct Shared {
     upstream: SocketAddr,
     requests: AtomicU64,
     huge_bytes_sent: AtomicU64,
+    /// Every request read, head and body (lossy UTF-8), in order.
+    seen: Mutex<Vec<String>>,
 }
 
 /// The proxy on a free 127.0.0.1 port; its accept loop stops when it is dropped.
@@ -85,6 +87,7 @@ impl FaultProxy {
             upstream,
             requests: AtomicU64::new(0),
             huge_bytes_sent: AtomicU64::new(0),
+            seen: Mutex::new(Vec::new()),
         });
         let for_loop = Arc::clone(&shared);
         let task = tokio::spawn(async move {
@@ -121,6 +124,18 @@ impl FaultProxy {
         self.shared.requests.load(Ordering::SeqCst)
     }
 
+    /// The PromQL expressions asked so far (the `query` parameter of every request, from
+    /// its URL or its form body), in order; other requests are left out.
+    pub fn queries(&self) -> Vec<String> {
+        let seen = self
+            .shared
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        seen.iter().filter_map(|r| query_param(r)).collect()
+    }
+
     /// Body bytes written so far by [`FaultMode::Huge`] answers (all of them added up).
     pub fn huge_bytes_sent(&self) -> u64 {
         self.shared.huge_bytes_sent.load(Ordering::SeqCst)
@@ -138,6 +153,11 @@ async fn handle(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         return Ok(());
     };
     shared.requests.fetch_add(1, Ordering::SeqCst);
+    shared
+        .seen
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(String::from_utf8_lossy(&request).into_owned());
     let mode = *shared.mode.lock().unwrap_or_else(PoisonError::into_inner);
     match mode {
         FaultMode::Healthy => {
@@ -345,4 +365,22 @@ fn partial_empty(answer: &[u8], is_partial: bool) -> Vec<u8> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The `query` parameter of one raw HTTP request: in the request line's query string, or
+/// in an `application/x-www-form-urlencoded` body.
+fn query_param(request: &str) -> Option<String> {
+    let (head, body) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
+    let target = head.lines().next()?.split(' ').nth(1)?;
+    let from = |query: &str| {
+        reqwest::Url::parse(&format!("http://x/?{query}"))
+            .ok()?
+            .query_pairs()
+            .find(|(k, _)| k == "query")
+            .map(|(_, v)| v.into_owned())
+    };
+    target
+        .split_once('?')
+        .and_then(|(_, q)| from(q))
+        .or_else(|| from(body.trim()))
 }
