@@ -138,6 +138,8 @@ pub struct Explore {
     pub inspector_scroll: u16,
     /// Cursor column in the focused graph's plot (cells from the left).
     pub cursor: Option<u16>,
+    /// The last arrow that moved the cursor, when, and how many presses in a row.
+    pub cursor_held: Option<(KeyCode, f64, u32)>,
     pub alerts_view: bool,
     pub alert_selected: usize,
     pub server_alerts: Option<Result<Vec<ServerAlert>, String>>,
@@ -331,6 +333,22 @@ pub fn is_range_vector(expr: &str) -> bool {
     expr.trim_end().ends_with(']')
 }
 
+/// Presses of the same arrow closer together than this are a held key.
+pub const HELD_SECS: f64 = 0.2;
+
+/// Columns the cursor moves for this press of `code`: 1, and while the key is held
+/// (presses less than [`HELD_SECS`] apart, as the terminal repeats it) 2, 4, then 8
+/// after every four presses.
+fn cursor_step(state: &mut State, code: KeyCode) -> u16 {
+    let now = state.now;
+    let count = match state.explore.cursor_held {
+        Some((c, at, n)) if c == code && (0.0..HELD_SECS).contains(&(now - at)) => n + 1,
+        _ => 1,
+    };
+    state.explore.cursor_held = Some((code, now, count));
+    1 << (count.saturating_sub(1) / 4).min(3)
+}
+
 /// Keys of the explore features. `None`: not ours, the dashboard handles it.
 pub fn on_key(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
     if state.explore.prompt.is_some() {
@@ -414,13 +432,14 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
     }
     if let Some(col) = state.explore.cursor {
         match key.code {
-            KeyCode::Left => {
-                state.explore.cursor = Some(col.saturating_sub(1));
-                return Some(Vec::new());
-            }
-            KeyCode::Right => {
-                let max = cursor_width(state).saturating_sub(1);
-                state.explore.cursor = Some((col + 1).min(max));
+            KeyCode::Left | KeyCode::Right => {
+                let step = cursor_step(state, key.code);
+                state.explore.cursor = Some(if key.code == KeyCode::Left {
+                    col.saturating_sub(step)
+                } else {
+                    let max = cursor_width(state).saturating_sub(1);
+                    col.saturating_add(step).min(max)
+                });
                 return Some(Vec::new());
             }
             KeyCode::Esc | KeyCode::Char('v') => {

@@ -462,6 +462,30 @@ fn inspector_wraps_and_scrolls_at_80x24() {
     }
 }
 
+/// A held arrow (the terminal repeating it, presses 30 ms apart) moves the cursor
+/// faster: 1 column a press, then 2, 4 and 8; a pause starts over at 1.
+#[test]
+fn a_held_arrow_accelerates_the_cursor() {
+    let mut state = loaded(120, 40);
+    state.focus = 4; // Request rate by route
+    update(&mut state, char_key('v'));
+    let start = state.explore.cursor.expect("cursor on");
+    assert!(start > 37, "room for the presses below: {start}");
+    let mut moved = Vec::new();
+    for _ in 0..13 {
+        state.now += 0.03;
+        let before = state.explore.cursor.expect("on");
+        update(&mut state, key(KeyCode::Left));
+        moved.push(before - state.explore.cursor.expect("on"));
+    }
+    assert_eq!(moved, [1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4, 8]);
+    // Let go and press again: one column.
+    state.now += 1.0;
+    let before = state.explore.cursor.expect("on");
+    update(&mut state, key(KeyCode::Left));
+    assert_eq!(before - state.explore.cursor.expect("on"), 1);
+}
+
 #[test]
 fn cursor_moves_with_arrows_and_shows_values() {
     let mut state = loaded(120, 40);
@@ -470,19 +494,25 @@ fn cursor_moves_with_arrows_and_shows_values() {
     state.focus = 4; // Request rate by route
     update(&mut state, char_key('v'));
     let start = state.explore.cursor.expect("cursor on");
-    update(&mut state, key(KeyCode::Left));
-    update(&mut state, key(KeyCode::Left));
+    // Presses a second apart: one column each (a held key accelerates, see below).
+    let press = |state: &mut State, code: KeyCode| {
+        state.now += 1.0;
+        update(state, key(code));
+    };
+    press(&mut state, KeyCode::Left);
+    press(&mut state, KeyCode::Left);
     assert_eq!(state.explore.cursor, Some(start - 2));
-    update(&mut state, key(KeyCode::Right));
+    press(&mut state, KeyCode::Right);
     assert_eq!(state.explore.cursor, Some(start - 1));
     // Right stops at the last column.
     for _ in 0..5 {
-        update(&mut state, key(KeyCode::Right));
+        press(&mut state, KeyCode::Right);
     }
     assert_eq!(state.explore.cursor, Some(start));
     for _ in 0..30 {
-        update(&mut state, key(KeyCode::Left));
+        press(&mut state, KeyCode::Left);
     }
+    state.now = NOW;
     // Paused: the arrows move the cursor, not the window.
     update(&mut state, char_key('p'));
     let end = state.end;
