@@ -250,6 +250,8 @@ pub struct Target {
     pub last_error: String,
     pub last_scrape: String,
     pub last_scrape_duration: f64,
+    /// Like `1m`; empty from servers that do not say.
+    pub scrape_interval: String,
 }
 
 /// `/api/v1/targets`.
@@ -982,6 +984,10 @@ impl MetricsSource for PromClient {
 
     async fn alerts(&self) -> Result<Vec<ServerAlert>, QueryError> {
         PromClient::alerts(self).await
+    }
+
+    async fn targets(&self) -> Result<Vec<Target>, QueryError> {
+        Ok(PromClient::targets(self).await?.active_targets)
     }
 }
 

@@ -50,6 +50,14 @@ pub trait MetricsSource: Send + Sync + 'static {
         async { Ok(Vec::new()) }
     }
 
+    /// The server's scrape targets (`/api/v1/targets`, the active ones). Sources that
+    /// scrape nothing themselves answer an empty list.
+    fn targets(
+        &self,
+    ) -> impl Future<Output = Result<Vec<crate::client::Target>, QueryError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
     /// The server's own alerts (`/api/v1/alerts`).
     fn alerts(&self) -> impl Future<Output = Result<Vec<ServerAlert>, QueryError>> + Send;
 

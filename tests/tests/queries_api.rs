@@ -57,6 +57,21 @@ async fn every_client_method_against_prometheus() -> anyhow::Result<()> {
         targets.active_targets[0].scrape_url.ends_with("/metrics"),
         "{targets:?}"
     );
+    // What the dashboard's targets view (`t`) shows of it, through the source seam.
+    let seen = MetricsSource::targets(&client).await?;
+    let shown = promdash::targets::from_server(&seen[0]);
+    ensure!(
+        shown.health == promdash_engine::scrape::Health::Up,
+        "{shown:?}"
+    );
+    ensure!(shown.interval == Duration::from_secs(1), "{shown:?}");
+    let ago = shown
+        .last_scrape
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .ok_or_else(|| anyhow::anyhow!("no last scrape in the past: {shown:?}"))?;
+    ensure!(ago < Duration::from_secs(60), "{shown:?}");
+    ensure!(shown.last_duration.is_some(), "{shown:?}");
+    ensure!(shown.labels.get("job").is_some(), "{shown:?}");
 
     let names = client.label_names(&[]).await?;
     for n in ["__name__", "job", "instance", "route", "status"] {

@@ -262,6 +262,8 @@ pub struct State {
     pub replay: Option<(f64, f64)>,
     /// `--scrape`, `demo`: the embedded engine's targets and the targets view.
     pub embedded: Option<crate::targets::Embedded>,
+    /// Against a server: its scrape targets and the targets view (`t`).
+    pub server_targets: crate::targets::ServerTargets,
     /// Dashboard variables and the panels' expression templates.
     pub vars: crate::variables::Variables,
     /// Where `e` and `E` write their files (`--export-dir`, default the current directory).
@@ -338,6 +340,7 @@ impl State {
             explore: crate::explore::Explore::default(),
             replay: None,
             embedded: None,
+            server_targets: crate::targets::ServerTargets::default(),
             vars,
             export_dir: std::path::PathBuf::from("."),
             export_note: None,
@@ -706,6 +709,11 @@ impl State {
         if self.explore.alerts_view {
             effects.push(Effect::Explore(
                 crate::explore::ExploreRequest::ServerAlerts,
+            ));
+        }
+        if self.server_targets.view {
+            effects.push(Effect::Explore(
+                crate::explore::ExploreRequest::ServerTargets,
             ));
         }
         if !self.explore.backend_asked {

@@ -30,6 +30,8 @@ pub const MAX_TRANSITIONS: usize = 500;
 pub enum ExploreRequest {
     /// `/api/v1/alerts`.
     ServerAlerts,
+    /// `/api/v1/targets`, for the targets view of a remote server.
+    ServerTargets,
     /// Which server answers (`/api/v1/status/buildinfo`), asked once.
     Backend,
     /// Completion data.
@@ -48,6 +50,7 @@ pub enum ExploreRequest {
 #[derive(Debug, Clone)]
 pub enum ExploreAnswer {
     ServerAlerts(Result<Vec<ServerAlert>, QueryError>),
+    ServerTargets(Result<Vec<promdash_queries::client::Target>, QueryError>),
     Backend(promdash_queries::backend::Backend),
     Catalog(Need, Result<Vec<String>, QueryError>),
     VarValues(usize, Result<Vec<String>, QueryError>),
@@ -780,6 +783,10 @@ pub fn on_answer(state: &mut State, answer: ExploreAnswer) -> Vec<Effect> {
         ExploreAnswer::VarValues(var, r) => crate::variables::on_values(state, var, r),
         ExploreAnswer::ServerAlerts(r) => {
             state.explore.server_alerts = Some(r.map_err(|e| e.to_string()));
+            Vec::new()
+        }
+        ExploreAnswer::ServerTargets(r) => {
+            crate::targets::on_server_targets(state, r);
             Vec::new()
         }
         ExploreAnswer::Backend(b) => {

@@ -57,6 +57,9 @@ impl<S: MetricsSource> Fetcher<S> {
         tokio::spawn(async move {
             let answer = match req {
                 ExploreRequest::ServerAlerts => ExploreAnswer::ServerAlerts(source.alerts().await),
+                ExploreRequest::ServerTargets => {
+                    ExploreAnswer::ServerTargets(source.targets().await)
+                }
                 ExploreRequest::Backend => ExploreAnswer::Backend(source.backend().await),
                 ExploreRequest::VarValues {
                     var,

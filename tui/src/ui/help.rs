@@ -33,7 +33,7 @@ pub const KEYS: [(&str, &str); 25] = [
     ("e", "export the focused panel: png, svg, csv, json"),
     ("E", "export the dashboard: png, svg, csv, json"),
     ("f", "demo: toggle the service's latency fault"),
-    ("t", "embedded: targets (state, last scrape, error)"),
+    ("t", "scrape targets (state, last scrape, error)"),
     ("w", "embedded: save the scraped data to a .om file"),
 ];
 

@@ -106,6 +106,9 @@ pub fn view(state: &State, frame: &mut Frame<'_>) {
     if state.embedded.as_ref().is_some_and(|e| e.view) {
         targets::render(buf, grid_area, state);
     }
+    if state.server_targets.view {
+        targets::render_server(buf, grid_area, state);
+    }
     picker::render(buf, grid_area, state);
     prompt::render(buf, grid_area, state);
     if state.help {

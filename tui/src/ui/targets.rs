@@ -26,25 +26,73 @@ fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) -
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     let Some(e) = &state.embedded else { return };
+    let (up, all) = e.up();
+    let title = format!(" Targets: {up}/{all} up ");
+    let list = List {
+        title: &title,
+        bottom: " t/Esc close · w save the data ",
+        targets: &e.targets,
+        samples: true,
+        empty: "no targets",
+    };
+    render_list(buf, area, state, &list);
+}
+
+/// The targets view against a server: its `/api/v1/targets`.
+pub fn render_server(buf: &mut Buffer, area: Rect, state: &State) {
+    let st = &state.server_targets;
+    let (title, targets, empty) = match &st.targets {
+        None => (" Server targets ".to_owned(), &[][..], "asking the server…"),
+        Some(Err(e)) => (" Server targets ".to_owned(), &[][..], e.as_str()),
+        Some(Ok(ts)) => {
+            let up = ts.iter().filter(|t| t.health == Health::Up).count();
+            (
+                format!(" Server targets: {up}/{} up ", ts.len()),
+                ts.as_slice(),
+                "the server scrapes no targets",
+            )
+        }
+    };
+    let list = List {
+        title: &title,
+        bottom: " t/Esc close · refreshed with the dashboard ",
+        targets,
+        samples: false,
+        empty,
+    };
+    render_list(buf, area, state, &list);
+}
+
+/// What a targets view shows.
+struct List<'a> {
+    title: &'a str,
+    bottom: &'a str,
+    targets: &'a [promdash_engine::scrape::TargetStatus],
+    /// The source knows each scrape's sample count (a server's API does not say).
+    samples: bool,
+    /// Said instead of the list when it is empty.
+    empty: &'a str,
+}
+
+fn render_list(buf: &mut Buffer, area: Rect, state: &State, list: &List<'_>) {
     if area.width < 20 || area.height < 4 {
         return;
     }
     Clear.render(area, buf);
-    let (up, all) = e.up();
     Block::bordered()
-        .title(format!(" Targets: {up}/{all} up "))
-        .title_bottom(" t/Esc close · w save the data ")
+        .title(list.title)
+        .title_bottom(list.bottom)
         .border_style(Style::new().fg(Color::Cyan))
         .render(area, buf);
     let inner = super::inner(area);
     let right = inner.right();
     let mut y = inner.y;
     let dim = Style::new().fg(Color::DarkGray);
-    if e.targets.is_empty() {
-        put(buf, inner.x, y, right, "no targets", dim);
+    if list.targets.is_empty() {
+        put(buf, inner.x, y, right, list.empty, dim);
         return;
     }
-    for t in &e.targets {
+    for t in list.targets {
         if y >= inner.bottom() {
             break;
         }
@@ -74,18 +122,17 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         let took = t.last_duration.map_or("–".to_owned(), |d| {
             format!("{:.1}ms", d.as_secs_f64() * 1000.0)
         });
-        put(
-            buf,
-            x,
-            y,
-            right,
-            &format!(
-                "  last scrape {ago} · took {took} · {} samples · every {}",
-                t.samples,
+        let mut line = format!("  last scrape {ago} · took {took}");
+        if list.samples {
+            line.push_str(&format!(" · {} samples", t.samples));
+        }
+        if !t.interval.is_zero() {
+            line.push_str(&format!(
+                " · every {}",
                 humantime::format_duration(t.interval)
-            ),
-            Style::new(),
-        );
+            ));
+        }
+        put(buf, x, y, right, &line, Style::new());
         y += 1;
         if y < inner.bottom() {
             put(
@@ -185,5 +232,44 @@ mod tests {
         assert!(all.contains("DOWN    http://h:2/metrics"), "{all}");
         assert!(all.contains("error: connection refused"), "{all}");
         assert!(all.contains(r#"{instance="h:1", job="svc"}"#), "{all}");
+
+        // The same view on a server's targets: no sample counts, its error when asking
+        // failed.
+        state.embedded = None;
+        state.server_targets = crate::targets::ServerTargets {
+            view: true,
+            targets: Some(Ok(vec![t(
+                "http://h:3/metrics",
+                Health::Down,
+                Some("server returned HTTP status 500"),
+            )])),
+        };
+        let mut buf = Buffer::empty(area);
+        render_server(&mut buf, area, &state);
+        let all = (0..area.height)
+            .map(|y| {
+                (0..area.width)
+                    .map(|x| buf[(x, y)].symbol().to_owned())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(all.contains("Server targets: 0/1 up"), "{all}");
+        assert!(
+            all.contains("DOWN    http://h:3/metrics  last scrape 2s ago · took 2.5ms · every 5s"),
+            "{all}"
+        );
+        assert!(!all.contains("samples"), "{all}");
+        assert!(
+            all.contains("error: server returned HTTP status 500"),
+            "{all}"
+        );
+        state.server_targets.targets = Some(Err("cannot connect to http://x".into()));
+        let mut buf = Buffer::empty(area);
+        render_server(&mut buf, area, &state);
+        let first: String = (0..area.width)
+            .map(|x| buf[(x, 1)].symbol().to_owned())
+            .collect();
+        assert!(first.contains("cannot connect to http://x"), "{first}");
     }
 }
