@@ -45,6 +45,28 @@ pub struct Dashboard {
     pub connection: Option<Connection>,
     /// Grafana rows (from an imported dashboard), in panel order; empty for TOML files.
     pub rows: Vec<Row>,
+    /// `[[scrape]]` tables: targets the embedded engine scrapes for this dashboard.
+    pub scrape: Vec<ScrapeConfig>,
+}
+
+/// One `[[scrape]]` table: a scrape job of the embedded engine, as a Prometheus
+/// `scrape_configs` entry with static targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScrapeConfig {
+    /// The `job` label; unique in the file.
+    pub job: String,
+    /// URLs, or bare `host:port` meaning `http://host:port/metrics` (checked by the
+    /// scraper, which names the target).
+    pub targets: Vec<String>,
+    /// `None`: the command line's `--scrape-interval`, else 5s.
+    pub interval: Option<Duration>,
+    /// `None`: the interval. Never longer than the interval.
+    pub timeout: Option<Duration>,
+    /// Labels added to every sample of the job.
+    pub labels: BTreeMap<String, String>,
+    pub honor_labels: bool,
+    /// More samples in a page fail its scrape; 0 = no limit.
+    pub sample_limit: u64,
 }
 
 /// A titled group of consecutive panels (a Grafana row).
@@ -851,6 +873,22 @@ struct RawDashboard {
     #[serde(default)]
     variables: Vec<Spanned<RawVariable>>,
     connection: Option<Spanned<RawConnection>>,
+    #[serde(default)]
+    scrape: Vec<Spanned<RawScrape>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScrape {
+    job: Option<Spanned<String>>,
+    targets: Option<Spanned<Vec<Spanned<String>>>>,
+    interval: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    labels: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    honor_labels: bool,
+    sample_limit: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -1046,6 +1084,12 @@ impl Validator<'_> {
             .filter_map(|v| self.variable(v, &mut var_names))
             .collect();
         let connection = raw.connection.map(|c| self.connection(c));
+        let mut jobs = HashSet::new();
+        let scrape = raw
+            .scrape
+            .into_iter()
+            .filter_map(|s| self.scrape(s, &mut jobs))
+            .collect();
         Dashboard {
             title: raw.title.unwrap_or_else(|| "promdash".to_owned()),
             refresh,
@@ -1056,7 +1100,144 @@ impl Validator<'_> {
             variables,
             connection,
             rows: Vec::new(),
+            scrape,
         }
+    }
+
+    /// One `[[scrape]]` table, checked as Prometheus checks a scrape config: a unique
+    /// job name, at least one target, a timeout no longer than the interval, label names
+    /// of `[a-zA-Z_][a-zA-Z0-9_]*` not starting with `__`.
+    fn scrape(
+        &mut self,
+        raw: Spanned<RawScrape>,
+        jobs: &mut HashSet<String>,
+    ) -> Option<ScrapeConfig> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let mut ok = true;
+        let job = match &raw.job {
+            Some(j) if j.get_ref().trim().is_empty() => {
+                self.err(
+                    j.span(),
+                    "scrape job is empty",
+                    "a job name such as \"api\"",
+                );
+                None
+            }
+            Some(j) if !jobs.insert(j.get_ref().clone()) => {
+                self.err(
+                    j.span(),
+                    format!("scrape job {:?} is defined twice", j.get_ref()),
+                    "one [[scrape]] table per job",
+                );
+                None
+            }
+            Some(j) => Some(j.get_ref().clone()),
+            None => {
+                self.err(span.clone(), "[[scrape]] has no job", "job = \"api\"");
+                None
+            }
+        };
+        let targets: Vec<String> = match &raw.targets {
+            Some(t) if t.get_ref().is_empty() => {
+                self.err(
+                    t.span(),
+                    "scrape targets are empty",
+                    "targets = [\"127.0.0.1:8080\"] (host:port or a URL)",
+                );
+                ok = false;
+                Vec::new()
+            }
+            Some(t) => {
+                for target in t.get_ref() {
+                    if target.get_ref().trim().is_empty() {
+                        self.err(
+                            target.span(),
+                            "a scrape target is empty",
+                            "host:port or a URL",
+                        );
+                        ok = false;
+                    }
+                }
+                t.get_ref()
+                    .iter()
+                    .map(|t| t.get_ref().trim().to_owned())
+                    .collect()
+            }
+            None => {
+                self.err(
+                    span.clone(),
+                    "[[scrape]] has no targets",
+                    "targets = [\"127.0.0.1:8080\"] (host:port or a URL)",
+                );
+                ok = false;
+                Vec::new()
+            }
+        };
+        let interval = match &raw.interval {
+            Some(i) => {
+                let d = self.duration("scrape interval", i, false);
+                ok &= d.is_some();
+                d
+            }
+            None => None,
+        };
+        let timeout = match &raw.timeout {
+            Some(t) => match self.duration("scrape timeout", t, false) {
+                Some(d) if interval.is_some_and(|i| d > i) => {
+                    self.err(
+                        t.span(),
+                        "scrape timeout is longer than the interval",
+                        "a timeout no longer than the interval",
+                    );
+                    ok = false;
+                    None
+                }
+                Some(d) => Some(d),
+                None => {
+                    ok = false;
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut labels = BTreeMap::new();
+        for (n, value) in raw.labels {
+            let valid = n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !n.starts_with("__");
+            if valid {
+                labels.insert(n, value.into_inner());
+            } else {
+                self.err(
+                    value.span(),
+                    format!("{n:?} is not a label name a scrape may add"),
+                    "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __",
+                );
+                ok = false;
+            }
+        }
+        let sample_limit = match &raw.sample_limit {
+            Some(l) => match u64::try_from(*l.get_ref()) {
+                Ok(n) => n,
+                Err(_) => {
+                    self.err(l.span(), "sample_limit is negative", "0 (no limit) or more");
+                    ok = false;
+                    0
+                }
+            },
+            None => 0,
+        };
+        Some(ScrapeConfig {
+            job: job?,
+            targets,
+            interval,
+            timeout,
+            labels,
+            honor_labels: raw.honor_labels,
+            sample_limit,
+        })
+        .filter(|_| ok)
     }
 
     fn expr(&mut self, what: &str, s: &Spanned<String>) -> Option<String> {
@@ -1669,6 +1850,86 @@ mod tests {
         assert_eq!(d.refresh, DEFAULT_REFRESH);
         assert_eq!(d.range, DEFAULT_RANGE);
         assert_eq!(d.alerts.len(), 2);
+    }
+
+    #[test]
+    fn scrape_tables() {
+        let d = parse_dashboard(
+            "[[scrape]]\njob = \"api\"\ntargets = [\"127.0.0.1:8080\", \"https://h/m\"]\n\
+             interval = \"2s\"\ntimeout = \"1s\"\nlabels = { team = \"a\" }\n\
+             honor_labels = true\nsample_limit = 500\n\
+             [[scrape]]\njob = \"db\"\ntargets = [\"h:9\"]\n",
+            "s.toml",
+        )
+        .expect("valid");
+        assert_eq!(
+            d.scrape,
+            [
+                ScrapeConfig {
+                    job: "api".into(),
+                    targets: vec!["127.0.0.1:8080".into(), "https://h/m".into()],
+                    interval: Some(Duration::from_secs(2)),
+                    timeout: Some(Duration::from_secs(1)),
+                    labels: [("team".to_owned(), "a".to_owned())].into(),
+                    honor_labels: true,
+                    sample_limit: 500,
+                },
+                ScrapeConfig {
+                    job: "db".into(),
+                    targets: vec!["h:9".into()],
+                    interval: None,
+                    timeout: None,
+                    labels: BTreeMap::new(),
+                    honor_labels: false,
+                    sample_limit: 0,
+                },
+            ]
+        );
+        for (text, says) in [
+            (
+                "[[scrape]]\ntargets = [\"h:1\"]\n",
+                "1:1: [[scrape]] has no job",
+            ),
+            (
+                "[[scrape]]\njob = \" \"\ntargets = [\"h:1\"]\n",
+                "2:7: scrape job is empty",
+            ),
+            (
+                "[[scrape]]\njob = \"a\"\n",
+                "1:1: [[scrape]] has no targets",
+            ),
+            (
+                "[[scrape]]\njob = \"a\"\ntargets = []\n",
+                "3:11: scrape targets are empty",
+            ),
+            (
+                "[[scrape]]\njob = \"a\"\ntargets = [\"\"]\n",
+                "3:12: a scrape target is empty",
+            ),
+            (
+                "[[scrape]]\njob = \"a\"\ntargets = [\"h:1\"]\ninterval = \"0s\"\n",
+                "4:12: scrape interval must be longer than zero",
+            ),
+            (
+                "[[scrape]]\njob = \"a\"\ntargets = [\"h:1\"]\ntimeout = \"soon\"\n",
+                "4:11: scrape timeout: \"soon\" is not a duration",
+            ),
+            (
+                "[[scrape]]\njob = \"a\"\ntargets = [\"h:1\"]\nlabels = { __x = \"1\" }\n",
+                "4:18: \"__x\" is not a label name a scrape may add",
+            ),
+            (
+                "[[scrape]]\njob = \"a\"\ntargets = [\"h:1\"]\nsample_limit = -1\n",
+                "4:16: sample_limit is negative",
+            ),
+            (
+                "[[scrape]]\njob = \"a\"\ntargets = [\"h:1\"]\nhonour_labels = true\n",
+                "honour_labels",
+            ),
+        ] {
+            let e = parse_dashboard(text, "s.toml").expect_err(text);
+            assert!(e.to_string().contains(says), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! restarting it on the same port brings it back UP; `w` saves what was scraped to a file
 //! that `promdash query --data` reads back with the same total.
 //!
+//! A dashboard's `[[scrape]]` tables do the same without `--scrape`.
+//!
 //! Needs `tmux` (Debian: apt-get install tmux); a missing one fails the test with that
 //! message.
 
@@ -131,6 +133,101 @@ async fn scrape_shows_the_total_and_follows_the_target_down_and_up() -> anyhow::
     tmux.keys(&["q"])?;
     tmux.wait_for("exit", limit, |s| !s.contains("EMBEDDED"))
         .await?;
+    Ok(())
+}
+
+/// A dashboard's `[[scrape]]` table is enough: no `--scrape`, no server. Its job name and
+/// labels are on every sample (the panel selects by them) and in the targets view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrape_tables_in_the_dashboard_run_it_on_the_embedded_engine() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let service = ServiceBinary::start(&[]).await?;
+    let addr = service.addr();
+    let http = promdash_tests::http_client();
+    for _ in 0..REQUESTS {
+        let r = http
+            .get(format!("{}/process?delay_ms=0&fail=0", service.url()))
+            .send()
+            .await?;
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    let dashboard = dir.path().join("d.toml");
+    std::fs::write(
+        &dashboard,
+        format!(
+            "title = \"Scraped\"\nrefresh = \"1s\"\n\
+             [[panels]]\ntitle = \"Total requests\"\nkind = \"table\"\n\
+             query = 'sum(app_request_count_total{{job=\"svc\", team=\"checkout\"}})'\nwidth = 12\n\
+             [[scrape]]\njob = \"svc\"\ntargets = [\"{addr}\"]\ninterval = \"1s\"\n\
+             labels = {{ team = \"checkout\" }}\n"
+        ),
+    )?;
+    let args = [
+        "--dashboard".to_owned(),
+        dashboard.display().to_string(),
+        "--log-file".to_owned(),
+        dir.path().join("promdash.log").display().to_string(),
+    ];
+    let tmux = Tmux::start("scrape-table", (120, 40), &promdash_binary()?, &args, &[])?;
+    let limit = Duration::from_secs(30);
+    let screen = tmux
+        .wait_for("the request total", limit, |s| {
+            shown_total(s) == Some(REQUESTS as f64)
+        })
+        .await?;
+    assert!(screen.contains("EMBEDDED"), "{screen}");
+    tmux.keys(&["t"])?;
+    let url = format!("http://{addr}/metrics");
+    let s = tmux
+        .wait_for("the target UP", limit, |s| {
+            s.contains(&format!("UP      {url}"))
+        })
+        .await?;
+    assert!(
+        s.contains(&format!(
+            r#"{{instance="{addr}", job="svc", team="checkout"}}"#
+        )),
+        "{s}"
+    );
+    assert!(s.contains("every 1s"), "{s}");
+    tmux.keys(&["q"])?;
+    tmux.wait_for("exit", limit, |s| !s.contains("EMBEDDED"))
+        .await?;
+    Ok(())
+}
+
+/// Broken `[[scrape]]` tables stop promdash before the terminal: the file's own checks
+/// with file:line:col, a target the scraper cannot use naming its job.
+#[test]
+fn bad_scrape_tables_are_exit_2_before_the_terminal() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    for (name, text, says) in [
+        (
+            "twice.toml",
+            "[[scrape]]\njob = \"a\"\ntargets = [\"h:1\"]\n[[scrape]]\njob = \"a\"\ntargets = [\"h:2\"]\n",
+            "twice.toml:5:7: scrape job \"a\" is defined twice",
+        ),
+        (
+            "timeout.toml",
+            "[[scrape]]\njob = \"a\"\ntargets = [\"h:1\"]\ninterval = \"1s\"\ntimeout = \"2s\"\n",
+            "timeout.toml:5:11: scrape timeout is longer than the interval",
+        ),
+        (
+            "ftp.toml",
+            "[[scrape]]\njob = \"files\"\ntargets = [\"ftp://h:1/x\"]\n",
+            "[[scrape]] job \"files\"",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text)?;
+        let out = Command::new(promdash_binary()?)
+            .arg("--dashboard")
+            .arg(&path)
+            .output()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+    }
     Ok(())
 }
 

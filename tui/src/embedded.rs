@@ -16,7 +16,7 @@ use promdash_engine::exposition::{LoadError, load_openmetrics};
 use promdash_engine::scrape::{Health, ScrapeJob, Scraper, target_url};
 use promdash_engine::source::Clock;
 use promdash_engine::{Compat, EmbeddedSource, Engine, EngineOptions, Store, StoreConfig};
-use promdash_queries::dashboard::{Dashboard, default_dashboard, parse_dashboard};
+use promdash_queries::dashboard::{Dashboard, ScrapeConfig, default_dashboard, parse_dashboard};
 use promdash_queries::model::QueryData;
 
 use crate::app::{Effect, Msg, State};
@@ -56,6 +56,28 @@ pub fn cli_job(targets: &[String], interval: Duration) -> Result<ScrapeJob, Stri
     let mut job = ScrapeJob::new(CLI_JOB, urls, client);
     job.interval = interval;
     job.timeout = interval;
+    Ok(job)
+}
+
+/// The scrape job of a dashboard's `[[scrape]]` table; `interval` is used when the
+/// table gives none (`--scrape-interval`, else 5 s). An error names the job and target.
+pub fn dashboard_job(table: &ScrapeConfig, interval: Duration) -> Result<ScrapeJob, String> {
+    let urls = table
+        .targets
+        .iter()
+        .map(|t| target_url(t).map_err(|e| format!("[[scrape]] job {:?}: {e}", table.job)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = promdash_queries::tls::http_client_builder()
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let mut job = ScrapeJob::new(table.job.clone(), urls, client);
+    job.interval = table.interval.unwrap_or(interval);
+    // The file checks the timeout against its own interval; one from the command line
+    // can be shorter than the file's timeout.
+    job.timeout = table.timeout.unwrap_or(job.interval).min(job.interval);
+    job.labels = table.labels.clone();
+    job.honor_labels = table.honor_labels;
+    job.sample_limit = usize::try_from(table.sample_limit).unwrap_or(usize::MAX);
     Ok(job)
 }
 

@@ -52,9 +52,16 @@ pub struct Settings {
     pub memory_budget: u64,
 }
 
-/// `--scrape`: the embedded engine's job, retention and options; `None` without it.
-fn live_settings(cli: &Cli) -> Result<Option<crate::embedded::Live>, String> {
-    if cli.scrape.is_empty() || cli.command.is_some() {
+/// `--scrape` and the dashboard's `[[scrape]]` tables: the embedded engine's jobs,
+/// retention and options; `None` with neither (or with a subcommand or `--data`).
+fn live_settings(
+    cli: &Cli,
+    dashboard: &promdash_queries::Dashboard,
+) -> Result<Option<crate::embedded::Live>, String> {
+    if (cli.scrape.is_empty() && dashboard.scrape.is_empty())
+        || cli.command.is_some()
+        || cli.data.is_some()
+    {
         return Ok(None);
     }
     let interval = cli
@@ -64,8 +71,28 @@ fn live_settings(cli: &Cli) -> Result<Option<crate::embedded::Live>, String> {
         cli.retention()?
             .unwrap_or(crate::embedded::DEFAULT_RETENTION),
     )?;
+    let mut jobs = Vec::new();
+    if !cli.scrape.is_empty() {
+        jobs.push(crate::embedded::cli_job(&cli.scrape, interval)?);
+    }
+    let file = cli
+        .dashboard
+        .as_ref()
+        .map_or_else(|| "the dashboard".to_owned(), |p| p.display().to_string());
+    for table in &dashboard.scrape {
+        if !cli.scrape.is_empty() && table.job == crate::embedded::CLI_JOB {
+            return Err(format!(
+                "{file}: [[scrape]] job {:?} is the job of the --scrape targets; name it \
+                 something else",
+                table.job
+            ));
+        }
+        jobs.push(
+            crate::embedded::dashboard_job(table, interval).map_err(|e| format!("{file}: {e}"))?,
+        );
+    }
     Ok(Some(crate::embedded::Live {
-        jobs: vec![crate::embedded::cli_job(&cli.scrape, interval)?],
+        jobs,
         retention,
         compat: cli.promql_compat,
         auto_dashboard: cli.dashboard.is_none(),
@@ -176,7 +203,7 @@ pub fn main(cli: Cli) -> ExitCode {
         },
     };
     // Targets to scrape into the embedded engine: checked before the terminal too.
-    let live = match live_settings(&cli) {
+    let live = match live_settings(&cli, &settings.dashboard) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));

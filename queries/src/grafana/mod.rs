@@ -426,6 +426,7 @@ impl Importer {
             variables,
             connection: None,
             rows,
+            scrape: Vec::new(),
         }
     }
 
