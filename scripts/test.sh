@@ -76,5 +76,5 @@ echo "==> cargo fmt --all --check"
 cargo fmt --all --check
 echo "==> cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "==> cargo test --workspace"
-cargo test --workspace
+echo "==> cargo test --workspace --no-fail-fast"
+cargo test --workspace --no-fail-fast

@@ -58,10 +58,11 @@ fn unreadable_token_file_exits_2() {
 }
 
 #[test]
-fn demo_without_prometheus_says_how_to_install_it() {
+fn demo_with_prometheus_but_none_installed_says_how_to_install_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = promdash()
         .arg("demo")
+        .arg("--prometheus")
         .arg("--log-file")
         .arg(dir.path().join("log"))
         .env("PATH", dir.path())
