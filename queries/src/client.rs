@@ -627,6 +627,34 @@ impl PromClient {
         }
     }
 
+    /// A request to `segments` under the base URL with an optional JSON body, through the
+    /// same headers, auth, TLS, redirect and size handling as every query; any 2xx status
+    /// gives its body, any other a [`QueryError`] quoting it (secrets blanked). For the
+    /// other HTTP APIs promdash talks to with one set of connection flags (Alertmanager).
+    pub(crate) async fn request_json(
+        &self,
+        method: Method,
+        segments: &[&str],
+        params: &[(&str, String)],
+        json: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, QueryError> {
+        let mut req = self
+            .http
+            .request(method, self.endpoint(segments))
+            .query(params);
+        if let Some(body) = json {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let (status, body) = self.send(req).await?;
+        if (200..300).contains(&status) {
+            Ok(body)
+        } else {
+            Err(self.explain(crate::decode::http_error(&self.redacted, status, &body)))
+        }
+    }
+
     // ------------------------------------------------------------------------------
 
     fn query_params(&self, params: &mut Vec<(&'static str, String)>) {

@@ -11,10 +11,12 @@
 //! - [`dashboard`]: dashboard files (TOML) with validation.
 //! - [`grafana`]: Grafana dashboard JSON imported into the dashboard model.
 //! - [`alert`]: the client-side alert engine.
+//! - [`alertmanager`]: rule alerts pushed to Alertmanager, and its silences.
 //! - [`text`]: server-controlled text made safe for a terminal.
 //! - [`backend`]: Prometheus or VictoriaMetrics, and what differs.
 //! - [`tls`]: the rustls crypto provider every HTTP client needs installed first.
 pub mod alert;
+pub mod alertmanager;
 pub mod backend;
 pub mod catalog;
 pub mod client;
