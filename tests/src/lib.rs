@@ -19,6 +19,7 @@
 //! server binary is an error naming the Debian package to install, so a test fails
 //! rather than passing silently.
 
+pub mod alertmanager;
 mod child;
 pub mod connect;
 pub mod engine_diff;
@@ -38,6 +39,7 @@ pub mod tmux;
 mod victoria;
 pub mod workspace_bin;
 
+pub use alertmanager::{Alertmanager, Recorder};
 pub use child::{ensure_loopback, find_binary, free_port};
 pub use prometheus::Prometheus;
 pub use query::{QuerySample, query_api, query_api_at, wait_for_value};

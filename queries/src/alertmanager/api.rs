@@ -28,7 +28,11 @@ pub struct PostableAlert {
     pub starts_at: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub ends_at: String,
-    #[serde(rename = "generatorURL", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "generatorURL",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub generator_url: String,
 }
 
@@ -226,8 +230,8 @@ impl AlertmanagerClient {
     /// `POST /api/v2/silences`; returns the new silence's id.
     pub async fn create_silence(&self, s: &PostableSilence) -> Result<String, QueryError> {
         #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
         struct Created {
+            #[serde(rename = "silenceID")]
             silence_id: String,
         }
         let body = serde_json::to_vec(s).map_err(|e| QueryError::Config(e.to_string()))?;

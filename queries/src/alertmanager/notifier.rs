@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use super::api::{AlertmanagerClient, LabelMap, PostableAlert, encode};
 use super::time::{format_ms, now_ms};
-use crate::rules::eval::{Alert, AlertStatus, GroupState, Health};
 use crate::rules::RuleKind;
+use crate::rules::eval::{Alert, AlertStatus, GroupState, Health};
 
 /// Prometheus's `--rules.alert.resend-delay` default.
 pub const DEFAULT_RESEND_DELAY: Duration = Duration::from_secs(60);
@@ -299,12 +299,11 @@ impl Notifier {
     fn postable(&self, a: &Alert, expr: &str, valid_until: i64) -> PostableAlert {
         let cfg = &self.inner.config;
         let mut labels = a.labels.clone();
-        for (k, v) in cfg.external_labels.iter().chain(
-            cfg.source_label
-                .as_ref()
-                .map(|(k, v)| (k, v))
-                .into_iter(),
-        ) {
+        for (k, v) in cfg
+            .external_labels
+            .iter()
+            .chain(cfg.source_label.as_ref().map(|(k, v)| (k, v)))
+        {
             labels.entry(k.clone()).or_insert_with(|| v.clone());
         }
         PostableAlert {
@@ -333,7 +332,10 @@ impl Notifier {
                 let d = alerts.len() - cap;
                 alerts.drain(..d);
                 st.dropped += d as u64;
-                tracing::warn!(dropped = d, "more alerts than the queue holds: oldest dropped");
+                tracing::warn!(
+                    dropped = d,
+                    "more alerts than the queue holds: oldest dropped"
+                );
             }
             let over = (st.queue.len() + alerts.len()).saturating_sub(cap);
             if over > 0 {
@@ -555,7 +557,10 @@ mod tests {
         // Firing: sent, with labels, times and the graph link.
         a.state = AlertStatus::Firing;
         a.fired_at = Some(base + 15 * S);
-        assert_eq!(n.notify(&eval(base + 15 * S, true, std::slice::from_ref(&a))), 1);
+        assert_eq!(
+            n.notify(&eval(base + 15 * S, true, std::slice::from_ref(&a))),
+            1
+        );
         let sent = queued(&n);
         let p = &sent[0];
         assert_eq!(
@@ -577,22 +582,41 @@ mod tests {
         );
         // Not again until more than a minute has passed (strictly, as Prometheus).
         for t in [30, 45, 60, 75] {
-            assert_eq!(n.notify(&eval(base + t * S, true, std::slice::from_ref(&a))), 0, "{t}");
+            assert_eq!(
+                n.notify(&eval(base + t * S, true, std::slice::from_ref(&a))),
+                0,
+                "{t}"
+            );
         }
-        assert_eq!(n.notify(&eval(base + 90 * S, true, std::slice::from_ref(&a))), 1);
+        assert_eq!(
+            n.notify(&eval(base + 90 * S, true, std::slice::from_ref(&a))),
+            1
+        );
         queued(&n);
         // An evaluation error sends nothing, and forgets nothing.
         assert_eq!(n.notify(&eval(base + 300 * S, false, &[])), 0);
         // Resolved: sent at once with endsAt = resolution time, then every resend delay.
         a.state = AlertStatus::Inactive;
         a.resolved_at = Some(base + 105 * S);
-        assert_eq!(n.notify(&eval(base + 105 * S, true, std::slice::from_ref(&a))), 1);
+        assert_eq!(
+            n.notify(&eval(base + 105 * S, true, std::slice::from_ref(&a))),
+            1
+        );
         assert_eq!(queued(&n)[0].ends_at, format_ms(base + 105 * S));
-        assert_eq!(n.notify(&eval(base + 120 * S, true, std::slice::from_ref(&a))), 0);
-        assert_eq!(n.notify(&eval(base + 180 * S, true, std::slice::from_ref(&a))), 1);
+        assert_eq!(
+            n.notify(&eval(base + 120 * S, true, std::slice::from_ref(&a))),
+            0
+        );
+        assert_eq!(
+            n.notify(&eval(base + 180 * S, true, std::slice::from_ref(&a))),
+            1
+        );
         // Firing again (a new instance, active later): sent at once.
         let b = alert(AlertStatus::Firing, base + 195 * S);
-        assert_eq!(n.notify(&eval(base + 195 * S, true, std::slice::from_ref(&b))), 1);
+        assert_eq!(
+            n.notify(&eval(base + 195 * S, true, std::slice::from_ref(&b))),
+            1
+        );
         // Gone from the rule: forgotten.
         assert_eq!(n.notify(&eval(base + 210 * S, true, &[])), 0);
         assert!(n.state().sent.values().all(BTreeMap::is_empty));

@@ -158,7 +158,9 @@ pub fn parse_matchers(text: &str) -> Result<Vec<Matcher>, String> {
             chars[s..i].iter().collect::<String>().trim().to_owned()
         };
         if is_regex && let Err(e) = regex::Regex::new(&format!("^(?:{value})$")) {
-            return Err(format!("matcher {name}: {value:?} is not a regular expression: {e}"));
+            return Err(format!(
+                "matcher {name}: {value:?} is not a regular expression: {e}"
+            ));
         }
         out.push(Matcher {
             name,
