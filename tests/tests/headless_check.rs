@@ -59,6 +59,7 @@ impl Checker {
             refresh: None,
             output: promdash::headless::Report::Text,
             rules: Vec::new(),
+            alertmanager: Default::default(),
         };
         let conn = ConnectionArgs {
             url: Some(self.url.clone()),

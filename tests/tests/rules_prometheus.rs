@@ -46,6 +46,7 @@ async fn check_rules(url: &str, instant: bool) -> (Outcome, String, String) {
         refresh: None,
         output: Report::Text,
         rules: vec![RULES_PATH.to_owned()],
+        alertmanager: Default::default(),
     };
     let conn = ConnectionArgs {
         url: Some(url.to_owned()),

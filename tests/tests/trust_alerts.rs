@@ -40,6 +40,7 @@ impl Checker {
             refresh: None,
             output,
             rules: Vec::new(),
+            alertmanager: Default::default(),
         };
         let conn = ConnectionArgs {
             url: Some(self.url.clone()),

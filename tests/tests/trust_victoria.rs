@@ -113,6 +113,7 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
                 refresh: None,
                 output: Report::Text,
                 rules: Vec::new(),
+                alertmanager: Default::default(),
             }),
             &url,
         )
@@ -238,6 +239,7 @@ async fn victoria_metrics_with_a_zero_latency_offset_hides_nothing() {
             refresh: None,
             output: Report::Text,
             rules: Vec::new(),
+            alertmanager: Default::default(),
         }),
         &url,
     )

@@ -518,7 +518,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is not a usable size (more than 0, less than 16 EiB)"))
 }
 
-fn read_secret(path: &Path, what: &str) -> Result<String, String> {
+pub(crate) fn read_secret(path: &Path, what: &str) -> Result<String, String> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_owned())
         .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))

@@ -4,6 +4,7 @@
 //! [`app::State`] → [`ui::view`]. Only [`fetch`] touches the network and only
 //! [`run`] touches the terminal.
 
+pub mod alertmanager;
 pub mod app;
 pub mod cli;
 pub mod complete;

@@ -61,6 +61,12 @@ pub struct CheckArgs {
     /// dashboard's `[[alerts]]`, evaluated as Prometheus's rule manager does.
     #[arg(long = "rules", value_name = "FILE|GLOB", conflicts_with = "dashboard")]
     pub rules: Vec<String>,
+
+    /// With --rules: push the alerts to Alertmanager as Prometheus's notifier would after
+    /// this evaluation (firing ones until now + 4 x max(interval, resend delay), resolved
+    /// ones with their resolution time).
+    #[command(flatten)]
+    pub alertmanager: crate::alertmanager::AlertmanagerArgs,
 }
 
 /// What one rule came to.

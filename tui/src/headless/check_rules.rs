@@ -11,12 +11,17 @@
 //! Exit status as `check`: 0 when no alert fires, 1 when any does, 2 when a file is
 //! invalid or any evaluation failed (unreachable server, rejected query, partial answer,
 //! two results with one label set, `limit` exceeded): the state of that rule is not known.
+//!
+//! With `--alertmanager URL` the alerts of each group's last evaluation are pushed there
+//! as Prometheus's notifier would (see [`promdash_queries::alertmanager`]); an
+//! Alertmanager that cannot take them makes the exit status 2.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use promdash_queries::alertmanager::GroupEvaluation;
 use promdash_queries::client::PromClient;
 use promdash_queries::rules::eval::{AlertStatus, EvalContext, GroupState};
 use promdash_queries::rules::source::SourceBackend;
@@ -98,6 +103,7 @@ pub async fn run_rules_check(
         return Ok(Outcome::Failed);
     }
     let now_ms = (now() * 1000.0) as i64;
+    let server = client.redacted_url().to_owned();
     let client = client.clone();
     let handle = tokio::runtime::Handle::current();
     let instant = args.instant;
@@ -192,13 +198,53 @@ pub async fn run_rules_check(
     for f in &failures {
         writeln!(err, "UNKNOWN  {}", escape_control(f))?;
     }
-    Ok(if !failures.is_empty() {
+    let pushed = match push_alerts(&server, args, &groups).await {
+        Ok(()) => true,
+        Err(e) => {
+            writeln!(err, "{}", escape_control(&e))?;
+            false
+        }
+    };
+    Ok(if !failures.is_empty() || !pushed {
         Outcome::Failed
     } else if firing > 0 {
         Outcome::Firing
     } else {
         Outcome::Ok
     })
+}
+
+/// `--alertmanager`: hands each group's last evaluation to a notifier and sends what is
+/// due (everything firing, everything resolved during the replay). An error names each
+/// Alertmanager that refused the alerts or could not be reached.
+async fn push_alerts(server: &str, args: &CheckArgs, groups: &[GroupState]) -> Result<(), String> {
+    let Some(notifier) = args.alertmanager.notifier(Some(server.to_owned()), [])? else {
+        return Ok(());
+    };
+    for g in groups {
+        if let Some(ts) = g.last_eval {
+            notifier.notify(&GroupEvaluation::of(g, ts));
+        }
+    }
+    notifier.flush().await;
+    let failed: Vec<String> = notifier
+        .stats()
+        .alertmanagers
+        .into_iter()
+        .filter(|a| a.errors > 0)
+        .map(|a| {
+            format!(
+                "alerts not sent to Alertmanager {}: {}",
+                a.url,
+                a.last_error.unwrap_or_default()
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("\n"))
+    }
 }
 
 #[cfg(test)]
