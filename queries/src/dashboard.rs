@@ -47,6 +47,10 @@ pub struct Dashboard {
     pub rows: Vec<Row>,
     /// `[[scrape]]` tables: targets the embedded engine scrapes for this dashboard.
     pub scrape: Vec<ScrapeConfig>,
+    /// `rule_files = [...]`: Prometheus rule files (paths or globs) evaluated while the
+    /// dashboard runs; relative ones are taken from the dashboard's directory by
+    /// [`load_dashboard`].
+    pub rule_files: Vec<String>,
 }
 
 /// One `[[scrape]]` table: a scrape job of the embedded engine, as a Prometheus
@@ -565,6 +569,7 @@ pub fn load_dashboard(path: &Path) -> Result<Dashboard, DashboardError> {
             if let Some(c) = d.connection.as_mut() {
                 c.resolve_paths(directory_of(path));
             }
+            d.rule_files = resolve_rule_files(&d.rule_files, directory_of(path));
             d
         }),
         Err(e) => Err(DashboardError {
@@ -635,6 +640,51 @@ pub fn load_config(path: &Path) -> Result<Option<Connection>, DashboardError> {
                 expected: Some("a readable TOML settings file".into()),
             }],
         }),
+    }
+}
+
+/// Rule file patterns as written in `file_dir`'s file: relative ones from that directory.
+fn resolve_rule_files(patterns: &[String], file_dir: &Path) -> Vec<String> {
+    patterns
+        .iter()
+        .map(|p| {
+            if Path::new(p).is_relative() {
+                file_dir.join(p).display().to_string()
+            } else {
+                p.clone()
+            }
+        })
+        .collect()
+}
+
+/// The `rule_files = [...]` of the user's settings file (relative ones from its
+/// directory); a missing file has none.
+pub fn load_config_rule_files(path: &Path) -> Result<Vec<String>, DashboardError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        // load_config reports an unreadable file.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let file_name = path.display().to_string();
+    let mut v = Validator {
+        text: &text,
+        problems: Vec::new(),
+    };
+    let raw: RawConfig = match toml::from_str(&text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let (message, expected) = split_toml_message(e.message());
+            v.push(span, message, expected);
+            return Err(v.finish(&file_name));
+        }
+    };
+    let files = v.rule_files(raw.rule_files);
+    if v.problems.is_empty() {
+        Ok(resolve_rule_files(&files, directory_of(path)))
+    } else {
+        Err(v.finish(&file_name))
     }
 }
 
@@ -875,6 +925,7 @@ struct RawDashboard {
     connection: Option<Spanned<RawConnection>>,
     #[serde(default)]
     scrape: Vec<Spanned<RawScrape>>,
+    rule_files: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -968,6 +1019,7 @@ enum RawDefault {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     connection: Option<Spanned<RawConnection>>,
+    rule_files: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -1090,6 +1142,7 @@ impl Validator<'_> {
             .into_iter()
             .filter_map(|s| self.scrape(s, &mut jobs))
             .collect();
+        let rule_files = self.rule_files(raw.rule_files);
         Dashboard {
             title: raw.title.unwrap_or_else(|| "promdash".to_owned()),
             refresh,
@@ -1101,7 +1154,25 @@ impl Validator<'_> {
             connection,
             rows: Vec::new(),
             scrape,
+            rule_files,
         }
+    }
+
+    /// `rule_files = [...]`: paths or globs, none empty.
+    fn rule_files(&mut self, raw: Option<Spanned<Vec<Spanned<String>>>>) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in raw.map(Spanned::into_inner).unwrap_or_default() {
+            if f.get_ref().trim().is_empty() {
+                self.err(
+                    f.span(),
+                    "a rule file is empty",
+                    "a path or glob such as \"rules/*.yml\"",
+                );
+            } else {
+                out.push(f.into_inner());
+            }
+        }
+        out
     }
 
     /// One `[[scrape]]` table, checked as Prometheus checks a scrape config: a unique

@@ -75,6 +75,8 @@ pub enum Msg {
     Targets(Vec<promdash_engine::scrape::TargetStatus>),
     /// An [`Effect::SaveStore`] finished: the file written, or why not.
     Saved(Result<String, String>),
+    /// A rule group of the rule files was evaluated (see [`crate::rules`]).
+    Rules(Box<crate::rules::GroupEvaluation>),
 }
 
 /// What `update` asks the outside world to do.
@@ -289,6 +291,8 @@ pub struct State {
     pub collapsed: Vec<bool>,
     /// A row's title bar has the focus (Tab reaches title bars; Enter folds the row).
     pub row_focus: Option<usize>,
+    /// Rule files (`--rules`, `rule_files`): their groups as last evaluated.
+    pub rules: crate::rules::RulesState,
 }
 
 /// Everything a layout depends on.
@@ -344,6 +348,7 @@ impl State {
             vars,
             export_dir: std::path::PathBuf::from("."),
             export_note: None,
+            rules: crate::rules::RulesState::default(),
             memory_budget: DEFAULT_MEMORY_BUDGET,
             held: HashMap::new(),
             slots: HashMap::new(),
@@ -936,6 +941,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => on_key(state, key),
         Msg::Fetched(f) => on_fetched(state, *f),
         Msg::Explore(a) => crate::explore::on_answer(state, *a),
+        Msg::Rules(ev) => crate::rules::on_evaluation(state, *ev),
         Msg::Targets(t) => {
             crate::targets::on_targets(state, t);
             Vec::new()

@@ -94,6 +94,22 @@ pub struct Cli {
     #[arg(long, value_enum, env = "PROMDASH_PROMQL_COMPAT", value_name = "2|3")]
     pub promql_compat: Option<crate::headless::promqltest::CompatArg>,
 
+    /// Prometheus rule file (a path or a glob) evaluated while the dashboard runs
+    /// (repeatable; replaces the dashboard's and config.toml's `rule_files`). `a` shows
+    /// the groups and alerts; firing alerts join the banner.
+    #[arg(long = "rules", value_name = "FILE|GLOB")]
+    pub rules: Vec<String>,
+
+    /// How often a rule group without its own `interval` is evaluated [default: 1m, as
+    /// Prometheus's global evaluation_interval].
+    #[arg(long, env = "PROMDASH_EVALUATION_INTERVAL", value_name = "DURATION")]
+    pub evaluation_interval: Option<String>,
+
+    /// A label every rule-file alert template sees as `$externalLabels`, NAME=VALUE
+    /// (repeatable), as Prometheus's `global.external_labels`.
+    #[arg(long = "external-label", value_name = "NAME=VALUE", value_parser = parse_label)]
+    pub external_labels: Vec<(String, String)>,
+
     /// The dashboard's own options written on the command line before the subcommand
     /// (not taken from the environment), e.g. `--range`: an error with a headless one.
     #[arg(skip)]
@@ -104,7 +120,7 @@ pub struct Cli {
 }
 
 /// The options of the dashboard only, by clap id and as written.
-const DASHBOARD_ONLY: [(&str, &str); 13] = [
+const DASHBOARD_ONLY: [(&str, &str); 16] = [
     ("dashboard", "--dashboard"),
     ("memory_budget", "--memory-budget"),
     ("refresh", "--refresh"),
@@ -118,6 +134,9 @@ const DASHBOARD_ONLY: [(&str, &str); 13] = [
     ("scrape", "--scrape"),
     ("scrape_interval", "--scrape-interval"),
     ("retention", "--retention"),
+    ("rules", "--rules"),
+    ("evaluation_interval", "--evaluation-interval"),
+    ("external_labels", "--external-label"),
 ];
 
 impl Cli {
@@ -185,6 +204,16 @@ impl Cli {
         )
     }
 
+    /// `--evaluation-interval` / `PROMDASH_EVALUATION_INTERVAL`, read only when the
+    /// dashboard runs.
+    pub fn evaluation_interval(&self) -> Result<Option<Duration>, String> {
+        dashboard_duration(
+            "--evaluation-interval",
+            "PROMDASH_EVALUATION_INTERVAL",
+            self.evaluation_interval.as_deref(),
+        )
+    }
+
     /// `--retention` / `PROMDASH_RETENTION`, read only when the dashboard runs.
     pub fn retention(&self) -> Result<Option<Duration>, String> {
         dashboard_duration(
@@ -224,6 +253,24 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
         )),
         _ => Err(format!("{s:?} is not NAME=VALUE")),
     }
+}
+
+/// `--external-label name=value`: a label name as Prometheus allows one.
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = s.split_once('=') else {
+        return Err(format!("{s:?} is not NAME=VALUE"));
+    };
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        return Err(format!(
+            "{name:?} is not a label name (letters, digits and _, not starting with a digit)"
+        ));
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 #[derive(Debug, Subcommand)]

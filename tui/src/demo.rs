@@ -263,6 +263,7 @@ pub async fn run(
                 compat,
                 auto_dashboard: false,
                 vars,
+                rules: None,
             };
             crate::embedded::run_live(settings, live, on_fault).await
         }

@@ -101,6 +101,8 @@ pub struct Live {
     pub auto_dashboard: bool,
     /// `--var` presets.
     pub vars: Vec<(String, String)>,
+    /// Rule files evaluated on the engine (their output appended to the store).
+    pub rules: Option<crate::rules::Setup>,
 }
 
 /// Scrapes `live.jobs` into a fresh store and runs the dashboard on it until it quits.
@@ -158,7 +160,24 @@ pub async fn run_live(
         targets = state.embedded.as_ref().map_or(0, |e| e.targets.len()),
         "scraping"
     );
-    let sidecar = sidecar(Arc::clone(&scraper), store, settings.export_dir);
+    let rules_store = Arc::clone(&store);
+    let mut sidecar = sidecar(Arc::clone(&scraper), store, settings.export_dir);
+    if let Some(rules) = live.rules {
+        let engine = engine(live.compat);
+        let (rules_state, with_rules) = rules.start(
+            false,
+            move || {
+                Box::new(crate::rules::EmbeddedBackend {
+                    store: rules_store,
+                    engine,
+                })
+            },
+            Vec::new(),
+            Some(sidecar),
+        );
+        state.rules = rules_state;
+        sidecar = with_rules;
+    }
     with_terminal_and(state, Arc::new(source), on_fault, Some(sidecar)).await
 }
 

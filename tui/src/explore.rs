@@ -267,6 +267,7 @@ pub fn alert_rows(state: &State) -> Vec<AlertRow> {
             });
         }
     }
+    rows.extend(crate::rules::alert_rows(state));
     if let Some(Ok(server)) = &state.explore.server_alerts {
         for a in server {
             let mut labels = a.labels.clone();

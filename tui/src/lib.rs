@@ -22,6 +22,7 @@ pub mod layout;
 pub mod logging;
 pub mod panel;
 pub mod plot;
+pub mod rules;
 pub mod run;
 pub mod targets;
 pub mod ticks;

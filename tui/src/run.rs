@@ -97,6 +97,7 @@ fn live_settings(
         compat: cli.promql_compat,
         auto_dashboard: cli.dashboard.is_none(),
         vars: cli.vars.clone(),
+        rules: None,
     }))
 }
 
@@ -203,13 +204,30 @@ pub fn main(cli: Cli) -> ExitCode {
         },
     };
     // Targets to scrape into the embedded engine: checked before the terminal too.
-    let live = match live_settings(&cli, &settings.dashboard) {
+    let mut live = match live_settings(&cli, &settings.dashboard) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));
             return ExitCode::from(2);
         }
     };
+    // Rule files: read and checked before the terminal too.
+    let replaying = recording.is_some() || cli.command.is_some();
+    if replaying && !cli.rules.is_empty() {
+        eprintln!("promdash: --rules is not available with --data or demo yet");
+        return ExitCode::from(2);
+    }
+    let mut rules = match crate::rules::setup(&cli, &settings.dashboard) {
+        Ok(r) if !replaying => r,
+        Ok(_) => None,
+        Err(e) => {
+            eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(l) = live.as_mut() {
+        l.rules = rules.take();
+    }
     // Checked after the settings, whose mistakes are more useful to hear about first.
     if let Some(Command::Demo(args)) = &cli.command
         && args.prometheus
@@ -329,7 +347,24 @@ pub fn main(cli: Cli) -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
-            runtime.block_on(async move { with_terminal(state, Arc::new(client), |_| {}).await })
+            let client = Arc::new(client);
+            let sidecar = rules.map(|setup| {
+                let source = Arc::clone(&client);
+                let (rules_state, sidecar) = setup.start(
+                    true,
+                    move || {
+                        Box::new(crate::rules::RemoteBackend {
+                            source,
+                            handle: tokio::runtime::Handle::current(),
+                        })
+                    },
+                    Vec::new(),
+                    None,
+                );
+                state.rules = rules_state;
+                sidecar
+            });
+            runtime.block_on(async move { with_terminal_and(state, client, |_| {}, sidecar).await })
         }
     };
     // Fetch tasks may still be waiting on the network: do not wait for them.

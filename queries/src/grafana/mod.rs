@@ -427,6 +427,7 @@ impl Importer {
             connection: None,
             rows,
             scrape: Vec::new(),
+            rule_files: Vec::new(),
         }
     }
 

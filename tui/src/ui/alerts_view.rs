@@ -46,6 +46,94 @@ fn put(buf: &mut Buffer, x: u16, y: u16, right: u16, text: &str, style: Style) -
         .0
 }
 
+/// The rule files' groups: one line each (name, health, last evaluation, its duration,
+/// interval, file), then each failing rule's error, recording rules' last output and the
+/// warnings about recorded series the server lacks. Returns the rows used.
+fn rule_groups(buf: &mut Buffer, inner: Rect, state: &State) -> u16 {
+    use promdash_queries::rules::RuleKind;
+    use promdash_queries::rules::eval::Health;
+    if state.rules.groups.is_empty() {
+        return 0;
+    }
+    let max = (inner.height / 3).max(3).min(inner.height);
+    let bottom = inner.y + max;
+    let right = inner.right();
+    let head = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+    let mut lines: Vec<(String, Style)> = Vec::new();
+    for (i, g) in state.rules.groups.iter().enumerate() {
+        let health = g.health();
+        let style = match health {
+            Health::Good => Style::new().fg(Color::Green),
+            Health::Bad => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            Health::Unknown => Style::new().fg(Color::DarkGray),
+        };
+        let last = g.last_eval.map_or("never".to_owned(), |t| {
+            format!(
+                "{} ago",
+                short_duration((state.now - t as f64 / 1000.0).max(0.0))
+            )
+        });
+        lines.push((
+            format!(
+                "{:<4} {} · last {last} · took {:.1} ms · every {} · {}",
+                health.as_str(),
+                g.name,
+                g.last_duration.as_secs_f64() * 1000.0,
+                humantime::format_duration(g.interval),
+                g.file
+            ),
+            style,
+        ));
+        for r in &g.rules {
+            if let Some(e) = &r.last_error {
+                lines.push((
+                    format!("       {}: {e}", r.rule.name()),
+                    Style::new().fg(Color::Red),
+                ));
+            }
+            if let RuleKind::Record(name) = &r.rule.kind
+                && r.last_error.is_none()
+                && state.rules.remote
+            {
+                let first = r.last_output.first().map_or("no series".to_owned(), |s| {
+                    let l: Labels = s
+                        .labels
+                        .iter()
+                        .filter(|(k, _)| *k != "__name__")
+                        .collect();
+                    format!("{} {}", labels_text(&l), format_value(s.value))
+                });
+                let more = r.last_output.len().saturating_sub(1);
+                let more = if more > 0 {
+                    format!(" (+{more} more)")
+                } else {
+                    String::new()
+                };
+                lines.push((
+                    format!("       record {name} = {first}{more}"),
+                    Style::new().fg(Color::Gray),
+                ));
+            }
+        }
+        for w in state.rules.warnings.get(i).into_iter().flatten() {
+            lines.push((
+                format!("       warning: {w}"),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+    }
+    put(buf, inner.x, inner.y, right, "RULE GROUPS", head);
+    let mut y = inner.y + 1;
+    for (text, style) in lines {
+        if y >= bottom {
+            break;
+        }
+        put(buf, inner.x + 2, y, right, &text, style);
+        y += 1;
+    }
+    (y - inner.y + 1).min(inner.height)
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     if area.width < 10 || area.height < 4 {
         return;
@@ -57,6 +145,13 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         .border_style(Style::new().fg(Color::Cyan))
         .render(area, buf);
     let inner = super::inner(area);
+    // The rule files' groups on top (at most a third of the view).
+    let used = rule_groups(buf, inner, state);
+    let inner = Rect {
+        y: inner.y + used,
+        height: inner.height - used,
+        ..inner
+    };
     let right = inner.right();
     let now = state.now;
     let rows = alert_rows(state);

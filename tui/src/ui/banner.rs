@@ -64,7 +64,21 @@ pub(crate) fn segment(state: &State, inst: &AlertInstance) -> (String, Style) {
 pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     // A silenced alert (`s` in the alerts view) leaves the banner for its hour.
     let loud = |i: &&AlertInstance| !state.explore.is_silenced(&i.rule, &i.labels, state.now);
-    let firing_any = state.alerts.firing().find(loud).is_some();
+    // The dashboard's `[[alerts]]` and the rule files' alerts alike (a rule file's
+    // resolved alert is kept 15 minutes; the banner shows it as long as the others).
+    let keep = state.alerts.resolved_retention().as_secs_f64();
+    let from_rules = state.rules.instances();
+    let all: Vec<&AlertInstance> = state
+        .alerts
+        .instances()
+        .chain(from_rules.iter().filter(|i| {
+            i.state != AlertState::Resolved
+                || i.resolved_at.is_some_and(|t| state.now - t <= keep)
+        }))
+        .collect();
+    let firing_any = all
+        .iter()
+        .any(|i| i.state == AlertState::Firing && loud(i));
     let base = if firing_any {
         Style::new().bg(Color::Rgb(60, 0, 0))
     } else {
@@ -79,17 +93,15 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         AlertState::Pending,
         AlertState::Resolved,
     ] {
-        for inst in state
-            .alerts
-            .instances()
-            .filter(|i| i.state == wanted)
-            .filter(loud)
-        {
+        for inst in all.iter().copied().filter(|i| i.state == wanted).filter(loud) {
             segments.push(segment(state, inst));
         }
     }
     // Silenced firing alerts leave a trace at the right end: how many there are.
-    let silenced = state.alerts.firing().filter(|i| !loud(i)).count();
+    let silenced = all
+        .iter()
+        .filter(|i| i.state == AlertState::Firing && !loud(i))
+        .count();
     let mut right = area.right();
     if silenced > 0 {
         let text = format!(" {silenced} silenced ");

@@ -26,7 +26,7 @@ pub const KEYS: [(&str, &str); 25] = [
     ("P", "pin the prompt's result to the dashboard"),
     ("i", "inspect the focused panel's queries"),
     ("v", "cursor in the focused graph (←/→ move)"),
-    ("a", "alerts view (↑/↓ select)"),
+    ("a", "alerts view: rule groups, alerts (↑/↓ select)"),
     ("s", "alerts view: silence the selected alert 1h"),
     ("S", "alerts view: clear silences"),
     ("V", "choose dashboard variables"),
