@@ -241,7 +241,12 @@ impl Scheduler {
             .spawn(move || self.run(backend, remote, &tx))
     }
 
-    fn run(mut self, mut backend: Box<dyn RuleBackend + Send>, remote: bool, tx: &UnboundedSender<Msg>) {
+    fn run(
+        mut self,
+        mut backend: Box<dyn RuleBackend + Send>,
+        remote: bool,
+        tx: &UnboundedSender<Msg>,
+    ) {
         let mut next: Vec<i64> = vec![0; self.groups.len()];
         loop {
             let now = now_ms();
@@ -413,11 +418,7 @@ pub fn setup(
     let consumers = dashboard
         .panels
         .iter()
-        .flat_map(|p| {
-            p.queries
-                .iter()
-                .map(|q| (p.title.clone(), q.expr.clone()))
-        })
+        .flat_map(|p| p.queries.iter().map(|q| (p.title.clone(), q.expr.clone())))
         .collect();
     Ok(Some(Setup {
         groups,
@@ -607,8 +608,9 @@ pub fn alert_rows(state: &State) -> Vec<crate::explore::AlertRow> {
             };
             for a in r.active.values() {
                 let inst = instance(a, stale);
+                // Active since, as Prometheus's alerts page says (a resolved one: since
+                // its resolution).
                 let since = match inst.state {
-                    AlertState::Firing => inst.firing_since,
                     AlertState::Resolved => inst.resolved_at,
                     _ => inst.active_since,
                 };
@@ -661,6 +663,272 @@ pub fn alert_rows(state: &State) -> Vec<crate::explore::AlertRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use promdash_engine::StoreConfig;
+    use promdash_queries::rules::parse_rule_file;
+
+    const FILE: &str = "groups:
+  - name: g
+    interval: 1s
+    rules:
+      - record: job:up:sum
+        expr: sum by (job) (up)
+      - alert: Up
+        expr: job:up:sum > 0
+        labels:
+          severity: critical
+        annotations:
+          summary: '{{ $labels.job }} has {{ $value }} up ({{ $externalLabels.site }})'
+      - alert: Broken
+        expr: up + on() group_left up
+";
+
+    fn groups() -> Vec<GroupState> {
+        let f = parse_rule_file(FILE).expect("valid");
+        f.groups
+            .iter()
+            .map(|g| GroupState::new(g, "r.yml", DEFAULT_EVALUATION_INTERVAL))
+            .collect()
+    }
+
+    /// The scheduler on the embedded engine: the first evaluation comes at once; the
+    /// recorded series and ALERTS are in the store; a failing rule is unhealthy; the
+    /// notifier sees what the dashboard sees.
+    #[test]
+    fn the_scheduler_evaluates_into_the_store_and_tells_the_notifier() {
+        let store = Arc::new(RwLock::new(Store::new(StoreConfig::default())));
+        let now = now_ms();
+        {
+            let mut s = store.write().expect("store");
+            for job in ["a", "b"] {
+                let l: EngineLabels = [("__name__", "up"), ("job", job), ("instance", "x")]
+                    .into_iter()
+                    .collect();
+                s.append(&l, now - 1000, 1.0).expect("append");
+            }
+        }
+        let ctx = EvalContext {
+            external_labels: [("site".to_owned(), "lab".to_owned())]
+                .into_iter()
+                .collect(),
+            external_url: String::new(),
+        };
+        let mut scheduler = Scheduler::new(groups(), ctx);
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let notes = Arc::clone(&seen);
+        scheduler.on_evaluation(Arc::new(move |ev: &GroupEvaluation| {
+            let alerts: Vec<String> = ev
+                .alerts()
+                .map(|a| format!("{} {}", a.labels["alertname"], a.state.as_str()))
+                .collect();
+            notes
+                .lock()
+                .expect("notes")
+                .push((ev.group.interval, alerts));
+        }));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let backend = EmbeddedBackend {
+            store: Arc::clone(&store),
+            engine: Engine::new(promdash_engine::EngineOptions::default()),
+        };
+        let thread = scheduler
+            .start(Box::new(backend), false, tx)
+            .expect("thread");
+        let Some(Msg::Rules(ev)) = rx.blocking_recv() else {
+            panic!("no evaluation")
+        };
+        drop(rx);
+        let g = &ev.group;
+        assert_eq!(g.rules[0].health, Health::Good);
+        assert_eq!(g.rules[1].health, Health::Good);
+        assert_eq!(
+            g.rules[2].health,
+            Health::Bad,
+            "{:?}",
+            g.rules[2].last_error
+        );
+        let alerts: Vec<&Alert> = ev.alerts().collect();
+        assert_eq!(alerts.len(), 2);
+        assert_eq!(alerts[0].state, AlertStatus::Firing);
+        assert_eq!(alerts[0].annotations["summary"], "a has 1 up (lab)");
+        let engine = Engine::new(promdash_engine::EngineOptions::default());
+        let s = store.read().expect("store");
+        for expr in ["job:up:sum", "ALERTS{alertstate=\"firing\"}"] {
+            match engine.instant(&s, expr, ev.at_ms) {
+                Ok(Value::Vector(v)) => assert_eq!(v.len(), 2, "{expr}"),
+                other => panic!("{expr}: {other:?}"),
+            }
+        }
+        drop(s);
+        let notes = seen.lock().expect("notes").clone();
+        assert_eq!(
+            notes[0],
+            (
+                Duration::from_secs(1),
+                vec!["Up firing".to_owned(), "Up firing".to_owned()]
+            )
+        );
+        // The dashboard has gone: the thread ends.
+        thread.join().expect("no panic");
+    }
+
+    /// What the dashboard does with an evaluation: the banner's instances, the alerts
+    /// view's rows (labels without alertname, annotations), the history.
+    #[test]
+    fn an_evaluation_reaches_the_banner_rows_and_history() {
+        let mut state = State::new(
+            promdash_queries::dashboard::default_dashboard(),
+            crate::app::Options {
+                url: String::new(),
+                refresh: Duration::from_secs(5),
+                range: Duration::from_secs(900),
+                bell: true,
+                demo: false,
+                utc_offset: 0,
+            },
+        );
+        let mut gs = groups();
+        state.rules = RulesState::new(gs.clone(), true);
+        let mut alert = Alert {
+            labels: [("alertname", "Up"), ("job", "a"), ("severity", "critical")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            annotations: [("summary", "a is up"), ("runbook", "r")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            state: AlertStatus::Firing,
+            value: 1.0,
+            active_at: 10_000,
+            fired_at: Some(20_000),
+            resolved_at: None,
+            keep_firing_since: None,
+            last_sent_at: None,
+            valid_until: None,
+        };
+        gs[0].rules[1]
+            .active
+            .insert(alert.labels.clone(), alert.clone());
+        let effects = on_evaluation(
+            &mut state,
+            GroupEvaluation {
+                index: 0,
+                group: gs[0].clone(),
+                at_ms: 20_000,
+                warnings: vec!["the server has no series x".into()],
+            },
+        );
+        assert_eq!(effects, vec![Effect::Bell]);
+        let inst = state.rules.instances();
+        assert_eq!(inst.len(), 1);
+        assert_eq!(inst[0].rule, "Up");
+        assert_eq!(inst[0].state, AlertState::Firing);
+        assert_eq!(inst[0].severity, Severity::Critical);
+        assert_eq!(inst[0].labels.get("alertname"), None);
+        let rows = alert_rows(&state);
+        let up = rows.iter().find(|r| r.rule == "Up").expect("row");
+        assert_eq!(up.state, "FIRING");
+        assert_eq!(up.summary, "a is up · runbook: r");
+        assert_eq!(up.since, Some(10.0));
+        assert!(
+            rows.iter()
+                .any(|r| r.rule == "Broken" && r.state == "inactive")
+        );
+        let t = state.explore.transitions.last().expect("history");
+        assert_eq!(
+            (t.from, t.to, t.at),
+            (AlertState::Inactive, AlertState::Firing, 20.0)
+        );
+        assert_eq!(state.rules.all_warnings().count(), 1);
+        // An evaluation error: unhealthy, the alert stays firing (stale), no bell.
+        gs[0].rules[1].health = Health::Bad;
+        gs[0].rules[1].last_error = Some("connection refused".into());
+        alert.value = 2.0;
+        gs[0].rules[1].active.insert(alert.labels.clone(), alert);
+        let effects = on_evaluation(
+            &mut state,
+            GroupEvaluation {
+                index: 0,
+                group: gs[0].clone(),
+                at_ms: 21_000,
+                warnings: Vec::new(),
+            },
+        );
+        assert!(effects.is_empty());
+        let rows = alert_rows(&state);
+        let up = rows.iter().find(|r| r.rule == "Up").expect("row");
+        assert_eq!(up.state, "FIRING");
+        assert!(up.stale);
+        assert!(
+            up.summary.starts_with("unknown: connection refused"),
+            "{}",
+            up.summary
+        );
+    }
+
+    #[test]
+    fn rule_files_expand_globs_from_a_base_and_name_what_matches_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for name in ["a.yml", "b.yml", "c.txt"] {
+            std::fs::write(dir.path().join(name), FILE).expect("write");
+        }
+        let found = expand(&["*.yml".into(), "a.yml".into()], Some(dir.path())).expect("found");
+        assert_eq!(found.len(), 2, "{found:?}");
+        let e = expand(&["nothing*.yml".into()], Some(dir.path())).expect_err("none");
+        assert!(
+            e.contains("nothing*.yml") && e.contains("no file matches"),
+            "{e}"
+        );
+        let groups = load(&found, Duration::from_secs(7)).expect("loads");
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].interval, Duration::from_secs(1));
+        std::fs::write(
+            dir.path().join("bad.yml"),
+            "groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: up +\n",
+        )
+        .expect("write");
+        let e = load(&[dir.path().join("bad.yml")], Duration::from_secs(7)).expect_err("bad");
+        assert!(e.contains("bad.yml:5:"), "{e}");
+    }
+
+    /// `rule_files` in a dashboard and in config.toml: relative to the file; an empty
+    /// entry is an error at its line and column.
+    #[test]
+    fn rule_files_in_a_dashboard_and_in_config_toml() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path().join("d.toml");
+        std::fs::write(
+            &d,
+            "title = \"x\"\nrule_files = [\"rules/*.yml\", \"/abs.yml\"]\n",
+        )
+        .expect("write");
+        let dash = promdash_queries::dashboard::load_dashboard(&d).expect("loads");
+        assert_eq!(
+            dash.rule_files,
+            [
+                dir.path().join("rules/*.yml").display().to_string(),
+                "/abs.yml".to_owned()
+            ]
+        );
+        let e = promdash_queries::parse_dashboard("rule_files = [\"a.yml\", \" \"]\n", "t.toml")
+            .expect_err("empty entry");
+        assert!(
+            e.to_string()
+                .starts_with("t.toml:1:24: a rule file is empty"),
+            "{e}"
+        );
+        let c = dir.path().join("config.toml");
+        std::fs::write(
+            &c,
+            "rule_files = [\"mine.yml\"]\n[connection]\nurl = \"http://h:9090\"\n",
+        )
+        .expect("write");
+        let files = promdash_queries::dashboard::load_config_rule_files(&c).expect("reads");
+        assert_eq!(files, [dir.path().join("mine.yml").display().to_string()]);
+        let conn = promdash_queries::dashboard::load_config(&c).expect("still a config");
+        assert!(conn.is_some());
+    }
 
     #[test]
     fn names_are_found_on_token_boundaries() {

@@ -68,14 +68,16 @@ fn rule_groups(buf: &mut Buffer, inner: Rect, state: &State) -> u16 {
             Health::Unknown => Style::new().fg(Color::DarkGray),
         };
         let last = g.last_eval.map_or("never".to_owned(), |t| {
+            let t = t as f64 / 1000.0;
             format!(
-                "{} ago",
-                short_duration((state.now - t as f64 / 1000.0).max(0.0))
+                "{} ({} ago)",
+                super::time::clock(t, state.opts.utc_offset),
+                short_duration((state.now - t).max(0.0))
             )
         });
         lines.push((
             format!(
-                "{:<4} {} · last {last} · took {:.1} ms · every {} · {}",
+                "{:<4} {} · evaluated {last} · took {:.1} ms · every {} · {}",
                 health.as_str(),
                 g.name,
                 g.last_duration.as_secs_f64() * 1000.0,
@@ -96,11 +98,7 @@ fn rule_groups(buf: &mut Buffer, inner: Rect, state: &State) -> u16 {
                 && state.rules.remote
             {
                 let first = r.last_output.first().map_or("no series".to_owned(), |s| {
-                    let l: Labels = s
-                        .labels
-                        .iter()
-                        .filter(|(k, _)| *k != "__name__")
-                        .collect();
+                    let l: Labels = s.labels.iter().filter(|(k, _)| *k != "__name__").collect();
                     format!("{} {}", labels_text(&l), format_value(s.value))
                 });
                 let more = r.last_output.len().saturating_sub(1);

@@ -72,13 +72,10 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         .alerts
         .instances()
         .chain(from_rules.iter().filter(|i| {
-            i.state != AlertState::Resolved
-                || i.resolved_at.is_some_and(|t| state.now - t <= keep)
+            i.state != AlertState::Resolved || i.resolved_at.is_some_and(|t| state.now - t <= keep)
         }))
         .collect();
-    let firing_any = all
-        .iter()
-        .any(|i| i.state == AlertState::Firing && loud(i));
+    let firing_any = all.iter().any(|i| i.state == AlertState::Firing && loud(i));
     let base = if firing_any {
         Style::new().bg(Color::Rgb(60, 0, 0))
     } else {
@@ -93,7 +90,12 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         AlertState::Pending,
         AlertState::Resolved,
     ] {
-        for inst in all.iter().copied().filter(|i| i.state == wanted).filter(loud) {
+        for inst in all
+            .iter()
+            .copied()
+            .filter(|i| i.state == wanted)
+            .filter(loud)
+        {
             segments.push(segment(state, inst));
         }
     }
