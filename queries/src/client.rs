@@ -598,6 +598,20 @@ impl PromClient {
             .await
     }
 
+    /// The configuration the server loaded, as YAML (`/api/v1/status/config`; Prometheus
+    /// only: VictoriaMetrics and others answer an error).
+    pub async fn config_yaml(&self) -> Result<String, QueryError> {
+        #[derive(Deserialize)]
+        struct Data {
+            #[serde(default)]
+            yaml: String,
+        }
+        let d: Data = self
+            .api(Method::GET, &["api", "v1", "status", "config"], &[])
+            .await?;
+        Ok(d.yaml)
+    }
+
     /// What kind of server answers ([`Backend`](crate::backend::Backend)), from its
     /// buildinfo and, on VictoriaMetrics, the `-search.latencyOffset` on its `/flags` page.
     /// `Unknown` when buildinfo cannot be read.
@@ -1012,6 +1026,11 @@ impl MetricsSource for PromClient {
 
     async fn alerts(&self) -> Result<Vec<ServerAlert>, QueryError> {
         PromClient::alerts(self).await
+    }
+
+    async fn scrape_interval(&self) -> Option<std::time::Duration> {
+        let yaml = self.config_yaml().await.ok()?;
+        crate::grafana::interval::scrape_interval_of_config(&yaml)
     }
 
     async fn targets(&self) -> Result<Vec<Target>, QueryError> {

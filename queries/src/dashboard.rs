@@ -184,6 +184,10 @@ pub struct Panel {
     pub decimals: Option<u8>,
     /// The text a `text` panel shows.
     pub text: Option<String>,
+    /// A graph's legend as a table with these columns per series (`legend_calcs =
+    /// ["min", "mean", "max", "lastNotNull"]`, Grafana's `legend.calcs`); empty: the
+    /// plain legend.
+    pub legend_calcs: Vec<crate::grafana::calc::Calc>,
 }
 
 impl Panel {
@@ -958,6 +962,7 @@ struct RawPanel {
     max: Option<Spanned<f64>>,
     decimals: Option<Spanned<i64>>,
     text: Option<Spanned<String>>,
+    legend_calcs: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -1488,10 +1493,22 @@ impl Validator<'_> {
                 "no `query` or `queries` on a text panel",
             );
         }
+        let mut legend_calcs = Vec::new();
+        for c in raw.legend_calcs.iter().flatten() {
+            match crate::grafana::calc::Calc::parse(c.get_ref()) {
+                Some(calc) => legend_calcs.push(calc),
+                None => self.err(
+                    c.span(),
+                    format!("unknown legend calculation {:?}", c.get_ref()),
+                    crate::grafana::calc::Calc::NAMES,
+                ),
+            }
+        }
         if self.problems.len() != before {
             return None;
         }
         Some(Panel {
+            legend_calcs,
             title: raw.title.unwrap_or_default(),
             kind,
             queries,

@@ -66,4 +66,11 @@ pub trait MetricsSource: Send + Sync + 'static {
     fn backend(&self) -> impl Future<Output = crate::backend::Backend> + Send {
         async { crate::backend::Backend::Unknown }
     }
+
+    /// The scrape interval the server is configured with (Prometheus: the global
+    /// `scrape_interval` of `/api/v1/status/config`), for `$__rate_interval`. `None` when
+    /// it cannot be told.
+    fn scrape_interval(&self) -> impl Future<Output = Option<std::time::Duration>> + Send {
+        async { None }
+    }
 }

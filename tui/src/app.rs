@@ -724,6 +724,11 @@ impl State {
         if !self.explore.backend_asked {
             self.explore.backend_asked = true;
             effects.push(Effect::Explore(crate::explore::ExploreRequest::Backend));
+            if !self.vars.scrape_fixed {
+                effects.push(Effect::Explore(
+                    crate::explore::ExploreRequest::ScrapeInterval,
+                ));
+            }
         }
         effects.extend(self.vars.requests());
         effects

@@ -85,6 +85,13 @@ pub struct Cli {
     #[arg(long, env = "PROMDASH_SCRAPE_INTERVAL", value_name = "DURATION")]
     pub scrape_interval: Option<String>,
 
+    /// The scrape interval `$__rate_interval` is computed with (max($__interval + it, 4 ×
+    /// it)) instead of the server's (Prometheus's global `scrape_interval` from
+    /// /api/v1/status/config; else the dashboard's `scrape_interval`, 15s unless set). On
+    /// the embedded engine the default is its own scrape interval.
+    #[arg(long, env = "PROMDASH_SCRAPE_INTERVAL_HINT", value_name = "DURATION")]
+    pub scrape_interval_hint: Option<String>,
+
     /// How much scraped data the embedded engine keeps, at most 24h [default: 1h].
     #[arg(long, env = "PROMDASH_RETENTION", value_name = "DURATION")]
     pub retention: Option<String>,
@@ -120,7 +127,7 @@ pub struct Cli {
 }
 
 /// The options of the dashboard only, by clap id and as written.
-const DASHBOARD_ONLY: [(&str, &str); 16] = [
+const DASHBOARD_ONLY: [(&str, &str); 17] = [
     ("dashboard", "--dashboard"),
     ("memory_budget", "--memory-budget"),
     ("refresh", "--refresh"),
@@ -133,6 +140,7 @@ const DASHBOARD_ONLY: [(&str, &str); 16] = [
     ("promql_compat", "--promql-compat"),
     ("scrape", "--scrape"),
     ("scrape_interval", "--scrape-interval"),
+    ("scrape_interval_hint", "--scrape-interval-hint"),
     ("retention", "--retention"),
     ("rules", "--rules"),
     ("evaluation_interval", "--evaluation-interval"),
@@ -211,6 +219,16 @@ impl Cli {
             "--evaluation-interval",
             "PROMDASH_EVALUATION_INTERVAL",
             self.evaluation_interval.as_deref(),
+        )
+    }
+
+    /// `--scrape-interval-hint` / `PROMDASH_SCRAPE_INTERVAL_HINT`, read only when the
+    /// dashboard runs.
+    pub fn scrape_interval_hint(&self) -> Result<Option<Duration>, String> {
+        dashboard_duration(
+            "--scrape-interval-hint",
+            "PROMDASH_SCRAPE_INTERVAL_HINT",
+            self.scrape_interval_hint.as_deref(),
         )
     }
 

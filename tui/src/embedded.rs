@@ -147,6 +147,10 @@ pub async fn run_live(
     }
     let mut state = State::new(dashboard, settings.opts);
     state.memory_budget = settings.memory_budget;
+    // `$__rate_interval` with the interval the targets are really scraped at.
+    state
+        .vars
+        .fix_scrape_interval(settings.scrape_hint.unwrap_or(interval));
     state.export_dir = settings.export_dir.clone();
     state.embedded = Some(crate::targets::Embedded {
         targets: scraper.targets(),

@@ -34,6 +34,9 @@ pub enum ExploreRequest {
     ServerTargets,
     /// Which server answers (`/api/v1/status/buildinfo`), asked once.
     Backend,
+    /// The server's scrape interval (`/api/v1/status/config`) for `$__rate_interval`,
+    /// asked once.
+    ScrapeInterval,
     /// Completion data.
     Catalog(Need),
     /// The values of a dashboard variable (`label_values(...)`).
@@ -52,6 +55,7 @@ pub enum ExploreAnswer {
     ServerAlerts(Result<Vec<ServerAlert>, QueryError>),
     ServerTargets(Result<Vec<promdash_queries::client::Target>, QueryError>),
     Backend(promdash_queries::backend::Backend),
+    ScrapeInterval(Option<std::time::Duration>),
     Catalog(Need, Result<Vec<String>, QueryError>),
     VarValues(usize, Result<Vec<String>, QueryError>),
 }
@@ -713,6 +717,7 @@ fn run(state: &mut State) -> Vec<Effect> {
         max: None,
         decimals: None,
         text: None,
+        legend_calcs: Vec::new(),
     };
     // A previous result is replaced.
     if let Some(i) = state.explore.temp_panel
@@ -794,6 +799,7 @@ pub fn on_answer(state: &mut State, answer: ExploreAnswer) -> Vec<Effect> {
             state.explore.backend = b;
             Vec::new()
         }
+        ExploreAnswer::ScrapeInterval(d) => crate::variables::on_scrape_interval(state, d),
         ExploreAnswer::Catalog(need, r) => {
             state.explore.loading.retain(|n| n != &need);
             let values = match r {

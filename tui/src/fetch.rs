@@ -61,6 +61,9 @@ impl<S: MetricsSource> Fetcher<S> {
                     ExploreAnswer::ServerTargets(source.targets().await)
                 }
                 ExploreRequest::Backend => ExploreAnswer::Backend(source.backend().await),
+                ExploreRequest::ScrapeInterval => {
+                    ExploreAnswer::ScrapeInterval(source.scrape_interval().await)
+                }
                 ExploreRequest::VarValues {
                     var,
                     label,

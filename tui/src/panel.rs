@@ -5,6 +5,7 @@
 //! and the y axis is chosen and labelled. Drawing then only walks these prepared columns.
 
 use promdash_queries::dashboard::{Panel, PanelKind, Threshold};
+use promdash_queries::grafana::calc::Calcs;
 use promdash_queries::model::{Labels, QueryData, QueryResult, RangeSeries, Sample};
 use promdash_queries::source::RangeWindow;
 
@@ -29,6 +30,10 @@ pub struct SeriesView {
     pub cols: Vec<Column>,
     /// Palette index (1-based; 0 is "no colour").
     pub color: u8,
+    /// The panel's legend calculations over the points in the window, formatted in its
+    /// unit (one per [`Panel::legend_calcs`]; empty without them). `-` when there is no
+    /// value to show.
+    pub calcs: Vec<String>,
 }
 
 /// One series' value in a stat or gauge panel.
@@ -355,12 +360,14 @@ impl PanelState {
                 dots,
             );
             let last_text = self.format.format(last, panel.decimals);
+            let calcs = legend_calcs(panel, &self.format, samples);
             series.push(SeriesView {
                 name,
                 last,
                 last_text,
                 cols,
                 color: 0,
+                calcs,
             });
         }
         let mut order: Vec<usize> = (0..series.len()).collect();
@@ -564,6 +571,23 @@ pub fn threshold_color(
         .map(|t| t.color)
 }
 
+/// A graph's legend calculations over `samples`, formatted (see [`SeriesView::calcs`]).
+fn legend_calcs(panel: &Panel, format: &Format, samples: &[Sample]) -> Vec<String> {
+    if panel.legend_calcs.is_empty() {
+        return Vec::new();
+    }
+    let c = Calcs::of(samples.iter().map(|s| s.v));
+    panel
+        .legend_calcs
+        .iter()
+        .map(|&calc| match c.get(calc) {
+            Some(v) if calc.is_count() => Format::Short.format(v, Some(0)),
+            Some(v) => format.format(v, panel.decimals),
+            None => "-".to_owned(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,3 +656,4 @@ mod tests {
         assert_eq!(series_name(None, &Labels::new(), "sum(x)"), "sum(x)");
     }
 }
+

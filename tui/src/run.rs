@@ -50,6 +50,9 @@ pub struct Settings {
     pub export_dir: std::path::PathBuf,
     /// What all panels together may hold (`--memory-budget`).
     pub memory_budget: u64,
+    /// `--scrape-interval-hint`: the scrape interval for `$__rate_interval`, instead of
+    /// the server's.
+    pub scrape_hint: Option<Duration>,
 }
 
 /// `--scrape` and the dashboard's `[[scrape]]` tables: the embedded engine's jobs,
@@ -124,6 +127,12 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
         demo: false,
         utc_offset,
     };
+    let scrape_hint = cli.scrape_interval_hint()?;
+    if scrape_hint.is_some_and(|d| d.is_zero()) {
+        return Err("--scrape-interval-hint (or PROMDASH_SCRAPE_INTERVAL_HINT) must be more \
+                    than 0s"
+            .to_owned());
+    }
     Ok(Settings {
         dashboard,
         client,
@@ -131,6 +140,7 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
         connection_notes,
         export_dir: cli.export_dir.clone(),
         memory_budget: cli.memory_budget,
+        scrape_hint,
     })
 }
 
@@ -308,6 +318,9 @@ pub fn main(cli: Cli) -> ExitCode {
             );
             let mut state = State::new(settings.dashboard, settings.opts);
             state.memory_budget = settings.memory_budget;
+            if let Some(hint) = settings.scrape_hint {
+                state.vars.fix_scrape_interval(hint);
+            }
             state.export_dir = settings.export_dir;
             state.start_replay(r.start, r.end);
             if let Err(e) = state.vars.preset(&cli.vars) {
@@ -334,6 +347,9 @@ pub fn main(cli: Cli) -> ExitCode {
             tracing::info!(url = %settings.opts.url, title = %settings.dashboard.title, "starting");
             let mut state = State::new(settings.dashboard, settings.opts);
             state.memory_budget = settings.memory_budget;
+            if let Some(hint) = settings.scrape_hint {
+                state.vars.fix_scrape_interval(hint);
+            }
             state.insecure = settings.client.insecure_skip_verify;
             for note in &settings.connection_notes {
                 tracing::warn!("{note}");

@@ -53,7 +53,12 @@ pub struct Variables {
     pub templates: Vec<Vec<String>>,
     /// Per alert rule: its expression as written in the file.
     pub alert_templates: Vec<String>,
+    /// The scrape interval `$__rate_interval` is computed with: the dashboard file's
+    /// (`scrape_interval`, 15 s unless set) until the server's configuration is read.
     pub scrape_interval: Duration,
+    /// [`Variables::scrape_interval`] was set by `--scrape-interval-hint` or is the
+    /// embedded engine's own: the server is not asked.
+    pub scrape_fixed: bool,
     pub picker: Option<Picker>,
 }
 
@@ -82,8 +87,16 @@ impl Variables {
                 .collect(),
             alert_templates: dashboard.alerts.iter().map(|a| a.expr.clone()).collect(),
             scrape_interval: dashboard.scrape_interval,
+            scrape_fixed: false,
             picker: None,
         }
+    }
+
+    /// Computes `$__rate_interval` with `interval` from now on, whatever the server's
+    /// configuration says (`--scrape-interval-hint`, the embedded engine's interval).
+    pub fn fix_scrape_interval(&mut self, interval: Duration) {
+        self.scrape_interval = interval;
+        self.scrape_fixed = true;
     }
 
     /// Presets from `--var name=value` (a comma list for several values of a multi
@@ -878,6 +891,22 @@ pub fn changed(state: &mut State) -> Vec<Effect> {
     let mut effects = state.vars.requests();
     effects.extend(state.fetch_panels(&panels));
     effects
+}
+
+/// The server's scrape interval arrived: `$__rate_interval` is computed with it and the
+/// panels whose expressions change are asked again. `None` (its configuration cannot be
+/// read, as from VictoriaMetrics) keeps the dashboard's `scrape_interval` (15 s unless
+/// the file sets it); a fixed interval stays.
+pub fn on_scrape_interval(state: &mut State, interval: Option<Duration>) -> Vec<Effect> {
+    let Some(interval) = interval.filter(|_| !state.vars.scrape_fixed) else {
+        return Vec::new();
+    };
+    tracing::info!(?interval, "scrape interval for $__rate_interval");
+    if interval == state.vars.scrape_interval {
+        return Vec::new();
+    }
+    state.vars.scrape_interval = interval;
+    changed(state)
 }
 
 /// Label values for variable `var` arrived.

@@ -252,3 +252,89 @@ fn a_dashboard_taller_than_the_screen_scrolls_to_the_focus() {
         assert!(shown, "{e} sent for a panel off screen");
     }
 }
+
+/// `$__rate_interval` = max($__interval + scrape interval, 4 × scrape interval): asked of
+/// the server once; its answer re-runs exactly the panels using it; no answer keeps 15 s;
+/// a fixed interval (`--scrape-interval-hint`, the embedded engine's) is never asked.
+#[test]
+fn rate_interval_takes_the_servers_scrape_interval() {
+    use std::time::Duration;
+    let d = import(NODE).expect("imports").dashboard;
+    let mut state = State::new(d.clone(), options());
+    update(&mut state, Msg::Resize(120, 40));
+    let effects = update(&mut state, Msg::Tick(NOW));
+    assert!(
+        effects.contains(&Effect::Explore(ExploreRequest::ScrapeInterval)),
+        "{effects:?}"
+    );
+    let first = exprs(&fetches(effects));
+    // 15 s until the server says: 4 × 15 s = 1m (a 15m graph's step is well under 45 s).
+    assert!(
+        first.iter().any(|e| e.contains("[1m]")),
+        "{first:?}"
+    );
+    let answer = |d: Option<Duration>| Msg::Explore(Box::new(ExploreAnswer::ScrapeInterval(d)));
+    // The server scrapes every 40 s: 4 × 40 s = 2m40s, and only those panels run again.
+    let again = exprs(&fetches(update(
+        &mut state,
+        answer(Some(Duration::from_secs(40))),
+    )));
+    assert!(!again.is_empty());
+    assert!(
+        again.iter().all(|e| e.contains("[2m40s]")),
+        "{again:?}"
+    );
+    let next = exprs(&fetches(update(&mut state, Msg::Tick(NOW + 60.0))));
+    assert!(next.iter().all(|e| !e.contains("[1m]")), "{next:?}");
+    // A server without a readable configuration (VictoriaMetrics): 15 s stays.
+    let mut vm = State::new(d.clone(), options());
+    update(&mut vm, Msg::Resize(120, 40));
+    update(&mut vm, Msg::Tick(NOW));
+    assert!(fetches(update(&mut vm, answer(None))).is_empty());
+    assert_eq!(vm.vars.scrape_interval, Duration::from_secs(15));
+    // A fixed interval: not asked, and an answer changes nothing.
+    let mut fixed = State::new(d, options());
+    fixed.vars.fix_scrape_interval(Duration::from_secs(5));
+    update(&mut fixed, Msg::Resize(120, 40));
+    let effects = update(&mut fixed, Msg::Tick(NOW));
+    assert!(!effects.contains(&Effect::Explore(ExploreRequest::ScrapeInterval)));
+    // max($__interval + 5 s, 20 s): 20s for steps up to 15 s.
+    let sent = exprs(&fetches(effects));
+    assert!(sent.iter().any(|e| e.contains("[20s]")), "{sent:?}");
+    assert!(fetches(update(&mut fixed, answer(Some(Duration::from_secs(40))))).is_empty());
+}
+
+/// `options.legend` with `displayMode: table` and `calcs`: a table under the graph, a
+/// column per calculation in the panel's unit, a row per series; a short panel keeps the
+/// plain legend.
+#[test]
+fn table_legend_under_the_graph() {
+    let json = r#"{
+      "title": "Legends",
+      "panels": [
+        { "type": "timeseries", "title": "Traffic by route", "gridPos": { "x": 0, "y": 0, "w": 16, "h": 14 },
+          "fieldConfig": { "defaults": { "unit": "bytes" } },
+          "options": { "legend": { "displayMode": "table", "placement": "bottom",
+                                   "calcs": ["min", "mean", "max", "lastNotNull", "count"] } },
+          "targets": [ { "refId": "A", "expr": "sum by (route) (rate(app_request_count_total[5m]))", "legendFormat": "{{route}}" } ] },
+        { "type": "timeseries", "title": "Short one", "gridPos": { "x": 16, "y": 0, "w": 8, "h": 7 },
+          "options": { "legend": { "displayMode": "table", "calcs": ["max"] } },
+          "targets": [ { "refId": "A", "expr": "sum by (route) (rate(app_request_count_total[1m]))", "legendFormat": "{{route}}" } ] },
+        { "type": "graph", "title": "Old graph", "gridPos": { "x": 16, "y": 7, "w": 8, "h": 14 },
+          "legend": { "show": true, "values": true, "alignAsTable": true, "avg": true, "current": true },
+          "yaxes": [ { "format": "reqps" }, { "format": "short" } ],
+          "targets": [ { "refId": "A", "expr": "sum by (route) (rate(app_request_count_total[2m]))", "legendFormat": "{{route}}" } ] }
+      ]
+    }"#;
+    let text = loaded_screen(json, &[]);
+    // The header and both routes' rows, in the panel's unit.
+    for want in [
+        "Min", "Mean", "Max", "Last *", "Count", "● /process", "● /healthz", " B ",
+        "Mean", "Last *", "req/s",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    insta::with_settings!({ snapshot_suffix => "120x40", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("grafana_table_legend", text);
+    });
+}

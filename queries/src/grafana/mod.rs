@@ -11,6 +11,8 @@
 //! datasource variables mean the server promdash is connected to; targets of other
 //! data sources are skipped with a warning.
 
+pub mod calc;
+pub mod interval;
 mod values;
 mod write;
 
@@ -656,6 +658,7 @@ impl Importer {
             max: None,
             decimals: None,
             text: None,
+            legend_calcs: Vec::new(),
         };
         panel.kind = match ty {
             "graph" | "timeseries" | "trend" | "xychart" => PanelKind::Graph,
@@ -780,7 +783,7 @@ impl Importer {
             return Some(panel);
         }
         self.field_config(o, path, ty, &mut panel);
-        self.options(o, path, ty);
+        self.options(o, path, ty, &mut panel);
         self.legacy(o, path, ty, &mut panel);
         if let (Some(lo), Some(hi)) = (panel.min, panel.max)
             && lo >= hi
@@ -917,7 +920,7 @@ impl Importer {
     }
 
     /// `options`: what a stat, gauge or graph would show differently.
-    fn options(&mut self, o: &Map<String, Value>, path: &str, _ty: &str) {
+    fn options(&mut self, o: &Map<String, Value>, path: &str, _ty: &str, panel: &mut Panel) {
         let Some(op) = o.get("options").and_then(Value::as_object) else {
             return;
         };
@@ -932,12 +935,24 @@ impl Importer {
             }
         }
         if let Some(l) = op.get("legend").and_then(Value::as_object)
-            && !arr(l, "calcs").is_empty()
+            && panel.kind == PanelKind::Graph
         {
-            self.warn(
-                &format!("{path}.legend.calcs"),
-                "legend calculations are not shown",
-            );
+            // A hidden legend (`showLegend: false`, `displayMode: hidden`) shows nothing.
+            let hidden = l.get("showLegend").and_then(Value::as_bool) == Some(false)
+                || str_of(l, "displayMode") == Some("hidden");
+            for (i, c) in arr(l, "calcs").iter().enumerate() {
+                let id = c.as_str().unwrap_or("");
+                match calc::Calc::parse(id) {
+                    Some(calc) if !hidden && !panel.legend_calcs.contains(&calc) => {
+                        panel.legend_calcs.push(calc);
+                    }
+                    Some(_) => {}
+                    None => self.warn(
+                        &format!("{path}.legend.calcs[{i}]"),
+                        format!("{id:?} is not computed"),
+                    ),
+                }
+            }
         }
     }
 
@@ -967,10 +982,18 @@ impl Importer {
                         "series overrides are not applied",
                     );
                 }
-                if let Some(l) = o.get("legend").and_then(Value::as_object) {
-                    let calcs = ["min", "max", "avg", "current", "total"];
-                    if calcs.iter().any(|c| bool_of(l, c)) && bool_of(l, "values") {
-                        self.warn(&format!("{path}.legend"), "legend values are not shown");
+                // The old legend: `values` with a switch per calculation, in Grafana's
+                // column order.
+                if let Some(l) = o.get("legend").and_then(Value::as_object)
+                    && bool_of(l, "values")
+                    && l.get("show").and_then(Value::as_bool) != Some(false)
+                {
+                    for id in ["min", "max", "avg", "current", "total"] {
+                        if bool_of(l, id)
+                            && let Some(calc) = calc::Calc::parse(id)
+                        {
+                            panel.legend_calcs.push(calc);
+                        }
                     }
                 }
             }

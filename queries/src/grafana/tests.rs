@@ -143,9 +143,7 @@ fn unsupported_fields_are_named_by_json_path() {
     let im = import(NODE).expect("imports");
     for path in [
         "panels[7].panels[0].fieldConfig.overrides[0]",
-        "panels[7].panels[0].options.legend.calcs",
         "panels[5].fieldConfig.defaults.custom.stacking",
-        "panels[5].options.legend.calcs",
     ] {
         assert!(warned(&im, path), "{path} missing from {:?}", paths(&im));
     }
@@ -156,9 +154,50 @@ fn unsupported_fields_are_named_by_json_path() {
         "annotations.list[0]",
         "graphTooltip",
         "panels[0].options.reduceOptions.calcs",
+        "panels[5].options.legend.calcs",
+        "panels[7].panels[0].options.legend.calcs",
     ] {
         assert!(!warned(&im, quiet), "{quiet} should not be reported");
     }
+}
+
+/// `options.legend.calcs` (and the old graph's `legend.values` switches) become the
+/// columns of a table legend, in the file's order; an unknown reducer is reported.
+#[test]
+fn legend_calculations_become_table_columns() {
+    use crate::grafana::calc::Calc;
+    let im = import(NODE).expect("imports");
+    let by_title = |t: &str| {
+        im.dashboard
+            .panels
+            .iter()
+            .find(|p| p.title == t)
+            .unwrap_or_else(|| panic!("no panel {t}"))
+    };
+    assert_eq!(
+        by_title("CPU by mode").legend_calcs,
+        [Calc::Mean, Calc::Max, Calc::LastNotNull]
+    );
+    assert_eq!(
+        by_title("Network traffic").legend_calcs,
+        [Calc::Min, Calc::Mean, Calc::Max, Calc::LastNotNull]
+    );
+    let legacy = import(LEGACY).expect("imports");
+    assert_eq!(
+        legacy.dashboard.panels[2].legend_calcs,
+        [Calc::Max, Calc::LastNotNull]
+    );
+    let json = r#"{"panels": [{"type": "timeseries", "title": "x",
+        "targets": [{"expr": "up"}],
+        "options": {"legend": {"calcs": ["p95", "max"], "displayMode": "table"}}}]}"#;
+    let im = import(json).expect("imports");
+    assert_eq!(im.dashboard.panels[0].legend_calcs, [Calc::Max]);
+    assert!(warned(&im, "panels[0].options.legend.calcs[0]"), "{:?}", paths(&im));
+    // A hidden legend shows no table.
+    let hidden = json.replace(r#""displayMode": "table""#, r#""showLegend": false"#);
+    assert!(import(&hidden).expect("imports").dashboard.panels[0]
+        .legend_calcs
+        .is_empty());
 }
 
 #[test]
@@ -244,7 +283,6 @@ fn old_schema_rows_spans_and_singlestats() {
         "rows[0].panels[1].valueName",
         "rows[0].panels[2].stack",
         "rows[0].panels[2].seriesOverrides",
-        "rows[0].panels[2].legend",
         "rows[0].panels[0].targets[0].intervalFactor",
         "rows[0].panels[0].targets[0].step",
         "rows[1].panels[2].type",

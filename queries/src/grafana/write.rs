@@ -192,4 +192,8 @@ fn panel(out: &mut String, p: &Panel) {
     if let Some(d) = p.decimals {
         let _ = writeln!(out, "decimals = {d}");
     }
+    if !p.legend_calcs.is_empty() {
+        let list: Vec<String> = p.legend_calcs.iter().map(|c| q(c.id())).collect();
+        let _ = writeln!(out, "legend_calcs = [{}]", list.join(", "));
+    }
 }

@@ -21,7 +21,8 @@ pub fn plot_rect(state: &State, i: usize, rect: Rect) -> Option<Rect> {
         .max()
         .unwrap_or(1)
         + 1;
-    let plot = super::graph::plot_area(inner, ylw, super::graph::legend_rows(inner.height));
+    let legend = super::graph::legend_rows_of(state.dashboard.panels.get(i)?, ps, inner.height);
+    let plot = super::graph::plot_area(inner, ylw, legend);
     (plot.width > 0 && plot.height > 0).then_some(plot)
 }
 

@@ -46,7 +46,9 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
         .max()
         .unwrap_or(1)
         + 1;
-    let legend = legend_rows(inner.height);
+    let table =
+        !panel.legend_calcs.is_empty() && table_legend_rows(inner.height, ps.series.len()) > 0;
+    let legend = legend_rows_of(panel, ps, inner.height);
     let plot = plot_area(inner, ylw, legend);
     if plot.width == 0 || plot.height == 0 {
         return;
@@ -140,13 +142,121 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
         }
     }
 
-    render_legend(
-        buf,
-        inner,
-        axis_y + u16::from(inner.height >= 4),
-        legend,
-        ps,
-    );
+    let legend_y = axis_y + u16::from(inner.height >= 4);
+    if table {
+        render_table_legend(buf, inner, legend_y, legend, panel, ps);
+    } else {
+        render_legend(buf, inner, legend_y, legend, ps);
+    }
+}
+
+/// The legend rows of panel `panel` (its state `ps`) whose inside is `height` rows tall:
+/// a table legend's when it has legend calculations.
+pub fn legend_rows_of(
+    panel: &promdash_queries::dashboard::Panel,
+    ps: &PanelState,
+    height: u16,
+) -> u16 {
+    match table_legend_rows(height, ps.series.len()) {
+        rows if rows > 0 && !panel.legend_calcs.is_empty() => rows,
+        _ => legend_rows(height),
+    }
+}
+
+/// Rows of a table legend (a header and a row per series) for a panel whose inside is
+/// `height` rows tall and draws `series` series: at most half the inside, leaving the
+/// plot at least three rows; none (the plain legend instead) when the header and every
+/// series do not fit and there is no room for two series and a "+N more" line.
+pub fn table_legend_rows(height: u16, series: usize) -> u16 {
+    let room = height.saturating_sub(4).min(height / 2);
+    let want = u16::try_from(series.max(1) + 1).unwrap_or(u16::MAX);
+    if want <= room || room >= 4 {
+        want.min(room)
+    } else {
+        0
+    }
+}
+
+/// A table legend (Grafana's `displayMode: table` with `calcs`): a header naming the
+/// calculations, then per series its colour, name and each calculation in the panel's
+/// unit, right-aligned in columns; the columns that do not fit are left out from the
+/// right, and the series that do not fit are counted on the last row.
+fn render_table_legend(
+    buf: &mut Buffer,
+    inner: Rect,
+    y0: u16,
+    rows: u16,
+    panel: &promdash_queries::dashboard::Panel,
+    ps: &PanelState,
+) {
+    let bottom = (y0 + rows).min(inner.bottom());
+    if rows < 2 || y0 + 1 >= bottom {
+        return;
+    }
+    let body = usize::from(bottom - y0 - 1);
+    let total = ps.series.len() + ps.hidden;
+    // Room for every series, or one row less and a "+N more series" line.
+    let shown = if total <= body {
+        ps.series.len()
+    } else {
+        ps.series.len().min(body - 1)
+    };
+    let mut widths: Vec<usize> = panel
+        .legend_calcs
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            ps.series[..shown]
+                .iter()
+                .filter_map(|s| s.calcs.get(k))
+                .map(|t| t.chars().count())
+                .fold(c.header().chars().count(), usize::max)
+        })
+        .collect();
+    // Leave the name column at least 10 cells (or what the longest name needs).
+    let longest = ps.series[..shown]
+        .iter()
+        .map(|s| s.name.chars().count() + 2)
+        .max()
+        .unwrap_or(0);
+    let width = usize::from(inner.width);
+    while !widths.is_empty()
+        && width.saturating_sub(widths.iter().map(|w| w + 2).sum::<usize>()) < longest.min(10)
+    {
+        widths.pop();
+    }
+    let name_w = width.saturating_sub(widths.iter().map(|w| w + 2).sum::<usize>());
+    let dim = Style::new().fg(Color::DarkGray);
+    // Header.
+    let mut x = inner.x + name_w as u16;
+    for (k, w) in widths.iter().enumerate() {
+        let h = panel.legend_calcs[k].header();
+        let pad = w + 2 - h.chars().count();
+        buf.set_stringn(x + pad as u16, y0, h, *w, dim.add_modifier(Modifier::BOLD));
+        x += (w + 2) as u16;
+    }
+    for (r, s) in ps.series[..shown].iter().enumerate() {
+        let y = y0 + 1 + r as u16;
+        let color = super::RASTER_PALETTE[usize::from(s.color)];
+        let (nx, _) = buf.set_stringn(inner.x, y, "● ", name_w, Style::new().fg(color));
+        let room = name_w.saturating_sub(usize::from(nx - inner.x) + 1);
+        buf.set_stringn(nx, y, shorten(&s.name, room), room, Style::new());
+        let mut x = inner.x + name_w as u16;
+        for (k, w) in widths.iter().enumerate() {
+            let text = s.calcs.get(k).map_or("-", String::as_str);
+            let pad = w + 2 - text.chars().count().min(*w);
+            buf.set_stringn(x + pad as u16, y, text, *w, Style::new());
+            x += (w + 2) as u16;
+        }
+    }
+    let more = total - shown;
+    if more > 0 {
+        let y = y0 + 1 + shown as u16;
+        if y < bottom {
+            let text = format!("+{more} more series");
+            buf.set_stringn(inner.x, y, &text, width, dim);
+        }
+    }
 }
 
 fn render_legend(buf: &mut Buffer, inner: Rect, y0: u16, rows: u16, ps: &PanelState) {
