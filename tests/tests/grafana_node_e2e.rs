@@ -1,13 +1,15 @@
 //! Issue 14 end to end: a Grafana dashboard in Node Exporter Full's style
 //! (`tests/fixtures/grafana/node-e2e.json`: `__inputs` datasource, job → instance chain,
-//! stats, table legends (drawn as plain legends), a collapsed network row with a negative-Y override) opened with
+//! stats, table legends, a collapsed network row with a negative-Y override) opened with
 //! `promdash --dashboard FILE.json` in tmux (120×40) against Debian's Prometheus 2.42
 //! scraping two `prometheus-node-exporter`s and itself, through a proxy that records
 //! every query.
 //!
 //! Checked: the panels show what Prometheus answers for the same expressions after
-//! substitution; every query sent is substituted; the collapsed row costs no queries
-//! until it is unfolded; choosing another job in the picker asks for the other host.
+//! substitution (the table legend's min, mean, max and last of a constant series too);
+//! every query sent is substituted, `$__rate_interval` with the server's 1 s scrape
+//! interval; the collapsed row costs no queries until it is unfolded; choosing another
+//! job in the picker asks for the other host.
 //!
 //! Needs tmux, prometheus and prometheus-node-exporter (scripts/test.sh installs them);
 //! a missing one fails the test naming its package.
@@ -189,11 +191,16 @@ async fn node_dashboard_shows_what_prometheus_answers() -> anyhow::Result<()> {
         },
     )
     .await?;
-    // The legend of a range query: MemTotal is constant, so its last value is
-    // Prometheus's.
-    let ram_total = format!("RAM Total {}", bytes.format(mem, None));
-    tmux.wait_for("the memory legend", Duration::from_secs(20), |s| {
-        panel_text(s, "Memory Basic").is_some_and(|t| t.contains(&ram_total))
+    // The table legend of a range query (min, mean, max, last): MemTotal is constant, so
+    // each is Prometheus's value.
+    let m = bytes.format(mem, None);
+    let ram_total = format!("● RAM Total {m} {m} {m} {m}");
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    tmux.wait_for("the memory table legend", Duration::from_secs(20), |s| {
+        panel_text(s, "Memory Basic").is_some_and(|t| {
+            t.lines().any(|l| words(l) == "Min Mean Max Last *")
+                && t.lines().any(|l| words(l) == ram_total)
+        })
     })
     .await?;
 
@@ -205,14 +212,20 @@ async fn node_dashboard_shows_what_prometheus_answers() -> anyhow::Result<()> {
         sent.iter().all(|q| !q.contains("node_network")),
         "{sent:#?}"
     );
-    // $__rate_interval = max($__interval + scrape interval, 4 × scrape interval): the
-    // server's scrape interval (1 s here) is not read yet, so the default 15 s gives 1m
-    // ($__interval of a 15m graph is well under 45 s).
-    assert!(
-        sent.iter()
-            .any(|q| q.contains("[1m]") && q.contains("node_cpu_seconds_total")),
-        "{sent:#?}"
-    );
+    // $__rate_interval = max($__interval + scrape interval, 4 × scrape interval) with the
+    // server's 1 s (read from /api/v1/status/config): $__interval + 1s, not the 1m the
+    // default 15 s would give (grafana_rate_interval.rs checks the exact figures).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !proxy
+        .queries()
+        .iter()
+        .any(|q| q.contains("node_cpu_seconds_total") && !q.contains("[1m]"))
+    {
+        if std::time::Instant::now() > deadline {
+            bail!("no rate with the server's interval: {:#?}", proxy.queries());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Another job in the picker: $node is asked again and the panels ask for host B.
     tmux.keys(&["V"])?;

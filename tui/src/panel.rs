@@ -656,4 +656,3 @@ mod tests {
         assert_eq!(series_name(None, &Labels::new(), "sum(x)"), "sum(x)");
     }
 }
-

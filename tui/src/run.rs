@@ -129,9 +129,11 @@ pub fn settings(cli: &Cli, utc_offset: i32) -> Result<Settings, String> {
     };
     let scrape_hint = cli.scrape_interval_hint()?;
     if scrape_hint.is_some_and(|d| d.is_zero()) {
-        return Err("--scrape-interval-hint (or PROMDASH_SCRAPE_INTERVAL_HINT) must be more \
+        return Err(
+            "--scrape-interval-hint (or PROMDASH_SCRAPE_INTERVAL_HINT) must be more \
                     than 0s"
-            .to_owned());
+                .to_owned(),
+        );
     }
     Ok(Settings {
         dashboard,

@@ -895,7 +895,7 @@ pub fn changed(state: &mut State) -> Vec<Effect> {
 
 /// The server's scrape interval arrived: `$__rate_interval` is computed with it and the
 /// panels whose expressions change are asked again. `None` (its configuration cannot be
-/// read, as from VictoriaMetrics) keeps the dashboard's `scrape_interval` (15 s unless
+/// read, as behind Thanos Query) keeps the dashboard's `scrape_interval` (15 s unless
 /// the file sets it); a fixed interval stays.
 pub fn on_scrape_interval(state: &mut State, interval: Option<Duration>) -> Vec<Effect> {
     let Some(interval) = interval.filter(|_| !state.vars.scrape_fixed) else {

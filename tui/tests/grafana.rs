@@ -269,10 +269,7 @@ fn rate_interval_takes_the_servers_scrape_interval() {
     );
     let first = exprs(&fetches(effects));
     // 15 s until the server says: 4 × 15 s = 1m (a 15m graph's step is well under 45 s).
-    assert!(
-        first.iter().any(|e| e.contains("[1m]")),
-        "{first:?}"
-    );
+    assert!(first.iter().any(|e| e.contains("[1m]")), "{first:?}");
     let answer = |d: Option<Duration>| Msg::Explore(Box::new(ExploreAnswer::ScrapeInterval(d)));
     // The server scrapes every 40 s: 4 × 40 s = 2m40s, and only those panels run again.
     let again = exprs(&fetches(update(
@@ -280,13 +277,10 @@ fn rate_interval_takes_the_servers_scrape_interval() {
         answer(Some(Duration::from_secs(40))),
     )));
     assert!(!again.is_empty());
-    assert!(
-        again.iter().all(|e| e.contains("[2m40s]")),
-        "{again:?}"
-    );
+    assert!(again.iter().all(|e| e.contains("[2m40s]")), "{again:?}");
     let next = exprs(&fetches(update(&mut state, Msg::Tick(NOW + 60.0))));
     assert!(next.iter().all(|e| !e.contains("[1m]")), "{next:?}");
-    // A server without a readable configuration (VictoriaMetrics): 15 s stays.
+    // A server without a readable configuration (Thanos, a proxy hiding it): 15 s stays.
     let mut vm = State::new(d.clone(), options());
     update(&mut vm, Msg::Resize(120, 40));
     update(&mut vm, Msg::Tick(NOW));
@@ -329,8 +323,17 @@ fn table_legend_under_the_graph() {
     let text = loaded_screen(json, &[]);
     // The header and both routes' rows, in the panel's unit.
     for want in [
-        "Min", "Mean", "Max", "Last *", "Count", "● /process", "● /healthz", " B ",
-        "Mean", "Last *", "req/s",
+        "Min",
+        "Mean",
+        "Max",
+        "Last *",
+        "Count",
+        "● /process",
+        "● /healthz",
+        " B ",
+        "Mean",
+        "Last *",
+        "req/s",
     ] {
         assert!(text.contains(want), "{want} missing:\n{text}");
     }

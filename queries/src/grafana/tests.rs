@@ -192,12 +192,18 @@ fn legend_calculations_become_table_columns() {
         "options": {"legend": {"calcs": ["p95", "max"], "displayMode": "table"}}}]}"#;
     let im = import(json).expect("imports");
     assert_eq!(im.dashboard.panels[0].legend_calcs, [Calc::Max]);
-    assert!(warned(&im, "panels[0].options.legend.calcs[0]"), "{:?}", paths(&im));
+    assert!(
+        warned(&im, "panels[0].options.legend.calcs[0]"),
+        "{:?}",
+        paths(&im)
+    );
     // A hidden legend shows no table.
     let hidden = json.replace(r#""displayMode": "table""#, r#""showLegend": false"#);
-    assert!(import(&hidden).expect("imports").dashboard.panels[0]
-        .legend_calcs
-        .is_empty());
+    assert!(
+        import(&hidden).expect("imports").dashboard.panels[0]
+            .legend_calcs
+            .is_empty()
+    );
 }
 
 #[test]
