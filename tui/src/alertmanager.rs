@@ -14,11 +14,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use promdash_queries::alertmanager::notifier::{DEFAULT_SOURCE_LABEL, hostname};
-use promdash_queries::alertmanager::{AlertmanagerClient, Notifier, NotifierConfig};
-use promdash_queries::client::{BasicAuth, ClientConfig, Secret};
+use std::sync::Arc;
 
+use promdash_queries::alertmanager::api::LabelMap;
+use promdash_queries::alertmanager::notifier::{DEFAULT_SOURCE_LABEL, hostname};
+use promdash_queries::alertmanager::silence::current_user;
+use promdash_queries::alertmanager::{
+    AlertQuery, AlertmanagerClient, GettableAlert, GettableSilence, Notifier, NotifierConfig,
+    NotifierStats, PostableSilence, SilenceRequest, format_matchers, matchers_from_labels,
+    parse_matchers,
+};
+use promdash_queries::client::{BasicAuth, ClientConfig, Secret};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::{Effect, Msg, State};
 use crate::connection::{parse_duration, parse_header, read_secret};
+use crate::run::Sidecar;
 
 /// Alertmanager requests give up after this long (Prometheus's default `timeout`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -229,6 +241,333 @@ impl AlertmanagerArgs {
         }
         Ok(Some(Notifier::new(config, self.clients()?)))
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// In the dashboard: Alertmanager's alerts and silences in the alerts view.
+//
+// Like `update`, nothing below does I/O: requests go out as [`Effect::Alertmanager`] and
+// come back as [`Msg::Alertmanager`]; the [`sidecar`] carries them out.
+
+/// How often the alerts view's copy of Alertmanager's alerts and silences is refreshed.
+pub const POLL_EVERY: Duration = Duration::from_secs(10);
+
+/// A request to the Alertmanagers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AmRequest {
+    /// Read the first Alertmanager's alerts and silences again (and the send counters).
+    Refresh,
+    /// Create this silence in the first Alertmanager.
+    Create(PostableSilence),
+    /// Expire this silence there.
+    Expire(String),
+}
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub enum AmAnswer {
+    Status {
+        alerts: Result<Vec<GettableAlert>, String>,
+        silences: Result<Vec<GettableSilence>, String>,
+        stats: NotifierStats,
+    },
+    Created(Result<String, String>),
+    Expired(String, Result<(), String>),
+}
+
+/// The fields of the silence dialog, in Tab order.
+pub const FIELDS: [&str; 3] = ["matchers", "duration", "comment"];
+
+/// The silence being written: matchers (editable text), duration, comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SilenceDialog {
+    /// Text of each of [`FIELDS`].
+    pub fields: [String; 3],
+    pub focus: usize,
+    pub error: Option<String>,
+    pub created_by: String,
+}
+
+/// The dashboard's view of the Alertmanagers (a field of [`crate::explore::Explore`]).
+#[derive(Debug, Clone, Default)]
+pub struct AmState {
+    /// At least one `--alertmanager`: the silence keys make real silences.
+    pub enabled: bool,
+    /// The first Alertmanager's URL (silences go there), without credentials.
+    pub url: String,
+    pub alerts: Option<Result<Vec<GettableAlert>, String>>,
+    pub silences: Option<Result<Vec<GettableSilence>, String>>,
+    pub stats: NotifierStats,
+    pub dialog: Option<SilenceDialog>,
+    /// The list of active silences (`S`), and the one selected.
+    pub silences_view: bool,
+    pub selected: usize,
+    /// The outcome of the last create or expire, and when.
+    pub note: Option<(String, bool, f64)>,
+}
+
+impl AmState {
+    /// Active silences, soonest ending first.
+    pub fn active_silences(&self) -> Vec<&GettableSilence> {
+        let mut v: Vec<&GettableSilence> = match &self.silences {
+            Some(Ok(s)) => s.iter().filter(|s| s.is_active()).collect(),
+            _ => Vec::new(),
+        };
+        v.sort_by(|a, b| a.ends_at.cmp(&b.ends_at).then(a.id.cmp(&b.id)));
+        v
+    }
+
+    /// The words for the status bar when alerts could not be sent: `AM: 3 send errors
+    /// (http://am:9093: connection refused)`.
+    pub fn failure_text(&self) -> Option<String> {
+        let failing: Vec<&promdash_queries::alertmanager::AlertmanagerStats> = self
+            .stats
+            .alertmanagers
+            .iter()
+            .filter(|a| a.errors > 0)
+            .collect();
+        let errors: u64 = failing.iter().map(|a| a.errors).sum();
+        if errors == 0 && self.stats.dropped == 0 {
+            return None;
+        }
+        let mut text = format!(
+            "AM: {errors} send error{}",
+            if errors == 1 { "" } else { "s" }
+        );
+        if self.stats.dropped > 0 {
+            text.push_str(&format!(", {} alerts dropped", self.stats.dropped));
+        }
+        if let Some(last) = failing.iter().max_by_key(|a| a.last_error_ms) {
+            text.push_str(&format!(
+                " ({}: {})",
+                last.url,
+                last.last_error.as_deref().unwrap_or("?")
+            ));
+        }
+        Some(text)
+    }
+}
+
+/// The matchers of a silence for an alert row: `alertname` = the rule, and its labels.
+pub fn row_labels(rule: &str, labels: &promdash_queries::model::Labels) -> LabelMap {
+    let mut out: LabelMap = labels
+        .iter()
+        .filter(|(k, _)| *k != "__name__")
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    out.entry("alertname".to_owned())
+        .or_insert_with(|| rule.to_owned());
+    out
+}
+
+/// Opens the silence dialog for these labels.
+pub fn open_dialog(am: &mut AmState, labels: &LabelMap) {
+    am.dialog = Some(SilenceDialog {
+        fields: [
+            format_matchers(&matchers_from_labels(labels)),
+            "1h".to_owned(),
+            String::new(),
+        ],
+        // The comment is what is left to write.
+        focus: 2,
+        error: None,
+        created_by: current_user(),
+    });
+}
+
+/// Keys of the alerts view when an Alertmanager is configured (called by the alerts view
+/// first): the silence dialog, the silences list, `s` and `S`. `None`: not ours.
+pub fn on_key(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
+    let now = state.now;
+    let am = &mut state.explore.am;
+    if !am.enabled {
+        return None;
+    }
+    if let Some(d) = am.dialog.as_mut() {
+        match key.code {
+            KeyCode::Esc => am.dialog = None,
+            KeyCode::Tab | KeyCode::Down => d.focus = (d.focus + 1) % FIELDS.len(),
+            KeyCode::BackTab | KeyCode::Up => d.focus = (d.focus + FIELDS.len() - 1) % FIELDS.len(),
+            KeyCode::Backspace => {
+                d.fields[d.focus].pop();
+                d.error = None;
+            }
+            KeyCode::Char(c) => {
+                d.fields[d.focus].push(c);
+                d.error = None;
+            }
+            KeyCode::Enter => match build_silence(d, now) {
+                Ok(s) => {
+                    am.dialog = None;
+                    am.note = Some(("creating the silence…".into(), false, now));
+                    return Some(vec![Effect::Alertmanager(AmRequest::Create(s))]);
+                }
+                Err(e) => d.error = Some(e),
+            },
+            _ => {}
+        }
+        return Some(Vec::new());
+    }
+    if am.silences_view {
+        let n = am.active_silences().len();
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('S') => am.silences_view = false,
+            KeyCode::Up | KeyCode::Char('k') => am.selected = am.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                am.selected = (am.selected + 1).min(n.saturating_sub(1));
+            }
+            KeyCode::Char('x') | KeyCode::Delete => {
+                let id = am.active_silences().get(am.selected).map(|s| s.id.clone());
+                if let Some(id) = id {
+                    am.note = Some((format!("expiring silence {id}…"), false, now));
+                    return Some(vec![Effect::Alertmanager(AmRequest::Expire(id))]);
+                }
+            }
+            KeyCode::Char('r') => return Some(vec![Effect::Alertmanager(AmRequest::Refresh)]),
+            _ => return None,
+        }
+        return Some(Vec::new());
+    }
+    match key.code {
+        KeyCode::Char('s') => {
+            let rows = crate::explore::alert_rows(state);
+            let row = rows.get(state.explore.alert_selected)?;
+            let labels = row_labels(&row.rule, &row.labels);
+            open_dialog(&mut state.explore.am, &labels);
+            Some(Vec::new())
+        }
+        KeyCode::Char('S') => {
+            am.silences_view = true;
+            am.selected = 0;
+            Some(vec![Effect::Alertmanager(AmRequest::Refresh)])
+        }
+        _ => None,
+    }
+}
+
+/// The dialog's silence, or what is wrong with it.
+fn build_silence(d: &SilenceDialog, now: f64) -> Result<PostableSilence, String> {
+    let matchers = parse_matchers(&d.fields[0])?;
+    let duration = parse_duration(&d.fields[1]).map_err(|e| format!("duration: {e}"))?;
+    let req = SilenceRequest {
+        matchers,
+        duration,
+        created_by: d.created_by.clone(),
+        comment: d.fields[2].clone(),
+    };
+    req.build((now * 1000.0) as i64)
+}
+
+/// An answer from the sidecar.
+pub fn on_answer(state: &mut State, a: AmAnswer) {
+    let now = state.now;
+    let am = &mut state.explore.am;
+    match a {
+        AmAnswer::Status {
+            alerts,
+            silences,
+            stats,
+        } => {
+            am.alerts = Some(alerts);
+            am.silences = Some(silences);
+            am.stats = stats;
+            let n = am.active_silences().len();
+            am.selected = am.selected.min(n.saturating_sub(1));
+        }
+        AmAnswer::Created(Ok(id)) => am.note = Some((format!("silence {id} created"), false, now)),
+        AmAnswer::Created(Err(e)) => {
+            am.note = Some((format!("silence not created: {e}"), true, now));
+        }
+        AmAnswer::Expired(id, Ok(())) => {
+            am.note = Some((format!("silence {id} expired"), false, now));
+        }
+        AmAnswer::Expired(id, Err(e)) => {
+            am.note = Some((format!("silence {id} not expired: {e}"), true, now));
+        }
+    }
+    state.dirty = true;
+}
+
+/// Carries out [`Effect::Alertmanager`] and keeps the alerts view's copy of the first
+/// Alertmanager fresh (every [`POLL_EVERY`], and after each change); starts the notifier's
+/// sending task. Other effects go to `inner`.
+pub fn sidecar(
+    notifier: Option<Notifier>,
+    clients: Vec<AlertmanagerClient>,
+    inner: Option<Sidecar>,
+) -> Sidecar {
+    Box::new(move |tx: UnboundedSender<Msg>| {
+        let mut inner_handler = inner.map(|start| start(tx.clone()));
+        if let Some(n) = &notifier {
+            // Ends with the runtime when the dashboard exits.
+            drop(n.spawn());
+        }
+        let first = clients.first().cloned();
+        let poke = Arc::new(tokio::sync::Notify::new());
+        if let Some(client) = first.clone() {
+            let (tx, poke, notifier) = (tx.clone(), poke.clone(), notifier.clone());
+            tokio::spawn(async move {
+                loop {
+                    let alerts = client
+                        .alerts(&AlertQuery::default())
+                        .await
+                        .map_err(|e| e.to_string());
+                    let silences = client.silences().await.map_err(|e| e.to_string());
+                    let stats = notifier.as_ref().map(Notifier::stats).unwrap_or_default();
+                    let answer = AmAnswer::Status {
+                        alerts,
+                        silences,
+                        stats,
+                    };
+                    if tx.send(Msg::Alertmanager(Box::new(answer))).is_err() {
+                        return;
+                    }
+                    let _ = tokio::time::timeout(POLL_EVERY, poke.notified()).await;
+                }
+            });
+        }
+        Box::new(move |effect: &Effect| {
+            let Effect::Alertmanager(req) = effect else {
+                if let Some(h) = inner_handler.as_mut() {
+                    h(effect);
+                }
+                return;
+            };
+            let Some(client) = first.clone() else {
+                return;
+            };
+            let (tx, poke, req) = (tx.clone(), poke.clone(), req.clone());
+            tokio::spawn(async move {
+                let answer = match req {
+                    AmRequest::Refresh => None,
+                    AmRequest::Create(s) => Some(AmAnswer::Created(
+                        client.create_silence(&s).await.map_err(|e| e.to_string()),
+                    )),
+                    AmRequest::Expire(id) => {
+                        let r = client.expire_silence(&id).await.map_err(|e| e.to_string());
+                        Some(AmAnswer::Expired(id, r))
+                    }
+                };
+                if let Some(a) = answer {
+                    let _ = tx.send(Msg::Alertmanager(Box::new(a)));
+                }
+                poke.notify_one();
+            });
+        })
+    })
+}
+
+/// Whether `s` (an active silence) matches an alert with `labels`.
+pub fn silence_matches(s: &GettableSilence, labels: &LabelMap) -> bool {
+    s.matchers.iter().all(|m| {
+        let v = labels.get(&m.name).map_or("", String::as_str);
+        let eq = if m.is_regex {
+            regex::Regex::new(&format!("^(?:{})$", m.value)).is_ok_and(|r| r.is_match(v))
+        } else {
+            m.value == v
+        };
+        eq == m.is_equal
+    })
 }
 
 #[cfg(test)]

@@ -77,6 +77,8 @@ pub enum Msg {
     Saved(Result<String, String>),
     /// A rule group of the rule files was evaluated (see [`crate::rules`]).
     Rules(Box<crate::rules::GroupEvaluation>),
+    /// Alertmanager's alerts and silences, or the outcome of an [`Effect::Alertmanager`].
+    Alertmanager(Box<crate::alertmanager::AmAnswer>),
 }
 
 /// What `update` asks the outside world to do.
@@ -96,6 +98,9 @@ pub enum Effect {
     Export(crate::export::Target),
     /// Write the embedded engine's store to a file (answered with [`Msg::Saved`]).
     SaveStore,
+    /// Create or expire a silence, or read Alertmanager again (answered with
+    /// [`Msg::Alertmanager`]).
+    Alertmanager(crate::alertmanager::AmRequest),
     Quit,
 }
 
@@ -947,6 +952,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Fetched(f) => on_fetched(state, *f),
         Msg::Explore(a) => crate::explore::on_answer(state, *a),
         Msg::Rules(ev) => crate::rules::on_evaluation(state, *ev),
+        Msg::Alertmanager(a) => {
+            crate::alertmanager::on_answer(state, *a);
+            Vec::new()
+        }
         Msg::Targets(t) => {
             crate::targets::on_targets(state, t);
             Vec::new()

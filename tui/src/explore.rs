@@ -152,6 +152,8 @@ pub struct Explore {
     pub server_alerts: Option<Result<Vec<ServerAlert>, String>>,
     pub transitions: Vec<Transition>,
     pub silences: Vec<Silence>,
+    /// `--alertmanager`: its alerts and silences, the silence dialog.
+    pub am: crate::alertmanager::AmState,
     /// Per request: the last answer, for the inspector.
     pub queries: HashMap<FetchKey, QueryInfo>,
 }
@@ -373,6 +375,9 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
         return Some(crate::variables::picker_key(state, key));
     }
     if state.explore.alerts_view {
+        if let Some(effects) = crate::alertmanager::on_key(state, key) {
+            return Some(effects);
+        }
         let n = alert_rows(state).len();
         match key.code {
             KeyCode::Esc | KeyCode::Char('a') => {

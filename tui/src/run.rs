@@ -567,6 +567,11 @@ pub async fn event_loop<S: MetricsSource>(
                     let result = export_files(state, target);
                     app::update(state, Msg::Exported(result));
                 }
+                Effect::Alertmanager(_) => {
+                    if let Some(handle) = side_effects.as_mut() {
+                        handle(&effect);
+                    }
+                }
                 Effect::SaveStore => match side_effects.as_mut() {
                     Some(handle) => handle(&effect),
                     None => {

@@ -2,6 +2,7 @@
 //!
 //! Nothing here changes state or reads a clock; everything shown comes from [`State`].
 
+pub mod alertmanager;
 pub mod alerts_view;
 pub mod banner;
 pub mod cursor;
@@ -101,7 +102,15 @@ pub fn view(state: &State, frame: &mut Frame<'_>) {
         inspector::render(buf, grid_area, state);
     }
     if state.explore.alerts_view {
-        alerts_view::render(buf, grid_area, state);
+        let (view, am_panel) = alertmanager::split(grid_area, state);
+        alerts_view::render(buf, view, state);
+        if let Some(panel) = am_panel {
+            alertmanager::render_panel(buf, panel, state);
+        }
+        if state.explore.am.silences_view {
+            alertmanager::render_silences(buf, grid_area, &state.explore.am, state.now);
+        }
+        alertmanager::render_dialog(buf, grid_area, &state.explore.am);
     }
     if state.embedded.as_ref().is_some_and(|e| e.view) {
         targets::render(buf, grid_area, state);

@@ -196,6 +196,10 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
             bar.fg(Color::Yellow),
         );
     }
+    if let Some(text) = state.explore.am.failure_text() {
+        put(sep, bar);
+        put(&text, bar.fg(Color::LightRed));
+    }
     if let Some(note) = &state.export_note
         && state.now - note.at < crate::app::EXPORT_NOTE_SECS
     {
