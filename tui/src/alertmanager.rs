@@ -317,8 +317,14 @@ impl AmState {
         v
     }
 
-    /// The words for the status bar when alerts could not be sent: `AM: 3 send errors
-    /// (http://am:9093: connection refused)`.
+    /// The status bar's short form of [`failure_text`](Self::failure_text): `AM: 3 send
+    /// errors` (the alerts view says which Alertmanager and why).
+    pub fn status_text(&self) -> Option<String> {
+        self.failure_text()
+            .map(|t| t.split(" (").next().unwrap_or_default().to_owned())
+    }
+
+    /// What could not be sent: `AM: 3 send errors (http://am:9093: connection refused)`.
     pub fn failure_text(&self) -> Option<String> {
         let failing: Vec<&promdash_queries::alertmanager::AlertmanagerStats> = self
             .stats
@@ -555,6 +561,54 @@ pub fn sidecar(
             });
         })
     })
+}
+
+/// The dashboard's Alertmanagers: the notifier the rule scheduler feeds, and the clients
+/// the silence keys use.
+pub struct DashboardAm {
+    pub notifier: Notifier,
+    pub clients: Vec<AlertmanagerClient>,
+}
+
+impl AlertmanagerArgs {
+    /// What the dashboard runs with; `Ok(None)` without `--alertmanager`. `server` is the
+    /// server's URL for `generatorURL` (`None` on the embedded engine).
+    pub fn dashboard(
+        &self,
+        server: Option<String>,
+        external_labels: &[(String, String)],
+    ) -> Result<Option<DashboardAm>, String> {
+        let Some(notifier) = self.notifier(server, external_labels.iter().cloned())? else {
+            return Ok(None);
+        };
+        let clients = notifier.alertmanagers().to_vec();
+        Ok(Some(DashboardAm { notifier, clients }))
+    }
+}
+
+impl DashboardAm {
+    /// The hook the rule scheduler calls after each evaluation of a group: its alerts go
+    /// to the notifier's queue (sent by the task the sidecar starts).
+    pub fn hook(&self) -> crate::rules::Notifier {
+        let notifier = self.notifier.clone();
+        Arc::new(move |ev: &crate::rules::GroupEvaluation| {
+            notifier.notify(&promdash_queries::alertmanager::GroupEvaluation::of(
+                &ev.group, ev.at_ms,
+            ));
+        })
+    }
+
+    /// Marks the dashboard as having an Alertmanager and wraps `inner` in the sidecar that
+    /// sends alerts, polls Alertmanager and carries out the silence requests.
+    pub fn install(self, state: &mut State, inner: Option<Sidecar>) -> Sidecar {
+        state.explore.am.enabled = true;
+        state.explore.am.url = self
+            .clients
+            .first()
+            .map(|c| c.url().to_owned())
+            .unwrap_or_default();
+        sidecar(Some(self.notifier), self.clients, inner)
+    }
 }
 
 /// Whether `s` (an active silence) matches an alert with `labels`.

@@ -117,6 +117,10 @@ pub struct Cli {
     #[arg(long = "external-label", value_name = "NAME=VALUE", value_parser = parse_label)]
     pub external_labels: Vec<(String, String)>,
 
+    /// Where the alerts of rule files go, and the silence keys make silences.
+    #[command(flatten)]
+    pub alertmanager: crate::alertmanager::AlertmanagerArgs,
+
     /// The dashboard's own options written on the command line before the subcommand
     /// (not taken from the environment), e.g. `--range`: an error with a headless one.
     #[arg(skip)]
@@ -127,7 +131,7 @@ pub struct Cli {
 }
 
 /// The options of the dashboard only, by clap id and as written.
-const DASHBOARD_ONLY: [(&str, &str); 17] = [
+const DASHBOARD_ONLY: [(&str, &str); 30] = [
     ("dashboard", "--dashboard"),
     ("memory_budget", "--memory-budget"),
     ("refresh", "--refresh"),
@@ -145,6 +149,31 @@ const DASHBOARD_ONLY: [(&str, &str); 17] = [
     ("rules", "--rules"),
     ("evaluation_interval", "--evaluation-interval"),
     ("external_labels", "--external-label"),
+    ("urls", "--alertmanager"),
+    (
+        "alertmanager_bearer_token_file",
+        "--alertmanager-bearer-token-file",
+    ),
+    (
+        "alertmanager_basic_auth_user",
+        "--alertmanager-basic-auth-user",
+    ),
+    (
+        "alertmanager_basic_auth_password_file",
+        "--alertmanager-basic-auth-password-file",
+    ),
+    ("alertmanager_header", "--alertmanager-header"),
+    ("alertmanager_ca_cert", "--alertmanager-ca-cert"),
+    ("alertmanager_client_cert", "--alertmanager-client-cert"),
+    ("alertmanager_client_key", "--alertmanager-client-key"),
+    (
+        "alertmanager_insecure_skip_verify",
+        "--alertmanager-insecure-skip-verify",
+    ),
+    ("alertmanager_timeout", "--alertmanager-timeout"),
+    ("alertmanager_resend_delay", "--alertmanager-resend-delay"),
+    ("alertmanager_label", "--alertmanager-label"),
+    ("no_alertmanager_label", "--no-alertmanager-label"),
 ];
 
 impl Cli {

@@ -264,6 +264,7 @@ pub async fn run(
                 auto_dashboard: false,
                 vars,
                 rules: None,
+                alertmanager: None,
             };
             crate::embedded::run_live(settings, live, on_fault).await
         }

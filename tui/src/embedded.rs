@@ -103,6 +103,8 @@ pub struct Live {
     pub vars: Vec<(String, String)>,
     /// Rule files evaluated on the engine (their output appended to the store).
     pub rules: Option<crate::rules::Setup>,
+    /// `--alertmanager`: the rules' alerts go there, the silence keys make silences there.
+    pub alertmanager: Option<crate::alertmanager::DashboardAm>,
 }
 
 /// Scrapes `live.jobs` into a fresh store and runs the dashboard on it until it quits.
@@ -166,6 +168,12 @@ pub async fn run_live(
     );
     let rules_store = Arc::clone(&store);
     let mut sidecar = sidecar(Arc::clone(&scraper), store, settings.export_dir);
+    let hooks: Vec<crate::rules::Notifier> = live
+        .alertmanager
+        .as_ref()
+        .map(crate::alertmanager::DashboardAm::hook)
+        .into_iter()
+        .collect();
     if let Some(rules) = live.rules {
         let engine = engine(live.compat);
         let (rules_state, with_rules) = rules.start(
@@ -176,11 +184,14 @@ pub async fn run_live(
                     engine,
                 })
             },
-            Vec::new(),
+            hooks,
             Some(sidecar),
         );
         state.rules = rules_state;
         sidecar = with_rules;
+    }
+    if let Some(am) = live.alertmanager {
+        sidecar = am.install(&mut state, Some(sidecar));
     }
     with_terminal_and(state, Arc::new(source), on_fault, Some(sidecar)).await
 }

@@ -101,6 +101,7 @@ fn live_settings(
         auto_dashboard: cli.dashboard.is_none(),
         vars: cli.vars.clone(),
         rules: None,
+        alertmanager: None,
     }))
 }
 
@@ -239,6 +240,14 @@ pub fn main(cli: Cli) -> ExitCode {
     };
     if let Some(l) = live.as_mut() {
         l.rules = rules.take();
+        // On the embedded engine there is no server page to link alerts to.
+        l.alertmanager = match cli.alertmanager.dashboard(None, &cli.external_labels) {
+            Ok(am) => am,
+            Err(e) => {
+                eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));
+                return ExitCode::from(2);
+            }
+        };
     }
     // Checked after the settings, whose mistakes are more useful to hear about first.
     if let Some(Command::Demo(args)) = &cli.command
@@ -365,6 +374,21 @@ pub fn main(cli: Cli) -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            let am = match cli
+                .alertmanager
+                .dashboard(Some(client.redacted_url().to_owned()), &cli.external_labels)
+            {
+                Ok(am) => am,
+                Err(e) => {
+                    eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));
+                    return ExitCode::from(2);
+                }
+            };
+            let hooks: Vec<crate::rules::Notifier> = am
+                .as_ref()
+                .map(crate::alertmanager::DashboardAm::hook)
+                .into_iter()
+                .collect();
             let client = Arc::new(client);
             let sidecar = rules.map(|setup| {
                 let source = Arc::clone(&client);
@@ -376,12 +400,16 @@ pub fn main(cli: Cli) -> ExitCode {
                             handle: tokio::runtime::Handle::current(),
                         })
                     },
-                    Vec::new(),
+                    hooks,
                     None,
                 );
                 state.rules = rules_state;
                 sidecar
             });
+            let sidecar = match am {
+                Some(am) => Some(am.install(&mut state, sidecar)),
+                None => sidecar,
+            };
             runtime.block_on(async move { with_terminal_and(state, client, |_| {}, sidecar).await })
         }
     };

@@ -196,7 +196,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
             bar.fg(Color::Yellow),
         );
     }
-    if let Some(text) = state.explore.am.failure_text() {
+    if let Some(text) = state.explore.am.status_text() {
         put(sep, bar);
         put(&text, bar.fg(Color::LightRed));
     }
