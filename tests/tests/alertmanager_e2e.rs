@@ -185,3 +185,53 @@ async fn an_alertmanager_that_cannot_be_reached_shows_as_send_errors() {
     .await
     .expect("alerts view");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_embedded_engine_rule_alerts_are_sent_without_a_graph_link() {
+    let service = promdash_tests::start_service(promdash_tests::ServiceConfig::ephemeral())
+        .await
+        .expect("service starts");
+    let am = Alertmanager::start().await.expect("alertmanager starts");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("rules.yml"), RULES).expect("rules");
+    let args: Vec<String> = vec![
+        "--scrape".into(),
+        format!("http://{}/metrics", service.addr()),
+        "--rules".into(),
+        dir.path().join("rules.yml").display().to_string(),
+        "--alertmanager".into(),
+        am.url(),
+        "--log-file".into(),
+        dir.path().join("promdash.log").display().to_string(),
+    ];
+    let home = dir.path().display().to_string();
+    let tmux = Tmux::start(
+        "am-embedded",
+        (120, 40),
+        &workspace_binary("promdash", "PROMDASH_BIN").expect("promdash builds"),
+        &args,
+        &[("HOME", home.as_str())],
+    )
+    .expect("promdash in tmux");
+    let alert = wait_until("AlwaysOn in Alertmanager", async || {
+        Ok(am
+            .alerts_json()
+            .await?
+            .into_iter()
+            .find(|a| a["labels"]["alertname"] == "AlwaysOn"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\nscreen:\n{}", tmux.screen()));
+    assert_eq!(
+        alert["labels"]["promdash"],
+        promdash_queries::alertmanager::notifier::hostname().as_str(),
+        "the default label names this host: {alert:#}"
+    );
+    assert!(
+        alert["generatorURL"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "no server page on the embedded engine: {alert:#}"
+    );
+}
