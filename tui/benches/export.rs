@@ -3,8 +3,8 @@
 //! The built-in dashboard with every range query answered by 20 series × 400 points
 //! and every instant query by 3 series, exported as a 1600×1000 page:
 //! - `dashboard_svg_1600x1000`: writing the SVG (target < 30 ms);
-//! - `dashboard_png_1600x1000`: the SVG rasterised to PNG with the bundled font
-//!   (target < 150 ms);
+//! - `dashboard_png_1600x1000`: the same picture painted with tiny-skia and the bundled
+//!   font, PNG encoded (target < 150 ms);
 //! - `dashboard_csv`: every panel's raw data as CSV.
 
 use std::hint::black_box;
@@ -105,7 +105,8 @@ fn benches(c: &mut Criterion) {
     c.bench_function("dashboard_svg_1600x1000", |b| {
         b.iter(|| export::svg::render(black_box(&state), Target::Dashboard, size));
     });
-    // The font database is parsed once per process: not part of each export.
+    // The fonts are parsed, and the glyphs rasterised, once per process: not part of
+    // each export.
     export::png::render(&state, Target::Dashboard, size).expect("renders");
     let mut group = c.benchmark_group("png");
     group.sample_size(20);

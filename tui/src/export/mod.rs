@@ -7,10 +7,11 @@
 //! and `promdash snapshot` both fill a `State` the usual way and hand it over.
 //!
 //! Kept in the `promdash` crate rather than a crate of its own: the drawing needs the
-//! TUI's panel state, units, legend names and colours, and the only heavy dependency
-//! (resvg, without system fonts or raster images) is the same wherever it lives.
+//! TUI's panel state, units, legend names and colours, and the drawing dependencies
+//! (tiny-skia, skrifa for the bundled font) are the same wherever they live.
 
 pub mod data;
+pub mod font;
 pub mod png;
 pub mod svg;
 pub mod text;
@@ -26,7 +27,7 @@ use crate::app::State;
 pub enum ExportFormat {
     /// A picture drawn for a page: axes with units and dates, legend, thresholds.
     Svg,
-    /// The SVG picture rasterised with the bundled font.
+    /// The same picture as the SVG, painted with the bundled font.
     Png,
     /// The data: one CSV per panel, the columns of `promdash query -o csv`.
     Csv,

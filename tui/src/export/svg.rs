@@ -22,6 +22,7 @@ use promdash_queries::text::escaped;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 
+use super::png::{Canvas, parse_hex};
 use super::{PageSize, Target};
 use crate::app::State;
 use crate::panel::{PanelState, series_name, threshold_color};
@@ -129,6 +130,12 @@ pub fn fit(s: &str, width: f64, size: f64) -> String {
     out
 }
 
+/// Width of `s` in bold, in em: the bundled font's own advances, so a large value fits
+/// its panel (bold digits run wider than [`CHAR_EM`]).
+fn bold_em(s: &str) -> f64 {
+    f64::from(super::font::width(s, 1.0, true)).max(CHAR_EM)
+}
+
 fn text_width(s: &str, size: f64) -> f64 {
     s.chars().count() as f64 * size * CHAR_EM
 }
@@ -151,15 +158,82 @@ impl Area {
     }
 }
 
-/// An SVG document being written.
+/// Appends `v` with at most two decimals and no trailing zeros (as [`num`], without
+/// allocating: path data is most of a picture's text).
+pub fn put_num(out: &mut String, v: f64) {
+    let r = (v * 100.0).round();
+    if !r.is_finite() || r.abs() >= 9.0e15 {
+        out.push_str(&num(v));
+        return;
+    }
+    let r = r as i64;
+    if r < 0 {
+        out.push('-');
+    }
+    let a = r.unsigned_abs();
+    let (int, frac) = (a / 100, a % 100);
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    let mut i = int;
+    loop {
+        digits[n] = b'0' + (i % 10) as u8;
+        n += 1;
+        i /= 10;
+        if i == 0 {
+            break;
+        }
+    }
+    for d in digits[..n].iter().rev() {
+        out.push(char::from(*d));
+    }
+    if frac != 0 {
+        out.push('.');
+        out.push(char::from(b'0' + (frac / 10) as u8));
+        if frac % 10 != 0 {
+            out.push(char::from(b'0' + (frac % 10) as u8));
+        }
+    }
+}
+
+/// How a rectangle is painted besides its fill.
+#[derive(Debug, Clone, Copy, Default)]
+struct Look<'a> {
+    /// Corner radius.
+    rx: f64,
+    /// Outline: colour, width, opacity.
+    stroke: Option<(&'a str, f64, f64)>,
+    fill_opacity: Option<f64>,
+    class: &'a str,
+}
+
+/// A stroked line or path.
+#[derive(Debug, Clone, Copy)]
+struct Pen<'a> {
+    color: &'a str,
+    width: f64,
+    opacity: f64,
+    class: &'a str,
+}
+
+/// Where a picture goes.
+enum Sink {
+    /// SVG text.
+    Svg(String),
+    /// Pixels, for a PNG.
+    Png(Box<Canvas>),
+}
+
+/// A picture being drawn: the same calls write SVG elements or paint pixels, so a PNG
+/// shows exactly what its SVG says. Classes, `data-` attributes and groups exist only in
+/// the SVG.
 struct Doc {
-    out: String,
+    sink: Sink,
     clip: usize,
 }
 
 impl Doc {
-    fn new(w: f64, h: f64) -> Self {
-        let mut out = String::with_capacity(64 * 1024);
+    fn svg(w: f64, h: f64) -> Self {
+        let mut out = String::with_capacity(256 * 1024);
         let _ = write!(
             out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
@@ -168,12 +242,39 @@ impl Doc {
             w = num(w),
             h = num(h),
         );
-        Self { out, clip: 0 }
+        Self {
+            sink: Sink::Svg(out),
+            clip: 0,
+        }
     }
 
-    fn finish(mut self) -> String {
-        self.out.push_str("</svg>\n");
-        self.out
+    fn png(w: u32, h: u32) -> Result<Self, String> {
+        Ok(Self {
+            sink: Sink::Png(Box::new(Canvas::new(w, h)?)),
+            clip: 0,
+        })
+    }
+
+    /// The SVG text, when writing one.
+    fn out(&mut self) -> Option<&mut String> {
+        match &mut self.sink {
+            Sink::Svg(s) => Some(s),
+            Sink::Png(_) => None,
+        }
+    }
+
+    /// Starts a group for readers of the SVG (`attrs` is only made for one); close it
+    /// with [`Self::end_group`].
+    fn group(&mut self, attrs: impl FnOnce() -> String) {
+        if let Some(out) = self.out() {
+            let _ = writeln!(out, "<g {}>", attrs());
+        }
+    }
+
+    fn end_group(&mut self) {
+        if let Some(out) = self.out() {
+            out.push_str("</g>\n");
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -188,67 +289,333 @@ impl Doc {
         class: &str,
         content: &str,
     ) {
-        let _ = write!(
-            self.out,
-            "<text x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"{fill}\"",
-            num(x),
-            num(y),
-            num(size)
-        );
-        if anchor != "start" {
-            let _ = write!(self.out, " text-anchor=\"{anchor}\"");
+        match &mut self.sink {
+            Sink::Svg(out) => {
+                out.push_str("<text x=\"");
+                put_num(out, x);
+                out.push_str("\" y=\"");
+                put_num(out, y);
+                out.push_str("\" font-size=\"");
+                put_num(out, size);
+                let _ = write!(out, "\" fill=\"{fill}\"");
+                if anchor != "start" {
+                    let _ = write!(out, " text-anchor=\"{anchor}\"");
+                }
+                if weight != "normal" {
+                    let _ = write!(out, " font-weight=\"{weight}\"");
+                }
+                if !class.is_empty() {
+                    let _ = write!(out, " class=\"{class}\"");
+                }
+                let _ = writeln!(out, ">{}</text>", xml(content));
+            }
+            Sink::Png(c) => {
+                c.text(
+                    x,
+                    y,
+                    size,
+                    anchor,
+                    weight == "bold",
+                    parse_hex(fill),
+                    &escaped(content),
+                );
+            }
         }
-        if weight != "normal" {
-            let _ = write!(self.out, " font-weight=\"{weight}\"");
-        }
-        if !class.is_empty() {
-            let _ = write!(self.out, " class=\"{class}\"");
-        }
-        let _ = writeln!(self.out, ">{}</text>", xml(content));
     }
 
-    fn rect(&mut self, a: Area, fill: &str, extra: &str) {
-        let _ = writeln!(
-            self.out,
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"{extra}/>",
-            num(a.x),
-            num(a.y),
-            num(a.w.max(0.0)),
-            num(a.h.max(0.0))
-        );
+    /// A legend entry's text: the series name, then its last value in bold.
+    fn legend_text(&mut self, x: f64, y: f64, size: f64, name: &str, last: &str) {
+        match &mut self.sink {
+            Sink::Svg(out) => {
+                out.push_str("<text class=\"legend\" x=\"");
+                put_num(out, x);
+                out.push_str("\" y=\"");
+                put_num(out, y);
+                out.push_str("\" font-size=\"");
+                put_num(out, size);
+                let _ = writeln!(
+                    out,
+                    "\" fill=\"{INK}\">{} <tspan font-weight=\"bold\">{}</tspan></text>",
+                    xml(name),
+                    xml(last)
+                );
+            }
+            Sink::Png(c) => {
+                let ink = parse_hex(INK);
+                let end = c.text(
+                    x,
+                    y,
+                    size,
+                    "start",
+                    false,
+                    ink,
+                    &escaped(&format!("{name} ")),
+                );
+                c.text(end, y, size, "start", true, ink, &escaped(last));
+            }
+        }
     }
 
-    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, extra: &str) {
-        let _ = writeln!(
-            self.out,
-            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{stroke}\"{extra}/>",
-            num(x1),
-            num(y1),
-            num(x2),
-            num(y2)
-        );
+    fn rect(&mut self, a: Area, fill: &str, look: Look<'_>) {
+        match &mut self.sink {
+            Sink::Svg(out) => {
+                out.push_str("<rect x=\"");
+                put_num(out, a.x);
+                out.push_str("\" y=\"");
+                put_num(out, a.y);
+                out.push_str("\" width=\"");
+                put_num(out, a.w.max(0.0));
+                out.push_str("\" height=\"");
+                put_num(out, a.h.max(0.0));
+                let _ = write!(out, "\" fill=\"{fill}\"");
+                if let Some(o) = look.fill_opacity {
+                    out.push_str(" fill-opacity=\"");
+                    put_num(out, o);
+                    out.push('"');
+                }
+                if look.rx > 0.0 {
+                    out.push_str(" rx=\"");
+                    put_num(out, look.rx);
+                    out.push('"');
+                }
+                if let Some((color, width, opacity)) = look.stroke {
+                    let _ = write!(out, " stroke=\"{color}\"");
+                    if width != 1.0 {
+                        out.push_str(" stroke-width=\"");
+                        put_num(out, width);
+                        out.push('"');
+                    }
+                    if opacity != 1.0 {
+                        out.push_str(" stroke-opacity=\"");
+                        put_num(out, opacity);
+                        out.push('"');
+                    }
+                }
+                if !look.class.is_empty() {
+                    let _ = write!(out, " class=\"{}\"", look.class);
+                }
+                out.push_str("/>\n");
+            }
+            Sink::Png(c) => c.rect(
+                a,
+                parse_hex(fill),
+                look.fill_opacity.unwrap_or(1.0),
+                look.rx,
+                look.stroke.map(|(s, w, o)| (parse_hex(s), w, o)),
+            ),
+        }
     }
 
-    /// Starts a group clipped to `a`; close it with `</g>`.
+    /// A plain 1 px line.
+    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str) {
+        match &mut self.sink {
+            Sink::Svg(out) => {
+                out.push_str("<line x1=\"");
+                put_num(out, x1);
+                out.push_str("\" y1=\"");
+                put_num(out, y1);
+                out.push_str("\" x2=\"");
+                put_num(out, x2);
+                out.push_str("\" y2=\"");
+                put_num(out, y2);
+                let _ = writeln!(out, "\" stroke=\"{stroke}\"/>");
+            }
+            Sink::Png(c) => c.line((x1, y1), (x2, y2), parse_hex(stroke), 1.0, None),
+        }
+    }
+
+    /// A threshold's line at `value`: `width` wide, dashed or not.
+    fn threshold(
+        &mut self,
+        value: f64,
+        from: (f64, f64),
+        to: (f64, f64),
+        pen: Pen<'_>,
+        dashed: bool,
+    ) {
+        match &mut self.sink {
+            Sink::Svg(out) => {
+                let _ = write!(
+                    out,
+                    "<line class=\"threshold\" data-value=\"{value}\" x1=\""
+                );
+                put_num(out, from.0);
+                out.push_str("\" y1=\"");
+                put_num(out, from.1);
+                out.push_str("\" x2=\"");
+                put_num(out, to.0);
+                out.push_str("\" y2=\"");
+                put_num(out, to.1);
+                let _ = write!(out, "\" stroke=\"{}\" stroke-width=\"", pen.color);
+                put_num(out, pen.width);
+                out.push('"');
+                if dashed {
+                    out.push_str(" stroke-dasharray=\"6 4\"");
+                }
+                out.push_str("/>\n");
+            }
+            Sink::Png(c) => c.line(
+                from,
+                to,
+                parse_hex(pen.color),
+                pen.width,
+                dashed.then_some((6.0, 4.0)),
+            ),
+        }
+    }
+
+    /// Polylines, one per run of points (runs of one point are not drawn), with round
+    /// joins; `name` becomes the path's `data-name`.
+    fn polylines(&mut self, runs: &[Vec<(f64, f64)>], pen: Pen<'_>, name: Option<&str>) {
+        if runs.iter().all(|r| r.len() < 2) {
+            return;
+        }
+        match &mut self.sink {
+            Sink::Svg(out) => {
+                let _ = write!(out, "<path class=\"{}\"", pen.class);
+                if let Some(name) = name {
+                    let _ = write!(out, " data-name=\"{}\"", xml(name));
+                }
+                out.push_str(" d=\"");
+                let mut first = true;
+                for run in runs.iter().filter(|r| r.len() > 1) {
+                    for (k, (x, y)) in run.iter().enumerate() {
+                        if !first {
+                            out.push(' ');
+                        }
+                        first = false;
+                        out.push(if k == 0 { 'M' } else { 'L' });
+                        put_num(out, *x);
+                        out.push(' ');
+                        put_num(out, *y);
+                    }
+                }
+                let _ = write!(out, "\" fill=\"none\" stroke=\"{}\"", pen.color);
+                if pen.opacity != 1.0 {
+                    out.push_str(" stroke-opacity=\"");
+                    put_num(out, pen.opacity);
+                    out.push('"');
+                }
+                out.push_str(" stroke-width=\"");
+                put_num(out, pen.width);
+                out.push_str("\" stroke-linejoin=\"round\"/>\n");
+            }
+            Sink::Png(c) => c.polylines(runs, parse_hex(pen.color), pen.width, pen.opacity),
+        }
+    }
+
+    /// A single sample drawn as a dot.
+    fn dot(&mut self, name: &str, x: f64, y: f64, color: &str) {
+        match &mut self.sink {
+            Sink::Svg(out) => {
+                let _ = write!(
+                    out,
+                    "<circle class=\"dot\" data-name=\"{}\" cx=\"",
+                    xml(name)
+                );
+                put_num(out, x);
+                out.push_str("\" cy=\"");
+                put_num(out, y);
+                let _ = writeln!(out, "\" r=\"2\" fill=\"{color}\"/>");
+            }
+            Sink::Png(c) => c.circle(x, y, 2.0, parse_hex(color)),
+        }
+    }
+
+    /// A half-circle arc of radius `r` around (`cx`, `cy`) from ratio `from` to `to`
+    /// (0 = left, 1 = right, over the top); `ratio` becomes `data-ratio`.
+    #[allow(clippy::too_many_arguments)]
+    fn arc(
+        &mut self,
+        cx: f64,
+        cy: f64,
+        r: f64,
+        from: f64,
+        to: f64,
+        pen: Pen<'_>,
+        ratio: Option<f64>,
+    ) {
+        match &mut self.sink {
+            Sink::Svg(out) => {
+                let _ = write!(out, "<path class=\"{}\"", pen.class);
+                if let Some(ratio) = ratio {
+                    let _ = write!(out, " data-ratio=\"{ratio}\"");
+                }
+                let _ = write!(
+                    out,
+                    " d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"",
+                    arc_path(cx, cy, r, from, to),
+                    pen.color
+                );
+                put_num(out, pen.width);
+                out.push_str("\"/>\n");
+            }
+            Sink::Png(c) => {
+                // About one point every 2 px along the arc.
+                let n = ((to - from).abs() * std::f64::consts::PI * r / 2.0)
+                    .ceil()
+                    .max(2.0) as usize;
+                let run: Vec<(f64, f64)> = (0..=n)
+                    .map(|k| arc_point(cx, cy, r, from + (to - from) * k as f64 / n as f64))
+                    .collect();
+                c.polylines(&[run], parse_hex(pen.color), pen.width, pen.opacity);
+            }
+        }
+    }
+
+    /// Starts a group clipped to `a`; close it with [`Self::end_clip`].
     fn clipped(&mut self, a: Area) {
         self.clip += 1;
         let id = self.clip;
-        let _ = writeln!(
-            self.out,
-            "<clipPath id=\"c{id}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n\
-             <g clip-path=\"url(#c{id})\">",
-            num(a.x),
-            num(a.y),
-            num(a.w.max(0.0)),
-            num(a.h.max(0.0))
-        );
+        match &mut self.sink {
+            Sink::Svg(out) => {
+                let _ = write!(out, "<clipPath id=\"c{id}\"><rect x=\"");
+                put_num(out, a.x);
+                out.push_str("\" y=\"");
+                put_num(out, a.y);
+                out.push_str("\" width=\"");
+                put_num(out, a.w.max(0.0));
+                out.push_str("\" height=\"");
+                put_num(out, a.h.max(0.0));
+                let _ = writeln!(out, "\"/></clipPath>\n<g clip-path=\"url(#c{id})\">");
+            }
+            Sink::Png(c) => c.clip(a),
+        }
+    }
+
+    fn end_clip(&mut self) {
+        match &mut self.sink {
+            Sink::Svg(out) => out.push_str("</g>\n"),
+            Sink::Png(c) => c.unclip(),
+        }
     }
 }
 
 /// The whole picture of `target` at `size`.
 pub fn render(state: &State, target: Target, size: PageSize) -> String {
+    let mut doc = Doc::svg(f64::from(size.width), f64::from(size.height));
+    draw(&mut doc, state, target, size);
+    match doc.sink {
+        Sink::Svg(mut out) => {
+            out.push_str("</svg>\n");
+            out
+        }
+        Sink::Png(_) => unreachable!("made as SVG above"),
+    }
+}
+
+/// The same picture painted as PNG bytes (see [`super::png`]).
+pub fn paint(state: &State, target: Target, size: PageSize) -> Result<Vec<u8>, String> {
+    let mut doc = Doc::png(size.width, size.height)?;
+    draw(&mut doc, state, target, size);
+    match doc.sink {
+        Sink::Png(c) => c.finish(),
+        Sink::Svg(_) => unreachable!("made as PNG above"),
+    }
+}
+
+fn draw(doc: &mut Doc, state: &State, target: Target, size: PageSize) {
     let (w, h) = (f64::from(size.width), f64::from(size.height));
-    let mut doc = Doc::new(w, h);
     let footer_h = 28.0;
     match target {
         Target::Panel(i) => {
@@ -258,7 +625,7 @@ pub fn render(state: &State, target: Target, size: PageSize) -> String {
                 w: w - 16.0,
                 h: h - 16.0 - footer_h,
             };
-            draw_panel(&mut doc, state, i, a);
+            draw_panel(doc, state, i, a);
         }
         Target::Dashboard => {
             let header_h = 44.0;
@@ -272,7 +639,7 @@ pub fn render(state: &State, target: Target, size: PageSize) -> String {
                 "dashboard-title",
                 &fit(&state.dashboard.title, w * 0.6, 20.0),
             );
-            alert_badges(&mut doc, state, w);
+            alert_badges(doc, state, w);
             let grid = Area {
                 x: 8.0,
                 y: header_h,
@@ -281,13 +648,12 @@ pub fn render(state: &State, target: Target, size: PageSize) -> String {
             };
             for (i, a) in dashboard_layout(state, grid).into_iter().enumerate() {
                 if let Some(a) = a {
-                    draw_panel(&mut doc, state, i, a);
+                    draw_panel(doc, state, i, a);
                 }
             }
         }
     }
-    footer(&mut doc, state, w, h - footer_h);
-    doc.finish()
+    footer(doc, state, w, h - footer_h);
 }
 
 /// How much wider bold text runs than [`text_width`]'s estimate.
@@ -331,7 +697,12 @@ fn alert_badges(doc: &mut Doc, state: &State, w: f64) {
                     h: 24.0,
                 },
                 &fill,
-                &format!(" rx=\"4\" stroke=\"{ink}\" stroke-opacity=\"0.4\" class=\"alert\""),
+                Look {
+                    rx: 4.0,
+                    stroke: Some((&ink, 1.0, 0.4)),
+                    class: "alert",
+                    ..Look::default()
+                },
             );
             doc.text(
                 x + 8.0,
@@ -357,7 +728,7 @@ fn footer(doc: &mut Doc, state: &State, w: f64, y: f64) {
     } else {
         format!("  ·  {}", state.opts.url)
     };
-    doc.line(8.0, y + 4.0, w - 8.0, y + 4.0, BORDER, "");
+    doc.line(8.0, y + 4.0, w - 8.0, y + 4.0, BORDER);
     doc.text(
         12.0,
         y + 20.0,
@@ -427,19 +798,21 @@ fn draw_panel(doc: &mut Doc, state: &State, i: usize, a: Area) {
     let firing = state.firing_panels().get(i).copied().unwrap_or(false);
     let border = if firing { "#d62728" } else { BORDER };
     let width = if firing { 2.5 } else { 1.0 };
-    let _ = writeln!(
-        doc.out,
-        "<g class=\"panel\" data-kind=\"{}\" data-title=\"{}\">",
-        super::data::kind_str(panel.kind),
-        xml(&panel.title)
-    );
+    doc.group(|| {
+        format!(
+            "class=\"panel\" data-kind=\"{}\" data-title=\"{}\"",
+            super::data::kind_str(panel.kind),
+            xml(&panel.title)
+        )
+    });
     doc.rect(
         a,
         "#ffffff",
-        &format!(
-            " rx=\"4\" stroke=\"{border}\" stroke-width=\"{}\"",
-            num(width)
-        ),
+        Look {
+            rx: 4.0,
+            stroke: Some((border, width, 1.0)),
+            ..Look::default()
+        },
     );
     let title_size = 14.0;
     let stale = state.panel_is_stale(i);
@@ -501,7 +874,7 @@ fn draw_panel(doc: &mut Doc, state: &State, i: usize, a: Area) {
             "no data",
         );
     }
-    doc.out.push_str("</g>\n");
+    doc.end_group();
 }
 
 /// A text panel: its lines, each cut to the panel's width, as many as fit.
@@ -541,7 +914,10 @@ fn error_text(doc: &mut Doc, inner: Area, e: &str) {
             h,
         },
         "#fdecea",
-        " rx=\"3\"",
+        Look {
+            rx: 3.0,
+            ..Look::default()
+        },
     );
     for (k, line) in lines.iter().enumerate() {
         // Already escaped for display: only XML escaping is left, which `text` does.
@@ -645,45 +1021,100 @@ impl Mapping {
     }
 }
 
-/// The path of `samples`: a new subpath after a gap longer than 1.5 steps or a value
-/// that is not finite. Single points become dots (`circles`).
-fn series_path(m: &Mapping, samples: &[Sample], step: f64) -> (String, Vec<(f64, f64)>) {
-    let mut d = String::new();
+/// The points of one pixel column of a run: the first, the lowest, the highest and the
+/// last sample in it, each with its place in the series.
+#[derive(Clone, Copy)]
+struct Column {
+    x: i64,
+    first: (usize, (f64, f64)),
+    low: (usize, (f64, f64)),
+    high: (usize, (f64, f64)),
+    last: (usize, (f64, f64)),
+}
+
+impl Column {
+    fn new(k: usize, p: (f64, f64)) -> Self {
+        Self {
+            x: p.0.floor() as i64,
+            first: (k, p),
+            low: (k, p),
+            high: (k, p),
+            last: (k, p),
+        }
+    }
+
+    fn add(&mut self, k: usize, p: (f64, f64)) {
+        // Page y grows downwards: the lowest value has the largest y.
+        if p.1 > self.low.1.1 {
+            self.low = (k, p);
+        }
+        if p.1 < self.high.1.1 {
+            self.high = (k, p);
+        }
+        self.last = (k, p);
+    }
+
+    /// Its points in time order, each once.
+    fn push_to(&self, run: &mut Vec<(f64, f64)>) {
+        let mut pts = [self.first, self.low, self.high, self.last];
+        pts.sort_by_key(|(k, _)| *k);
+        let mut prev = None;
+        for (k, p) in pts {
+            if prev != Some(k) {
+                run.push(p);
+                prev = Some(k);
+            }
+        }
+    }
+}
+
+/// Points on the page, in drawing order.
+type Run = Vec<(f64, f64)>;
+
+/// The runs of `samples` mapped to the plot, in time order: a new run after a gap
+/// longer than 1.5 steps or a value that is not finite. Within a run, the samples that
+/// fall in one pixel column are cut to the first, the lowest, the highest and the last
+/// of them: the line through those reaches the same top and bottom in every column and
+/// joins its neighbours at the same points as the line through all of them, with at
+/// most four points per column however dense the data. Runs of one point are the
+/// second list: drawn as dots.
+fn series_runs(m: &Mapping, samples: &[Sample], step: f64) -> (Vec<Run>, Run) {
+    let mut runs = Vec::new();
     let mut dots = Vec::new();
     let mut run: Vec<(f64, f64)> = Vec::new();
-    let mut flush = |run: &mut Vec<(f64, f64)>, d: &mut String| {
+    let mut col: Option<Column> = None;
+    let mut flush = |run: &mut Vec<(f64, f64)>, col: &mut Option<Column>| {
+        if let Some(c) = col.take() {
+            c.push_to(run);
+        }
         match run.len() {
             0 => {}
             1 => dots.push(run[0]),
-            _ => {
-                for (k, (x, y)) in run.iter().enumerate() {
-                    let _ = write!(
-                        d,
-                        "{}{} {}",
-                        if k == 0 { "M" } else { " L" },
-                        num(*x),
-                        num(*y)
-                    );
-                    if k + 1 == run.len() {
-                        d.push(' ');
-                    }
-                }
-            }
+            _ => runs.push(std::mem::take(run)),
         }
         run.clear();
     };
     let mut last_t = f64::NEG_INFINITY;
-    for p in samples {
-        if !p.v.is_finite() || (step > 0.0 && p.t - last_t > step * 1.5) {
-            flush(&mut run, &mut d);
+    for (k, s) in samples.iter().enumerate() {
+        if !s.v.is_finite() || (step > 0.0 && s.t - last_t > step * 1.5) {
+            flush(&mut run, &mut col);
         }
-        if p.v.is_finite() {
-            run.push((m.x(p.t), m.y(p.v)));
+        last_t = s.t;
+        if !s.v.is_finite() {
+            continue;
         }
-        last_t = p.t;
+        let p = (m.x(s.t), m.y(s.v));
+        match &mut col {
+            Some(c) if c.x == p.0.floor() as i64 => c.add(k, p),
+            _ => {
+                if let Some(c) = col.replace(Column::new(k, p)) {
+                    c.push_to(&mut run);
+                }
+            }
+        }
     }
-    flush(&mut run, &mut d);
-    (d.trim_end().to_owned(), dots)
+    flush(&mut run, &mut col);
+    (runs, dots)
 }
 
 fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
@@ -726,19 +1157,20 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
         lo: scale.lo,
         hi: scale.hi,
     };
-    let _ = writeln!(
-        doc.out,
-        "<g class=\"plot\" data-x=\"{}\" data-y=\"{}\" data-w=\"{}\" data-h=\"{}\" \
-         data-start=\"{}\" data-end=\"{}\" data-lo=\"{}\" data-hi=\"{}\">",
-        num(plot.x),
-        num(plot.y),
-        num(plot.w),
-        num(plot.h),
-        start,
-        end,
-        scale.lo,
-        scale.hi
-    );
+    doc.group(|| {
+        format!(
+            "class=\"plot\" data-x=\"{}\" data-y=\"{}\" data-w=\"{}\" data-h=\"{}\" \
+             data-start=\"{}\" data-end=\"{}\" data-lo=\"{}\" data-hi=\"{}\"",
+            num(plot.x),
+            num(plot.y),
+            num(plot.w),
+            num(plot.h),
+            start,
+            end,
+            scale.lo,
+            scale.hi
+        )
+    });
     // Threshold bands under everything: from each threshold up to the next (or the top).
     doc.clipped(plot);
     for (k, t) in panel.thresholds.iter().enumerate() {
@@ -760,14 +1192,18 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
                 h: y2 - y1,
             },
             &dash_color(t.color),
-            " fill-opacity=\"0.08\" class=\"band\"",
+            Look {
+                fill_opacity: Some(0.08),
+                class: "band",
+                ..Look::default()
+            },
         );
     }
-    doc.out.push_str("</g>\n");
+    doc.end_clip();
     // Value axis: grid lines and labels.
     for (v, label) in &labels {
         let y = m.y(*v);
-        doc.line(plot.x, y, plot.right(), y, GRID, "");
+        doc.line(plot.x, y, plot.right(), y, GRID);
         doc.text(
             plot.x - 6.0,
             y + 4.0,
@@ -779,14 +1215,7 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
             label,
         );
     }
-    doc.line(
-        plot.x,
-        plot.bottom(),
-        plot.right(),
-        plot.bottom(),
-        BORDER,
-        "",
-    );
+    doc.line(plot.x, plot.bottom(), plot.right(), plot.bottom(), BORDER);
     time_axis(doc, &m, state.opts.utc_offset);
     // Series, the highest-ranked last so it stays on top (as the TUI draws them).
     doc.clipped(plot);
@@ -801,23 +1230,16 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
     });
     for l in ordered {
         let color = series_color(l.color);
-        let (d, dots) = series_path(&m, l.samples, l.step);
-        if !d.is_empty() {
-            let _ = writeln!(
-                doc.out,
-                "<path class=\"series\" data-name=\"{}\" d=\"{d}\" fill=\"none\" stroke=\"{color}\" \
-                 stroke-width=\"1.6\" stroke-linejoin=\"round\"/>",
-                xml(&l.name)
-            );
-        }
+        let (runs, dots) = series_runs(&m, l.samples, l.step);
+        let pen = Pen {
+            color: &color,
+            width: 1.6,
+            opacity: 1.0,
+            class: "series",
+        };
+        doc.polylines(&runs, pen, Some(&l.name));
         for (x, y) in dots {
-            let _ = writeln!(
-                doc.out,
-                "<circle class=\"dot\" data-name=\"{}\" cx=\"{}\" cy=\"{}\" r=\"2\" fill=\"{color}\"/>",
-                xml(&l.name),
-                num(x),
-                num(y)
-            );
+            doc.dot(&l.name, x, y, &color);
         }
     }
     // Threshold lines over the series.
@@ -826,47 +1248,42 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
             continue;
         }
         let y = m.y(t.value);
-        let _ = writeln!(
-            doc.out,
-            "<line class=\"threshold\" data-value=\"{}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" \
-             stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>",
-            t.value,
-            num(plot.x),
-            num(y),
-            num(plot.right()),
-            num(y),
-            dash_color(t.color)
-        );
+        let color = dash_color(t.color);
+        let pen = Pen {
+            color: &color,
+            width: 1.5,
+            opacity: 1.0,
+            class: "threshold",
+        };
+        doc.threshold(t.value, (plot.x, y), (plot.right(), y), pen, true);
     }
-    doc.out.push_str("</g>\n</g>\n");
+    doc.end_clip();
+    doc.end_group();
     // Legend.
     let y0 = plot.bottom() + AXIS_H + 4.0;
     for e in &layout.placed {
         let (name, last, color) = &entries[e.index];
         let y = y0 + e.row as f64 * 18.0;
         let x = inner.x + e.x;
-        let _ = writeln!(
-            doc.out,
-            "<rect class=\"swatch\" x=\"{}\" y=\"{}\" width=\"12\" height=\"4\" fill=\"{}\"/>",
-            num(x),
-            num(y - 6.0),
-            series_color(*color)
+        doc.rect(
+            Area {
+                x,
+                y: y - 6.0,
+                w: 12.0,
+                h: 4.0,
+            },
+            &series_color(*color),
+            Look {
+                class: "swatch",
+                ..Look::default()
+            },
         );
         let name_fit = fit(
             name,
             e.w - 22.0 - text_width(last, legend_size),
             legend_size,
         );
-        let _ = writeln!(
-            doc.out,
-            "<text class=\"legend\" x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"{INK}\">{} \
-             <tspan font-weight=\"bold\">{}</tspan></text>",
-            num(x + 16.0),
-            num(y),
-            num(legend_size),
-            xml(&name_fit),
-            xml(last)
-        );
+        doc.legend_text(x + 16.0, y, legend_size, &name_fit, last);
     }
     let more = entries.len() - layout.placed.len() + ps.hidden;
     if more > 0 {
@@ -941,7 +1358,7 @@ fn time_axis(doc: &mut Doc, m: &Mapping, offset: i32) {
     let y = m.plot.bottom();
     while t <= m.end + 1e-9 {
         let x = m.x(t);
-        doc.line(x, y, x, y + 4.0, BORDER, "");
+        doc.line(x, y, x, y + 4.0, BORDER);
         crate::ui::time::axis_label(&mut label, t, offset, interval.min(3600));
         doc.text(x, y + 16.0, 11.0, "middle", "normal", DIM, "xlabel", &label);
         let day = super::ymd(t, offset);
@@ -987,7 +1404,7 @@ fn stat(doc: &mut Doc, state: &State, i: usize, inner: Area, gauge: bool) {
                 h: ch,
             };
             let color = threshold_color(&panel.thresholds, *v).map_or(INK.to_owned(), dash_color);
-            let size = (a.h * 0.4).min(a.w / (text.chars().count().max(1) as f64 * CHAR_EM) * 0.9);
+            let size = (a.h * 0.4).min(a.w * 0.9 / bold_em(text));
             doc.text(
                 a.x + a.w / 2.0,
                 a.y + a.h * 0.55,
@@ -1034,7 +1451,7 @@ fn stat(doc: &mut Doc, state: &State, i: usize, inner: Area, gauge: bool) {
     if gauge {
         gauge_arc(doc, state, i, inner, value, &color);
         let r = gauge_radius(inner);
-        let size = (r * 0.35).min(inner.w / (text.chars().count().max(1) as f64 * CHAR_EM));
+        let size = (r * 0.35).min(inner.w * 0.95 / bold_em(text));
         doc.text(
             inner.x + inner.w / 2.0,
             inner.y + 8.0 + r,
@@ -1071,16 +1488,16 @@ fn stat(doc: &mut Doc, state: &State, i: usize, inner: Area, gauge: bool) {
             lo: scale.lo,
             hi: scale.hi,
         };
-        let (d, _) = series_path(&m, &s.samples, raw.window.step.as_secs_f64());
-        if !d.is_empty() {
-            let _ = writeln!(
-                doc.out,
-                "<path class=\"sparkline\" d=\"{d}\" fill=\"none\" stroke=\"{color}\" \
-                 stroke-opacity=\"0.5\" stroke-width=\"1.5\"/>"
-            );
-        }
+        let (runs, _) = series_runs(&m, &s.samples, raw.window.step.as_secs_f64());
+        let pen = Pen {
+            color: &color,
+            width: 1.5,
+            opacity: 0.5,
+            class: "sparkline",
+        };
+        doc.polylines(&runs, pen, None);
     }
-    let size = (inner.h * 0.45).min(inner.w / (text.chars().count().max(1) as f64 * CHAR_EM));
+    let size = (inner.h * 0.45).min(inner.w * 0.95 / bold_em(text));
     doc.text(
         inner.x + inner.w / 2.0,
         inner.y + inner.h * 0.5,
@@ -1131,21 +1548,16 @@ fn gauge_arc(doc: &mut Doc, state: &State, i: usize, inner: Area, value: f64, co
     let r = gauge_radius(inner);
     let (cx, cy) = (inner.x + inner.w / 2.0, inner.y + 8.0 + r);
     let thick = (r * 0.18).max(4.0);
-    let _ = writeln!(
-        doc.out,
-        "<path class=\"gauge-track\" d=\"{}\" fill=\"none\" stroke=\"{GRID}\" stroke-width=\"{}\"/>",
-        arc_path(cx, cy, r, 0.0, 1.0),
-        num(thick)
-    );
+    let pen = |color, class| Pen {
+        color,
+        width: thick,
+        opacity: 1.0,
+        class,
+    };
+    doc.arc(cx, cy, r, 0.0, 1.0, pen(GRID, "gauge-track"), None);
     if value.is_finite() && ratio(value) > 0.0 {
-        let _ = writeln!(
-            doc.out,
-            "<path class=\"gauge-value\" data-ratio=\"{}\" d=\"{}\" fill=\"none\" stroke=\"{color}\" \
-             stroke-width=\"{}\"/>",
-            ratio(value),
-            arc_path(cx, cy, r, 0.0, ratio(value)),
-            num(thick)
-        );
+        let to = ratio(value);
+        doc.arc(cx, cy, r, 0.0, to, pen(color, "gauge-value"), Some(to));
     }
     // Threshold marks just outside the arc.
     for t in &panel.thresholds {
@@ -1154,17 +1566,14 @@ fn gauge_arc(doc: &mut Doc, state: &State, i: usize, inner: Area, value: f64, co
         }
         let (x1, y1) = arc_point(cx, cy, r + thick / 2.0 + 1.0, ratio(t.value));
         let (x2, y2) = arc_point(cx, cy, r + thick / 2.0 + 7.0, ratio(t.value));
-        let _ = writeln!(
-            doc.out,
-            "<line class=\"threshold\" data-value=\"{}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" \
-             stroke=\"{}\" stroke-width=\"3\"/>",
-            t.value,
-            num(x1),
-            num(y1),
-            num(x2),
-            num(y2),
-            dash_color(t.color)
-        );
+        let color = dash_color(t.color);
+        let pen = Pen {
+            color: &color,
+            width: 3.0,
+            opacity: 1.0,
+            class: "threshold",
+        };
+        doc.threshold(t.value, (x1, y1), (x2, y2), pen, false);
     }
     let lo = ps.format.format(min, panel.decimals);
     let hi = ps.format.format(max, panel.decimals);
@@ -1281,7 +1690,7 @@ fn table(doc: &mut Doc, state: &State, i: usize, inner: Area) {
     }
     for k in 1..=shown {
         let y = inner.y + row_h * k as f64 + 0.5;
-        doc.line(inner.x, y, inner.right(), y, GRID, "");
+        doc.line(inner.x, y, inner.right(), y, GRID);
     }
     if more > 0 {
         doc.text(
@@ -1317,11 +1726,12 @@ fn heatmap(doc: &mut Doc, state: &State, i: usize, inner: Area) {
         h: (inner.h - 40.0).max(1.0),
     };
     let (cw, ch) = (plot.w / h.cols as f64, plot.h / h.rows as f64);
-    let _ = writeln!(
-        doc.out,
-        "<g class=\"heatmap\" data-cols=\"{}\" data-rows=\"{}\">",
-        h.cols, h.rows
-    );
+    doc.group(|| {
+        format!(
+            "class=\"heatmap\" data-cols=\"{}\" data-rows=\"{}\"",
+            h.cols, h.rows
+        )
+    });
     for r in 0..h.rows {
         for c in 0..h.cols {
             let v = h.cells[r * h.cols + c];
@@ -1337,11 +1747,14 @@ fn heatmap(doc: &mut Doc, state: &State, i: usize, inner: Area) {
                     h: ch + 0.3,
                 },
                 "#d9480f",
-                &format!(" fill-opacity=\"{}\"", num(shade)),
+                Look {
+                    fill_opacity: Some(shade),
+                    ..Look::default()
+                },
             );
         }
     }
-    doc.out.push_str("</g>\n");
+    doc.end_group();
     for (r, b) in h.row_bounds.iter().enumerate() {
         if h.rows > 12 && r % (h.rows / 8).max(1) != 0 {
             continue;
@@ -1371,5 +1784,152 @@ fn heatmap(doc: &mut Doc, state: &State, i: usize, inner: Area) {
             hi: 1.0,
         };
         time_axis(doc, &m, state.opts.utc_offset);
+    }
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn put_num_writes_what_num_writes() {
+        let mut vals = vec![
+            0.0,
+            -0.0,
+            0.004,
+            -0.004,
+            0.005,
+            0.1,
+            0.14,
+            0.145,
+            1.0,
+            1.5,
+            10.25,
+            -3.07,
+            99.999,
+            123_456.789,
+            -0.5,
+            1e12,
+            1e20,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        // And a sweep of page coordinates.
+        vals.extend((0..20_000).map(|k| f64::from(k) * 0.0137 - 40.0));
+        for v in vals {
+            let mut s = String::new();
+            put_num(&mut s, v);
+            assert_eq!(s, num(v), "{v}");
+        }
+    }
+
+    /// Samples of a noisy series, `n` of them over a window drawn `width` px wide.
+    fn dense(n: usize) -> Vec<Sample> {
+        (0..n)
+            .map(|k| Sample {
+                t: k as f64,
+                v: if k % 997 == 500 {
+                    f64::NAN
+                } else {
+                    ((k as f64) * 0.37).sin() * 10.0 + ((k * 7919) % 13) as f64
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dense_series_keep_every_columns_extremes_and_only_data_points() {
+        let samples = dense(20_000);
+        let m = Mapping {
+            plot: Area {
+                x: 40.3,
+                y: 10.0,
+                w: 700.0,
+                h: 300.0,
+            },
+            start: 0.0,
+            end: 19_999.0,
+            lo: -15.0,
+            hi: 25.0,
+        };
+        let (runs, dots) = series_runs(&m, &samples, 1.0);
+        assert!(dots.is_empty());
+        // NaNs split the series: one run between each pair.
+        let nans = samples.iter().filter(|s| s.v.is_nan()).count();
+        assert_eq!(runs.len(), nans + 1);
+        let mapped: Vec<Option<(f64, f64)>> = samples
+            .iter()
+            .map(|s| s.v.is_finite().then(|| (m.x(s.t), m.y(s.v))))
+            .collect();
+        // Every drawn point is a sample, in time order.
+        let mut k = 0;
+        for run in &runs {
+            for p in run {
+                while mapped[k] != Some(*p) {
+                    k += 1;
+                    assert!(k < mapped.len(), "{p:?} is not a sample after the last one");
+                }
+                k += 1;
+            }
+        }
+        // In every run and pixel column, the highest and lowest samples are drawn.
+        let mut start = 0;
+        for run in &runs {
+            let end = start
+                + mapped[start..]
+                    .iter()
+                    .position(Option::is_none)
+                    .unwrap_or(mapped.len() - start);
+            let pts: Vec<(f64, f64)> = mapped[start..end].iter().flatten().copied().collect();
+            let mut cols: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
+            for (x, y) in &pts {
+                let e = cols.entry(x.floor() as i64).or_insert((*y, *y));
+                e.0 = e.0.min(*y);
+                e.1 = e.1.max(*y);
+            }
+            for (col, (top, bottom)) in &cols {
+                for want in [top, bottom] {
+                    assert!(
+                        run.iter()
+                            .any(|(x, y)| x.floor() as i64 == *col && y == want),
+                        "column {col}: y {want} missing"
+                    );
+                }
+            }
+            // At most four points a column (here 20,000 samples over 700 px).
+            assert!(
+                run.len() <= 4 * cols.len(),
+                "{} > 4 × {}",
+                run.len(),
+                cols.len()
+            );
+            assert!(
+                run.len() < pts.len() / 5,
+                "cut down: {} of {}",
+                run.len(),
+                pts.len()
+            );
+            start = end + 1;
+        }
+    }
+
+    #[test]
+    fn sparse_series_are_drawn_point_for_point() {
+        let samples = dense(300);
+        let m = Mapping {
+            plot: Area {
+                x: 0.0,
+                y: 0.0,
+                w: 1200.0,
+                h: 300.0,
+            },
+            start: 0.0,
+            end: 299.0,
+            lo: -15.0,
+            hi: 25.0,
+        };
+        let (runs, _) = series_runs(&m, &samples, 1.0);
+        let want: Vec<(f64, f64)> = samples.iter().map(|s| (m.x(s.t), m.y(s.v))).collect();
+        assert_eq!(runs, [want]);
     }
 }

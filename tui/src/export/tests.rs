@@ -9,7 +9,7 @@ use promdash_queries::model::{
     InstantSeries, Labels, Notes, QueryData, QueryResult, RangeSeries, Sample,
 };
 use promdash_queries::source::RangeWindow;
-use resvg::tiny_skia::Pixmap;
+use tiny_skia::Pixmap;
 
 use super::*;
 use crate::app::{Effect, FetchKey, Fetched, Msg, Options, State, update};
