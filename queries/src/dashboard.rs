@@ -452,6 +452,11 @@ pub struct Variable {
     /// Substitution follows Grafana exactly (imported dashboards): the one value of a
     /// variable that is neither `multi` nor `all` is put in without regex escaping.
     pub grafana: bool,
+    /// An `interval` variable with `auto` (Grafana): its `auto_count` steps and
+    /// `auto_min`. The value `auto` then stands for the interval that many steps make of
+    /// the dashboard's range, rounded as Grafana rounds intervals
+    /// ([`crate::grafana::interval::auto_interval`]).
+    pub auto_interval: Option<(u32, std::time::Duration)>,
 }
 
 /// Where a variable's choices come from.
@@ -1772,6 +1777,7 @@ impl Validator<'_> {
             regex: raw.regex,
             sort,
             grafana: false,
+            auto_interval: None,
         })
     }
 

@@ -213,6 +213,22 @@ impl Variables {
         Binding::Values(values)
     }
 
+    /// [`Variables::binding`] for a dashboard showing `range`: an `interval` variable's
+    /// `auto` is the interval Grafana would choose for that range.
+    pub fn binding_at(&self, v: &VarState, range: Duration) -> Binding {
+        use promdash_queries::grafana::interval::{auto_interval, grafana_text};
+        if let Some((count, min)) = v.def.auto_interval {
+            let chosen = v
+                .selected
+                .first()
+                .or(v.options.as_ref().and_then(|o| o.first()));
+            if chosen.is_some_and(|c| c == promdash_queries::grafana::AUTO) {
+                return Binding::Text(grafana_text(auto_interval(range, count, min)));
+            }
+        }
+        self.binding(v)
+    }
+
     /// What `$name` becomes where it stands alone or in an exact-match string: the value,
     /// or for several values an escaped regex alternation.
     pub fn value(&self, v: &VarState) -> String {
@@ -827,7 +843,7 @@ pub fn apply(state: &mut State) -> Vec<usize> {
                     .vars
                     .iter()
                     .find(|v| v.def.name == name)
-                    .map(|v| vars.binding(v)),
+                    .map(|v| vars.binding_at(v, range)),
             }
         };
         let exprs: Vec<String> = vars.templates[i]
@@ -866,7 +882,7 @@ fn apply_alerts(state: &mut State) {
                 .vars
                 .iter()
                 .find(|v| v.def.name == name)
-                .map(|v| vars.binding(v)),
+                .map(|v| vars.binding_at(v, range)),
         }
     };
     let exprs: Vec<String> = vars
@@ -1119,6 +1135,7 @@ mod tests {
                 regex: None,
                 sort: 0,
                 grafana: false,
+                auto_interval: None,
             },
             options: Some(vec!["/a".into(), "/b.c".into()]),
             selected: vec!["/a".into(), "/b.c".into()],
@@ -1151,6 +1168,7 @@ mod tests {
             regex: None,
             sort: 0,
             grafana: false,
+            auto_interval: None,
         }
     }
 
@@ -1248,6 +1266,7 @@ mod tests {
             regex: None,
             sort: 0,
             grafana: false,
+            auto_interval: None,
         }]);
         vars.templates = vec![vec![r#"up{job="$job"}"#.into()], vec!["up".into()]];
         assert_eq!(vars.empty_reason(0), None, "not loaded yet");
@@ -1322,6 +1341,7 @@ mod tests {
     fn grafana_var(name: &str, values: &[&str], multi: bool, all: bool) -> Variable {
         Variable {
             grafana: true,
+            auto_interval: None,
             ..var(name, values, multi, all, &[])
         }
     }

@@ -341,3 +341,41 @@ fn table_legend_under_the_graph() {
         insta::assert_snapshot!("grafana_table_legend", text);
     });
 }
+
+/// An `interval` variable at `auto`: the range / auto_count rounded as Grafana rounds
+/// intervals, at least auto_min, following the range shown; another choice goes in as it
+/// is.
+#[test]
+fn interval_auto_follows_the_range() {
+    let json = r#"{"title": "Auto", "time": {"from": "now-6h", "to": "now"},
+      "templating": {"list": [
+        {"name": "iv", "type": "interval", "query": "1m,10m", "auto": true,
+         "auto_count": 30, "auto_min": "10s",
+         "current": {"text": "auto", "value": "$__auto_interval_iv"}}]},
+      "panels": [{"type": "stat", "title": "Rate", "gridPos": {"x": 0, "y": 0, "w": 8, "h": 6},
+        "targets": [{"refId": "A", "expr": "sum(rate(app_request_count_total[$iv]))"}]}]}"#;
+    let d = import(json).expect("imports").dashboard;
+    let mut state = State::new(d.clone(), options());
+    state.range = d.range;
+    update(&mut state, Msg::Resize(120, 40));
+    // 6h / 30 = 12m, rounded to 10m.
+    let sent = exprs(&fetches(update(&mut state, Msg::Tick(NOW))));
+    assert_eq!(sent, ["sum(rate(app_request_count_total[10m]))"]);
+    // 1h / 30 = 2m; 5m / 30 = 10s; 1m / 30 = 2s, below the 10s minimum.
+    for (range, want) in [(3_600, "2m"), (300, "10s"), (60, "10s")] {
+        state.range = std::time::Duration::from_secs(range);
+        promdash::variables::apply(&mut state);
+        assert_eq!(
+            state.dashboard.panels[0].queries[0].expr,
+            format!("sum(rate(app_request_count_total[{want}]))"),
+            "range {range} s"
+        );
+    }
+    // Another value chosen: as it is.
+    state.vars.vars[0].selected = vec!["1m".into()];
+    promdash::variables::apply(&mut state);
+    assert_eq!(
+        state.dashboard.panels[0].queries[0].expr,
+        "sum(rate(app_request_count_total[1m]))"
+    );
+}

@@ -1124,10 +1124,12 @@ impl Importer {
                 },
                 "custom" => VariableSource::Values(split_custom(&query)),
                 "interval" => {
+                    let mut values = split_custom(&query);
                     if bool_of(o, "auto") {
-                        self.warn(&format!("{path}.auto"), "the auto interval is not offered");
+                        values.retain(|v| v != AUTO);
+                        values.insert(0, AUTO.to_owned());
                     }
-                    VariableSource::Values(split_custom(&query))
+                    VariableSource::Values(values)
                 }
                 "constant" => VariableSource::Values(vec![query.clone()]),
                 "textbox" => {
@@ -1166,11 +1168,33 @@ impl Importer {
                 .and_then(Value::as_u64)
                 .filter(|s| *s <= 8)
                 .unwrap_or(0) as u8;
+            let auto_interval = (ty == "interval" && bool_of(o, "auto")).then(|| {
+                let count = o
+                    .get("auto_count")
+                    .and_then(Value::as_u64)
+                    .filter(|c| *c > 0)
+                    .map_or(interval::DEFAULT_AUTO_COUNT, |c| {
+                        u32::try_from(c).unwrap_or(u32::MAX)
+                    });
+                let min = match str_of(o, "auto_min") {
+                    None => interval::DEFAULT_AUTO_MIN,
+                    Some(m) => interval::parse_grafana_interval(m).unwrap_or_else(|| {
+                        self.warn(
+                            &format!("{path}.auto_min"),
+                            format!("{m:?} is not an interval; 10s is used"),
+                        );
+                        interval::DEFAULT_AUTO_MIN
+                    }),
+                };
+                (count, min)
+            });
             let mut default: Vec<String> = current
                 .into_iter()
                 .map(|c| {
                     if c == "$__all" {
                         crate::grafana::ALL.to_owned()
+                    } else if c.starts_with("$__auto_interval") {
+                        AUTO.to_owned()
                     } else {
                         c
                     }
@@ -1195,6 +1219,7 @@ impl Importer {
                 all_value,
                 sort: if ty == "query" { sort } else { 0 },
                 grafana: true,
+                auto_interval,
             });
         }
         out
@@ -1203,6 +1228,10 @@ impl Importer {
 
 /// The picker's name for "every value" (as the TUI's variable picker shows it).
 pub const ALL: &str = "All";
+
+/// The value of an `interval` variable's `auto` option (see
+/// [`Variable::auto_interval`](crate::dashboard::Variable::auto_interval)).
+pub const AUTO: &str = "auto";
 
 /// `current.value`: a string or a list of them.
 fn current_values(o: &Map<String, Value>) -> Vec<String> {

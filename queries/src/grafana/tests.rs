@@ -292,7 +292,6 @@ fn old_schema_rows_spans_and_singlestats() {
         "rows[0].panels[0].targets[0].intervalFactor",
         "rows[0].panels[0].targets[0].step",
         "rows[1].panels[2].type",
-        "templating.list[1].auto",
     ] {
         assert!(warned(&im, path), "{path} missing from {:?}", paths(&im));
     }
@@ -303,11 +302,14 @@ fn old_schema_rows_spans_and_singlestats() {
     assert_eq!(v[0].all_value.as_deref(), Some(".*"));
     assert_eq!(v[0].regex.as_deref(), Some("/^\\/(.*)/"));
     assert!(v.iter().all(|v| v.grafana));
+    // An interval variable with auto: `auto` first, Grafana's 30 steps and 10 s minimum.
     assert_eq!(
         v[1].source,
-        VariableSource::Values(vec!["1m".into(), "5m".into(), "10m".into()])
+        VariableSource::Values(vec!["auto".into(), "1m".into(), "5m".into(), "10m".into()])
     );
     assert_eq!(v[1].default, ["5m"]);
+    assert_eq!(v[1].auto_interval, Some((30, Duration::from_secs(10))));
+    assert!(!warned(&im, "templating.list[1].auto"));
     assert_eq!(v[2].source, VariableSource::Values(vec!["prod".into()]));
 }
 
@@ -370,6 +372,13 @@ fn the_written_toml_is_a_valid_dashboard_with_comments() {
         let mut vars = im.dashboard.variables.clone();
         for v in &mut vars {
             v.grafana = false;
+            // The auto choice of an interval variable stays behind (with a comment).
+            if v.auto_interval.take().is_some() {
+                if let VariableSource::Values(vals) = &mut v.source {
+                    vals.retain(|x| x != "auto");
+                }
+                v.default.retain(|d| d != "auto");
+            }
         }
         assert_eq!(back.variables, vars);
         assert_eq!(back.refresh, im.dashboard.refresh);
@@ -379,4 +388,28 @@ fn the_written_toml_is_a_valid_dashboard_with_comments() {
             assert!(toml.contains(&line), "{line} missing:\n{toml}");
         }
     }
+}
+
+/// An interval variable saved at `auto` keeps it; `auto_count` and `auto_min` are read, a
+/// bad `auto_min` is reported and 10 s used.
+#[test]
+fn interval_variable_auto() {
+    let json = r#"{"panels": [], "templating": {"list": [
+        {"name": "iv", "type": "interval", "query": "1m,10m,auto", "auto": true,
+         "auto_count": 50, "auto_min": "2m",
+         "current": {"text": "auto", "value": "$__auto_interval_iv"}},
+        {"name": "bad", "type": "interval", "query": "1m", "auto": true, "auto_min": "soon"},
+        {"name": "plain", "type": "interval", "query": "1m,5m"}
+    ]}}"#;
+    let im = import(json).expect("imports");
+    let v = &im.dashboard.variables;
+    assert_eq!(
+        v[0].source,
+        VariableSource::Values(vec!["auto".into(), "1m".into(), "10m".into()])
+    );
+    assert_eq!(v[0].default, ["auto"]);
+    assert_eq!(v[0].auto_interval, Some((50, Duration::from_secs(120))));
+    assert_eq!(v[1].auto_interval, Some((30, Duration::from_secs(10))));
+    assert!(warned(&im, "templating.list[1].auto_min"), "{:?}", paths(&im));
+    assert_eq!(v[2].auto_interval, None);
 }

@@ -77,7 +77,19 @@ pub fn to_toml(im: &Import, source: &str) -> String {
                 let _ = writeln!(out, "query = {}", q(&query));
             }
             VariableSource::Values(vals) => {
-                let list: Vec<String> = vals.iter().map(|v| q(v)).collect();
+                // A promdash file has no auto interval: its fixed choices only.
+                let auto = v.auto_interval.is_some();
+                if auto {
+                    let _ = writeln!(
+                        out,
+                        "# not carried over: the interval variable's `auto` choice"
+                    );
+                }
+                let list: Vec<String> = vals
+                    .iter()
+                    .filter(|x| !(auto && *x == super::AUTO))
+                    .map(|v| q(v))
+                    .collect();
                 let _ = writeln!(out, "values = [{}]", list.join(", "));
             }
             VariableSource::QueryResult(e) => {
@@ -102,7 +114,12 @@ pub fn to_toml(im: &Import, source: &str) -> String {
         if v.all {
             let _ = writeln!(out, "all = true");
         }
-        match v.default.as_slice() {
+        let default: Vec<&String> = v
+            .default
+            .iter()
+            .filter(|d| !(v.auto_interval.is_some() && *d == super::AUTO))
+            .collect();
+        match default.as_slice() {
             [] => {}
             [one] => {
                 let _ = writeln!(out, "default = {}", q(one));

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Issue 14: a generated 140-panel, 280-query Grafana dashboard against the built-in
+# 8-panel dashboard, in the same run, at a 5 s refresh against Prometheus 2.42 scraping
+# promdash-service under load: promdash's CPU time per minute (target: the large one
+# <= 1.5x the built-in one) and requests per refresh counted at a proxy (target: the
+# distinct expressions of the panels on screen). Used for docs/BENCHMARKS.md.
+#
+#   tui/benches/grafana_cpu.sh [SECONDS] [ROUNDS]   (default 60 s, 2 rounds; needs
+#                                                    prometheus and tmux)
+# See tests/examples/grafana_refresh_cpu.rs for what each phase does.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo build --release --quiet -p promdash
+cargo run --release --quiet -p promdash-tests --example grafana_refresh_cpu -- "${1:-60}" "${2:-2}"
