@@ -13,7 +13,8 @@
 //! warm-up of a few rounds, then `SECONDS` seconds measured (CPU from /proc, requests and
 //! expressions from the proxy). The two dashboards alternate `ROUNDS` times.
 //!
-//! `cargo run --release -p promdash-tests --example grafana_refresh_cpu [SECONDS] [ROUNDS]`
+//! `PROMDASH_BIN=target/release/promdash cargo run --release -p promdash-tests --example
+//! grafana_refresh_cpu [SECONDS] [ROUNDS]`
 //! (default 60 s, 2 rounds; needs prometheus and tmux; tui/benches/grafana_cpu.sh runs it)
 
 use std::collections::BTreeSet;
@@ -155,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
         loop {
             tick.tick().await;
             n += 1;
-            let path = if n % 10 == 0 { "/healthz" } else { "/process" };
+            let path = if n.is_multiple_of(10) { "/healthz" } else { "/process" };
             let _ = client.get(format!("{base}{path}")).send().await;
         }
     });
@@ -170,7 +171,16 @@ async fn main() -> anyhow::Result<()> {
     let mut large = Vec::new();
     let mut builtin = Vec::new();
     for r in 0..rounds {
-        large.push(phase(&format!("large-{r}"), upstream, Some(&file), secs, dir.path()).await?);
+        large.push(
+            phase(
+                &format!("large-{r}"),
+                upstream,
+                Some(&file),
+                secs,
+                dir.path(),
+            )
+            .await?,
+        );
         builtin.push(phase(&format!("builtin-{r}"), upstream, None, secs, dir.path()).await?);
     }
     println!("load average after: {}", load_avg().trim());

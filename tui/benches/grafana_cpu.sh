@@ -5,10 +5,13 @@
 # <= 1.5x the built-in one) and requests per refresh counted at a proxy (target: the
 # distinct expressions of the panels on screen). Used for docs/BENCHMARKS.md.
 #
-#   tui/benches/grafana_cpu.sh [SECONDS] [ROUNDS]   (default 60 s, 2 rounds; needs
-#                                                    prometheus and tmux)
+#   [PROFILE=debug] tui/benches/grafana_cpu.sh [SECONDS] [ROUNDS]
+#   (default: release build, 60 s, 2 rounds; needs prometheus and tmux)
 # See tests/examples/grafana_refresh_cpu.rs for what each phase does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --quiet -p promdash
-cargo run --release --quiet -p promdash-tests --example grafana_refresh_cpu -- "${1:-60}" "${2:-2}"
+PROFILE="${PROFILE:-release}"   # PROFILE=debug: the dev build (no release build at hand)
+FLAG=--release; DIR=release
+[ "$PROFILE" = release ] || { FLAG=; DIR=debug; }
+cargo build $FLAG --quiet -p promdash -p promdash-tests --example grafana_refresh_cpu
+PROMDASH_BIN="$PWD/target/$DIR/promdash" "target/$DIR/examples/grafana_refresh_cpu" "${1:-60}" "${2:-2}"

@@ -410,6 +410,10 @@ fn interval_variable_auto() {
     assert_eq!(v[0].default, ["auto"]);
     assert_eq!(v[0].auto_interval, Some((50, Duration::from_secs(120))));
     assert_eq!(v[1].auto_interval, Some((30, Duration::from_secs(10))));
-    assert!(warned(&im, "templating.list[1].auto_min"), "{:?}", paths(&im));
+    assert!(
+        warned(&im, "templating.list[1].auto_min"),
+        "{:?}",
+        paths(&im)
+    );
     assert_eq!(v[2].auto_interval, None);
 }
