@@ -156,7 +156,11 @@ async fn main() -> anyhow::Result<()> {
         loop {
             tick.tick().await;
             n += 1;
-            let path = if n.is_multiple_of(10) { "/healthz" } else { "/process" };
+            let path = if n.is_multiple_of(10) {
+                "/healthz"
+            } else {
+                "/process"
+            };
             let _ = client.get(format!("{base}{path}")).send().await;
         }
     });
