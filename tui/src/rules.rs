@@ -180,9 +180,17 @@ pub struct RemoteBackend<S: MetricsSource> {
 
 impl<S: MetricsSource> RuleBackend for RemoteBackend<S> {
     fn query(&self, expr: &str, t_ms: i64) -> Result<Vec<QuerySample>, String> {
-        let answer = self
-            .handle
-            .block_on(self.source.instant(expr, Some(t_ms as f64 / 1000.0)))
+        // A task on the runtime, awaited here: when the runtime shuts down (the dashboard
+        // ends) the task is dropped and this answers an error instead of panicking.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (source, expr) = (Arc::clone(&self.source), expr.to_owned());
+        self.handle.spawn(async move {
+            let answer = source.instant(&expr, Some(t_ms as f64 / 1000.0)).await;
+            let _ = tx.send(answer);
+        });
+        let answer = rx
+            .recv()
+            .map_err(|_| "the dashboard is ending".to_owned())?
             .map_err(|e| e.to_string())?;
         samples(answer)
     }
