@@ -7,7 +7,9 @@
 //! - [`eval`]: the rule manager's evaluation (alert states, recorded series).
 //! - [`source`]: rules evaluated against a remote server.
 //! - [`yaml`]: YAML read into nodes that know their line and column.
+//! - [`convert`]: a dashboard's `[[alerts]]` tables as a rule file.
 
+pub mod convert;
 pub mod duration;
 pub mod eval;
 pub mod file;
