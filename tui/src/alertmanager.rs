@@ -336,13 +336,17 @@ impl AmState {
         if errors == 0 && self.stats.dropped == 0 {
             return None;
         }
-        let mut text = format!(
-            "AM: {errors} send error{}",
-            if errors == 1 { "" } else { "s" }
-        );
-        if self.stats.dropped > 0 {
-            text.push_str(&format!(", {} alerts dropped", self.stats.dropped));
+        let mut parts = Vec::new();
+        if errors > 0 {
+            parts.push(format!(
+                "{errors} send error{}",
+                if errors == 1 { "" } else { "s" }
+            ));
         }
+        if self.stats.dropped > 0 {
+            parts.push(format!("{} alerts dropped", self.stats.dropped));
+        }
+        let mut text = format!("AM: {}", parts.join(", "));
         if let Some(last) = failing.iter().max_by_key(|a| a.last_error_ms) {
             text.push_str(&format!(
                 " ({}: {})",
@@ -474,8 +478,13 @@ pub fn on_answer(state: &mut State, a: AmAnswer) {
             silences,
             stats,
         } => {
-            am.alerts = Some(alerts);
-            am.silences = Some(silences);
+            // Polled every few seconds: redraw only when something changed.
+            let (alerts, silences) = (Some(alerts), Some(silences));
+            if am.alerts == alerts && am.silences == silences && am.stats == stats {
+                return;
+            }
+            am.alerts = alerts;
+            am.silences = silences;
             am.stats = stats;
             let n = am.active_silences().len();
             am.selected = am.selected.min(n.saturating_sub(1));
@@ -657,5 +666,48 @@ mod tests {
         a.urls = vec!["http://127.0.0.1:9093".into()];
         a.alertmanager_resend_delay = Some(Duration::ZERO);
         assert!(a.notifier(None, []).is_err());
+    }
+
+    #[test]
+    fn an_unchanged_poll_does_not_redraw() {
+        let mut state = State::new(
+            promdash_queries::dashboard::default_dashboard(),
+            crate::app::Options {
+                url: "http://127.0.0.1:9".into(),
+                refresh: Duration::from_secs(5),
+                range: Duration::from_secs(900),
+                bell: false,
+                demo: false,
+                utc_offset: 0,
+            },
+        );
+        let status = || AmAnswer::Status {
+            alerts: Ok(Vec::new()),
+            silences: Err("down".into()),
+            stats: NotifierStats::default(),
+        };
+        state.dirty = false;
+        on_answer(&mut state, status());
+        assert!(state.dirty, "first answer");
+        state.dirty = false;
+        on_answer(&mut state, status());
+        assert!(!state.dirty, "same answer again");
+        let stats = NotifierStats {
+            dropped: 1,
+            ..NotifierStats::default()
+        };
+        on_answer(
+            &mut state,
+            AmAnswer::Status {
+                alerts: Ok(Vec::new()),
+                silences: Err("down".into()),
+                stats,
+            },
+        );
+        assert!(state.dirty, "a counter moved");
+        assert_eq!(
+            state.explore.am.status_text().as_deref(),
+            Some("AM: 1 alerts dropped")
+        );
     }
 }

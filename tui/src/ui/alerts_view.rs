@@ -139,7 +139,11 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     Clear.render(area, buf);
     Block::bordered()
         .title(" Alerts ")
-        .title_bottom(" ↑/↓ select · s silence 1h · S clear silences · a/Esc close ")
+        .title_bottom(if state.explore.am.enabled {
+            " ↑/↓ select · s silence in Alertmanager · S its silences · a/Esc close "
+        } else {
+            " ↑/↓ select · s silence 1h · S clear silences · a/Esc close "
+        })
         .border_style(Style::new().fg(Color::Cyan))
         .render(area, buf);
     let inner = super::inner(area);
