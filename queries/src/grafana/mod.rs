@@ -693,6 +693,12 @@ impl Importer {
                 self.warn(&format!("{path}.{key}"), "not supported");
             }
         }
+        if let Some(var) = str_of(o, "repeat").filter(|r| !r.is_empty()) {
+            self.warn(
+                &format!("{path}.repeat"),
+                format!("repeating by ${var} is not done: the panel is shown once"),
+            );
+        }
         let panel_source = self.source(o.get("datasource"));
         let mut any_table = false;
         for (t, target) in arr(o, "targets").iter().enumerate() {

@@ -417,3 +417,16 @@ fn interval_variable_auto() {
     );
     assert_eq!(v[2].auto_interval, None);
 }
+
+/// `repeat` on a panel or a row is not done yet: named by its path.
+#[test]
+fn repeats_are_reported() {
+    let json = r#"{"panels": [
+        {"type": "row", "title": "Per host", "repeat": "host", "gridPos": {"y": 0}, "panels": []},
+        {"type": "stat", "title": "CPU $host", "repeat": "host", "repeatDirection": "h",
+         "maxPerRow": 4, "gridPos": {"y": 1}, "targets": [{"expr": "up"}]}
+    ]}"#;
+    let im = import(json).expect("imports");
+    assert!(warned(&im, "panels[0].repeat"), "{:?}", paths(&im));
+    assert!(warned(&im, "panels[1].repeat"), "{:?}", paths(&im));
+}
