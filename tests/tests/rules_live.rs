@@ -545,3 +545,62 @@ async fn rule_files_in_the_dashboard_match_prometheus() -> anyhow::Result<()> {
     service.stop().await?;
     Ok(())
 }
+
+/// Against a Prometheus that does not run the rule file, the series a recording rule
+/// records here is missing there: the group's evaluation warns, naming the series, the
+/// rule and the panel that need it; the rules themselves evaluate without error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_series_the_server_lacks_is_a_warning() -> anyhow::Result<()> {
+    let service = ServiceBinary::start(&[]).await?;
+    // Errors, so that the recording rule has something to record.
+    let http = promdash_tests::http_client();
+    for _ in 0..5 {
+        http.get(format!("{}/process?fail=1", service.url()))
+            .send()
+            .await?;
+    }
+    let prom = Prometheus::start(&[service.addr()]).await?;
+    let client = PromClient::new(ClientConfig::new(prom.url())).context("client")?;
+    let groups = promdash::rules::load(&[RULES_PATH.into()], Duration::from_secs(60))
+        .map_err(anyhow::Error::msg)?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let backend = RemoteBackend {
+        source: Arc::new(client),
+        handle: tokio::runtime::Handle::current(),
+    };
+    let scheduler = Scheduler::new(groups, EvalContext::default()).with_consumers(vec![
+        ("Errors".to_owned(), "sum(route:errors:rate3s)".to_owned()),
+        (
+            "Requests".to_owned(),
+            "sum(app_request_count_total)".to_owned(),
+        ),
+    ]);
+    let _thread = scheduler.start(Box::new(backend), true, tx)?;
+    let deadline = Instant::now() + LIMIT;
+    let ev = loop {
+        let msg = tokio::time::timeout_at(deadline.into(), rx.recv())
+            .await
+            .context("no evaluation of the errors group")?;
+        match msg {
+            Some(Msg::Rules(ev))
+                if ev.group.name == "errors" && !ev.group.rules[0].last_output.is_empty() =>
+            {
+                break ev;
+            }
+            Some(_) => {}
+            None => bail!("the scheduler ended"),
+        }
+    };
+    assert_eq!(ev.group.health(), Health::Good, "{:?}", ev.group.rules);
+    assert_eq!(ev.warnings.len(), 1, "{:?}", ev.warnings);
+    let w = &ev.warnings[0];
+    assert!(
+        w.contains("the server has no series route:errors:rate3s")
+            && w.contains("rule \"ErrorsHigh\"")
+            && w.contains("panel \"Errors\"")
+            && !w.contains("Requests"),
+        "{w}"
+    );
+    assert_eq!(ev.group.rules[0].last_output[0].labels["route"], "/process");
+    Ok(())
+}

@@ -11,8 +11,8 @@
 //! - On the embedded engine ([`EmbeddedBackend`]) recorded series, `ALERTS` and
 //!   `ALERTS_FOR_STATE` are appended to the store: later rules and panels query them.
 //! - Against a server ([`RemoteBackend`]) nothing is written; recorded series are shown in
-//!   the alerts view, and a recorded series the server does not have is a warning naming
-//!   the rules and panels that need it.
+//!   the alerts view, and a recorded series the server does not have (while the rule
+//!   records some here) is a warning naming the rules and panels that need it.
 //! - An evaluation error marks the rule unhealthy and changes no alert state (see
 //!   [`promdash_queries::rules::eval`]).
 //!
@@ -316,9 +316,11 @@ impl Scheduler {
         // Against a server: a recorded series it does not have is a warning for whoever
         // needs it (rules of any group, panels).
         let mut warnings = Vec::new();
+        // Only names recorded here now: an empty output proves nothing about the server.
         let recorded: Vec<String> = group
             .rules
             .iter()
+            .filter(|r| r.last_error.is_none() && !r.last_output.is_empty())
             .filter_map(|r| match &r.rule.kind {
                 RuleKind::Record(name) => Some(name.clone()),
                 RuleKind::Alert(_) => None,
