@@ -131,9 +131,11 @@ async fn rule_alerts_reach_alertmanager_and_the_silence_key_silences_them_there(
         .collect();
     names.sort_unstable();
     assert_eq!(names, ["alertname", "severity"]);
-    tmux.wait_for("the alert silenced", limit, |s| s.contains("SILENCED"))
-        .await
-        .expect("silenced in the panel");
+    tmux.wait_for("the alert silenced", limit, |s| {
+        s.contains("SILENCED") && s.contains("silenced in Alertmanager")
+    })
+    .await
+    .expect("silenced in the panel and on the rule's row");
 
     tmux.keys(&["S"]).expect("keys");
     tmux.wait_for("the silences list", limit, |s| {

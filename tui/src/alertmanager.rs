@@ -317,6 +317,21 @@ impl AmState {
         v
     }
 
+    /// Whether an active silence in Alertmanager matches the alert `rule` with `labels`
+    /// (its `alertname` = the rule): its banner and bell are then quiet, as for a local
+    /// silence.
+    pub fn silenced(&self, rule: &str, labels: &promdash_queries::model::Labels) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        let active = self.active_silences();
+        if active.is_empty() {
+            return false;
+        }
+        let labels = row_labels(rule, labels);
+        active.iter().any(|s| silence_matches(s, &labels))
+    }
+
     /// The status bar's short form of [`failure_text`](Self::failure_text): `AM: 3 send
     /// errors` (the alerts view says which Alertmanager and why).
     pub fn status_text(&self) -> Option<String> {
@@ -709,5 +724,34 @@ mod tests {
             state.explore.am.status_text().as_deref(),
             Some("AM: 1 alerts dropped")
         );
+    }
+
+    #[test]
+    fn an_alertmanager_silence_quiets_the_matching_alerts_here() {
+        let silence = |matchers: &str| GettableSilence {
+            id: "x".into(),
+            status: promdash_queries::alertmanager::api::SilenceStatus {
+                state: "active".into(),
+            },
+            matchers: parse_matchers(matchers).unwrap(),
+            ..GettableSilence::default()
+        };
+        let mut am = AmState {
+            enabled: true,
+            silences: Some(Ok(vec![silence(r#"alertname="A", job=~"api|web""#)])),
+            ..AmState::default()
+        };
+        let mut labels = promdash_queries::model::Labels::new();
+        labels.insert("job", "api");
+        assert!(am.silenced("A", &labels));
+        assert!(!am.silenced("B", &labels));
+        labels.insert("job", "db");
+        assert!(!am.silenced("A", &labels));
+        am.silences = Some(Ok(vec![silence(r#"alertname="A", job!="db""#)]));
+        assert!(!am.silenced("A", &labels));
+        labels.insert("job", "x");
+        assert!(am.silenced("A", &labels));
+        am.enabled = false;
+        assert!(!am.silenced("A", &labels));
     }
 }

@@ -159,11 +159,13 @@ pub struct Explore {
 }
 
 impl Explore {
-    /// Whether the alert instance `(rule, labels)` is silenced at `now`.
+    /// Whether the alert instance `(rule, labels)` is silenced at `now`: here, or by an
+    /// active silence in Alertmanager (`--alertmanager`).
     pub fn is_silenced(&self, rule: &str, labels: &Labels, now: f64) -> bool {
         self.silences
             .iter()
             .any(|s| s.until > now && s.rule == rule && &s.labels == labels)
+            || self.am.silenced(rule, labels)
     }
 
     /// The silence on `(rule, labels)`, if any, at `now`.

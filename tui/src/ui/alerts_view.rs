@@ -185,6 +185,8 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
             let mut rest: Vec<String> = Vec::new();
             if let Some(s) = state.explore.silence(&row.rule, &row.labels, now) {
                 rest.push(format!("silenced {}", short_duration(s.until - now)));
+            } else if !row.server && state.explore.am.silenced(&row.rule, &row.labels) {
+                rest.push("silenced in Alertmanager".to_owned());
             }
             let labels = labels_text(&row.labels);
             if !labels.is_empty() {
