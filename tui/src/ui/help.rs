@@ -37,6 +37,15 @@ pub const KEYS: [(&str, &str); 25] = [
     ("w", "embedded: save the scraped data to a .om file"),
 ];
 
+/// What a key does: with `--alertmanager` the silence keys work on its silences.
+fn describe(key: &str, what: &'static str, alertmanager: bool) -> &'static str {
+    match (key, alertmanager) {
+        ("s", true) => "alerts view: silence in Alertmanager",
+        ("S", true) => "alerts view: Alertmanager silences, x expires",
+        _ => what,
+    }
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     let keys: Vec<&(&str, &str)> = KEYS
         .iter()
@@ -54,13 +63,14 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
     Clear.render(rect, buf);
     let lines: Vec<Line<'_>> = keys
         .iter()
+        .map(|(k, what)| (*k, describe(k, what, state.explore.am.enabled)))
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(
                     format!("{k:>10}  "),
                     Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(*what),
+                Span::raw(what),
             ])
         })
         .collect();
@@ -74,4 +84,27 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
                 .border_style(Style::new().fg(Color::Cyan)),
         )
         .render(rect, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn silence_keys_say_what_they_do_with_an_alertmanager() {
+        assert_eq!(
+            describe("s", "local", false),
+            "local",
+            "without an Alertmanager the local text stays"
+        );
+        assert!(describe("s", "local", true).contains("Alertmanager"));
+        assert!(describe("S", "local", true).contains("x expires"));
+        assert_eq!(describe("q", "quit", true), "quit");
+        for key in ["s", "S"] {
+            assert!(
+                describe(key, "", true).chars().count() <= 46,
+                "fits the overlay"
+            );
+        }
+    }
 }
