@@ -401,6 +401,77 @@ impl XorIter<'_> {
         Some(())
     }
 
+    /// Reads a sample after the second from the buffer alone when all its bits are there
+    /// (the usual sample: a delta-of-delta of up to 20 bits, then the value): no check
+    /// per field. `None`, with nothing read, when they might not be; the field-by-field
+    /// reads then take it.
+    #[inline]
+    fn step_buffered(&mut self) -> Option<()> {
+        if self.r.avail < 57 {
+            self.r.refill();
+            if self.r.avail < 57 {
+                return None;
+            }
+        }
+        let avail = self.r.avail;
+        let buf = self.r.buf;
+        let (dod, used) = match buf.leading_ones() {
+            0 => (0, 1),
+            ones @ 1..=3 => {
+                let bits = u32::from(DOD_WIDTHS[ones as usize - 1]);
+                let prefix = ones + 1;
+                let raw = (buf << prefix) >> (64 - bits);
+                let half = 1u64 << (bits - 1);
+                let dod = if raw > half {
+                    raw as i64 - (1i64 << bits)
+                } else {
+                    raw as i64
+                };
+                (dod, prefix + bits)
+            }
+            _ => return None,
+        };
+        // At most 24 bits used: at least 33 are left.
+        let left = avail - used;
+        let vb = buf << used;
+        let (xor, window, vused) = if vb >> 63 == 0 {
+            (0, None, 1)
+        } else if (vb >> 62) & 1 == 0 {
+            let sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
+            if sig == 0 || 2 + sig > left {
+                return None;
+            }
+            (((vb << 2) >> (64 - sig)) << self.trailing, None, 2 + sig)
+        } else {
+            let header = (vb << 2) >> (64 - 11);
+            let leading = (header >> 6) as u32;
+            let sig = match (header & 0x3f) as u32 {
+                0 => 64,
+                n => n,
+            };
+            if leading + sig > 64 || 13 + sig > left {
+                return None;
+            }
+            let trailing = 64 - leading - sig;
+            (
+                ((vb << 13) >> (64 - sig)) << trailing,
+                Some((leading as u8, trailing as u8)),
+                13 + sig,
+            )
+        };
+        // Two steps: `used + vused` can be 64, one more than a shift takes.
+        self.r.consume(used);
+        self.r.consume(vused);
+        if let Some((leading, trailing)) = window {
+            self.leading = leading;
+            self.trailing = trailing;
+        }
+        self.t_delta += dod;
+        self.t += self.t_delta;
+        self.v_bits ^= xor;
+        Some(())
+    }
+
     #[inline]
     fn step(&mut self) -> Option<Point> {
         match self.read {
@@ -414,9 +485,11 @@ impl XorIter<'_> {
                 self.read_value()?;
             }
             _ => {
-                self.t_delta += read_dod(&mut self.r)?;
-                self.t += self.t_delta;
-                self.read_value()?;
+                if self.step_buffered().is_none() {
+                    self.t_delta += read_dod(&mut self.r)?;
+                    self.t += self.t_delta;
+                    self.read_value()?;
+                }
             }
         }
         self.read += 1;

@@ -228,7 +228,8 @@ impl Engine {
         t: i64,
     ) -> Result<(Value, Annotations), EvalError> {
         let node = compile_str(expr)?;
-        let mut ev = Evaluator::new(store, &self.options, &node, t, t, 0);
+        // One evaluation time: each instant selector reads only the sample it answers with.
+        let mut ev = Evaluator::new(store, &self.options, &node, t, t, steps::Grid::new(t, t, 1));
         let v = ev.eval(&node, t)?;
         let v = match v {
             Val::Scalar(v) => Value::Scalar(Point { t, v }),
@@ -294,8 +295,9 @@ impl Engine {
             }
             _ => {}
         }
-        let mut ev = Evaluator::new(store, &self.options, &node, start, end, step);
-        if let Some(grid) = steps::Grid::new(start, end, step).filter(|_| tables) {
+        let grid = steps::Grid::new(start, end, step).filter(|_| tables);
+        let mut ev = Evaluator::new(store, &self.options, &node, start, end, grid);
+        if let Some(grid) = grid {
             ev.precompute(&node, grid);
             if let Some(table) = ev.take_table(&node) {
                 let mut out = table.into_matrix(grid);
@@ -341,6 +343,67 @@ impl Engine {
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok((Value::Matrix(out), ev.notes))
     }
+}
+
+/// How far around each evaluation time `t` the expression `expr` reads samples: from
+/// `t - behind` to `t + ahead` (ms; `ahead` > 0 only with negative offsets). `None` when
+/// a step's answer may depend on more than its own time (an `@` modifier: a fixed time,
+/// or the query's start or end), and for expressions that do not compile.
+pub(crate) fn reach(expr: &str, lookback: i64) -> Option<(i64, i64)> {
+    fn walk(node: &Node, lookback: i64) -> Option<(i64, i64)> {
+        let sel = |sel: &Selector, window: i64| {
+            if sel.at.is_some() {
+                return None;
+            }
+            Some((
+                sel.offset.saturating_add(window),
+                sel.offset.saturating_neg().max(0),
+            ))
+        };
+        let mut out = (0i64, 0i64);
+        let mut widen = |r: (i64, i64)| {
+            out = (out.0.max(r.0), out.1.max(r.1));
+        };
+        match node {
+            Node::Number(_) | Node::Str(_) => {}
+            Node::Selector(s) => widen(sel(s, lookback)?),
+            Node::Matrix { sel: s, range } => widen(sel(s, *range)?),
+            Node::Subquery {
+                expr,
+                range,
+                offset,
+                at,
+                ..
+            } => {
+                if at.is_some() {
+                    return None;
+                }
+                let (behind, ahead) = walk(expr, lookback)?;
+                widen((
+                    offset.saturating_add(*range).saturating_add(behind),
+                    ahead.saturating_sub(*offset).max(0),
+                ));
+            }
+            Node::Neg(e) => widen(walk(e, lookback)?),
+            Node::Binary { lhs, rhs, .. } => {
+                widen(walk(lhs, lookback)?);
+                widen(walk(rhs, lookback)?);
+            }
+            Node::Aggregate { expr, param, .. } => {
+                if let Some(p) = param {
+                    widen(walk(p, lookback)?);
+                }
+                widen(walk(expr, lookback)?);
+            }
+            Node::Call { args, .. } => {
+                for a in args {
+                    widen(walk(a, lookback)?);
+                }
+            }
+        }
+        Some(out)
+    }
+    walk(&compile_str(expr).ok()?, lookback)
 }
 
 /// What a node answers at one step.
@@ -692,7 +755,7 @@ impl<'a> Evaluator<'a> {
         node: &Node,
         start: i64,
         end: i64,
-        _step: i64,
+        times: Option<steps::Grid>,
     ) -> Self {
         let mut ev = Evaluator {
             store,
@@ -707,7 +770,7 @@ impl<'a> Evaluator<'a> {
             tables: HashMap::new(),
             notes: Annotations::new(options.compat),
         };
-        ev.plan(node, start, end);
+        ev.plan(node, start, end, times.as_ref());
         ev
     }
 

@@ -2,9 +2,10 @@
 //! dashboard, completion and the CLI read from an in-memory [`Store`] exactly as they
 //! read from a Prometheus server.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promdash_queries::alert::ServerAlert;
 use promdash_queries::error::{ErrorType, QueryError};
@@ -15,9 +16,9 @@ use promdash_queries::source::{MetricsSource, RangeWindow};
 use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::{Expr, parse};
 
-use crate::eval::{Annotations, Engine, EvalError};
+use crate::eval::{Annotations, Engine, EvalError, reach};
 use crate::store::Store;
-use crate::value::Value;
+use crate::value::{Labels, Point, Series, Value};
 
 /// What "now" is for an instant query without a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,6 +42,42 @@ pub struct EmbeddedSource {
     store: Arc<RwLock<Store>>,
     engine: Engine,
     clock: Clock,
+    /// Range answers kept for reuse ([`EmbeddedSource::with_range_reuse`]).
+    reuse: Option<Reuse>,
+}
+
+/// Range answers kept so that the next request for the same expression and step, over a
+/// window moved on by a few steps, evaluates only the steps it does not have yet.
+#[derive(Debug, Clone)]
+struct Reuse {
+    /// How long after "now" samples may still arrive with an older timestamp (ms).
+    settle_ms: i64,
+    memos: Arc<Mutex<Memos>>,
+}
+
+/// At most this many range answers are kept (the least recently used goes first).
+const MAX_MEMOS: usize = 64;
+
+#[derive(Debug, Default)]
+struct Memos {
+    by_query: HashMap<(String, i64), Memo>,
+    uses: u64,
+    /// Answers that reused steps of an earlier one.
+    reused: u64,
+}
+
+/// A range answer: its series (sorted by labels) over `start..=end`, of which the steps
+/// up to `settled` are final.
+#[derive(Debug)]
+struct Memo {
+    start: i64,
+    end: i64,
+    settled: i64,
+    /// The store's newest sample when it was evaluated (a store that went back was
+    /// cleared: nothing is reused).
+    newest: Option<i64>,
+    series: Vec<Series>,
+    last_use: u64,
 }
 
 impl EmbeddedSource {
@@ -49,7 +86,24 @@ impl EmbeddedSource {
             store,
             engine,
             clock: Clock::Wall,
+            reuse: None,
         }
+    }
+
+    /// Keeps range answers so that a request for the same expression and step over a
+    /// later window (a live dashboard's, moved on by a step) evaluates only the steps the
+    /// last answer does not have, or may not have had final: those whose samples could
+    /// still arrive (later than "now" minus `settle`, which must cover the slowest
+    /// scrape), and those whose samples retention may have dropped since. The answer is
+    /// the one a whole evaluation gives, bit for bit, since each step of a range query is
+    /// evaluated on its own samples only. Expressions with `@` (whose steps depend on the
+    /// query's bounds or a fixed time) and answers with annotations are evaluated whole.
+    pub fn with_range_reuse(mut self, settle: Duration) -> Self {
+        self.reuse = Some(Reuse {
+            settle_ms: i64::try_from(settle.as_millis()).unwrap_or(i64::MAX),
+            memos: Arc::default(),
+        });
+        self
     }
 
     /// Uses `clock` for instant queries without a time.
@@ -103,11 +157,100 @@ impl EmbeddedSource {
                 message: "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
             });
         }
-        let (v, notes) = self
-            .engine
-            .range_annotated(&store, expr, start, end, step)
-            .map_err(query_error)?;
+        let (v, notes) = match &self.reuse {
+            Some(reuse) => self.range_reusing(reuse, &store, expr, (start, end, step)),
+            None => self.engine.range_annotated(&store, expr, start, end, step),
+        }
+        .map_err(query_error)?;
         Ok(with_notes(to_result(v), notes))
+    }
+
+    /// A range query that takes the final steps of the last answer for `expr` at this
+    /// step and evaluates the others ([`EmbeddedSource::with_range_reuse`]).
+    fn range_reusing(
+        &self,
+        reuse: &Reuse,
+        store: &Store,
+        expr: &str,
+        (start, end, step): (i64, i64, i64),
+    ) -> Result<(Value, Annotations), EvalError> {
+        let whole = || self.engine.range_annotated(store, expr, start, end, step);
+        let lookback = i64::try_from(self.engine.options().lookback.as_millis()).unwrap_or(i64::MAX);
+        let Some((behind, ahead)) = reach(expr, lookback).filter(|_| step > 0 && start <= end)
+        else {
+            return whole();
+        };
+        let newest = store.newest();
+        // Steps reading samples older than this may have lost some to retention.
+        let floor = newest.map_or(i64::MIN, |n| n.saturating_sub(store.config().retention_ms));
+        let settled = self
+            .now_ms(store)
+            .saturating_sub(reuse.settle_ms)
+            .saturating_sub(ahead);
+        let key = (expr.to_owned(), step);
+        let memo = reuse
+            .memos
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_query
+            .remove(&key);
+        // The last step the memo can give: final, on this query's grid, inside it.
+        let reused_end = memo.as_ref().and_then(|m| {
+            let usable = m.start <= start
+                && (start - m.start) % step == 0
+                && start.saturating_sub(behind) >= floor
+                && m.newest.is_some()
+                && m.newest <= newest;
+            let last = m.end.min(m.settled).min(end);
+            (usable && last >= start).then(|| start + (last - start) / step * step)
+        });
+        let was_reused = reused_end.is_some();
+        let (series, notes) = match (memo, reused_end) {
+            (Some(memo), Some(reused_end)) => {
+                let fresh = match reused_end.checked_add(step).filter(|&t| t <= end) {
+                    Some(from) => self.engine.range_annotated(store, expr, from, end, step)?,
+                    None => (Value::Matrix(Vec::new()), Annotations::default()),
+                };
+                let (Value::Matrix(fresh), notes) = fresh else {
+                    return whole();
+                };
+                if !notes.warnings.is_empty() || !notes.infos.is_empty() {
+                    return whole();
+                }
+                (merge(memo.series, start, reused_end, fresh), notes)
+            }
+            _ => match whole()? {
+                (Value::Matrix(m), notes) => (m, notes),
+                other => return Ok(other),
+            },
+        };
+        if notes.warnings.is_empty() && notes.infos.is_empty() {
+            let mut memos = reuse.memos.lock().unwrap_or_else(PoisonError::into_inner);
+            memos.uses += 1;
+            memos.reused += u64::from(was_reused);
+            let last_use = memos.uses;
+            if memos.by_query.len() >= MAX_MEMOS
+                && let Some(oldest) = memos
+                    .by_query
+                    .iter()
+                    .min_by_key(|(_, m)| m.last_use)
+                    .map(|(k, _)| k.clone())
+            {
+                memos.by_query.remove(&oldest);
+            }
+            memos.by_query.insert(
+                key,
+                Memo {
+                    start,
+                    end,
+                    settled,
+                    newest,
+                    series: series.clone(),
+                    last_use,
+                },
+            );
+        }
+        Ok((Value::Matrix(series), notes))
     }
 
     /// Values of label `name` over the series matching the selector `matcher` (all when
@@ -184,6 +327,39 @@ impl MetricsSource for EmbeddedSource {
     async fn alerts(&self) -> Result<Vec<ServerAlert>, QueryError> {
         Ok(Vec::new())
     }
+}
+
+/// The points of `old` at `start..=until` followed by those of `new` (all later), series
+/// by series; both are sorted by labels, and so is the answer. Series left with no
+/// point are left out.
+fn merge(old: Vec<Series>, start: i64, until: i64, new: Vec<Series>) -> Vec<Series> {
+    let mut out: Vec<Series> = Vec::with_capacity(old.len().max(new.len()));
+    let mut new = new.into_iter().peekable();
+    let keep = |points: Vec<Point>| -> Vec<Point> {
+        points
+            .into_iter()
+            .filter(|p| (start..=until).contains(&p.t))
+            .collect()
+    };
+    let mut push = |labels: Labels, points: Vec<Point>| {
+        if !points.is_empty() {
+            out.push(Series { labels, points });
+        }
+    };
+    for s in old {
+        while let Some(n) = new.next_if(|n| n.labels < s.labels) {
+            push(n.labels, n.points);
+        }
+        let mut points = keep(s.points);
+        if let Some(n) = new.next_if(|n| n.labels == s.labels) {
+            points.extend(n.points);
+        }
+        push(s.labels, points);
+    }
+    for n in new {
+        push(n.labels, n.points);
+    }
+    out
 }
 
 fn read(store: &RwLock<Store>) -> Result<std::sync::RwLockReadGuard<'_, Store>, QueryError> {
@@ -414,6 +590,118 @@ mod tests {
         );
         let r = block(v2.instant("quantile(2, rate(up[1m]))", Some(600.0))).unwrap();
         assert_eq!(r.notes, Notes::default());
+    }
+
+    /// A matrix answer with values as bits, to compare NaNs too.
+    fn bits(r: &QueryResult) -> Vec<(String, Vec<(f64, u64)>)> {
+        let QueryData::Matrix(m) = &r.data else {
+            panic!("not a matrix: {r:?}")
+        };
+        m.iter()
+            .map(|s| {
+                let points = s.samples.iter().map(|p| (p.t, p.v.to_bits())).collect();
+                (s.labels.to_string(), points)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reused_range_answers_equal_whole_evaluations() {
+        let exprs = [
+            "sum(c_total)",
+            "c_total",
+            "sum by (job) (rate(c_total[1m]))",
+            "rate(c_total[30s] offset 20s)",
+            "g offset -10s",
+            "histogram_quantile(0.9, sum by (le) (rate(h_bucket[1m])))",
+            "max_over_time(g[2m:10s])",
+            "count_over_time(c_total[7m])",
+            "(sum(rate(c_total[1m])) or vector(0)) / sum(rate(c_total[1m]))",
+            "g @ end()",
+            "time()",
+            "rate(g[1m])",
+        ];
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            rng ^= rng >> 12;
+            rng ^= rng << 25;
+            rng ^= rng >> 27;
+            rng.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+        };
+        let mut reused = 0;
+        for compat in [crate::eval::Compat::V2, crate::eval::Compat::V3] {
+            let store = Arc::new(RwLock::new(Store::new(StoreConfig {
+                // Shorter than the data (20 minutes), and than a window with the range of
+                // the subquery: its first steps lose samples, and are evaluated again.
+                retention_ms: 16 * 60_000,
+                ..StoreConfig::default()
+            })));
+            let engine = Engine::new(crate::eval::EngineOptions {
+                compat,
+                ..Default::default()
+            });
+            let whole = EmbeddedSource::new(Arc::clone(&store), engine.clone())
+                .with_clock(Clock::NewestSample);
+            let reusing = whole.clone().with_range_reuse(Duration::from_secs(2));
+            let mut values = [0.0f64; 6];
+            let mut t = 1_000_000i64;
+            store
+                .write()
+                .unwrap()
+                .append(&[("__name__", "late")].into(), 0, 1.0)
+                .unwrap();
+            for round in 0..80 {
+                {
+                    let mut st = store.write().unwrap();
+                    // A sample half a second older than the last answer's end, inside the
+                    // settling time: that answer's last step is not final.
+                    st.append(&[("__name__", "late")].into(), t - 500, f64::from(round))
+                        .unwrap();
+                    for _ in 0..15 {
+                        t += 1_000;
+                        for (i, v) in values.iter_mut().enumerate() {
+                            *v = if next(200) == 0 { 0.0 } else { *v + next(5) as f64 };
+                            let job = if i % 2 == 0 { "a" } else { "b" };
+                            let l: Labels =
+                                [("__name__", "c_total"), ("job", job), ("i", &i.to_string())]
+                                    .into();
+                            // One series pauses for a while, then comes back.
+                            if !(i == 3 && (20..30).contains(&round)) {
+                                st.append(&l, t, *v).unwrap();
+                            }
+                        }
+                        for (le, f) in [("0.1", 1.0), ("1", 2.0), ("+Inf", 3.0)] {
+                            let l: Labels = [("__name__", "h_bucket"), ("le", le)].into();
+                            st.append(&l, t, values[0] * f).unwrap();
+                        }
+                        let g = match round {
+                            40 => crate::value::stale_marker(),
+                            41..44 => continue,
+                            _ => next(100) as f64 / 7.0,
+                        };
+                        st.append(&[("__name__", "g")].into(), t, g).unwrap();
+                    }
+                }
+                let end = t;
+                let w = RangeWindow {
+                    start: (end - 10 * 60_000) as f64 / 1000.0,
+                    end: end as f64 / 1000.0,
+                    step: Duration::from_secs(5),
+                };
+                for expr in exprs {
+                    let a = reusing.query_range(expr, w).unwrap();
+                    let b = whole.query_range(expr, w).unwrap();
+                    assert_eq!(bits(&a), bits(&b), "{compat:?} round {round}: {expr}");
+                    assert_eq!(a.notes, b.notes, "{expr}");
+                }
+                let late = "sum(late) + sum(c_total)";
+                let a = reusing.query_range(late, w).unwrap();
+                assert_eq!(bits(&a), bits(&whole.query_range(late, w).unwrap()));
+            }
+            reused += reusing.reuse.as_ref().unwrap().memos.lock().unwrap().reused;
+        }
+        // Most answers reuse the last one (not those with `@`, nor the subquery's).
+        assert!(reused > 2 * 75 * 9, "{reused}");
     }
 
     #[test]

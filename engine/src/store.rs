@@ -328,6 +328,13 @@ impl Store {
         out.extend_from_slice(head);
     }
 
+    /// The closed chunks and the open head of series `id`, oldest first: for readers that
+    /// walk the samples without copying them out (the evaluator's instant selectors).
+    pub fn series_samples(&self, id: SeriesId) -> Option<(&[XorChunk], &[Point])> {
+        let s = self.series.get(id as usize)?.as_ref()?;
+        Some((&s.chunks, &s.head))
+    }
+
     /// The series matching all `matchers`, ascending by id. A matcher on a label a series
     /// lacks sees the empty value, as in Prometheus; with no matcher every series matches.
     pub fn select(&self, matchers: &[Matcher]) -> Vec<SeriesId> {

@@ -37,6 +37,10 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3600);
 /// The longest `--retention`.
 pub const MAX_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
+/// How long after a scrape's timeout its samples are taken to be stored (parsing, waiting
+/// for the store), before the steps of a range answer that read them count as final.
+const RANGE_SETTLE_MARGIN: Duration = Duration::from_secs(2);
+
 /// The job `--scrape` targets belong to.
 pub const CLI_JOB: &str = "promdash";
 
@@ -131,6 +135,16 @@ pub async fn run_live(
         .map(|j| j.interval)
         .min()
         .unwrap_or(promdash_engine::scrape::DEFAULT_INTERVAL);
+    // A sample is stamped with its scrape's start and stored before the scrape's timeout
+    // is over (and the page parsed): older steps of a range answer are final, and the
+    // next refresh of the same graph evaluates only the steps it lacks.
+    let settle = live
+        .jobs
+        .iter()
+        .map(|j| j.timeout)
+        .max()
+        .unwrap_or_default()
+        + RANGE_SETTLE_MARGIN;
     let scraper = Arc::new(Scraper::start(Arc::clone(&store), live.jobs));
     let deadline = Instant::now() + longest + Duration::from_secs(1);
     while Instant::now() < deadline
@@ -141,7 +155,8 @@ pub async fn run_live(
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let source = EmbeddedSource::new(Arc::clone(&store), engine(live.compat));
+    let source =
+        EmbeddedSource::new(Arc::clone(&store), engine(live.compat)).with_range_reuse(settle);
     let mut dashboard = settings.dashboard;
     if live.auto_dashboard {
         let interval = humantime::format_duration(interval).to_string();

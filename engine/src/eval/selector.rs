@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 
+use super::steps::Grid;
 use super::{
     At, Compat, DEFAULT_SUBQUERY_STEP_MS, EvalError, Evaluator, Fetched, Node, Selector, Val,
 };
+use crate::chunk::XorChunk;
 use crate::value::{Labels, Point, Sample, Series, is_stale_marker};
 
 /// At most this many inner evaluations per subquery window, against runaway queries such
@@ -15,11 +17,16 @@ const MAX_SUBQUERY_STEPS: i64 = 1_000_000;
 
 impl Evaluator<'_> {
     /// Walks the tree once before evaluation: for each selector, the time range the
-    /// whole query reads, then reads it. `lo..=hi` are the times `node` is evaluated at.
-    pub(super) fn plan(&mut self, node: &Node, lo: i64, hi: i64) {
+    /// whole query reads, then reads it. `lo..=hi` are the times `node` is evaluated at;
+    /// `grid`, when those times are exactly a grid's (a range query's steps, outside any
+    /// subquery), lets instant selectors read only the samples they answer with.
+    pub(super) fn plan(&mut self, node: &Node, lo: i64, hi: i64, grid: Option<&Grid>) {
         match node {
             Node::Number(_) | Node::Str(_) => {}
-            Node::Selector(sel) => self.plan_selector(sel, lo, hi, self.lookback),
+            Node::Selector(sel) => match grid {
+                Some(g) => self.plan_instant_selector(sel, g),
+                None => self.plan_selector(sel, lo, hi, self.lookback),
+            },
             Node::Matrix { sel, range } => self.plan_selector(sel, lo, hi, *range),
             Node::Subquery {
                 expr,
@@ -29,22 +36,22 @@ impl Evaluator<'_> {
                 ..
             } => {
                 let (lo, hi) = self.reference_range(*at, lo, hi, *offset);
-                self.plan(expr, lo.saturating_sub(*range), hi);
+                self.plan(expr, lo.saturating_sub(*range), hi, None);
             }
-            Node::Neg(e) => self.plan(e, lo, hi),
+            Node::Neg(e) => self.plan(e, lo, hi, grid),
             Node::Binary { lhs, rhs, .. } => {
-                self.plan(lhs, lo, hi);
-                self.plan(rhs, lo, hi);
+                self.plan(lhs, lo, hi, grid);
+                self.plan(rhs, lo, hi, grid);
             }
             Node::Aggregate { expr, param, .. } => {
                 if let Some(p) = param {
-                    self.plan(p, lo, hi);
+                    self.plan(p, lo, hi, grid);
                 }
-                self.plan(expr, lo, hi);
+                self.plan(expr, lo, hi, grid);
             }
             Node::Call { args, .. } => {
                 for a in args {
-                    self.plan(a, lo, hi);
+                    self.plan(a, lo, hi, grid);
                 }
             }
         }
@@ -63,14 +70,18 @@ impl Evaluator<'_> {
         (lo.saturating_sub(offset), hi.saturating_sub(offset))
     }
 
-    fn plan_selector(&mut self, sel: &Selector, lo: i64, hi: i64, window: i64) {
-        let (lo, hi) = self.reference_range(sel.at, lo, hi, sel.offset);
-        let (mint, maxt) = (lo.saturating_sub(window), hi);
+    fn set_data(&mut self, sel: &Selector, bounds: (i64, i64), fetched: Vec<Fetched>) {
         if self.data.len() <= sel.id {
             self.data.resize_with(sel.id + 1, || None);
             self.bounds.resize(sel.id + 1, None);
         }
-        self.bounds[sel.id] = Some((mint, maxt));
+        self.bounds[sel.id] = Some(bounds);
+        self.data[sel.id] = Some(fetched);
+    }
+
+    fn plan_selector(&mut self, sel: &Selector, lo: i64, hi: i64, window: i64) {
+        let (lo, hi) = self.reference_range(sel.at, lo, hi, sel.offset);
+        let (mint, maxt) = (lo.saturating_sub(window), hi);
         let mut fetched = Vec::new();
         for id in self.store.select(&sel.matchers) {
             let mut points = Vec::new();
@@ -87,7 +98,42 @@ impl Evaluator<'_> {
                 });
             }
         }
-        self.data[sel.id] = Some(fetched);
+        self.set_data(sel, (mint, maxt), fetched);
+    }
+
+    /// An instant selector evaluated at the times of `grid` only: per series, for each
+    /// step the newest sample at or before its reference time and inside the lookback
+    /// window, each sample once. [`Evaluator::lookup`] finds the same sample among these as
+    /// among all the samples of the range, and the series' other samples are never copied
+    /// out of their chunks (nor decoded, for chunks no step can answer from).
+    fn plan_instant_selector(&mut self, sel: &Selector, grid: &Grid) {
+        let times: Vec<i64> = (0..grid.len())
+            .map(|i| self.reference_time(sel.at, sel.offset, grid.time(i)))
+            .collect();
+        let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+            return self.set_data(sel, (0, -1), Vec::new());
+        };
+        let mint = first.saturating_sub(self.lookback);
+        let mut fetched = Vec::new();
+        for id in self.store.select(&sel.matchers) {
+            let Some((chunks, head)) = self.store.series_samples(id) else {
+                continue;
+            };
+            let mut points = Vec::new();
+            newest_at(chunks, head, mint, &times, &mut points);
+            if points.is_empty() {
+                continue;
+            }
+            if let Some(labels) = self.store.labels(id) {
+                let has_stale = points.iter().any(|p| is_stale_marker(p.v));
+                fetched.push(Fetched {
+                    labels: labels.clone(),
+                    points,
+                    has_stale,
+                });
+            }
+        }
+        self.set_data(sel, (mint, last), fetched);
     }
 
     /// The time a selector reads at for evaluation time `t`: `@` and `offset` applied.
@@ -267,5 +313,73 @@ impl Evaluator<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// Appends to `out`, for each of `times` (ascending), the newest sample of a series
+/// (`chunks` then `head`, in time order) at or before it and not before `mint`, each
+/// sample once, in time order. A chunk is decoded only when one of the times falls
+/// between its first sample and the next chunk's (or the head's) first sample, and only
+/// up to the last such time.
+pub(super) fn newest_at(
+    chunks: &[XorChunk],
+    head: &[Point],
+    mint: i64,
+    times: &[i64],
+    out: &mut Vec<Point>,
+) {
+    // Times before `mint` have no sample to answer with.
+    let mut i = times.partition_point(|&t| t < mint);
+    let mut prev: Option<Point> = None;
+    // The newest sample read so far answers every time before the next sample.
+    let serve = |i: &mut usize, until: i64, prev: Option<Point>, out: &mut Vec<Point>| {
+        while *i < times.len() && times[*i] < until {
+            if let Some(p) = prev
+                && out.last().is_none_or(|l| l.t != p.t)
+            {
+                out.push(p);
+            }
+            *i += 1;
+        }
+    };
+    let first = chunks.partition_point(|c| c.max_t() < mint);
+    for (k, c) in chunks.iter().enumerate().skip(first) {
+        serve(&mut i, c.min_t(), prev, out);
+        if i == times.len() {
+            return;
+        }
+        let next_min = chunks
+            .get(k + 1)
+            .map(XorChunk::min_t)
+            .or_else(|| head.first().map(|p| p.t))
+            .unwrap_or(i64::MAX);
+        if times[i] >= next_min {
+            // Every time left is answered from a later sample.
+            continue;
+        }
+        for p in c.iter() {
+            if p.t < mint {
+                continue;
+            }
+            serve(&mut i, p.t, prev, out);
+            if i == times.len() {
+                return;
+            }
+            prev = Some(p);
+        }
+    }
+    let from = head.partition_point(|p| p.t < mint);
+    for &p in &head[from..] {
+        serve(&mut i, p.t, prev, out);
+        if i == times.len() {
+            return;
+        }
+        prev = Some(p);
+    }
+    if let Some(p) = prev
+        && i < times.len()
+        && out.last().is_none_or(|l| l.t != p.t)
+    {
+        out.push(p);
     }
 }

@@ -52,6 +52,11 @@ impl Grid {
         Some(Grid { start, step, len })
     }
 
+    /// The number of evaluation times.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     pub(crate) fn time(&self, i: usize) -> i64 {
         self.start + i as i64 * self.step
     }
