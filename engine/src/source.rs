@@ -175,7 +175,8 @@ impl EmbeddedSource {
         (start, end, step): (i64, i64, i64),
     ) -> Result<(Value, Annotations), EvalError> {
         let whole = || self.engine.range_annotated(store, expr, start, end, step);
-        let lookback = i64::try_from(self.engine.options().lookback.as_millis()).unwrap_or(i64::MAX);
+        let lookback =
+            i64::try_from(self.engine.options().lookback.as_millis()).unwrap_or(i64::MAX);
         let Some((behind, ahead)) = reach(expr, lookback).filter(|_| step > 0 && start <= end)
         else {
             return whole();
@@ -660,7 +661,11 @@ mod tests {
                     for _ in 0..15 {
                         t += 1_000;
                         for (i, v) in values.iter_mut().enumerate() {
-                            *v = if next(200) == 0 { 0.0 } else { *v + next(5) as f64 };
+                            *v = if next(200) == 0 {
+                                0.0
+                            } else {
+                                *v + next(5) as f64
+                            };
                             let job = if i % 2 == 0 { "a" } else { "b" };
                             let l: Labels =
                                 [("__name__", "c_total"), ("job", job), ("i", &i.to_string())]

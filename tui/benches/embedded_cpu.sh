@@ -11,11 +11,13 @@
 #
 #   tui/benches/embedded_cpu.sh        (needs prometheus, tmux, python3, curl)
 #   SAMPLE_SECS=10 SAMPLES=1 tui/benches/embedded_cpu.sh    (a quick look)
+#   SKIP_BUILD=1 BIN_DIR=/tmp/bin tui/benches/embedded_cpu.sh   (binaries built beforehand)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SAMPLE_SECS="${SAMPLE_SECS:-60}"
 SAMPLES="${SAMPLES:-10}"
-cargo build --release --quiet -p promdash -p promdash-service
+# SKIP_BUILD=1: use the binaries as they are (e.g. copies in BIN_DIR).
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet -p promdash -p promdash-service
 . tui/benches/lib.sh
 # BIN_DIR: where the release binaries are when not in target/release (another target dir).
 BIN="${BIN_DIR:-$BIN}"

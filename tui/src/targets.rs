@@ -120,8 +120,13 @@ pub fn on_targets(state: &mut State, targets: Vec<TargetStatus>) {
     if let Some(e) = state.embedded.as_mut()
         && e.targets != targets
     {
+        // Every scrape changes a target's times; with the view closed only the count of
+        // targets up is drawn (the status bar): no frame for the rest.
+        let before = e.up();
         e.targets = targets;
-        state.dirty = true;
+        if e.view || e.up() != before {
+            state.dirty = true;
+        }
     }
 }
 
@@ -238,6 +243,20 @@ mod tests {
         );
         assert!(s.dirty);
         assert_eq!(s.embedded.as_ref().map(Embedded::up), Some((1, 2)));
+        // A new scrape of the same targets: nothing drawn changes while the view is closed.
+        let mut later = target(Health::Up);
+        later.samples += 1;
+        s.dirty = false;
+        update(
+            &mut s,
+            Msg::Targets(vec![later.clone(), target(Health::Down)]),
+        );
+        assert!(!s.dirty);
+        update(&mut s, key(KeyCode::Char('t')));
+        s.dirty = false;
+        later.samples += 1;
+        update(&mut s, Msg::Targets(vec![later, target(Health::Down)]));
+        assert!(s.dirty, "the open view shows every field");
         // Against a server, `w` is not a key of the dashboard.
         let mut s = state();
         s.embedded = None;
