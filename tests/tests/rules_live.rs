@@ -19,6 +19,9 @@
 //!    alerts stay firing in every later evaluation, and the dashboard shows the groups
 //!    `err` and never a resolution.
 //!
+//! A second rule file flaps under `keep_firing_for` over scripted input (see the last
+//! test): firing all along on both sides, resolved on both when the condition stops.
+//!
 //! Every step waits for a condition (bounded), never a fixed time.
 //!
 //! Needs `prometheus` (apt-get install prometheus) and `tmux` (apt-get install tmux); a
@@ -602,5 +605,125 @@ async fn a_recorded_series_the_server_lacks_is_a_warning() -> anyhow::Result<()>
         "{w}"
     );
     assert_eq!(ev.group.rules[0].last_output[0].labels["route"], "/process");
+    Ok(())
+}
+
+/// Flapping under `keep_firing_for` (2.42 accepts it), against Prometheus evaluating the
+/// same rule over scripted input: the condition comes and goes every 3 s (shorter than
+/// `for`, shorter than `keep_firing_for`), so Prometheus keeps the alert firing all along;
+/// the dashboard's scheduler must too. When the condition stops for good, both resolve,
+/// within one evaluation interval (plus the polling) of each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flapping_under_keep_firing_for_stays_firing_on_both() -> anyhow::Result<()> {
+    const FLAP: &str = "groups:
+  - name: flap
+    interval: 1s
+    rules:
+      - alert: Flap
+        expr: flap == 1
+        for: 4s
+        keep_firing_for: 10s
+        labels:
+          severity: page
+        annotations:
+          summary: 'flap is {{ $value }}'
+";
+    let exporter = promdash_tests::scripted::ScriptedExporter::start().await?;
+    exporter.set("flap", 0.0);
+    let prom = Prometheus::start_with_rules(&[exporter.addr()], FLAP).await?;
+    let client = PromClient::new(ClientConfig::new(prom.url())).context("client")?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("flap.yml");
+    std::fs::write(&path, FLAP)?;
+    let groups =
+        promdash::rules::load(&[path], Duration::from_secs(60)).map_err(anyhow::Error::msg)?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let backend = RemoteBackend {
+        source: Arc::new(client.clone()),
+        handle: tokio::runtime::Handle::current(),
+    };
+    let _thread =
+        Scheduler::new(groups, EvalContext::default()).start(Box::new(backend), true, tx)?;
+    let mut ours = Ours {
+        rx,
+        latest: BTreeMap::new(),
+        log: Vec::new(),
+    };
+    let mut seen_prom = Vec::new();
+
+    exporter.set("flap", 1.0);
+    until(
+        "Flap firing on both",
+        &client,
+        &mut ours,
+        &mut seen_prom,
+        |p, o| has(p, "Flap", "firing") && o.state_of("Flap") == Some(AlertStatus::Firing),
+    )
+    .await?;
+
+    // 24 s of flapping: 3 s off, 3 s on.
+    let exporter = Arc::new(exporter);
+    let script = {
+        let e = Arc::clone(&exporter);
+        tokio::spawn(async move {
+            for i in 0u32..8 {
+                e.set("flap", if i % 2 == 0 { 0.0 } else { 1.0 });
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+        })
+    };
+    let mut polls = 0;
+    while !script.is_finished() {
+        ours.drain();
+        let prom_alerts = prom_alerts(&client).await?;
+        ensure!(
+            has(&prom_alerts, "Flap", "firing"),
+            "Prometheus stopped firing while flapping (the scenario, not promdash, is off): {:?}",
+            shown_prom(&prom_alerts)
+        );
+        ensure!(
+            ours.state_of("Flap") == Some(AlertStatus::Firing),
+            "promdash left firing while Prometheus kept it (keep_firing_for): {:?}",
+            ours.alert("Flap")
+        );
+        polls += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    ensure!(polls > 20, "only {polls} comparisons while flapping");
+
+    // Off for good: both resolve, close together.
+    exporter.set("flap", 0.0);
+    let deadline = Instant::now() + LIMIT;
+    let (mut prom_resolved, mut ours_resolved) = (None, None);
+    while prom_resolved.is_none() || ours_resolved.is_none() {
+        ensure!(
+            Instant::now() < deadline,
+            "not resolved on both within {LIMIT:?}"
+        );
+        ours.drain();
+        let prom_alerts = prom_alerts(&client).await?;
+        if prom_resolved.is_none()
+            && !prom_alerts
+                .iter()
+                .any(|a| a.labels.get("alertname") == Some("Flap"))
+        {
+            prom_resolved = Some(Instant::now());
+        }
+        if ours_resolved.is_none() && ours.state_of("Flap") == Some(AlertStatus::Inactive) {
+            ours_resolved = Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (p, o) = (prom_resolved.unwrap(), ours_resolved.unwrap());
+    let apart = if p > o { p - o } else { o - p };
+    ensure!(
+        apart <= Duration::from_millis(INTERVAL_MS as u64 * 2),
+        "resolved {apart:?} apart (Prometheus {:?} after, promdash {:?} after the last poll)",
+        p.elapsed(),
+        o.elapsed()
+    );
+    let resolved = ours.alert("Flap").context("resolved alert kept")?;
+    ensure!(resolved.resolved_at.is_some(), "{resolved:?}");
+    script.await?;
     Ok(())
 }
