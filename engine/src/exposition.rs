@@ -172,16 +172,128 @@ impl std::error::Error for ParseError {}
 
 /// Parses a whole page in `format`.
 pub fn parse(input: &[u8], format: Format, limits: &Limits) -> Result<Page, ParseError> {
+    let mut sink = PageSink {
+        samples: Vec::new(),
+        seen: HashMap::new(),
+    };
+    let metadata = parse_into(input, format, limits, &mut sink)?;
+    Ok(Page {
+        samples: sink.samples,
+        metadata,
+    })
+}
+
+/// Where [`parse_into`] puts a page's samples: a consumer that may already know a series
+/// by its text, as Prometheus's scrape cache knows it (`scrape/scrape.go`, `scrapeCache`),
+/// so that a series seen before costs no label parsing at all.
+pub trait SampleSink {
+    /// What the sink calls a series it knows.
+    type Id: Copy;
+    /// The series written as `raw` (its name and label set exactly as the page has them),
+    /// if the sink has seen that text before. The parser checks a known text no further.
+    fn known(&mut self, raw: &str) -> Option<Self::Id>;
+    /// One sample of the page, in page order. `Err(message)` fails the page there (e.g. a
+    /// duplicate series).
+    fn sample(
+        &mut self,
+        series: SeriesRef<'_, Self::Id>,
+        value: f64,
+        timestamp_ms: Option<i64>,
+    ) -> Result<(), String>;
+}
+
+/// The series of a sample given to a [`SampleSink`].
+#[derive(Debug)]
+pub enum SeriesRef<'a, Id> {
+    /// A text the sink knew.
+    Known(Id),
+    /// A text the sink did not know, with its parsed labels (`__name__` included). `raw`
+    /// is `None` when the text cannot serve as a key (never in practice).
+    New {
+        raw: Option<&'a str>,
+        labels: Labels,
+    },
+}
+
+/// Parses a whole page in `format`, giving its samples to `sink`; returns the families'
+/// metadata in the order the page first mentions them.
+pub fn parse_into<S: SampleSink>(
+    input: &[u8],
+    format: Format,
+    limits: &Limits,
+    sink: &mut S,
+) -> Result<Vec<Metadata>, ParseError> {
     Parser {
         format,
         limits: *limits,
-        page: Page::default(),
+        metadata: Vec::new(),
+        samples: 0,
         families: HashMap::new(),
         current: None,
-        seen: HashMap::new(),
         line_no: 0,
+        sink,
     }
     .run(input)
+}
+
+/// The sink of [`parse`]: every sample with its labels, duplicates refused.
+struct PageSink {
+    samples: Vec<ParsedSample>,
+    /// Series -> the timestamp of its last sample, for duplicate detection.
+    seen: HashMap<Labels, Option<i64>>,
+}
+
+impl SampleSink for PageSink {
+    type Id = std::convert::Infallible;
+
+    fn known(&mut self, _raw: &str) -> Option<Self::Id> {
+        None
+    }
+
+    fn sample(
+        &mut self,
+        series: SeriesRef<'_, Self::Id>,
+        value: f64,
+        timestamp_ms: Option<i64>,
+    ) -> Result<(), String> {
+        let labels = match series {
+            SeriesRef::Known(never) => match never {},
+            SeriesRef::New { labels, .. } => labels,
+        };
+        match self.seen.get_mut(&labels) {
+            Some(last) => {
+                check_repeat(&labels, *last, timestamp_ms)?;
+                *last = timestamp_ms;
+            }
+            None => {
+                self.seen.insert(labels.clone(), timestamp_ms);
+            }
+        }
+        self.samples.push(ParsedSample {
+            labels,
+            value,
+            timestamp_ms,
+        });
+        Ok(())
+    }
+}
+
+/// A series given again in one page, after a sample at `last`: allowed only when both
+/// samples have timestamps and the new one is later; otherwise the error message.
+pub fn check_repeat(labels: &Labels, last: Option<i64>, t: Option<i64>) -> Result<(), String> {
+    let dup = match (last, t) {
+        (Some(a), Some(b)) => b <= a,
+        _ => true,
+    };
+    if !dup {
+        return Ok(());
+    }
+    Err(match t {
+        Some(t) => {
+            format!("duplicate series {labels}: a sample at {t} ms or later was already given")
+        }
+        None => format!("duplicate series {labels}"),
+    })
 }
 
 /// Parses an OpenMetrics file (`# EOF` required, every sample with a timestamp) and
@@ -216,17 +328,18 @@ pub enum LoadError {
     Store(#[from] StoreError),
 }
 
-struct Parser {
+struct Parser<'s, S> {
     format: Format,
     limits: Limits,
-    page: Page,
-    /// Family name -> index in `page.metadata`.
+    metadata: Vec<Metadata>,
+    /// Samples given to the sink so far.
+    samples: usize,
+    /// Family name -> index in `metadata`.
     families: HashMap<String, usize>,
     /// The family the last `# TYPE` (OpenMetrics) opened, with its type.
     current: Option<(String, MetricType)>,
-    /// Series -> the timestamp of its last sample, for duplicate detection.
-    seen: HashMap<Labels, Option<i64>>,
     line_no: usize,
+    sink: &'s mut S,
 }
 
 /// A failure inside a line: byte offset in the line and message.
@@ -238,8 +351,8 @@ fn err<T>(pos: usize, msg: impl Into<String>) -> LineResult<T> {
     Err(LineErr(pos, msg.into()))
 }
 
-impl Parser {
-    fn run(mut self, input: &[u8]) -> Result<Page, ParseError> {
+impl<S: SampleSink> Parser<'_, S> {
+    fn run(mut self, input: &[u8]) -> Result<Vec<Metadata>, ParseError> {
         let mut saw_eof = false;
         let mut rest = input;
         while !rest.is_empty() {
@@ -281,7 +394,7 @@ impl Parser {
                 message: "missing `# EOF` at the end of an OpenMetrics page".into(),
             });
         }
-        Ok(self.page)
+        Ok(self.metadata)
     }
 
     /// A [`ParseError`] at byte `pos` of line `raw` (column counted in characters of its
@@ -391,18 +504,17 @@ impl Parser {
         let idx = match self.families.get(&name) {
             Some(&i) => i,
             None => {
-                self.page.metadata.push(Metadata {
+                self.metadata.push(Metadata {
                     name: name.clone(),
                     kind: None,
                     help: None,
                     unit: None,
                 });
-                self.families
-                    .insert(name.clone(), self.page.metadata.len() - 1);
-                self.page.metadata.len() - 1
+                self.families.insert(name.clone(), self.metadata.len() - 1);
+                self.metadata.len() - 1
             }
         };
-        let meta = &mut self.page.metadata[idx];
+        let meta = &mut self.metadata[idx];
         match keyword {
             "HELP" => {
                 if meta.help.is_some() {
@@ -461,16 +573,29 @@ impl Parser {
         if om {
             self.check_family(name, name_pos)?;
         }
-        let mut pairs: Vec<(String, String)> = vec![("__name__".into(), name.to_owned())];
         let after_name = c.pos;
-        if !om {
-            c.skip_blanks();
-        }
-        if c.eat('{') {
-            c.label_pairs(om, &mut pairs)?;
+        // The series' text as written: a text seen before needs no parsing (it was
+        // valid then, and the same text gives the same labels).
+        let raw_end = series_end(line, after_name, om);
+        let known = raw_end.and_then(|end| self.sink.known(&line[name_pos..end]));
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        if known.is_some() {
+            // `known` is only Some when `raw_end` is.
+            c.pos = raw_end.unwrap_or(after_name);
         } else {
-            c.pos = after_name;
+            pairs.push(("__name__".into(), name.to_owned()));
+            if !om {
+                c.skip_blanks();
+            }
+            if c.eat('{') {
+                c.label_pairs(om, &mut pairs)?;
+            } else {
+                c.pos = after_name;
+            }
         }
+        let series_text = raw_end
+            .filter(|&end| end == c.pos)
+            .map(|end| &line[name_pos..end]);
         // Separator before the value.
         let sep_pos = c.pos;
         if om {
@@ -533,44 +658,30 @@ impl Parser {
                 );
             }
         }
-        let labels = build_labels(&mut pairs)
-            .map_err(|dup| LineErr(name_pos, format!("label {dup} appears twice in one series")))?;
         if let Some(limit) = self.limits.max_samples
-            && self.page.samples.len() >= limit
+            && self.samples >= limit
         {
             return err(
                 name_pos,
                 format!("more than {limit} samples: the sample limit is exceeded"),
             );
         }
-        match self.seen.get_mut(&labels) {
-            Some(last) => {
-                let dup = match (*last, timestamp_ms) {
-                    (Some(a), Some(b)) => b <= a,
-                    _ => true,
-                };
-                if dup {
-                    return err(
-                        name_pos,
-                        match timestamp_ms {
-                            Some(t) => format!(
-                                "duplicate series {labels}: a sample at {t} ms or later was already given"
-                            ),
-                            None => format!("duplicate series {labels}"),
-                        },
-                    );
-                }
-                *last = timestamp_ms;
-            }
+        let series = match known {
+            Some(id) => SeriesRef::Known(id),
             None => {
-                self.seen.insert(labels.clone(), timestamp_ms);
+                let labels = build_labels(&mut pairs).map_err(|dup| {
+                    LineErr(name_pos, format!("label {dup} appears twice in one series"))
+                })?;
+                SeriesRef::New {
+                    raw: series_text,
+                    labels,
+                }
             }
-        }
-        self.page.samples.push(ParsedSample {
-            labels,
-            value,
-            timestamp_ms,
-        });
+        };
+        self.samples += 1;
+        self.sink
+            .sample(series, value, timestamp_ms)
+            .map_err(|msg| LineErr(name_pos, msg))?;
         Ok(())
     }
 
@@ -594,7 +705,7 @@ impl Parser {
             }
         }
         if let Some(&i) = self.families.get(name)
-            && let Some(kind) = self.page.metadata[i].kind
+            && let Some(kind) = self.metadata[i].kind
             && !matches!(
                 kind,
                 MetricType::Gauge | MetricType::StateSet | MetricType::Untyped
@@ -608,6 +719,34 @@ impl Parser {
         self.current = None;
         Ok(())
     }
+}
+
+/// Where the series text starting with a metric name ending at `after_name` ends: after
+/// the name, or after the `}` closing its label set (the first `}` outside a quoted value,
+/// `\\` escaping the next character inside one). `None` when no `}` closes it.
+fn series_end(line: &str, after_name: usize, om: bool) -> Option<usize> {
+    let b = line.as_bytes();
+    let mut i = after_name;
+    if !om {
+        while i < b.len() && matches!(b[i], b' ' | b'\t') {
+            i += 1;
+        }
+    }
+    if b.get(i) != Some(&b'{') {
+        return Some(after_name);
+    }
+    i += 1;
+    let mut quoted = false;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b'}' if !quoted => return Some(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Sorts pairs by name and makes [`Labels`]; `Err(name)` when a name repeats.
@@ -626,11 +765,10 @@ fn build_labels(pairs: &mut [(String, String)]) -> Result<Labels, String> {
 /// (any case, `Inf` and `Infinity` with an optional sign).
 pub fn parse_value(word: &str) -> Option<f64> {
     let unsigned = word.strip_prefix(['+', '-']).unwrap_or(word);
-    let lower = unsigned.to_ascii_lowercase();
-    if lower == "nan" {
+    if unsigned.eq_ignore_ascii_case("nan") {
         return (unsigned.len() == word.len()).then_some(f64::NAN);
     }
-    if lower == "inf" || lower == "infinity" {
+    if unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity") {
         return Some(if word.starts_with('-') {
             f64::NEG_INFINITY
         } else {

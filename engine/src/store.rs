@@ -4,6 +4,7 @@
 //! a cap on the number of series.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use promql_parser::label::{MatchOp, Matcher};
 
@@ -63,9 +64,11 @@ impl SeriesData {
 }
 
 /// Series and their samples.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Store {
     config: StoreConfig,
+    /// Unique to this store (and changed by `clear`): an id is only valid in its epoch.
+    epoch: u64,
     series: Vec<Option<SeriesData>>,
     by_labels: HashMap<Labels, SeriesId>,
     /// Label name -> value -> ids of the series that have it, ascending.
@@ -84,11 +87,30 @@ pub struct FamilyMetadata {
     pub help: Option<String>,
 }
 
+impl Default for Store {
+    fn default() -> Self {
+        Store::new(StoreConfig::default())
+    }
+}
+
+/// The next store epoch: every store (and every clearing) gets its own.
+fn next_epoch() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 impl Store {
     pub fn new(config: StoreConfig) -> Self {
         Store {
             config,
-            ..Store::default()
+            epoch: next_epoch(),
+            series: Vec::new(),
+            by_labels: HashMap::new(),
+            postings: HashMap::new(),
+            live: 0,
+            newest: None,
+            next_gc: 0,
+            metadata: BTreeMap::new(),
         }
     }
 
@@ -107,18 +129,61 @@ impl Store {
     /// different value at the newest timestamp (the same value again is accepted and kept
     /// once, as Prometheus's head does).
     pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), StoreError> {
+        self.append_get_id(labels, t, v).1
+    }
+
+    /// [`append`](Store::append), also giving the id of the series (when it exists or
+    /// was created), for later [`append_id`](Store::append_id)s.
+    pub fn append_get_id(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> (Option<SeriesId>, Result<(), StoreError>) {
         let id = match self.by_labels.get(labels) {
             Some(&id) => id,
             None if labels.values().any(str::is_empty) => {
                 // A label with an empty value is no label, as in Prometheus.
                 let own: Labels = labels.iter().filter(|(_, v)| !v.is_empty()).collect();
-                return self.append(&own, t, v);
+                return self.append_get_id(&own, t, v);
             }
-            None => self.create_series(labels)?,
+            None => match self.create_series(labels) {
+                Ok(id) => id,
+                Err(e) => return (None, Err(e)),
+            },
         };
-        let s = self.series[id as usize]
-            .as_mut()
-            .expect("by_labels only holds live series");
+        (Some(id), self.append_at(id, t, v))
+    }
+
+    /// Appends one sample to the series `id` of this store's [`epoch`](Store::epoch), as
+    /// [`append`](Store::append) does; `None` when that series is gone (dropped by
+    /// retention, or the store was cleared since): append by labels then.
+    pub fn append_id(
+        &mut self,
+        epoch: u64,
+        id: SeriesId,
+        t: i64,
+        v: f64,
+    ) -> Option<Result<(), StoreError>> {
+        if epoch != self.epoch || !matches!(self.series.get(id as usize), Some(Some(_))) {
+            return None;
+        }
+        Some(self.append_at(id, t, v))
+    }
+
+    /// Identifies this store's series ids: a store made or cleared later has another.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    fn append_at(&mut self, id: SeriesId, t: i64, v: f64) -> Result<(), StoreError> {
+        let Some(Some(s)) = self.series.get_mut(id as usize) else {
+            return Err(StoreError::InvalidLabels {
+                labels: format!("series #{id}"),
+                reason: "no such series".into(),
+            });
+        };
+        let labels = &s.labels;
         if let Some(last) = s.head.last().copied().or_else(|| {
             s.chunks.last().map(|c| Point {
                 t: c.max_t(),

@@ -35,7 +35,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::exposition::{Limits, ParseError, parse};
+use crate::exposition::ParseError;
 use crate::store::Store;
 use crate::value::Labels;
 use state::{LoopState, Outcome};
@@ -365,15 +365,15 @@ async fn run_loop(
             r = fetch::fetch(&p.client, &p.url, p.timeout, p.body_limit) => r,
         };
         let result = fetched.and_then(|body| {
-            parse(&body.bytes, body.format, &Limits::default())
-                .map(|page| (page, body.format))
-                .map_err(ScrapeError::Parse)
+            state
+                .parse(&body.bytes, body.format)
+                .map(|parsed| (parsed, body.format))
         });
         let outcome = {
             let mut store = p.store.write().unwrap_or_else(PoisonError::into_inner);
-            let result = result.map(|(page, format)| {
-                crate::record::remember_metadata(&mut store, &page.metadata, format);
-                page
+            let result = result.map(|(parsed, format)| {
+                crate::record::remember_metadata(&mut store, &parsed.metadata, format);
+                parsed
             });
             state.apply(&mut store, t, result, start)
         };
