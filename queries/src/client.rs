@@ -399,44 +399,13 @@ impl PromClient {
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("promdash/", env!("CARGO_PKG_VERSION")));
-        match (&config.client_cert, &config.client_key) {
-            (Some(_), Some(_)) | (None, None) => {}
-            _ => {
-                return Err(QueryError::Config(
-                    "--client-cert and --client-key go together".into(),
-                ));
-            }
-        }
-        if let Some(ca) = &config.ca_cert {
-            let identity = match (&config.client_cert, &config.client_key) {
-                (Some(cert), Some(key)) => Some(crate::tls::read_identity(cert, key)?),
-                _ => None,
-            };
-            // Our own rustls set-up: the file's certificates are the only roots, and a
-            // server presenting exactly one of them is accepted (see `crate::tls`).
-            let roots = crate::tls::read_ca_file(ca)?;
-            let tls = crate::tls::client_config(roots, identity, config.insecure_skip_verify)?;
-            builder = builder.tls_backend_preconfigured(tls);
-        } else {
-            if let (Some(cert), Some(key)) = (&config.client_cert, &config.client_key) {
-                let mut pem = std::fs::read(cert).map_err(|e| {
-                    QueryError::Config(format!("cannot read --client-cert {}: {e}", cert.display()))
-                })?;
-                pem.push(b'\n');
-                pem.extend(std::fs::read(key).map_err(|e| {
-                    QueryError::Config(format!("cannot read --client-key {}: {e}", key.display()))
-                })?);
-                let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                    QueryError::Config(format!(
-                        "--client-cert/--client-key are not a PEM certificate and key: {e}"
-                    ))
-                })?;
-                builder = builder.identity(id);
-            }
-            if config.insecure_skip_verify {
-                builder = builder.tls_danger_accept_invalid_certs(true);
-            }
-        }
+        builder = crate::tls::configure(
+            builder,
+            config.ca_cert.as_deref(),
+            config.client_cert.as_deref(),
+            config.client_key.as_deref(),
+            config.insecure_skip_verify,
+        )?;
         let http = builder.build().map_err(|e| {
             QueryError::Config(format!("cannot set up the HTTP client: {}", chain(&e)))
         })?;
@@ -1068,7 +1037,8 @@ pub fn fmt_secs(s: f64) -> String {
     out
 }
 
-fn basic_auth_header(user: &str, password: &str) -> Result<HeaderValue, QueryError> {
+/// The `Authorization: Basic …` value of `user` and `password`, marked sensitive.
+pub fn basic_auth_header(user: &str, password: &str) -> Result<HeaderValue, QueryError> {
     let raw = format!("{user}:{password}");
     let mut v = HeaderValue::from_str(&format!("Basic {}", base64(raw.as_bytes())))
         .map_err(|_| QueryError::Config("the basic auth user cannot be sent in a header".into()))?;

@@ -71,6 +71,63 @@ pub struct ScrapeConfig {
     pub honor_labels: bool,
     /// More samples in a page fail its scrape; 0 = no limit.
     pub sample_limit: u64,
+    /// How to authenticate to the targets and check their TLS certificates.
+    pub auth: ScrapeAuth,
+}
+
+/// The auth and TLS settings of a `[[scrape]]` table: those of `[connection]` (paths
+/// relative to the file they came from, resolved by the loaders).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScrapeAuth {
+    pub bearer_token_file: Option<PathBuf>,
+    pub basic_auth_user: Option<String>,
+    pub basic_auth_password_file: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub insecure_skip_verify: bool,
+}
+
+impl ScrapeAuth {
+    /// The secret and certificate files it names, with their keys.
+    pub fn files(&self) -> Vec<(&'static str, &Path)> {
+        [
+            ("bearer_token_file", &self.bearer_token_file),
+            ("basic_auth_password_file", &self.basic_auth_password_file),
+            ("ca_cert", &self.ca_cert),
+            ("client_cert", &self.client_cert),
+            ("client_key", &self.client_key),
+        ]
+        .into_iter()
+        .filter_map(|(k, p)| p.as_deref().map(|p| (k, p)))
+        .collect()
+    }
+
+    /// Relative paths are joined to `dir`, as [`Connection::resolve_paths`] does.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        for path in [
+            &mut self.bearer_token_file,
+            &mut self.basic_auth_password_file,
+            &mut self.ca_cert,
+            &mut self.client_cert,
+            &mut self.client_key,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if path.is_relative() {
+                *path = dir.join(&*path);
+            }
+        }
+    }
+}
+
+/// The user's settings file (`config.toml`): a `[connection]` table and `[[scrape]]`
+/// tables, both optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserConfig {
+    pub connection: Option<Connection>,
+    pub scrape: Vec<ScrapeConfig>,
 }
 
 /// A titled group of consecutive panels (a Grafana row).
@@ -579,6 +636,9 @@ pub fn load_dashboard(path: &Path) -> Result<Dashboard, DashboardError> {
                 c.resolve_paths(directory_of(path));
             }
             d.rule_files = resolve_rule_files(&d.rule_files, directory_of(path));
+            for s in &mut d.scrape {
+                s.auth.resolve_paths(directory_of(path));
+            }
             d
         }),
         Err(e) => Err(DashboardError {
@@ -632,14 +692,24 @@ pub fn import_grafana(text: &str, name: &str) -> Result<Dashboard, DashboardErro
 /// Reads the user's settings file (`~/.config/promdash/config.toml`): its optional
 /// `[connection]` table, checked like a dashboard's. A missing file is no error (`None`).
 pub fn load_config(path: &Path) -> Result<Option<Connection>, DashboardError> {
+    load_user_config(path).map(|c| c.connection)
+}
+
+/// Reads the user's settings file, both its `[connection]` and its `[[scrape]]` tables;
+/// relative paths are resolved against the file's directory. A missing file is an empty
+/// configuration.
+pub fn load_user_config(path: &Path) -> Result<UserConfig, DashboardError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_config(&text, &path.display().to_string()).map(|c| {
-            c.map(|mut c| {
-                c.resolve_paths(directory_of(path));
-                c
-            })
+        Ok(text) => parse_user_config(&text, &path.display().to_string()).map(|mut c| {
+            if let Some(conn) = c.connection.as_mut() {
+                conn.resolve_paths(directory_of(path));
+            }
+            for s in &mut c.scrape {
+                s.auth.resolve_paths(directory_of(path));
+            }
+            c
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(UserConfig::default()),
         Err(e) => Err(DashboardError {
             file: path.display().to_string(),
             problems: vec![Problem {
@@ -697,8 +767,15 @@ pub fn load_config_rule_files(path: &Path) -> Result<Vec<String>, DashboardError
     }
 }
 
-/// Parses the user's settings file: nothing but an optional `[connection]` table.
+/// Parses the user's settings file and gives its `[connection]` table (its `[[scrape]]`
+/// tables are checked too).
 pub fn parse_config(text: &str, file_name: &str) -> Result<Option<Connection>, DashboardError> {
+    parse_user_config(text, file_name).map(|c| c.connection)
+}
+
+/// Parses the user's settings file: an optional `[connection]` table and `[[scrape]]`
+/// tables.
+pub fn parse_user_config(text: &str, file_name: &str) -> Result<UserConfig, DashboardError> {
     let mut v = Validator {
         text,
         problems: Vec::new(),
@@ -713,8 +790,14 @@ pub fn parse_config(text: &str, file_name: &str) -> Result<Option<Connection>, D
         }
     };
     let connection = raw.connection.map(|c| v.connection(c));
+    let mut jobs = HashSet::new();
+    let scrape = raw
+        .scrape
+        .into_iter()
+        .filter_map(|s| v.scrape(s, &mut jobs))
+        .collect();
     if v.problems.is_empty() {
-        Ok(connection)
+        Ok(UserConfig { connection, scrape })
     } else {
         Err(v.finish(file_name))
     }
@@ -949,6 +1032,14 @@ struct RawScrape {
     #[serde(default)]
     honor_labels: bool,
     sample_limit: Option<Spanned<i64>>,
+    bearer_token_file: Option<Spanned<PathBuf>>,
+    basic_auth_user: Option<Spanned<String>>,
+    basic_auth_password_file: Option<Spanned<PathBuf>>,
+    ca_cert: Option<Spanned<PathBuf>>,
+    client_cert: Option<Spanned<PathBuf>>,
+    client_key: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    insecure_skip_verify: bool,
 }
 
 #[derive(Deserialize)]
@@ -1030,6 +1121,8 @@ enum RawDefault {
 struct RawConfig {
     connection: Option<Spanned<RawConnection>>,
     rule_files: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    scrape: Vec<Spanned<RawScrape>>,
 }
 
 #[derive(Deserialize)]
@@ -1309,6 +1402,66 @@ impl Validator<'_> {
             },
             None => 0,
         };
+        match (&raw.client_cert, &raw.client_key) {
+            (Some(c), None) => {
+                self.err(
+                    c.span(),
+                    "client_cert without client_key",
+                    "both or neither",
+                );
+                ok = false;
+            }
+            (None, Some(k)) => {
+                self.err(
+                    k.span(),
+                    "client_key without client_cert",
+                    "both or neither",
+                );
+                ok = false;
+            }
+            _ => {}
+        }
+        if let (None, Some(p)) = (&raw.basic_auth_user, &raw.basic_auth_password_file) {
+            self.err(
+                p.span(),
+                "basic_auth_password_file without basic_auth_user",
+                "basic_auth_user = \"...\" as well",
+            );
+            ok = false;
+        }
+        if let (Some(b), Some(_)) = (&raw.bearer_token_file, &raw.basic_auth_user) {
+            self.err(
+                b.span(),
+                "bearer_token_file and basic_auth_user in one [[scrape]] table",
+                "one way to authenticate",
+            );
+            ok = false;
+        }
+        for path in [
+            &raw.bearer_token_file,
+            &raw.basic_auth_password_file,
+            &raw.ca_cert,
+            &raw.client_cert,
+            &raw.client_key,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if path.get_ref().as_os_str().is_empty() {
+                self.err(path.span(), "the file name is empty", "a path to a file");
+                ok = false;
+            }
+        }
+        let file = |p: Option<Spanned<PathBuf>>| p.map(Spanned::into_inner);
+        let auth = ScrapeAuth {
+            bearer_token_file: file(raw.bearer_token_file),
+            basic_auth_user: raw.basic_auth_user.map(Spanned::into_inner),
+            basic_auth_password_file: file(raw.basic_auth_password_file),
+            ca_cert: file(raw.ca_cert),
+            client_cert: file(raw.client_cert),
+            client_key: file(raw.client_key),
+            insecure_skip_verify: raw.insecure_skip_verify,
+        };
         Some(ScrapeConfig {
             job: job?,
             targets,
@@ -1317,6 +1470,7 @@ impl Validator<'_> {
             labels,
             honor_labels: raw.honor_labels,
             sample_limit,
+            auth,
         })
         .filter(|_| ok)
     }
@@ -1967,6 +2121,7 @@ mod tests {
                     labels: [("team".to_owned(), "a".to_owned())].into(),
                     honor_labels: true,
                     sample_limit: 500,
+                    auth: ScrapeAuth::default(),
                 },
                 ScrapeConfig {
                     job: "db".into(),
@@ -1976,6 +2131,7 @@ mod tests {
                     labels: BTreeMap::new(),
                     honor_labels: false,
                     sample_limit: 0,
+                    auth: ScrapeAuth::default(),
                 },
             ]
         );
@@ -2042,6 +2198,102 @@ mod tests {
             load_config(Path::new("/nonexistent/promdash.toml")),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn scrape_tables_take_the_auth_and_tls_settings_of_connection() {
+        let d = parse_dashboard(
+            "[[scrape]]\njob = \"a\"\ntargets = [\"https://h:1\"]\n\
+             basic_auth_user = \"me\"\nbasic_auth_password_file = \"pw\"\n\
+             ca_cert = \"/etc/ca.pem\"\nclient_cert = \"c.pem\"\nclient_key = \"k.pem\"\n\
+             insecure_skip_verify = true\n\
+             [[scrape]]\njob = \"b\"\ntargets = [\"h:2\"]\nbearer_token_file = \"t\"\n",
+            "s.toml",
+        )
+        .expect("valid");
+        let mut a = d.scrape[0].auth.clone();
+        assert_eq!(
+            a,
+            ScrapeAuth {
+                bearer_token_file: None,
+                basic_auth_user: Some("me".into()),
+                basic_auth_password_file: Some("pw".into()),
+                ca_cert: Some("/etc/ca.pem".into()),
+                client_cert: Some("c.pem".into()),
+                client_key: Some("k.pem".into()),
+                insecure_skip_verify: true,
+            }
+        );
+        a.resolve_paths(Path::new("/dash"));
+        assert_eq!(
+            a.files(),
+            [
+                ("basic_auth_password_file", Path::new("/dash/pw")),
+                ("ca_cert", Path::new("/etc/ca.pem")),
+                ("client_cert", Path::new("/dash/c.pem")),
+                ("client_key", Path::new("/dash/k.pem")),
+            ]
+        );
+        assert_eq!(d.scrape[1].auth.bearer_token_file, Some("t".into()));
+        let table = "[[scrape]]\njob = \"a\"\ntargets = [\"h:1\"]\n";
+        for (extra, says) in [
+            (
+                "client_cert = \"c\"\n",
+                "4:15: client_cert without client_key",
+            ),
+            (
+                "client_key = \"k\"\n",
+                "4:14: client_key without client_cert",
+            ),
+            (
+                "basic_auth_password_file = \"p\"\n",
+                "4:28: basic_auth_password_file without basic_auth_user",
+            ),
+            (
+                "bearer_token_file = \"t\"\nbasic_auth_user = \"u\"\n",
+                "4:21: bearer_token_file and basic_auth_user in one [[scrape]] table",
+            ),
+            ("ca_cert = \"\"\n", "4:11: the file name is empty"),
+            ("password = \"x\"\n", "unknown field `password`"),
+        ] {
+            let e = parse_dashboard(&format!("{table}{extra}"), "s.toml").expect_err(extra);
+            assert!(e.to_string().contains(says), "{extra}: {e}");
+        }
+    }
+
+    #[test]
+    fn config_file_scrape_tables() {
+        let text = "[connection]\nurl = \"http://p:9090\"\n\
+                    [[scrape]]\njob = \"node\"\ntargets = [\"127.0.0.1:9100\"]\n\
+                    bearer_token_file = \"tok\"\n";
+        let c = parse_user_config(text, "config.toml").expect("valid");
+        assert_eq!(
+            c.connection.expect("connection").url.as_deref(),
+            Some("http://p:9090")
+        );
+        assert_eq!(c.scrape.len(), 1);
+        assert_eq!(c.scrape[0].job, "node");
+        assert_eq!(c.scrape[0].auth.bearer_token_file, Some("tok".into()));
+        // The connection-only reader accepts the file too, and checks its tables.
+        assert!(parse_config(text, "config.toml").is_ok());
+        let e =
+            parse_config("[[scrape]]\ntargets = [\"h:1\"]\n", "config.toml").expect_err("no job");
+        assert_eq!(
+            e.to_string().lines().next(),
+            Some("config.toml:1:1: [[scrape]] has no job; expected job = \"api\"")
+        );
+        // Relative paths are next to the file.
+        let dir = std::env::temp_dir().join(format!("promdash-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).expect("write");
+        let c = load_user_config(&path).expect("valid");
+        assert_eq!(c.scrape[0].auth.bearer_token_file, Some(dir.join("tok")));
+        assert_eq!(
+            load_user_config(&dir.join("missing.toml")).expect("missing is empty"),
+            UserConfig::default()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

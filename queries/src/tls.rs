@@ -44,6 +44,56 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
+/// Sets up `builder`'s TLS from `--ca-cert`, `--client-cert`/`--client-key` and
+/// `--insecure-skip-verify` (or the same settings of a file): with a CA file, our own
+/// rustls configuration ([`client_config`]: the file's certificates are the only roots,
+/// and a server presenting exactly one of them is accepted); without, the system's roots.
+pub fn configure(
+    mut builder: reqwest::ClientBuilder,
+    ca_cert: Option<&Path>,
+    client_cert: Option<&Path>,
+    client_key: Option<&Path>,
+    insecure_skip_verify: bool,
+) -> Result<reqwest::ClientBuilder, QueryError> {
+    let pair = match (client_cert, client_key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => {
+            return Err(QueryError::Config(
+                "--client-cert and --client-key go together".into(),
+            ));
+        }
+    };
+    if let Some(ca) = ca_cert {
+        let identity = match pair {
+            Some((cert, key)) => Some(read_identity(cert, key)?),
+            None => None,
+        };
+        let roots = read_ca_file(ca)?;
+        let tls = client_config(roots, identity, insecure_skip_verify)?;
+        return Ok(builder.tls_backend_preconfigured(tls));
+    }
+    if let Some((cert, key)) = pair {
+        let mut pem = std::fs::read(cert).map_err(|e| {
+            QueryError::Config(format!("cannot read --client-cert {}: {e}", cert.display()))
+        })?;
+        pem.push(b'\n');
+        pem.extend(std::fs::read(key).map_err(|e| {
+            QueryError::Config(format!("cannot read --client-key {}: {e}", key.display()))
+        })?);
+        let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+            QueryError::Config(format!(
+                "--client-cert/--client-key are not a PEM certificate and key: {e}"
+            ))
+        })?;
+        builder = builder.identity(id);
+    }
+    if insecure_skip_verify {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
+}
+
 /// Reads the certificates of a `--ca-cert` PEM file.
 pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, QueryError> {
     let pem = std::fs::read(path).map_err(|e| {

@@ -249,3 +249,178 @@ fn bad_scrape_settings_are_exit_2_before_the_terminal() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `[[scrape]]` tables in the user's settings file (`config.toml`, placed by
+/// `PROMDASH_CONFIG`) with the auth and TLS settings of `[connection]`: a real
+/// Prometheus serving its own `/metrics` over HTTPS with client certificates and basic
+/// auth (`--web.config.file`) is scraped UP with the right CA, client pair and password,
+/// and DOWN with the server's 401 with a wrong password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrape_tables_in_the_settings_file_with_tls_and_basic_auth() -> anyhow::Result<()> {
+    use promdash_tests::connect::tls::{Pki, TlsPrometheus, TlsSettings};
+    let dir = tempfile::tempdir()?;
+    let pki = Pki::generate()?;
+    let prom = TlsPrometheus::start(TlsSettings {
+        pki: &pki,
+        require_client_cert: true,
+        basic_auth: Some(("scraper", "s3cret-pass")),
+    })
+    .await?;
+    std::fs::write(dir.path().join("good-pw"), "s3cret-pass\n")?;
+    std::fs::write(dir.path().join("bad-pw"), "wrong-pass\n")?;
+    let target = format!("{}/metrics", prom.url());
+    let tls = format!(
+        "ca_cert = \"{}\"\nclient_cert = \"{}\"\nclient_key = \"{}\"\n",
+        pki.path("ca.pem").display(),
+        pki.path("client.pem").display(),
+        pki.path("client-key.pem").display()
+    );
+    // Password files relative to the settings file.
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[scrape]]\njob = \"secure\"\ntargets = [\"{target}\"]\ninterval = \"1s\"\n\
+             basic_auth_user = \"scraper\"\nbasic_auth_password_file = \"good-pw\"\n{tls}\
+             [[scrape]]\njob = \"wrong\"\ntargets = [\"{target}\"]\ninterval = \"1s\"\n\
+             basic_auth_user = \"scraper\"\nbasic_auth_password_file = \"bad-pw\"\n{tls}"
+        ),
+    )?;
+    let dashboard = dir.path().join("d.toml");
+    std::fs::write(
+        &dashboard,
+        "title = \"Protected\"\nrefresh = \"1s\"\n\
+         [[panels]]\ntitle = \"Total requests\"\nkind = \"table\"\n\
+         query = 'count(prometheus_build_info{job=\"secure\"})'\nwidth = 12\n",
+    )?;
+    let args = [
+        "--dashboard".to_owned(),
+        dashboard.display().to_string(),
+        "--log-file".to_owned(),
+        dir.path().join("promdash.log").display().to_string(),
+    ];
+    let config_env = config.display().to_string();
+    let tmux = Tmux::start(
+        "scrape-tls",
+        (160, 40),
+        &promdash_binary()?,
+        &args,
+        &[("PROMDASH_CONFIG", config_env.as_str())],
+    )?;
+    let limit = Duration::from_secs(30);
+    let screen = tmux
+        .wait_for("a sample scraped over TLS with basic auth", limit, |s| {
+            shown_total(s) == Some(1.0)
+        })
+        .await
+        .with_context(|| format!("Prometheus log:\n{}", prom.log()))?;
+    assert!(screen.contains("EMBEDDED"), "{screen}");
+    tmux.keys(&["t"])?;
+    let s = tmux
+        .wait_for("one target UP, the other DOWN with 401", limit, |s| {
+            s.contains(&format!("UP      {target}"))
+                && s.contains(&format!("DOWN    {target}"))
+                && s.contains("401")
+        })
+        .await?;
+    assert!(s.contains("job=\"secure\""), "{s}");
+    assert!(s.contains("job=\"wrong\""), "{s}");
+    assert!(
+        !s.contains("s3cret-pass") && !s.contains("wrong-pass"),
+        "{s}"
+    );
+    tmux.keys(&["t"])?;
+    tmux.keys(&["q"])?;
+    tmux.wait_for("exit", limit, |s| !s.contains("EMBEDDED"))
+        .await?;
+    Ok(())
+}
+
+/// With `--url`, a dashboard's `[[scrape]]` tables are not scraped: the dashboard shows
+/// that server, and says so in the status bar (and on stderr).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrape_tables_are_ignored_with_url_and_the_status_bar_says_so() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let prom = promdash_tests::Prometheus::start::<&str>(&[]).await?;
+    let dashboard = dir.path().join("tables.toml");
+    std::fs::write(
+        &dashboard,
+        "title = \"Tables\"\nrefresh = \"1s\"\n\
+         [[panels]]\ntitle = \"Total requests\"\nkind = \"table\"\nquery = \"vector(7)\"\nwidth = 12\n\
+         [[scrape]]\njob = \"svc\"\ntargets = [\"127.0.0.1:1\"]\n",
+    )?;
+    let args = [
+        "--url".to_owned(),
+        prom.url(),
+        "--dashboard".to_owned(),
+        dashboard.display().to_string(),
+        "--log-file".to_owned(),
+        dir.path().join("promdash.log").display().to_string(),
+    ];
+    let tmux = Tmux::start("scrape-url", (240, 30), &promdash_binary()?, &args, &[])?;
+    let limit = Duration::from_secs(30);
+    let s = tmux
+        .wait_for("the server's answer and the note", limit, |s| {
+            shown_total(s) == Some(7.0) && s.contains("[[scrape]] tables of")
+        })
+        .await?;
+    assert!(!s.contains("EMBEDDED"), "{s}");
+    assert!(s.contains("are ignored"), "{s}");
+    tmux.keys(&["q"])?;
+    tmux.wait_for("exit", limit, |s| !s.contains("Tables"))
+        .await?;
+    Ok(())
+}
+
+/// A dashboard's `[[scrape]]` table may name secret or certificate files only with
+/// `--allow-dashboard-secrets` (as its `[connection]`); a job defined both in the
+/// dashboard and in the settings file is an error naming both; both exit 2 before the
+/// terminal.
+#[test]
+fn scrape_table_secrets_and_clashes_are_exit_2_before_the_terminal() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let secret = dir.path().join("token");
+    std::fs::write(&secret, "t0ken")?;
+    let dashboard = dir.path().join("secret.toml");
+    std::fs::write(
+        &dashboard,
+        format!(
+            "[[scrape]]\njob = \"a\"\ntargets = [\"127.0.0.1:1\"]\nbearer_token_file = \"{}\"\n",
+            secret.display()
+        ),
+    )?;
+    let out = Command::new(promdash_binary()?)
+        .arg("--dashboard")
+        .arg(&dashboard)
+        .env("PROMDASH_CONFIG", dir.path().join("none.toml"))
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--allow-dashboard-secrets"), "{err}");
+    assert!(err.contains("bearer_token_file"), "{err}");
+    assert!(!err.contains("t0ken"), "{err}");
+
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[[scrape]]\njob = \"a\"\ntargets = [\"127.0.0.1:2\"]\n",
+    )?;
+    let plain = dir.path().join("plain.toml");
+    std::fs::write(
+        &plain,
+        "[[scrape]]\njob = \"a\"\ntargets = [\"127.0.0.1:1\"]\n",
+    )?;
+    let out = Command::new(promdash_binary()?)
+        .arg("--dashboard")
+        .arg(&plain)
+        .env("PROMDASH_CONFIG", &config)
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("job \"a\" is also defined in"), "{err}");
+    assert!(
+        err.contains("plain.toml") && err.contains("config.toml"),
+        "{err}"
+    );
+    Ok(())
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Args;
 use promdash_queries::client::{BasicAuth, ClientConfig, Secret};
-use promdash_queries::dashboard::{Connection, load_config};
+use promdash_queries::dashboard::{Connection, ScrapeAuth, load_config};
 
 /// Server URL used when nothing else names one.
 pub const DEFAULT_URL: &str = "http://localhost:9090";
@@ -432,7 +432,7 @@ pub fn same_server(a: &str, b: &str) -> bool {
 }
 
 /// A URL without any `user:pass@`, for notes.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match reqwest::Url::parse(url.trim()) {
         Ok(mut u) => {
             let _ = u.set_username("");
@@ -492,6 +492,91 @@ pub fn user_config_path() -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))?;
     Some(base.join("promdash").join("config.toml"))
+}
+
+/// Where a `[[scrape]]` table comes from: a dashboard (which may come from anyone) or
+/// the user's own settings file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScrapeOrigin {
+    Dashboard,
+    UserConfig,
+}
+
+/// The HTTP client and the request headers for the targets of a `[[scrape]]` table: its
+/// basic auth or bearer token (read from their files now) and its TLS files and flag,
+/// with [`ConnectionArgs::client_config_with_env`]'s rules for what comes from a
+/// dashboard: secret and certificate files only with `allow_dashboard_secrets`, never
+/// `insecure_skip_verify` (ignored, with a note). Also returns notes to show (the files
+/// a dashboard reads, secret files readable by others). Errors name the job and file.
+pub fn scrape_client(
+    job: &str,
+    auth: &ScrapeAuth,
+    origin: ScrapeOrigin,
+    allow_dashboard_secrets: bool,
+) -> Result<(reqwest::Client, reqwest::header::HeaderMap, Vec<String>), String> {
+    let mut notes = Vec::new();
+    let dashboard = origin == ScrapeOrigin::Dashboard;
+    for (key, path) in auth.files() {
+        if !dashboard {
+            continue;
+        }
+        if !allow_dashboard_secrets {
+            return Err(format!(
+                "[[scrape]] job {job:?}: {key} names the file {}: a dashboard may only read \
+                 secret or certificate files when you pass --allow-dashboard-secrets (or put \
+                 the table in your settings file instead)",
+                path.display()
+            ));
+        }
+        notes.push(format!(
+            "the dashboard's [[scrape]] job {job:?} reads {key} {} (--allow-dashboard-secrets)",
+            path.display()
+        ));
+    }
+    let insecure = auth.insecure_skip_verify && !dashboard;
+    if auth.insecure_skip_verify && dashboard {
+        notes.push(format!(
+            "the dashboard's [[scrape]] job {job:?} sets insecure_skip_verify, which is ignored: \
+             a dashboard cannot lower TLS verification"
+        ));
+    }
+    let in_job = |e: String| format!("[[scrape]] job {job:?}: {e}");
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(path) = &auth.bearer_token_file {
+        let token = read_secret(path, "bearer token").map_err(in_job)?;
+        let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| in_job("the bearer token has characters a header cannot carry".into()))?;
+        v.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+        notes.extend(readable_by_others(path, "bearer token"));
+    }
+    if let Some(user) = &auth.basic_auth_user {
+        let password = match &auth.basic_auth_password_file {
+            Some(path) => {
+                notes.extend(readable_by_others(path, "basic auth password"));
+                read_secret(path, "basic auth password").map_err(in_job)?
+            }
+            None => String::new(),
+        };
+        let v = promdash_queries::client::basic_auth_header(user, &password)
+            .map_err(|e| in_job(e.to_string()))?;
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
+    if let Some(key) = &auth.client_key {
+        notes.extend(readable_by_others(key, "client key"));
+    }
+    let builder = promdash_queries::tls::configure(
+        promdash_queries::tls::http_client_builder(),
+        auth.ca_cert.as_deref(),
+        auth.client_cert.as_deref(),
+        auth.client_key.as_deref(),
+        insecure,
+    )
+    .map_err(|e| in_job(e.to_string()))?;
+    let client = builder
+        .build()
+        .map_err(|e| in_job(format!("cannot build the HTTP client: {e}")))?;
+    Ok((client, headers, notes))
 }
 
 /// A size in bytes: `67108864`, `64MiB`, `64M`, `500KiB`, `1GiB` (powers of 1024).

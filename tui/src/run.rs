@@ -55,17 +55,63 @@ pub struct Settings {
     pub scrape_hint: Option<Duration>,
 }
 
-/// `--scrape` and the dashboard's `[[scrape]]` tables: the embedded engine's jobs,
-/// retention and options; `None` with neither (or with a subcommand or `--data`).
+/// `--scrape` and the `[[scrape]]` tables of the dashboard and of the user's settings
+/// file: the embedded engine's jobs, retention and options; `None` with none of them (or
+/// with a subcommand or `--data`), and `None` with a note saying so when there are only
+/// tables and `--url` (or `PROMDASH_URL`) names a server: that server is shown then.
 fn live_settings(
     cli: &Cli,
     dashboard: &promdash_queries::Dashboard,
-) -> Result<Option<crate::embedded::Live>, String> {
-    if (cli.scrape.is_empty() && dashboard.scrape.is_empty())
-        || cli.command.is_some()
-        || cli.data.is_some()
-    {
-        return Ok(None);
+) -> Result<(Option<crate::embedded::Live>, Vec<String>), String> {
+    if cli.command.is_some() || cli.data.is_some() {
+        return Ok((None, Vec::new()));
+    }
+    let file = cli
+        .dashboard
+        .as_ref()
+        .map_or_else(|| "the dashboard".to_owned(), |p| p.display().to_string());
+    let config_path = crate::connection::user_config_path();
+    let user_tables = match &config_path {
+        Some(path) => {
+            promdash_queries::dashboard::load_user_config(path)
+                .map_err(|e| e.to_string())?
+                .scrape
+        }
+        None => Vec::new(),
+    };
+    let config_name = config_path
+        .as_ref()
+        .map_or_else(|| "config.toml".to_owned(), |p| p.display().to_string());
+    use crate::connection::ScrapeOrigin;
+    let tables: Vec<(
+        &promdash_queries::dashboard::ScrapeConfig,
+        ScrapeOrigin,
+        &str,
+    )> = dashboard
+        .scrape
+        .iter()
+        .map(|t| (t, ScrapeOrigin::Dashboard, file.as_str()))
+        .chain(
+            user_tables
+                .iter()
+                .map(|t| (t, ScrapeOrigin::UserConfig, config_name.as_str())),
+        )
+        .collect();
+    if cli.scrape.is_empty() {
+        if tables.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        if let Some(url) = &cli.connection.url {
+            let mut files: Vec<&str> = tables.iter().map(|(_, _, f)| *f).collect();
+            files.dedup();
+            let note = format!(
+                "the [[scrape]] tables of {} are ignored: --url (or PROMDASH_URL) names the \
+                 server to show ({}); leave it out to scrape them",
+                files.join(" and "),
+                crate::connection::redact(url)
+            );
+            return Ok((None, vec![note]));
+        }
     }
     let interval = cli
         .scrape_interval()?
@@ -75,34 +121,53 @@ fn live_settings(
             .unwrap_or(crate::embedded::DEFAULT_RETENTION),
     )?;
     let mut jobs = Vec::new();
+    let mut notes = Vec::new();
     if !cli.scrape.is_empty() {
         jobs.push(crate::embedded::cli_job(&cli.scrape, interval)?);
     }
-    let file = cli
-        .dashboard
-        .as_ref()
-        .map_or_else(|| "the dashboard".to_owned(), |p| p.display().to_string());
-    for table in &dashboard.scrape {
+    let mut names: Vec<(&str, &str)> = Vec::new();
+    for (table, origin, from) in tables {
         if !cli.scrape.is_empty() && table.job == crate::embedded::CLI_JOB {
             return Err(format!(
-                "{file}: [[scrape]] job {:?} is the job of the --scrape targets; name it \
+                "{from}: [[scrape]] job {:?} is the job of the --scrape targets; name it \
                  something else",
                 table.job
             ));
         }
-        jobs.push(
-            crate::embedded::dashboard_job(table, interval).map_err(|e| format!("{file}: {e}"))?,
-        );
+        if let Some((_, first)) = names.iter().find(|(j, _)| *j == table.job) {
+            return Err(format!(
+                "{from}: [[scrape]] job {:?} is also defined in {first}; give one of them \
+                 another name",
+                table.job
+            ));
+        }
+        names.push((&table.job, from));
+        let mut job =
+            crate::embedded::dashboard_job(table, interval).map_err(|e| format!("{from}: {e}"))?;
+        let (client, headers, table_notes) = crate::connection::scrape_client(
+            &table.job,
+            &table.auth,
+            origin,
+            cli.connection.allow_dashboard_secrets,
+        )
+        .map_err(|e| format!("{from}: {e}"))?;
+        job.client = client;
+        job.headers = headers;
+        notes.extend(table_notes);
+        jobs.push(job);
     }
-    Ok(Some(crate::embedded::Live {
-        jobs,
-        retention,
-        compat: cli.promql_compat,
-        auto_dashboard: cli.dashboard.is_none(),
-        vars: cli.vars.clone(),
-        rules: None,
-        alertmanager: None,
-    }))
+    Ok((
+        Some(crate::embedded::Live {
+            jobs,
+            retention,
+            compat: cli.promql_compat,
+            auto_dashboard: cli.dashboard.is_none(),
+            vars: cli.vars.clone(),
+            rules: None,
+            alertmanager: None,
+        }),
+        notes,
+    ))
 }
 
 /// Reads the dashboard and credentials; every error here is the user's to fix (exit 2).
@@ -218,7 +283,15 @@ pub fn main(cli: Cli) -> ExitCode {
     };
     // Targets to scrape into the embedded engine: checked before the terminal too.
     let mut live = match live_settings(&cli, &settings.dashboard) {
-        Ok(l) => l,
+        Ok((l, notes)) => {
+            for note in notes {
+                // Before the terminal is taken (visible after quitting) and in the status
+                // bar with the connection's notes.
+                eprintln!("promdash: {}", promdash_queries::text::escape_lines(&note));
+                settings.connection_notes.push(note);
+            }
+            l
+        }
         Err(e) => {
             eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));
             return ExitCode::from(2);

@@ -4,7 +4,9 @@
 use std::io::Read as _;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
+use reqwest::header::{
+    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, USER_AGENT,
+};
 
 use super::ScrapeError;
 use crate::exposition::Format;
@@ -27,7 +29,19 @@ pub async fn fetch(
     timeout: Duration,
     body_limit: usize,
 ) -> Result<Body, ScrapeError> {
-    match tokio::time::timeout(timeout, fetch_inner(client, url, timeout, body_limit)).await {
+    fetch_with(client, url, &HeaderMap::new(), timeout, body_limit).await
+}
+
+/// [`fetch`] with extra request headers (the job's `Authorization`).
+pub async fn fetch_with(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &HeaderMap,
+    timeout: Duration,
+    body_limit: usize,
+) -> Result<Body, ScrapeError> {
+    let inner = fetch_inner(client, url, headers, timeout, body_limit);
+    match tokio::time::timeout(timeout, inner).await {
         Ok(r) => r,
         Err(_) => Err(ScrapeError::Timeout(timeout)),
     }
@@ -36,11 +50,13 @@ pub async fn fetch(
 async fn fetch_inner(
     client: &reqwest::Client,
     url: &str,
+    headers: &HeaderMap,
     timeout: Duration,
     body_limit: usize,
 ) -> Result<Body, ScrapeError> {
     let mut resp = client
         .get(url)
+        .headers(headers.clone())
         .header(ACCEPT, ACCEPT_HEADER)
         .header(ACCEPT_ENCODING, "gzip")
         .header(USER_AGENT, concat!("promdash/", env!("CARGO_PKG_VERSION")))
@@ -65,7 +81,19 @@ async fn fetch_inner(
         .get(CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-    let mut raw = Vec::new();
+    // The whole body in one allocation when its length is announced (within the limit).
+    let announced = resp
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let cap = if body_limit > 0 {
+        announced.min(body_limit)
+    } else {
+        announced.min(64 << 20)
+    };
+    let mut raw = Vec::with_capacity(cap);
     while let Some(chunk) = resp
         .chunk()
         .await

@@ -21,7 +21,7 @@
 //!   enforces it every 30 s.
 //!
 //! HTTP clients are the caller's (built with `promdash_queries::tls::http_client_builder`,
-//! with whatever auth and TLS the job needs).
+//! with whatever TLS the job needs); its `Authorization` comes in [`ScrapeJob::headers`].
 
 pub mod fetch;
 pub mod state;
@@ -62,8 +62,10 @@ pub struct ScrapeJob {
     pub sample_limit: usize,
     /// A larger body (after decompression) fails the scrape; 0 = no limit.
     pub body_limit: usize,
-    /// Built by the caller with the job's auth and TLS.
+    /// Built by the caller with the job's TLS.
     pub client: reqwest::Client,
+    /// Sent with every scrape request: the job's `Authorization` (marked sensitive).
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl ScrapeJob {
@@ -80,6 +82,7 @@ impl ScrapeJob {
             sample_limit: 0,
             body_limit: 64 << 20,
             client,
+            headers: reqwest::header::HeaderMap::new(),
         }
     }
 }
@@ -301,6 +304,7 @@ fn spawn_loop(store: &Arc<RwLock<Store>>, job: &ScrapeJob, arg: &str) -> Loop {
         let params = LoopParams {
             store: store.clone(),
             client: job.client.clone(),
+            headers: job.headers.clone(),
             hash: target::target_hash(&labels, &url),
             url,
             interval,
@@ -320,6 +324,7 @@ fn spawn_loop(store: &Arc<RwLock<Store>>, job: &ScrapeJob, arg: &str) -> Loop {
 struct LoopParams {
     store: Arc<RwLock<Store>>,
     client: reqwest::Client,
+    headers: reqwest::header::HeaderMap,
     url: String,
     hash: u64,
     interval: Duration,
@@ -362,7 +367,7 @@ async fn run_loop(
         }
         let fetched = tokio::select! {
             _ = &mut stop => return state,
-            r = fetch::fetch(&p.client, &p.url, p.timeout, p.body_limit) => r,
+            r = fetch::fetch_with(&p.client, &p.url, &p.headers, p.timeout, p.body_limit) => r,
         };
         let result = fetched.and_then(|body| {
             state
