@@ -695,7 +695,10 @@ async fn flapping_under_keep_firing_for_stays_firing_on_both() -> anyhow::Result
     exporter.set("flap", 0.0);
     let deadline = Instant::now() + LIMIT;
     let (mut prom_resolved, mut ours_resolved) = (None, None);
-    while prom_resolved.is_none() || ours_resolved.is_none() {
+    let (p, o) = loop {
+        if let (Some(p), Some(o)) = (prom_resolved, ours_resolved) {
+            break (p, o);
+        }
         ensure!(
             Instant::now() < deadline,
             "not resolved on both within {LIMIT:?}"
@@ -713,8 +716,7 @@ async fn flapping_under_keep_firing_for_stays_firing_on_both() -> anyhow::Result
             ours_resolved = Some(Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (p, o) = (prom_resolved.unwrap(), ours_resolved.unwrap());
+    };
     let apart = if p > o { p - o } else { o - p };
     ensure!(
         apart <= Duration::from_millis(INTERVAL_MS as u64 * 2),
