@@ -543,6 +543,10 @@ pub async fn with_terminal_and<S: MetricsSource>(
         tracing::error!("panic: {info}");
         previous(info);
     }));
+    // Listen for signals before the terminal is taken: a SIGINT, SIGQUIT or SIGTSTP that
+    // came between entering the alternate screen and listening got its default action
+    // (killed or stopped with the terminal still raw and on the alternate screen).
+    let signals = Signals::new();
     let terminal = ratatui::try_init().and_then(|t| {
         // A fixed viewport, resized on Resize events: the full-screen one asks the terminal
         // for its size (opening /dev/tty) before every frame.
@@ -564,7 +568,15 @@ pub async fn with_terminal_and<S: MetricsSource>(
         }
     };
     let on_a_terminal = std::io::stdout().is_terminal();
-    let result = event_loop(&mut terminal, &mut state, source, on_fault, sidecar).await;
+    let result = event_loop(
+        &mut terminal,
+        &mut state,
+        source,
+        on_fault,
+        sidecar,
+        signals,
+    )
+    .await;
     // Drawing fails once the terminal is gone: that is a hangup too.
     let result = match result {
         Err(e) if on_a_terminal && !e.is::<Hangup>() && !std::io::stdout().is_terminal() => {
@@ -615,19 +627,19 @@ fn export_files(
 }
 
 /// The event loop: messages in, `update`, effects out, draw when something changed.
-pub async fn event_loop<S: MetricsSource>(
+async fn event_loop<S: MetricsSource>(
     terminal: &mut Screen,
     state: &mut State,
     source: Arc<S>,
     mut on_fault: impl FnMut(bool),
     sidecar: Option<Sidecar>,
+    mut signals: Signals,
 ) -> anyhow::Result<()> {
     let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = mpsc::unbounded_channel();
     let fetcher = Fetcher::new(source, tx.clone());
     let mut side_effects = sidecar.map(|start| start(tx.clone()));
     let hangup = Arc::new(Notify::new());
     crate::input::spawn(tx, Arc::clone(&hangup));
-    let mut signals = Signals::new();
     // Retry jitter from the per-process random keys of the standard library's hasher.
     state.seed_jitter(std::hash::BuildHasher::hash_one(
         &std::collections::hash_map::RandomState::new(),
