@@ -158,6 +158,21 @@ impl Area {
     }
 }
 
+/// Appends a rectangle's geometry: ` x=".." y=".." width=".." height=".."` (a negative
+/// size drawn as empty).
+fn put_box(out: &mut String, a: Area) {
+    for (name, v) in [
+        (" x=\"", a.x),
+        ("\" y=\"", a.y),
+        ("\" width=\"", a.w.max(0.0)),
+        ("\" height=\"", a.h.max(0.0)),
+    ] {
+        out.push_str(name);
+        put_num(out, v);
+    }
+    out.push('"');
+}
+
 /// Appends `v` with at most two decimals and no trailing zeros (as [`num`], without
 /// allocating: path data is most of a picture's text).
 pub fn put_num(out: &mut String, v: f64) {
@@ -359,15 +374,9 @@ impl Doc {
     fn rect(&mut self, a: Area, fill: &str, look: Look<'_>) {
         match &mut self.sink {
             Sink::Svg(out) => {
-                out.push_str("<rect x=\"");
-                put_num(out, a.x);
-                out.push_str("\" y=\"");
-                put_num(out, a.y);
-                out.push_str("\" width=\"");
-                put_num(out, a.w.max(0.0));
-                out.push_str("\" height=\"");
-                put_num(out, a.h.max(0.0));
-                let _ = write!(out, "\" fill=\"{fill}\"");
+                out.push_str("<rect");
+                put_box(out, a);
+                let _ = write!(out, " fill=\"{fill}\"");
                 if let Some(o) = look.fill_opacity {
                     out.push_str(" fill-opacity=\"");
                     put_num(out, o);
@@ -569,15 +578,9 @@ impl Doc {
         let id = self.clip;
         match &mut self.sink {
             Sink::Svg(out) => {
-                let _ = write!(out, "<clipPath id=\"c{id}\"><rect x=\"");
-                put_num(out, a.x);
-                out.push_str("\" y=\"");
-                put_num(out, a.y);
-                out.push_str("\" width=\"");
-                put_num(out, a.w.max(0.0));
-                out.push_str("\" height=\"");
-                put_num(out, a.h.max(0.0));
-                let _ = writeln!(out, "\"/></clipPath>\n<g clip-path=\"url(#c{id})\">");
+                let _ = write!(out, "<clipPath id=\"c{id}\"><rect");
+                put_box(out, a);
+                let _ = writeln!(out, "/></clipPath>\n<g clip-path=\"url(#c{id})\">");
             }
             Sink::Png(c) => c.clip(a),
         }
