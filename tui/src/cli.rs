@@ -214,6 +214,9 @@ impl Cli {
             if given("log_file") {
                 cli.log_file.clone_from(&o.log_file);
             }
+            if given("rules") {
+                cli.rules.extend(o.rules.iter().cloned());
+            }
         }
         cli.dashboard_flags = DASHBOARD_ONLY
             .iter()
@@ -393,6 +396,10 @@ pub struct DashboardOptions {
     /// Log file.
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+
+    /// Prometheus rule file (a path or a glob) evaluated while the demo runs (repeatable).
+    #[arg(long = "rules", value_name = "FILE|GLOB")]
+    pub rules: Vec<String>,
 }
 
 /// A size in bytes: a plain number, or with a unit (`kB`, `MB`, `GB` powers of 1000;

@@ -16,7 +16,7 @@ use tokio::process::{Child, Command};
 
 use crate::app::State;
 use crate::cli::DemoArgs;
-use crate::run::{Settings, with_terminal};
+use crate::run::{Settings, with_terminal_and};
 
 /// How the service behaves normally in the demo: 20 ms ± 10 ms, 1% errors.
 pub const NORMAL: Faults = Faults {
@@ -172,12 +172,22 @@ impl Prometheus {
     }
 }
 
+/// The rule files and Alertmanagers of `promdash demo --rules … [--alertmanager …]`.
+#[derive(Default)]
+pub struct DemoRules {
+    /// Evaluated on the embedded engine (recorded series go into its store), or, with
+    /// `--prometheus`, against the demo's Prometheus.
+    pub rules: Option<crate::rules::Setup>,
+    pub alertmanager: Option<crate::alertmanager::DashboardAm>,
+}
+
 /// Runs the demo until the dashboard is closed.
 pub async fn run(
     mut settings: Settings,
     args: DemoArgs,
     compat: Option<crate::headless::promqltest::CompatArg>,
     vars: Vec<(String, String)>,
+    rules: DemoRules,
 ) -> anyhow::Result<()> {
     let bin = if args.prometheus {
         Some(find_prometheus(args.prometheus_bin.as_deref())?)
@@ -245,7 +255,35 @@ pub async fn run(
             let mut state = State::new(settings.dashboard, opts);
             state.memory_budget = settings.memory_budget;
             state.export_dir = settings.export_dir;
-            let result = with_terminal(state, Arc::new(client), on_fault).await;
+            let client = Arc::new(client);
+            let hooks: Vec<crate::rules::Notifier> = rules
+                .alertmanager
+                .as_ref()
+                .map(crate::alertmanager::DashboardAm::hook)
+                .into_iter()
+                .collect();
+            // The rules against the demo's Prometheus, as against any server.
+            let sidecar = rules.rules.map(|setup| {
+                let source = Arc::clone(&client);
+                let (rules_state, sidecar) = setup.start(
+                    true,
+                    move || {
+                        Box::new(crate::rules::RemoteBackend {
+                            source,
+                            handle: tokio::runtime::Handle::current(),
+                        })
+                    },
+                    hooks,
+                    None,
+                );
+                state.rules = rules_state;
+                sidecar
+            });
+            let sidecar = match rules.alertmanager {
+                Some(am) => Some(am.install(&mut state, sidecar)),
+                None => sidecar,
+            };
+            let result = with_terminal_and(state, client, on_fault, sidecar).await;
             prometheus.stop().await;
             result
         }
@@ -263,8 +301,8 @@ pub async fn run(
                 compat,
                 auto_dashboard: false,
                 vars,
-                rules: None,
-                alertmanager: None,
+                rules: rules.rules,
+                alertmanager: rules.alertmanager,
             };
             crate::embedded::run_live(settings, live, on_fault).await
         }

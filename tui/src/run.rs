@@ -298,29 +298,37 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     // Rule files: read and checked before the terminal too.
-    let replaying = recording.is_some() || cli.command.is_some();
-    if replaying && !cli.rules.is_empty() {
-        eprintln!("promdash: --rules is not available with --data or demo yet");
-        return ExitCode::from(2);
-    }
     let mut rules = match crate::rules::setup(&cli, &settings.dashboard) {
-        Ok(r) if !replaying => r,
-        Ok(_) => None,
+        Ok(r) => r,
         Err(e) => {
             eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));
             return ExitCode::from(2);
         }
     };
-    if let Some(l) = live.as_mut() {
-        l.rules = rules.take();
-        // On the embedded engine there is no server page to link alerts to.
-        l.alertmanager = match cli.alertmanager.dashboard(None, &cli.external_labels) {
+    // A recording's alerts are history (see crate::rules::Setup::replay): none is sent.
+    if recording.is_some() && cli.alertmanager.enabled() {
+        eprintln!(
+            "promdash: --alertmanager is not used with --data: the alerts of a recording \
+             are history and are not sent; leave it out"
+        );
+        return ExitCode::from(2);
+    }
+    // On the embedded engine (--scrape, the demo) there is no server page to link alerts
+    // to.
+    let mut embedded_am = if live.is_some() || matches!(cli.command, Some(Command::Demo(_))) {
+        match cli.alertmanager.dashboard(None, &cli.external_labels) {
             Ok(am) => am,
             Err(e) => {
                 eprintln!("promdash: {}", promdash_queries::text::escape_lines(&e));
                 return ExitCode::from(2);
             }
-        };
+        }
+    } else {
+        None
+    };
+    if let Some(l) = live.as_mut() {
+        l.rules = rules.take();
+        l.alertmanager = embedded_am.take();
     }
     // Checked after the settings, whose mistakes are more useful to hear about first.
     if let Some(Command::Demo(args)) = &cli.command
@@ -377,6 +385,10 @@ pub fn main(cli: Cli) -> ExitCode {
             args.clone(),
             cli.promql_compat,
             cli.vars.clone(),
+            crate::demo::DemoRules {
+                rules,
+                alertmanager: embedded_am,
+            },
         )),
         (None, None) if live.is_some() => {
             let Some(live) = live else {
@@ -413,6 +425,18 @@ pub fn main(cli: Cli) -> ExitCode {
                     promdash_queries::text::escape_lines(&e.to_string())
                 );
                 return ExitCode::from(2);
+            }
+            if let Some(setup) = rules {
+                // On the recording's clock, before the first frame (see Setup::replay).
+                let ms = |t: f64| (t * 1000.0).round() as i64;
+                let evaluations = setup.replay(
+                    Arc::clone(r.source.store()),
+                    crate::embedded::engine(cli.promql_compat),
+                    ms(r.start),
+                    ms(r.end),
+                    &mut state,
+                );
+                tracing::info!(evaluations, "rules evaluated over the recording");
             }
             runtime.block_on(async move { with_terminal(state, Arc::new(r.source), |_| {}).await })
         }

@@ -32,10 +32,16 @@ pub(crate) fn segment(state: &State, inst: &AlertInstance) -> (String, Style) {
     match inst.state {
         AlertState::Firing => {
             let since = inst.firing_since.unwrap_or(state.now);
+            // A rule file's alert over a recording fired on the recording's clock.
+            let now = if state.replay.is_some() && since <= state.latest() {
+                state.latest()
+            } else {
+                state.now
+            };
             let text = format!(
                 " FIRING {} {value} for {}{stale} ",
                 inst.rule,
-                short_duration(state.now - since)
+                short_duration(now - since)
             );
             let style = match inst.severity {
                 Severity::Critical => Style::new().bg(Color::Red).fg(Color::White),
@@ -72,7 +78,8 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
         .alerts
         .instances()
         .chain(from_rules.iter().filter(|i| {
-            i.state != AlertState::Resolved || i.resolved_at.is_some_and(|t| state.now - t <= keep)
+            i.state != AlertState::Resolved
+                || i.resolved_at.is_some_and(|t| state.latest() - t <= keep)
         }))
         .collect();
     let firing_any = all.iter().any(|i| i.state == AlertState::Firing && loud(i));
