@@ -240,3 +240,273 @@ fn without_an_alertmanager_silences_stay_local() {
         "a local silence, as before"
     );
 }
+
+/// Posts an alert named `name` (labels `extra` too) that ends in an hour.
+async fn post_alert(url: &str, name: &str, extra: &[(&str, &str)]) {
+    let client = AlertmanagerClient::new(ClientConfig::new(url)).expect("client");
+    let now = now_ms();
+    let mut labels: std::collections::BTreeMap<String, String> =
+        [("alertname".to_owned(), name.to_owned())].into();
+    for (k, v) in extra {
+        labels.insert((*k).to_owned(), (*v).to_owned());
+    }
+    client
+        .post_alerts(&[PostableAlert {
+            labels,
+            annotations: Default::default(),
+            starts_at: format_ms(now),
+            ends_at: format_ms(now + 3_600_000),
+            generator_url: String::new(),
+        }])
+        .await
+        .expect("alert posted");
+}
+
+/// Active silences of one Alertmanager with this comment, by `amtool`.
+fn silences_with(am: &Alertmanager, comment: &str, expired: bool) -> Vec<String> {
+    let mut args = vec!["silence", "query", "-o", "json"];
+    if expired {
+        args.push("--expired");
+    }
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_str(&am.amtool(&args).expect("amtool")).expect("json");
+    listed
+        .iter()
+        .filter(|s| s["comment"] == comment)
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Creates a silence of the selected alert from the dialog with `comment`; the note.
+async fn silence_selected(
+    state: &mut State,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    handle: &mut dyn FnMut(&Effect),
+    comment: &str,
+) -> (String, bool) {
+    state.explore.am.note = None;
+    assert_eq!(key(state, KeyCode::Char('s')), []);
+    typed(state, comment);
+    let effects = key(state, KeyCode::Enter);
+    let [Effect::Alertmanager(req)] = effects.as_slice() else {
+        panic!("one Alertmanager request expected: {effects:?}");
+    };
+    handle(&Effect::Alertmanager(req.clone()));
+    until(state, rx, "the silence's outcome", |s| {
+        s.explore
+            .am
+            .note
+            .as_ref()
+            .is_some_and(|(t, _, _)| !t.ends_with('…'))
+    })
+    .await;
+    let (text, failed, _) = state.explore.am.note.clone().expect("note");
+    (text, failed)
+}
+
+/// Expires the only active silence listed (`S`, `x`); the note.
+async fn expire_listed(
+    state: &mut State,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    handle: &mut dyn FnMut(&Effect),
+) -> (String, bool) {
+    state.explore.am.note = None;
+    for e in key(state, KeyCode::Char('S')) {
+        handle(&e);
+    }
+    let effects = key(state, KeyCode::Char('x'));
+    let [Effect::Alertmanager(req)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    handle(&Effect::Alertmanager(req.clone()));
+    until(state, rx, "the expiry's outcome", |s| {
+        s.explore
+            .am
+            .note
+            .as_ref()
+            .is_some_and(|(t, _, _)| !t.ends_with('…'))
+    })
+    .await;
+    key(state, KeyCode::Esc);
+    let (text, failed, _) = state.explore.am.note.clone().expect("note");
+    (text, failed)
+}
+
+/// Two Alertmanager 0.25 processes: the panel shows the alerts of both, one per
+/// fingerprint, and names the one that does not answer; a silence made in promdash goes to
+/// each (listed once), and a failure in one is reported naming it; expiring likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_alertmanagers_share_the_panel_and_get_every_silence() {
+    let a = Alertmanager::start().await.expect("alertmanager a starts");
+    let mut b = Alertmanager::start().await.expect("alertmanager b starts");
+    let rule = default_dashboard().alerts[0].name.clone();
+    // The dashboard rule's alert in both (one fingerprint), and one only in b.
+    post_alert(&a.url(), &rule, &[]).await;
+    post_alert(&b.url(), &rule, &[]).await;
+    post_alert(&b.url(), "OnlyInB", &[("team", "b")]).await;
+
+    let mut state = State::new(
+        default_dashboard(),
+        Options {
+            url: "http://127.0.0.1:9".into(),
+            refresh: Duration::from_secs(5),
+            range: Duration::from_secs(900),
+            bell: false,
+            demo: false,
+            utc_offset: 0,
+        },
+    );
+    update(&mut state, Msg::Resize(120, 40));
+    update(&mut state, Msg::Tick(now_ms() as f64 / 1000.0));
+    state.explore.am.enabled = true;
+    state.explore.am.url = format!("{}, {}", a.url(), b.url());
+    let args = AlertmanagerArgs {
+        urls: vec![a.url(), b.url()],
+        ..AlertmanagerArgs::default()
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut handle = sidecar(None, args.clients().expect("clients"), None)(tx);
+    until(
+        &mut state,
+        &mut rx,
+        "the alerts of both",
+        |s| matches!(&s.explore.am.alerts, Some(Ok(a)) if a.len() == 2),
+    )
+    .await;
+    let names: Vec<String> = match &state.explore.am.alerts {
+        Some(Ok(list)) => list.iter().map(|a| a.labels["alertname"].clone()).collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(names, [rule.clone(), "OnlyInB".to_owned()]);
+    key(&mut state, KeyCode::Char('a'));
+    let text = screen(&state);
+    assert!(text.contains("OnlyInB"), "{text}");
+    assert!(!text.contains("unreachable"), "{text}");
+
+    // A silence goes to both; listed once.
+    let (note, failed) = silence_selected(&mut state, &mut rx, &mut handle, "both up").await;
+    assert!(!failed, "{note}");
+    let (in_a, in_b) = (
+        silences_with(&a, "both up", false),
+        silences_with(&b, "both up", false),
+    );
+    assert_eq!((in_a.len(), in_b.len()), (1, 1), "{note}");
+    assert_eq!(
+        note,
+        format!(
+            "silence created: {} in {}, {} in {}",
+            in_a[0],
+            a.url(),
+            in_b[0],
+            b.url()
+        )
+    );
+    until(&mut state, &mut rx, "the silence listed once", |s| {
+        s.explore.am.active_silences().len() == 1
+            && matches!(&s.explore.am.alerts, Some(Ok(a)) if a.iter().any(|a| a.is_silenced()))
+    })
+    .await;
+
+    // b goes down: the panel names it and still shows a's alerts.
+    b.stop().await.expect("b stops");
+    for e in key(&mut state, KeyCode::Char('S')) {
+        handle(&e);
+    }
+    key(&mut state, KeyCode::Esc);
+    until(&mut state, &mut rx, "b unreachable", |s| {
+        s.explore.am.unreachable.len() == 1
+    })
+    .await;
+    assert!(
+        state.explore.am.unreachable[0].starts_with(&format!("{}: ", b.url())),
+        "{:?}",
+        state.explore.am.unreachable
+    );
+    assert!(matches!(&state.explore.am.alerts, Some(Ok(a)) if a.len() == 1));
+    let text = screen(&state);
+    assert!(
+        text.contains(&format!("unreachable: {}", b.url())),
+        "{text}"
+    );
+
+    // Expiring: done in a, b's failure named.
+    let (note, failed) = expire_listed(&mut state, &mut rx, &mut handle).await;
+    assert!(failed, "{note}");
+    assert!(
+        note.starts_with(&format!(
+            "silence {} expired: 1 expired in {}; NOT in {}: ",
+            in_a[0],
+            a.url(),
+            b.url()
+        )),
+        "{note}"
+    );
+    assert_eq!(silences_with(&a, "both up", true), in_a);
+    // A new silence while b is down: made in a, b's failure named.
+    let (note, failed) = silence_selected(&mut state, &mut rx, &mut handle, "b down").await;
+    assert!(failed, "{note}");
+    let made = silences_with(&a, "b down", false);
+    assert_eq!(made.len(), 1);
+    assert!(
+        note.starts_with(&format!(
+            "silence created: {} in {}; NOT in {}: ",
+            made[0],
+            a.url(),
+            b.url()
+        )),
+        "{note}"
+    );
+
+    // b is back with its copy of the first silence still active: listed, and expiring it
+    // now expires it there (a has no active copy left, and the second silence only in a).
+    b.restart(true).await.expect("b restarts");
+    for e in key(&mut state, KeyCode::Char('S')) {
+        handle(&e);
+    }
+    key(&mut state, KeyCode::Esc);
+    until(&mut state, &mut rx, "b back with its silence", |s| {
+        s.explore.am.unreachable.is_empty() && s.explore.am.active_silences().len() == 2
+    })
+    .await;
+    // Soonest ending first: both end in 1 h; select the first one made.
+    let first = state
+        .explore
+        .am
+        .active_silences()
+        .iter()
+        .position(|s| s.comment == "both up")
+        .expect("listed");
+    for e in key(&mut state, KeyCode::Char('S')) {
+        handle(&e);
+    }
+    for _ in 0..first {
+        key(&mut state, KeyCode::Down);
+    }
+    let effects = key(&mut state, KeyCode::Char('x'));
+    let [Effect::Alertmanager(req)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    state.explore.am.note = None;
+    handle(&Effect::Alertmanager(req.clone()));
+    until(&mut state, &mut rx, "the second expiry", |s| {
+        s.explore
+            .am
+            .note
+            .as_ref()
+            .is_some_and(|(t, _, _)| !t.ends_with('…'))
+    })
+    .await;
+    let (note, failed, _) = state.explore.am.note.clone().expect("note");
+    assert!(!failed, "{note}");
+    assert_eq!(
+        note,
+        format!(
+            "silence {} expired: 0 expired in {}, 1 expired in {}",
+            in_b[0],
+            a.url(),
+            b.url()
+        )
+    );
+    assert_eq!(silences_with(&b, "both up", true), in_b);
+    assert!(silences_with(&b, "both up", false).is_empty());
+}

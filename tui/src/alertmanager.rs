@@ -255,24 +255,41 @@ pub const POLL_EVERY: Duration = Duration::from_secs(10);
 /// A request to the Alertmanagers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AmRequest {
-    /// Read the first Alertmanager's alerts and silences again (and the send counters).
+    /// Read every Alertmanager's alerts and silences again (and the send counters).
     Refresh,
-    /// Create this silence in the first Alertmanager.
+    /// Create this silence in every Alertmanager.
     Create(PostableSilence),
-    /// Expire this silence there.
-    Expire(String),
+    /// Expire this silence (as listed) in every Alertmanager that has it: the one with its
+    /// id, or an active one with the same matchers, end, author and comment (the copy
+    /// promdash made there).
+    Expire(Box<GettableSilence>),
 }
+
+/// One Alertmanager's answer to a poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmPoll {
+    /// Its URL, without credentials.
+    pub url: String,
+    pub alerts: Result<Vec<GettableAlert>, String>,
+    pub silences: Result<Vec<GettableSilence>, String>,
+}
+
+/// Each Alertmanager's URL and what it answered, in `--alertmanager` order.
+pub type PerAm<T> = Vec<(String, Result<T, String>)>;
 
 /// What came back.
 #[derive(Debug, Clone)]
 pub enum AmAnswer {
+    /// Every Alertmanager's alerts and silences.
     Status {
-        alerts: Result<Vec<GettableAlert>, String>,
-        silences: Result<Vec<GettableSilence>, String>,
+        polls: Vec<AmPoll>,
         stats: NotifierStats,
     },
-    Created(Result<String, String>),
-    Expired(String, Result<(), String>),
+    /// The new silence's id in each Alertmanager, or why not.
+    Created(PerAm<String>),
+    /// The silence (its id as listed) and, for each Alertmanager, how many copies were
+    /// expired there, or why not.
+    Expired(String, PerAm<usize>),
 }
 
 /// The fields of the silence dialog, in Tab order.
@@ -293,10 +310,19 @@ pub struct SilenceDialog {
 pub struct AmState {
     /// At least one `--alertmanager`: the silence keys make real silences.
     pub enabled: bool,
-    /// The first Alertmanager's URL (silences go there), without credentials.
+    /// The Alertmanagers' URLs (silences go to each), without credentials, joined by ", ".
     pub url: String,
+    /// The alerts of every Alertmanager that answered, one per fingerprint (the first
+    /// Alertmanager's copy); an error when none answered.
     pub alerts: Option<Result<Vec<GettableAlert>, String>>,
+    /// The silences of every Alertmanager that answered, the copies promdash made of one
+    /// silence in several Alertmanagers once (see [`same_silence`]); an error when none
+    /// answered.
     pub silences: Option<Result<Vec<GettableSilence>, String>>,
+    /// With several Alertmanagers: those whose last poll failed, `URL: why`.
+    pub unreachable: Vec<String>,
+    /// Each Alertmanager's last answer.
+    pub polls: Vec<AmPoll>,
     pub stats: NotifierStats,
     pub dialog: Option<SilenceDialog>,
     /// The list of active silences (`S`), and the one selected.
@@ -442,10 +468,10 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
                 am.selected = (am.selected + 1).min(n.saturating_sub(1));
             }
             KeyCode::Char('x') | KeyCode::Delete => {
-                let id = am.active_silences().get(am.selected).map(|s| s.id.clone());
-                if let Some(id) = id {
-                    am.note = Some((format!("expiring silence {id}…"), false, now));
-                    return Some(vec![Effect::Alertmanager(AmRequest::Expire(id))]);
+                let chosen = am.active_silences().get(am.selected).map(|s| (*s).clone());
+                if let Some(s) = chosen {
+                    am.note = Some((format!("expiring silence {}…", s.id), false, now));
+                    return Some(vec![Effect::Alertmanager(AmRequest::Expire(Box::new(s)))]);
                 }
             }
             KeyCode::Char('r') => return Some(vec![Effect::Alertmanager(AmRequest::Refresh)]),
@@ -488,38 +514,185 @@ pub fn on_answer(state: &mut State, a: AmAnswer) {
     let now = state.now;
     let am = &mut state.explore.am;
     match a {
-        AmAnswer::Status {
-            alerts,
-            silences,
-            stats,
-        } => {
+        AmAnswer::Status { polls, stats } => {
             // Polled every few seconds: redraw only when something changed.
-            let (alerts, silences) = (Some(alerts), Some(silences));
-            if am.alerts == alerts && am.silences == silences && am.stats == stats {
+            if am.alerts.is_some() && am.polls == polls && am.stats == stats {
                 return;
             }
-            am.alerts = alerts;
-            am.silences = silences;
+            let (alerts, silences, unreachable) = merge(&polls);
+            am.alerts = Some(alerts);
+            am.silences = Some(silences);
+            am.unreachable = unreachable;
+            am.polls = polls;
             am.stats = stats;
             let n = am.active_silences().len();
             am.selected = am.selected.min(n.saturating_sub(1));
         }
-        AmAnswer::Created(Ok(id)) => am.note = Some((format!("silence {id} created"), false, now)),
-        AmAnswer::Created(Err(e)) => {
-            am.note = Some((format!("silence not created: {e}"), true, now));
+        AmAnswer::Created(results) => {
+            let (text, failed) = outcome(&results, |id| id.clone(), "silence not created");
+            let text = match results.as_slice() {
+                [(_, Ok(id))] => format!("silence {id} created"),
+                _ if results.iter().any(|(_, r)| r.is_ok()) => format!("silence created: {text}"),
+                _ => text,
+            };
+            am.note = Some((text, failed, now));
         }
-        AmAnswer::Expired(id, Ok(())) => {
-            am.note = Some((format!("silence {id} expired"), false, now));
-        }
-        AmAnswer::Expired(id, Err(e)) => {
-            am.note = Some((format!("silence {id} not expired: {e}"), true, now));
+        AmAnswer::Expired(id, results) => {
+            // An Alertmanager without the silence (down when it was made) is no failure.
+            let (text, failed) = outcome(
+                &results,
+                |n| format!("{n} expired"),
+                &format!("silence {id} not expired"),
+            );
+            let text = match results.as_slice() {
+                [(_, Ok(0))] => format!("silence {id} not expired: it is no longer active"),
+                [(_, Ok(_))] => format!("silence {id} expired"),
+                _ if results.iter().any(|(_, r)| r.is_ok()) => {
+                    format!("silence {id} expired: {text}")
+                }
+                _ => text,
+            };
+            am.note = Some((text, failed, now));
         }
     }
     state.dirty = true;
 }
 
-/// Carries out [`Effect::Alertmanager`] and keeps the alerts view's copy of the first
-/// Alertmanager fresh (every [`POLL_EVERY`], and after each change); starts the notifier's
+/// The note for one request sent to every Alertmanager, and whether any failed: with one
+/// Alertmanager `{failed}: why`; with several, what each did (`URL ok`) and, after
+/// `NOT in`, each that failed and why.
+fn outcome<T>(results: &PerAm<T>, ok: impl Fn(&T) -> String, failed: &str) -> (String, bool) {
+    let bad: Vec<String> = results
+        .iter()
+        .filter_map(|(url, r)| r.as_ref().err().map(|e| format!("{url}: {e}")))
+        .collect();
+    for b in &bad {
+        tracing::warn!("{failed} in {b}");
+    }
+    if let [(_, Err(e))] = results.as_slice() {
+        return (format!("{failed}: {e}"), true);
+    }
+    let good: Vec<String> = results
+        .iter()
+        .filter_map(|(url, r)| r.as_ref().ok().map(|v| format!("{} in {url}", ok(v))))
+        .collect();
+    let text = match (good.is_empty(), bad.is_empty()) {
+        (_, true) => good.join(", "),
+        (true, false) => format!("{failed}: {}", bad.join("; ")),
+        (false, false) => format!("{}; NOT in {}", good.join(", "), bad.join("; ")),
+    };
+    (text, !bad.is_empty())
+}
+
+/// Whether two silences are one: the same id (Alertmanagers in a cluster share them), or
+/// active copies with the same matchers, end, author and comment (promdash made one in
+/// each Alertmanager).
+pub fn same_silence(a: &GettableSilence, b: &GettableSilence) -> bool {
+    a.id == b.id
+        || (a.matchers == b.matchers
+            && a.ends_at == b.ends_at
+            && a.created_by == b.created_by
+            && a.comment == b.comment)
+}
+
+/// Every Alertmanager's answers as one: alerts by fingerprint, silences by
+/// [`same_silence`] (the first Alertmanager's copy of each), and the Alertmanagers that did
+/// not answer (`URL: why`, only with several). An error when none answered.
+#[allow(clippy::type_complexity)]
+pub fn merge(
+    polls: &[AmPoll],
+) -> (
+    Result<Vec<GettableAlert>, String>,
+    Result<Vec<GettableSilence>, String>,
+    Vec<String>,
+) {
+    if let [one] = polls {
+        return (one.alerts.clone(), one.silences.clone(), Vec::new());
+    }
+    let mut alerts: Vec<GettableAlert> = Vec::new();
+    let mut silences: Vec<GettableSilence> = Vec::new();
+    let mut unreachable = Vec::new();
+    let (mut alert_errors, mut silence_errors) = (Vec::new(), Vec::new());
+    for p in polls {
+        match &p.alerts {
+            Ok(list) => {
+                for a in list {
+                    if !alerts.iter().any(|x| x.fingerprint == a.fingerprint) {
+                        alerts.push(a.clone());
+                    }
+                }
+            }
+            Err(e) => alert_errors.push(format!("{}: {e}", p.url)),
+        }
+        match &p.silences {
+            Ok(list) => {
+                for s in list {
+                    // An expired copy in one does not hide the active one in another.
+                    let twin = |x: &GettableSilence| x.status == s.status && same_silence(x, s);
+                    if !silences.iter().any(twin) {
+                        silences.push(s.clone());
+                    }
+                }
+            }
+            Err(e) => silence_errors.push(format!("{}: {e}", p.url)),
+        }
+        if let Some(e) = p.alerts.as_ref().err().or(p.silences.as_ref().err()) {
+            unreachable.push(format!("{}: {e}", p.url));
+        }
+    }
+    let answered = |errors: &Vec<String>| errors.len() < polls.len();
+    let alerts = if answered(&alert_errors) {
+        Ok(alerts)
+    } else {
+        Err(alert_errors.join("; "))
+    };
+    let silences = if answered(&silence_errors) {
+        Ok(silences)
+    } else {
+        Err(silence_errors.join("; "))
+    };
+    (alerts, silences, unreachable)
+}
+
+/// Runs `f` against every Alertmanager at once: each one's URL and answer, in the order
+/// given.
+async fn each<T, F, Fut>(clients: &[AlertmanagerClient], f: F) -> PerAm<T>
+where
+    T: Send + 'static,
+    F: Fn(AlertmanagerClient) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>> + Send + 'static,
+{
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|c| (c.url().to_owned(), tokio::spawn(f(c.clone()))))
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for (url, task) in tasks {
+        let answer = task
+            .await
+            .unwrap_or_else(|e| Err(format!("the request did not finish: {e}")));
+        out.push((url, answer));
+    }
+    out
+}
+
+/// Expires in one Alertmanager every active silence that is `s` (see [`same_silence`]);
+/// how many.
+async fn expire_in(client: AlertmanagerClient, s: &GettableSilence) -> Result<usize, String> {
+    let list = client.silences().await.map_err(|e| e.to_string())?;
+    let mut n = 0;
+    for x in list.iter().filter(|x| x.is_active() && same_silence(x, s)) {
+        client
+            .expire_silence(&x.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Carries out [`Effect::Alertmanager`] in every Alertmanager and keeps the alerts view's
+/// copy of them fresh (every [`POLL_EVERY`], and after each change); starts the notifier's
 /// sending task. Other effects go to `inner`.
 pub fn sidecar(
     notifier: Option<Notifier>,
@@ -532,23 +705,31 @@ pub fn sidecar(
             // Ends with the runtime when the dashboard exits.
             drop(n.spawn());
         }
-        let first = clients.first().cloned();
+        let clients: Arc<[AlertmanagerClient]> = clients.into();
         let poke = Arc::new(tokio::sync::Notify::new());
-        if let Some(client) = first.clone() {
+        if !clients.is_empty() {
             let (tx, poke, notifier) = (tx.clone(), poke.clone(), notifier.clone());
+            let clients = Arc::clone(&clients);
             tokio::spawn(async move {
                 loop {
-                    let alerts = client
-                        .alerts(&AlertQuery::default())
-                        .await
-                        .map_err(|e| e.to_string());
-                    let silences = client.silences().await.map_err(|e| e.to_string());
+                    let polls = each(&clients, |client| async move {
+                        let alerts = client
+                            .alerts(&AlertQuery::default())
+                            .await
+                            .map_err(|e| e.to_string());
+                        let silences = client.silences().await.map_err(|e| e.to_string());
+                        Ok(AmPoll {
+                            url: client.url().to_owned(),
+                            alerts,
+                            silences,
+                        })
+                    })
+                    .await
+                    .into_iter()
+                    .filter_map(|(_, p)| p.ok())
+                    .collect();
                     let stats = notifier.as_ref().map(Notifier::stats).unwrap_or_default();
-                    let answer = AmAnswer::Status {
-                        alerts,
-                        silences,
-                        stats,
-                    };
+                    let answer = AmAnswer::Status { polls, stats };
                     if tx.send(Msg::Alertmanager(Box::new(answer))).is_err() {
                         return;
                     }
@@ -563,21 +744,37 @@ pub fn sidecar(
                 }
                 return;
             };
-            let Some(client) = first.clone() else {
+            if clients.is_empty() {
                 return;
-            };
+            }
             let (tx, poke, req) = (tx.clone(), poke.clone(), req.clone());
+            let clients = Arc::clone(&clients);
             tokio::spawn(async move {
-                let answer = match req {
-                    AmRequest::Refresh => None,
-                    AmRequest::Create(s) => Some(AmAnswer::Created(
-                        client.create_silence(&s).await.map_err(|e| e.to_string()),
-                    )),
-                    AmRequest::Expire(id) => {
-                        let r = client.expire_silence(&id).await.map_err(|e| e.to_string());
-                        Some(AmAnswer::Expired(id, r))
-                    }
-                };
+                let answer =
+                    match req {
+                        AmRequest::Refresh => None,
+                        AmRequest::Create(s) => {
+                            let s = Arc::new(s);
+                            Some(AmAnswer::Created(
+                                each(&clients, |client| {
+                                    let s = Arc::clone(&s);
+                                    async move {
+                                        client.create_silence(&s).await.map_err(|e| e.to_string())
+                                    }
+                                })
+                                .await,
+                            ))
+                        }
+                        AmRequest::Expire(s) => {
+                            let s: Arc<GettableSilence> = Arc::from(s);
+                            let results = each(&clients, |client| {
+                                let s = Arc::clone(&s);
+                                async move { expire_in(client, &s).await }
+                            })
+                            .await;
+                            Some(AmAnswer::Expired(s.id.clone(), results))
+                        }
+                    };
                 if let Some(a) = answer {
                     let _ = tx.send(Msg::Alertmanager(Box::new(a)));
                 }
@@ -628,9 +825,10 @@ impl DashboardAm {
         state.explore.am.enabled = true;
         state.explore.am.url = self
             .clients
-            .first()
-            .map(|c| c.url().to_owned())
-            .unwrap_or_default();
+            .iter()
+            .map(AlertmanagerClient::url)
+            .collect::<Vec<_>>()
+            .join(", ");
         sidecar(Some(self.notifier), self.clients, inner)
     }
 }
@@ -697,8 +895,11 @@ mod tests {
             },
         );
         let status = || AmAnswer::Status {
-            alerts: Ok(Vec::new()),
-            silences: Err("down".into()),
+            polls: vec![AmPoll {
+                url: "http://am".into(),
+                alerts: Ok(Vec::new()),
+                silences: Err("down".into()),
+            }],
             stats: NotifierStats::default(),
         };
         state.dirty = false;
@@ -714,8 +915,11 @@ mod tests {
         on_answer(
             &mut state,
             AmAnswer::Status {
-                alerts: Ok(Vec::new()),
-                silences: Err("down".into()),
+                polls: vec![AmPoll {
+                    url: "http://am".into(),
+                    alerts: Ok(Vec::new()),
+                    silences: Err("down".into()),
+                }],
                 stats,
             },
         );

@@ -99,6 +99,24 @@ pub fn render_panel(buf: &mut Buffer, area: Rect, state: &State) {
         ),
     };
     y += 1;
+    // With several Alertmanagers: the ones that did not answer, the rest shown below.
+    for u in &am.unreachable {
+        if y >= inner.bottom() {
+            return;
+        }
+        put(
+            buf,
+            inner.x,
+            y,
+            right,
+            &format!("unreachable: {u}"),
+            Style::new().fg(Color::LightRed),
+        );
+        y += 1;
+    }
+    if y >= inner.bottom() {
+        return;
+    }
     let alerts = match &am.alerts {
         None => {
             put(
