@@ -51,6 +51,9 @@ pub struct Dashboard {
     /// dashboard runs; relative ones are taken from the dashboard's directory by
     /// [`load_dashboard`].
     pub rule_files: Vec<String>,
+    /// Grafana's repeated panels and rows (from an imported dashboard): made into copies
+    /// per variable value when the dashboard runs; empty for TOML files.
+    pub repeats: Vec<crate::grafana::repeat::Repeat>,
 }
 
 /// One `[[scrape]]` table: a scrape job of the embedded engine, as a Prometheus
@@ -1258,6 +1261,7 @@ impl Validator<'_> {
             rows: Vec::new(),
             scrape,
             rule_files,
+            repeats: Vec::new(),
         }
     }
 

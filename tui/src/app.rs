@@ -473,15 +473,24 @@ impl State {
         self.dashboard
             .panels
             .iter()
-            .map(|p| Slot {
+            .enumerate()
+            .map(|(i, p)| Slot {
                 width: p.width,
                 tall: matches!(
                     p.kind,
                     PanelKind::Graph | PanelKind::Table | PanelKind::Heatmap
                 ),
                 height: p.height,
+                newline: self.vars.newline(i),
             })
             .collect()
+    }
+
+    /// The panels were made again (a repeat's values changed): what was kept per panel
+    /// index no longer applies.
+    pub(crate) fn panels_rebuilt(&mut self) {
+        self.held.clear();
+        *self.layout_memo.borrow_mut() = None;
     }
 
     /// Where the rows' title bars are (`None`: scrolled away, or no rows, or full screen).

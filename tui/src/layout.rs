@@ -14,6 +14,9 @@ pub struct Slot {
     pub tall: bool,
     /// Preferred height in rows, from the dashboard file.
     pub height: Option<u16>,
+    /// Starts a new line even if it would fit beside the panel before it (the copies of
+    /// a repeated panel, and what follows them).
+    pub newline: bool,
 }
 
 /// Smallest height that still shows the title and one line of content.
@@ -25,7 +28,7 @@ pub fn rows(slots: &[Slot]) -> Vec<Vec<usize>> {
     let mut used = 12u8;
     for (i, s) in slots.iter().enumerate() {
         let w = s.width.clamp(1, 12);
-        if used + w > 12 {
+        if used + w > 12 || (s.newline && used > 0) {
             rows.push(Vec::new());
             used = 0;
         }
@@ -208,7 +211,7 @@ pub fn rows_grid(
             }
             Item::Panel(_, slot) => {
                 let w = slot.width.clamp(1, 12);
-                if used + w > 12 {
+                if used + w > 12 || (slot.newline && used > 0) {
                     lines.push((Vec::new(), 0));
                     used = 0;
                 }
@@ -292,6 +295,7 @@ mod tests {
             width: w,
             tall: false,
             height: None,
+            newline: false,
         }
     }
     fn graph(w: u8) -> Slot {
@@ -299,6 +303,7 @@ mod tests {
             width: w,
             tall: true,
             height: None,
+            newline: false,
         }
     }
 
@@ -338,6 +343,7 @@ mod tests {
                     width: w,
                     tall: true,
                     height: Some(h),
+                    newline: false,
                 },
             )
         };
@@ -376,5 +382,29 @@ mod tests {
         assert_eq!(l.headers[2], Some(Rect::new(0, 1, 120, 1)));
         assert_eq!(l.panels[0], None);
         assert!(l.above);
+    }
+
+    #[test]
+    fn a_newline_starts_a_line_in_both_layouts() {
+        let nl = |w| Slot {
+            newline: true,
+            ..stat(w)
+        };
+        // Repeated copies: a 4-wide panel, then three copies starting a line, then one
+        // after them starting the next.
+        let slots = [stat(4), nl(4), stat(4), stat(4), nl(4)];
+        assert_eq!(rows(&slots), vec![vec![0], vec![1, 2, 3], vec![4]]);
+        // A newline at the start of a line changes nothing.
+        assert_eq!(rows(&[nl(6), stat(6)]), vec![vec![0, 1]]);
+        let items: Vec<Item> = slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Item::Panel(i, *s))
+            .collect();
+        let l = rows_grid(Rect::new(0, 0, 120, 40), &items, 5, 0, 0);
+        let ys: Vec<u16> = l.panels.iter().map(|r| r.expect("shown").y).collect();
+        assert_eq!(ys, [0, 4, 4, 4, 8]);
+        let xs: Vec<u16> = l.panels.iter().map(|r| r.expect("shown").x).collect();
+        assert_eq!(xs, [0, 0, 40, 80, 0]);
     }
 }

@@ -8,8 +8,11 @@
 
 use std::time::Duration;
 
-use promdash_queries::dashboard::{Dashboard, Variable, VariableSource};
+use std::collections::HashMap;
+
+use promdash_queries::dashboard::{Dashboard, Panel, Variable, VariableSource};
 use promdash_queries::error::QueryError;
+use promdash_queries::grafana::repeat::{self, Origin, Repeat, Scope};
 use promdash_queries::step::range_step;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
@@ -60,6 +63,24 @@ pub struct Variables {
     /// embedded engine's own: the server is not asked.
     pub scrape_fixed: bool,
     pub picker: Option<Picker>,
+    /// Grafana's repeated panels and rows, when the dashboard has any.
+    pub repeats: Option<Box<Repeats>>,
+}
+
+/// A dashboard with repeated panels or rows: the dashboard as imported, and where each
+/// panel and row shown now comes from. The copies are made again ([`make_repeats`]) when
+/// the values of a variable they repeat by change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repeats {
+    /// The dashboard as imported (each repeated panel once, expressions as written).
+    base: Dashboard,
+    repeats: Vec<Repeat>,
+    /// Per repeat: the values the copies shown were made for (`None`: not made yet).
+    made_for: Option<Vec<Vec<String>>>,
+    /// Per panel shown (before any panel the prompt added): where it comes from.
+    pub origins: Vec<Origin>,
+    /// Per row shown: the row as imported and the variable its copy fixes.
+    pub row_origins: Vec<(usize, Scope)>,
 }
 
 impl Variables {
@@ -89,6 +110,65 @@ impl Variables {
             scrape_interval: dashboard.scrape_interval,
             scrape_fixed: false,
             picker: None,
+            repeats: (!dashboard.repeats.is_empty()).then(|| {
+                Box::new(Repeats {
+                    base: dashboard.clone(),
+                    repeats: dashboard.repeats.clone(),
+                    made_for: None,
+                    origins: (0..dashboard.panels.len())
+                        .map(|panel| Origin {
+                            panel,
+                            scope: Vec::new(),
+                            newline: false,
+                        })
+                        .collect(),
+                    row_origins: (0..dashboard.rows.len()).map(|r| (r, Vec::new())).collect(),
+                })
+            }),
+        }
+    }
+
+    /// Panel `i` starts a new line of the layout (a repeated panel's copies).
+    pub fn newline(&self, i: usize) -> bool {
+        self.repeats
+            .as_ref()
+            .and_then(|r| r.origins.get(i))
+            .is_some_and(|o| o.newline)
+    }
+
+    /// The variables fixed in panel `i` (a copy of a repeated panel or row).
+    pub fn scope(&self, i: usize) -> &[(String, String)] {
+        self.repeats
+            .as_ref()
+            .and_then(|r| r.origins.get(i))
+            .map_or(&[], |o| o.scope.as_slice())
+    }
+
+    /// The values a panel repeated by `name` is copied for: the selected ones, every
+    /// value for "All" (never the custom all value), the first before anything is chosen;
+    /// none before the values are known.
+    pub fn repeat_values(&self, name: &str) -> Vec<String> {
+        let Some(v) = self.vars.iter().find(|v| v.def.name == name) else {
+            return Vec::new();
+        };
+        let opts = v.options.as_deref().unwrap_or(&[]);
+        if v.selected.iter().any(|s| s == ALL) {
+            opts.to_vec()
+        } else if v.selected.is_empty() {
+            opts.first().cloned().into_iter().collect()
+        } else {
+            v.selected.clone()
+        }
+    }
+
+    /// What `$name` stands for in a copy that fixes it to `value` (Grafana's scopedVars):
+    /// that one value, escaped as one selected value of the variable would be.
+    pub fn scoped_binding(&self, name: &str, value: &str) -> Binding {
+        match self.vars.iter().find(|v| v.def.name == name) {
+            Some(v) if v.def.grafana && !v.def.multi && !v.def.all => {
+                Binding::Single(value.to_owned())
+            }
+            _ => Binding::Values(vec![value.to_owned()]),
         }
     }
 
@@ -817,7 +897,7 @@ pub fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> St
 /// Rewrites every dashboard panel's expressions from their templates with the current
 /// variables and intervals. Returns the panels whose expressions changed.
 pub fn apply(state: &mut State) -> Vec<usize> {
-    let mut changed = Vec::new();
+    let mut changed = make_repeats(state);
     // The layout only when some panel has a variable (most dashboards have none).
     let mut rects = None;
     let n = state.vars.templates.len().min(state.dashboard.panels.len());
@@ -836,7 +916,11 @@ pub fn apply(state: &mut State) -> Vec<usize> {
         let scrape = state.vars.scrape_interval;
         let range = state.range;
         let vars = &state.vars;
+        let scope = vars.scope(i);
         let lookup = |name: &str| -> Option<Binding> {
+            if let Some((_, value)) = scope.iter().find(|(n, _)| n == name) {
+                return Some(vars.scoped_binding(name, value));
+            }
             match builtin(name, window.step, scrape, range) {
                 Some(b) => Some(b),
                 None => vars
@@ -858,12 +942,178 @@ pub fn apply(state: &mut State) -> Vec<usize> {
                 any = true;
             }
         }
-        if any {
+        if any && !changed.contains(&i) {
             changed.push(i);
         }
     }
     apply_alerts(state);
     changed
+}
+
+/// `text` with the variables of `scope` replaced by their values (a copy's title,
+/// legends and text); other references stay for [`Variables::title`].
+fn scoped_text(text: &str, scope: &[(String, String)]) -> String {
+    if scope.is_empty() || !text.contains(['$', '[']) {
+        return text.to_owned();
+    }
+    expand(text, &|name| {
+        scope
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| Binding::Text(v.clone()))
+    })
+    .0
+}
+
+/// A new copy of a panel: its title, legends and text say which value it is for.
+fn scoped_panel(mut p: Panel, scope: &[(String, String)]) -> Panel {
+    if scope.is_empty() {
+        return p;
+    }
+    p.title = scoped_text(&p.title, scope);
+    if let Some(t) = &p.text {
+        p.text = Some(scoped_text(t, scope));
+    }
+    for q in &mut p.queries {
+        if let Some(l) = &q.legend {
+            q.legend = Some(scoped_text(l, scope));
+        }
+    }
+    p
+}
+
+/// Makes the copies of repeated panels and rows again when the values of a variable
+/// they repeat by changed (Grafana's `processRepeats`). A copy that stays (same panel,
+/// same values) keeps its data; the row copies keep being folded or not; panels the
+/// prompt added stay at the end. Returns the new copies (to be fetched).
+pub fn make_repeats(state: &mut State) -> Vec<usize> {
+    let Some(mut r) = state.vars.repeats.take() else {
+        return Vec::new();
+    };
+    let now: Vec<Vec<String>> = r
+        .repeats
+        .iter()
+        .map(|x| state.vars.repeat_values(&x.var))
+        .collect();
+    if r.made_for.as_ref() == Some(&now) {
+        state.vars.repeats = Some(r);
+        return Vec::new();
+    }
+    let exp = repeat::expand(&r.base, &r.repeats, &|name| {
+        r.repeats
+            .iter()
+            .position(|x| x.var == name)
+            .map(|k| now[k].clone())
+            .unwrap_or_default()
+    });
+    let old_n = r.origins.len().min(state.dashboard.panels.len());
+    let extra_panels = state.dashboard.panels.split_off(old_n);
+    let extra_states = state.panels.split_off(old_n.min(state.panels.len()));
+    let extra_templates = state
+        .vars
+        .templates
+        .split_off(old_n.min(state.vars.templates.len()));
+    let old_panels = std::mem::take(&mut state.dashboard.panels);
+    let old_states = std::mem::take(&mut state.panels);
+    let mut old: HashMap<(usize, Scope), (Panel, crate::panel::PanelState)> = r
+        .origins
+        .iter()
+        .map(|o| (o.panel, o.scope.clone()))
+        .zip(old_panels.into_iter().zip(old_states))
+        .collect();
+    let focus_key = r
+        .origins
+        .get(state.focus)
+        .map(|o| (o.panel, o.scope.clone()));
+    let old_collapsed: HashMap<(usize, Scope), bool> = r
+        .row_origins
+        .iter()
+        .cloned()
+        .zip(state.collapsed.iter().copied())
+        .collect();
+    let row_focus_key = state.row_focus.and_then(|f| r.row_origins.get(f).cloned());
+    let mut fresh = Vec::new();
+    let mut panels = Vec::with_capacity(exp.panels.len() + extra_panels.len());
+    let mut states = Vec::with_capacity(panels.capacity());
+    let mut templates = Vec::with_capacity(panels.capacity());
+    for (k, (p, o)) in exp.panels.into_iter().zip(&exp.origins).enumerate() {
+        templates.push(
+            r.base.panels[o.panel]
+                .queries
+                .iter()
+                .map(|q| q.expr.clone())
+                .collect::<Vec<_>>(),
+        );
+        match old.remove(&(o.panel, o.scope.clone())) {
+            Some((mut kept, st)) => {
+                kept.width = p.width;
+                panels.push(kept);
+                states.push(st);
+            }
+            None => {
+                let p = scoped_panel(p, &o.scope);
+                states.push(crate::panel::PanelState::new(&p));
+                panels.push(p);
+                fresh.push(k);
+            }
+        }
+    }
+    let new_n = panels.len();
+    state.focus = focus_key
+        .and_then(|key| {
+            exp.origins
+                .iter()
+                .position(|o| o.panel == key.0 && o.scope == key.1)
+        })
+        .unwrap_or(state.focus.min(new_n.saturating_sub(1)));
+    if let Some(t) = state.explore.temp_panel
+        && t >= old_n
+    {
+        state.explore.temp_panel = Some(t - old_n + new_n);
+        if state.focus == t {
+            state.focus = t - old_n + new_n;
+        }
+    }
+    panels.extend(extra_panels);
+    states.extend(extra_states);
+    templates.extend(extra_templates);
+    state.dashboard.panels = panels;
+    state.panels = states;
+    state.vars.templates = templates;
+    state.collapsed = exp
+        .row_origins
+        .iter()
+        .map(|key| {
+            old_collapsed
+                .get(key)
+                .copied()
+                .unwrap_or(r.base.rows[key.0].collapsed)
+        })
+        .collect();
+    state.row_focus = row_focus_key.and_then(|key| exp.row_origins.iter().position(|o| *o == key));
+    state.dashboard.rows = exp
+        .rows
+        .into_iter()
+        .zip(&exp.row_origins)
+        .map(|(mut row, (_, scope))| {
+            row.title = scoped_text(&row.title, scope);
+            row
+        })
+        .collect();
+    state.alert_panels = state
+        .dashboard
+        .alerts
+        .iter()
+        .map(|rule| state.dashboard.alert_panels(rule))
+        .collect();
+    state.focus = state.focus.min(state.panels.len().saturating_sub(1));
+    r.origins = exp.origins;
+    r.row_origins = exp.row_origins;
+    r.made_for = Some(now);
+    state.vars.repeats = Some(r);
+    state.panels_rebuilt();
+    state.dirty = true;
+    fresh
 }
 
 /// Rewrites the alert rules' expressions from their templates. Alerts have no plot:

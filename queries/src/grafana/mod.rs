@@ -13,6 +13,7 @@
 
 pub mod calc;
 pub mod interval;
+pub mod repeat;
 mod values;
 mod write;
 
@@ -314,6 +315,8 @@ struct Importer {
     panel: Option<usize>,
     panel_paths: Vec<String>,
     query_paths: Vec<Vec<String>>,
+    /// Repeated panels and rows, with the JSON path of their `repeat`.
+    repeats: Vec<(repeat::Repeat, String)>,
 }
 
 fn str_of<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
@@ -371,6 +374,7 @@ impl Importer {
             panel: None,
             panel_paths: Vec::new(),
             query_paths: Vec::new(),
+            repeats: Vec::new(),
         }
     }
 
@@ -415,6 +419,7 @@ impl Importer {
             Some(Value::Object(t)) => self.variables(arr(t, "list")),
             _ => Vec::new(),
         };
+        let repeats = self.checked_repeats(&variables);
         Dashboard {
             title: str_of(root, "title")
                 .filter(|t| !t.trim().is_empty())
@@ -430,7 +435,30 @@ impl Importer {
             rows,
             scrape: Vec::new(),
             rule_files: Vec::new(),
+            repeats,
         }
+    }
+
+    /// The repeats whose variable the dashboard has; the others are shown once, with a
+    /// warning.
+    fn checked_repeats(&mut self, variables: &[Variable]) -> Vec<repeat::Repeat> {
+        self.panel = None;
+        let mut out = Vec::new();
+        for (r, path) in std::mem::take(&mut self.repeats) {
+            if variables.iter().any(|v| v.name == r.var) {
+                out.push(r);
+            } else {
+                self.warnings.push(Warning {
+                    path: format!("{}{path}", self.prefix),
+                    message: format!("repeat by ${}: no such variable; shown once", r.var),
+                    panel: match r.what {
+                        repeat::Repeated::Panel(i) => Some(i),
+                        repeat::Repeated::Row(_) => None,
+                    },
+                });
+            }
+        }
+        out
     }
 
     /// `time.from` = `now-6h` → 6 h; anything else keeps the default with a warning.
@@ -545,6 +573,9 @@ impl Importer {
                 self.warn(&p, "not a panel object");
                 continue;
             };
+            if repeat::is_copy(o) {
+                continue;
+            }
             if str_of(o, "type") == Some("row") {
                 if let Some(last) = rows.last_mut() {
                     last.panels.end = out.len();
@@ -555,9 +586,10 @@ impl Importer {
                     collapsed,
                     panels: out.len()..out.len(),
                 });
-                if o.contains_key("repeat") && str_of(o, "repeat").is_some_and(|r| !r.is_empty()) {
-                    self.panel = None;
-                    self.warn(&format!("{p}.repeat"), "repeated rows are shown once");
+                if !path.contains('.')
+                    && let Some(r) = repeat::row(o, rows.len() - 1)
+                {
+                    self.repeats.push((r, format!("{p}.repeat")));
                 }
                 // A collapsed row holds its panels; an open one's follow it in the list.
                 let inner = arr(o, "panels");
@@ -589,6 +621,9 @@ impl Importer {
                 self.warn(&path, "not a row object");
                 continue;
             };
+            if repeat::is_copy(o) {
+                continue;
+            }
             let height = row_height(o.get("height"));
             let start = out.len();
             for (i, panel) in arr(o, "panels").iter().enumerate() {
@@ -597,6 +632,9 @@ impl Importer {
                     self.warn(&p, "not a panel object");
                     continue;
                 };
+                if repeat::is_copy(po) {
+                    continue;
+                }
                 if let Some(mut panel) = self.panel(po, &p, out.len()) {
                     if let Some(span) = num_of(po, "span") {
                         panel.width = (span.round() as i64).clamp(1, 12) as u8;
@@ -608,16 +646,16 @@ impl Importer {
             let title = str_of(o, "title").unwrap_or("").to_owned();
             let show_title = bool_of(o, "showTitle");
             let collapsed = bool_of(o, "collapse");
-            if show_title || collapsed || list.len() > 1 {
+            let repeated = repeat::row(o, rows.len());
+            if show_title || collapsed || list.len() > 1 || repeated.is_some() {
                 rows.push(Row {
                     title,
                     collapsed,
                     panels: start..out.len(),
                 });
             }
-            if str_of(o, "repeat").is_some_and(|s| !s.is_empty()) {
-                self.panel = None;
-                self.warn(&format!("{path}.repeat"), "repeated rows are shown once");
+            if let Some(r) = repeated {
+                self.repeats.push((r, format!("{path}.repeat")));
             }
         }
     }
@@ -628,6 +666,10 @@ impl Importer {
         self.panel_paths.truncate(index);
         self.query_paths.push(Vec::new());
         self.panel_paths.push(format!("{}{path}", self.prefix));
+        if let Some(r) = repeat::panel(o, index) {
+            self.repeats.retain(|(x, _)| x.what != r.what);
+            self.repeats.push((r, format!("{path}.repeat")));
+        }
         self.panel_inner(o, path, index)
     }
 
@@ -692,12 +734,6 @@ impl Importer {
             if !IGNORED_PANEL.contains(&key.as_str()) {
                 self.warn(&format!("{path}.{key}"), "not supported");
             }
-        }
-        if let Some(var) = str_of(o, "repeat").filter(|r| !r.is_empty()) {
-            self.warn(
-                &format!("{path}.repeat"),
-                format!("repeating by ${var} is not done: the panel is shown once"),
-            );
         }
         let panel_source = self.source(o.get("datasource"));
         let mut any_table = false;

@@ -418,15 +418,108 @@ fn interval_variable_auto() {
     assert_eq!(v[2].auto_interval, None);
 }
 
-/// `repeat` on a panel or a row is not done yet: named by its path.
+const REPEAT: &str = include_str!("testdata/repeat.json");
+
+/// `repeat` on panels and rows is kept (no warning); copies saved in the file are dropped.
 #[test]
-fn repeats_are_reported() {
-    let json = r#"{"panels": [
-        {"type": "row", "title": "Per host", "repeat": "host", "gridPos": {"y": 0}, "panels": []},
-        {"type": "stat", "title": "CPU $host", "repeat": "host", "repeatDirection": "h",
-         "maxPerRow": 4, "gridPos": {"y": 1}, "targets": [{"expr": "up"}]}
-    ]}"#;
+fn repeats_are_imported() {
+    use repeat::{Repeat, Repeated};
+    let im = import(REPEAT).expect("imports");
+    assert!(
+        im.warnings.iter().all(|w| !w.path.contains("repeat")),
+        "{:?}",
+        paths(&im)
+    );
+    let d = &im.dashboard;
+    let titles: Vec<&str> = d.panels.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Up: $instance",
+            "Targets",
+            "Scrape p$quantile",
+            "Samples scraped",
+            "Scrape duration"
+        ],
+        "the saved copy is dropped"
+    );
+    let rows: Vec<(&str, std::ops::Range<usize>)> = d
+        .rows
+        .iter()
+        .map(|r| (r.title.as_str(), r.panels.clone()))
+        .collect();
+    assert_eq!(rows, [("Overview", 0..3), ("Instance $instance", 3..5)]);
+    assert_eq!(
+        d.repeats,
+        [
+            Repeat {
+                what: Repeated::Panel(0),
+                var: "instance".into(),
+                vertical: false,
+                max_per_row: 4,
+            },
+            Repeat {
+                what: Repeated::Panel(2),
+                var: "quantile".into(),
+                vertical: true,
+                max_per_row: 4,
+            },
+            Repeat {
+                what: Repeated::Row(1),
+                var: "instance".into(),
+                vertical: false,
+                max_per_row: 4,
+            },
+        ]
+    );
+    // The promdash file cannot repeat: it says so.
+    let toml = to_toml(&im, "repeat.json");
+    assert!(
+        toml.contains("# not carried over: the panel repeats by $instance"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("# not carried over: the row repeats by $instance"),
+        "{toml}"
+    );
+    parse_dashboard(&toml, "repeat.toml").expect("the TOML reads back");
+}
+
+/// Old dashboards: a repeated row and a panel repeating with `minSpan`; saved copies
+/// (`repeatRowId`, `repeatPanelId`) dropped; a repeat by an unknown variable is named.
+#[test]
+fn old_schema_repeats() {
+    use repeat::Repeated;
+    let json = r#"{"schemaVersion": 14, "templating": {"list": [
+        {"name": "host", "type": "custom", "query": "a,b", "multi": true, "includeAll": true}]},
+      "rows": [
+        {"title": "Host $host", "repeat": "host", "panels": [
+            {"type": "singlestat", "title": "Load", "span": 4, "targets": [{"expr": "up"}]},
+            {"type": "graph", "title": "Disk $host", "span": 8, "repeat": "host", "minSpan": 3,
+             "targets": [{"expr": "up"}]},
+            {"type": "graph", "title": "Saved", "span": 4, "repeatPanelId": 2,
+             "targets": [{"expr": "up"}]}]},
+        {"title": "Host b", "repeatRowId": 1, "repeatIteration": 1, "panels": [
+            {"type": "singlestat", "title": "Load", "targets": [{"expr": "up"}]}]},
+        {"title": "Other", "panels": [
+            {"type": "graph", "title": "X", "repeat": "nope", "targets": [{"expr": "up"}]}]}
+      ]}"#;
     let im = import(json).expect("imports");
-    assert!(warned(&im, "panels[0].repeat"), "{:?}", paths(&im));
-    assert!(warned(&im, "panels[1].repeat"), "{:?}", paths(&im));
+    let d = &im.dashboard;
+    let titles: Vec<&str> = d.panels.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(titles, ["Load", "Disk $host", "X"]);
+    assert_eq!(d.rows.len(), 2);
+    let what: Vec<(Repeated, &str, u8)> = d
+        .repeats
+        .iter()
+        .map(|r| (r.what, r.var.as_str(), r.max_per_row))
+        .collect();
+    assert_eq!(
+        what,
+        [
+            (Repeated::Panel(1), "host", 4),
+            (Repeated::Row(0), "host", 4)
+        ]
+    );
+    assert!(warned(&im, "rows[2].panels[0].repeat"), "{:?}", paths(&im));
 }

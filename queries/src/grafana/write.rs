@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::repeat::Repeated;
 use super::{Import, Warning};
 use crate::dashboard::{Color, Panel, Unit, VariableSource};
 
@@ -139,6 +140,25 @@ pub fn to_toml(im: &Import, source: &str) -> String {
         {
             let state = if row.collapsed { " (collapsed)" } else { "" };
             let _ = writeln!(out, "# Row {}{state}", q(&row.title));
+            let r = d.rows.iter().position(|x| std::ptr::eq(x, row));
+            for rep in d
+                .repeats
+                .iter()
+                .filter(|x| r.is_some_and(|r| x.what == Repeated::Row(r)))
+            {
+                let _ = writeln!(
+                    out,
+                    "# not carried over: the row repeats by ${} (promdash files do not repeat)",
+                    rep.var.replace(['\n', '\r'], " ")
+                );
+            }
+        }
+        for rep in d.repeats.iter().filter(|x| x.what == Repeated::Panel(i)) {
+            let _ = writeln!(
+                out,
+                "# not carried over: the panel repeats by ${} (promdash files do not repeat)",
+                rep.var.replace(['\n', '\r'], " ")
+            );
         }
         for w in im.warnings.iter().filter(|w| w.panel == Some(i)) {
             comment(&mut out, w);

@@ -761,13 +761,15 @@ pub fn dashboard_layout(state: &State, grid: Area) -> Vec<Option<Area>> {
         .dashboard
         .panels
         .iter()
-        .map(|p| crate::layout::Slot {
+        .enumerate()
+        .map(|(i, p)| crate::layout::Slot {
             width: p.width,
             tall: matches!(
                 p.kind,
                 PanelKind::Graph | PanelKind::Table | PanelKind::Heatmap
             ),
             height: p.height,
+            newline: state.vars.newline(i),
         })
         .collect();
     // Cells of about 10×20 px, more rows when the page is too short for every panel.
