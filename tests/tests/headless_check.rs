@@ -60,6 +60,7 @@ impl Checker {
             output: promdash::headless::Report::Text,
             rules: Vec::new(),
             alertmanager: Default::default(),
+            external_labels: Vec::new(),
         };
         let conn = ConnectionArgs {
             url: Some(self.url.clone()),

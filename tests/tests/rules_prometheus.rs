@@ -47,6 +47,7 @@ async fn check_rules(url: &str, instant: bool) -> (Outcome, String, String) {
         output: Report::Text,
         rules: vec![RULES_PATH.to_owned()],
         alertmanager: Default::default(),
+        external_labels: Vec::new(),
     };
     let conn = ConnectionArgs {
         url: Some(url.to_owned()),

@@ -41,6 +41,7 @@ impl Checker {
             output,
             rules: Vec::new(),
             alertmanager: Default::default(),
+            external_labels: Vec::new(),
         };
         let conn = ConnectionArgs {
             url: Some(self.url.clone()),

@@ -114,6 +114,7 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
                 output: Report::Text,
                 rules: Vec::new(),
                 alertmanager: Default::default(),
+                external_labels: Vec::new(),
             }),
             &url,
         )
@@ -240,6 +241,7 @@ async fn victoria_metrics_with_a_zero_latency_offset_hides_nothing() {
             output: Report::Text,
             rules: Vec::new(),
             alertmanager: Default::default(),
+            external_labels: Vec::new(),
         }),
         &url,
     )

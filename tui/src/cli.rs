@@ -306,7 +306,7 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 }
 
 /// `--external-label name=value`: a label name as Prometheus allows one.
-fn parse_label(s: &str) -> Result<(String, String), String> {
+pub fn parse_label(s: &str) -> Result<(String, String), String> {
     let Some((name, value)) = s.split_once('=') else {
         return Err(format!("{s:?} is not NAME=VALUE"));
     };

@@ -62,6 +62,17 @@ pub struct CheckArgs {
     #[arg(long = "rules", value_name = "FILE|GLOB", conflicts_with = "dashboard")]
     pub rules: Vec<String>,
 
+    /// With --rules: a label every alert template sees as `$externalLabels`, NAME=VALUE
+    /// (repeatable), as Prometheus's `global.external_labels` (also added to the alerts
+    /// pushed to Alertmanager), as the dashboard's --external-label.
+    #[arg(
+        long = "external-label",
+        value_name = "NAME=VALUE",
+        value_parser = crate::cli::parse_label,
+        requires = "rules"
+    )]
+    pub external_labels: Vec<(String, String)>,
+
     /// With --rules: push the alerts to Alertmanager as Prometheus's notifier would after
     /// this evaluation (firing ones until now + 4 x max(interval, resend delay), resolved
     /// ones with their resolution time).

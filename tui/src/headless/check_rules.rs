@@ -107,6 +107,10 @@ pub async fn run_rules_check(
     let client = client.clone();
     let handle = tokio::runtime::Handle::current();
     let instant = args.instant;
+    let ctx = EvalContext {
+        external_labels: args.external_labels.iter().cloned().collect(),
+        external_url: String::new(),
+    };
     // Evaluations block on the runtime for each query: a blocking thread does them.
     let (groups, failures) = tokio::task::spawn_blocking(move || {
         let mut backend = SourceBackend {
@@ -131,7 +135,7 @@ pub async fn run_rules_check(
                 ticks(now_ms, g.interval, span)
             };
             for t in times {
-                g.eval(t, &mut backend, &EvalContext::default());
+                g.eval(t, &mut backend, &ctx);
                 for r in &g.rules {
                     if let Some(e) = &r.last_error {
                         failures.insert(format!(
@@ -218,7 +222,11 @@ pub async fn run_rules_check(
 /// due (everything firing, everything resolved during the replay). An error names each
 /// Alertmanager that refused the alerts or could not be reached.
 async fn push_alerts(server: &str, args: &CheckArgs, groups: &[GroupState]) -> Result<(), String> {
-    let Some(notifier) = args.alertmanager.notifier(Some(server.to_owned()), [])? else {
+    let Some(notifier) = args.alertmanager.notifier(
+        Some(server.to_owned()),
+        args.external_labels.iter().cloned(),
+    )?
+    else {
         return Ok(());
     };
     for g in groups {
