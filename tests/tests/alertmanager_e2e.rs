@@ -70,6 +70,19 @@ fn silences(am: &Alertmanager) -> Vec<Value> {
     serde_json::from_str(&out).expect("amtool prints JSON")
 }
 
+/// The rule's `AlwaysOn` alert once `am` has it (the dashboard's screen when it never comes).
+async fn always_on_in(am: &Alertmanager, tmux: &Tmux) -> Value {
+    wait_until("AlwaysOn in Alertmanager", async || {
+        Ok(am
+            .alerts_json()
+            .await?
+            .into_iter()
+            .find(|a| a["labels"]["alertname"] == "AlwaysOn"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\nscreen:\n{}", tmux.screen()))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_alerts_reach_alertmanager_and_the_silence_key_silences_them_there() {
     let prom = Prometheus::start_with_config("global:\n  scrape_interval: 1h\n")
@@ -81,15 +94,7 @@ async fn rule_alerts_reach_alertmanager_and_the_silence_key_silences_them_there(
     let limit = Duration::from_secs(60);
 
     // The scheduler's first evaluation fires the alert (no `for`); the notifier sends it.
-    let alert = wait_until("AlwaysOn in Alertmanager", async || {
-        Ok(am
-            .alerts_json()
-            .await?
-            .into_iter()
-            .find(|a| a["labels"]["alertname"] == "AlwaysOn"))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}\nscreen:\n{}", tmux.screen()));
+    let alert = always_on_in(&am, &tmux).await;
     assert_eq!(
         alert["labels"],
         serde_json::json!({"alertname": "AlwaysOn", "severity": "page", "promdash": "e2e"})
@@ -215,15 +220,7 @@ async fn on_the_embedded_engine_rule_alerts_are_sent_without_a_graph_link() {
         &[("HOME", home.as_str())],
     )
     .expect("promdash in tmux");
-    let alert = wait_until("AlwaysOn in Alertmanager", async || {
-        Ok(am
-            .alerts_json()
-            .await?
-            .into_iter()
-            .find(|a| a["labels"]["alertname"] == "AlwaysOn"))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}\nscreen:\n{}", tmux.screen()));
+    let alert = always_on_in(&am, &tmux).await;
     assert_eq!(
         alert["labels"]["promdash"],
         promdash_queries::alertmanager::notifier::hostname().as_str(),

@@ -102,7 +102,38 @@ struct Ours {
     log: Vec<GroupEvaluation>,
 }
 
+/// The dashboard's scheduler in this process: the groups of `files` (every 60 s unless
+/// they say otherwise) evaluated against `client` as `--rules` does, `consumers` the
+/// panels it warns about. Its evaluations come out of the receiver; it ends when that is
+/// dropped.
+fn start_scheduler(
+    client: &PromClient,
+    files: &[std::path::PathBuf],
+    consumers: Vec<(String, String)>,
+) -> anyhow::Result<UnboundedReceiver<Msg>> {
+    let groups =
+        promdash::rules::load(files, Duration::from_secs(60)).map_err(anyhow::Error::msg)?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let backend = RemoteBackend {
+        source: Arc::new(client.clone()),
+        handle: tokio::runtime::Handle::current(),
+    };
+    Scheduler::new(groups, EvalContext::default())
+        .with_consumers(consumers)
+        .start(Box::new(backend), true, tx)?;
+    Ok(rx)
+}
+
 impl Ours {
+    /// The scheduler of [`start_scheduler`] on `files`, nothing seen yet.
+    fn start(client: &PromClient, files: &[std::path::PathBuf]) -> anyhow::Result<Self> {
+        Ok(Ours {
+            rx: start_scheduler(client, files, Vec::new())?,
+            latest: BTreeMap::new(),
+            log: Vec::new(),
+        })
+    }
+
     fn drain(&mut self) {
         while let Ok(msg) = self.rx.try_recv() {
             if let Msg::Rules(ev) = msg {
@@ -254,21 +285,7 @@ async fn rule_files_in_the_dashboard_match_prometheus() -> anyhow::Result<()> {
     let client = PromClient::new(ClientConfig::new(prom.url())).context("client")?;
 
     // The dashboard's scheduler, in this process.
-    let groups = promdash::rules::load(&[RULES_PATH.into()], Duration::from_secs(60))
-        .map_err(anyhow::Error::msg)?;
-    assert_eq!(groups.len(), 2);
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let backend = RemoteBackend {
-        source: Arc::new(client.clone()),
-        handle: tokio::runtime::Handle::current(),
-    };
-    let _thread =
-        Scheduler::new(groups, EvalContext::default()).start(Box::new(backend), true, tx)?;
-    let mut ours = Ours {
-        rx,
-        latest: BTreeMap::new(),
-        log: Vec::new(),
-    };
+    let mut ours = Ours::start(&client, &[RULES_PATH.into()])?;
 
     // The binary, in tmux, alerts view open.
     let dir = tempfile::tempdir()?;
@@ -564,21 +581,17 @@ async fn a_recorded_series_the_server_lacks_is_a_warning() -> anyhow::Result<()>
     }
     let prom = Prometheus::start(&[service.addr()]).await?;
     let client = PromClient::new(ClientConfig::new(prom.url())).context("client")?;
-    let groups = promdash::rules::load(&[RULES_PATH.into()], Duration::from_secs(60))
-        .map_err(anyhow::Error::msg)?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let backend = RemoteBackend {
-        source: Arc::new(client),
-        handle: tokio::runtime::Handle::current(),
-    };
-    let scheduler = Scheduler::new(groups, EvalContext::default()).with_consumers(vec![
-        ("Errors".to_owned(), "sum(route:errors:rate3s)".to_owned()),
-        (
-            "Requests".to_owned(),
-            "sum(app_request_count_total)".to_owned(),
-        ),
-    ]);
-    let _thread = scheduler.start(Box::new(backend), true, tx)?;
+    let mut rx = start_scheduler(
+        &client,
+        &[RULES_PATH.into()],
+        vec![
+            ("Errors".to_owned(), "sum(route:errors:rate3s)".to_owned()),
+            (
+                "Requests".to_owned(),
+                "sum(app_request_count_total)".to_owned(),
+            ),
+        ],
+    )?;
     let deadline = Instant::now() + LIMIT;
     let ev = loop {
         let msg = tokio::time::timeout_at(deadline.into(), rx.recv())
@@ -635,20 +648,7 @@ async fn flapping_under_keep_firing_for_stays_firing_on_both() -> anyhow::Result
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("flap.yml");
     std::fs::write(&path, FLAP)?;
-    let groups =
-        promdash::rules::load(&[path], Duration::from_secs(60)).map_err(anyhow::Error::msg)?;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let backend = RemoteBackend {
-        source: Arc::new(client.clone()),
-        handle: tokio::runtime::Handle::current(),
-    };
-    let _thread =
-        Scheduler::new(groups, EvalContext::default()).start(Box::new(backend), true, tx)?;
-    let mut ours = Ours {
-        rx,
-        latest: BTreeMap::new(),
-        log: Vec::new(),
-    };
+    let mut ours = Ours::start(&client, &[path])?;
     let mut seen_prom = Vec::new();
 
     exporter.set("flap", 1.0);

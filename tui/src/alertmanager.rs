@@ -134,17 +134,23 @@ pub struct AlertmanagerArgs {
     pub no_alertmanager_label: bool,
 }
 
+/// A label name as Prometheus allows one: letters, digits and `_`, not starting with a
+/// digit (`--alertmanager-label`, `--external-label`).
+pub fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// `name=value` with a label name as Prometheus allows one.
 pub fn parse_label(s: &str) -> Result<(String, String), String> {
     let (name, value) = s
         .split_once('=')
         .ok_or_else(|| format!("`{s}`: expected NAME=VALUE"))?;
     let name = name.trim();
-    let ok = name
-        .chars()
-        .enumerate()
-        .all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || (i > 0 && c.is_ascii_digit()));
-    if name.is_empty() || !ok || name.starts_with("__") {
+    if !is_label_name(name) || name.starts_with("__") {
         return Err(format!(
             "`{name}` is not a label name (letters, digits and _, not starting with a digit \
              or __)"

@@ -310,12 +310,7 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
     let Some((name, value)) = s.split_once('=') else {
         return Err(format!("{s:?} is not NAME=VALUE"));
     };
-    let mut chars = name.chars();
-    let ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !ok {
+    if !crate::alertmanager::is_label_name(name) {
         return Err(format!(
             "{name:?} is not a label name (letters, digits and _, not starting with a digit)"
         ));
