@@ -268,6 +268,9 @@ impl Panel {
 pub struct PanelQuery {
     pub expr: String,
     pub legend: Option<String>,
+    /// How a Grafana target's step is chosen (min step, `intervalFactor`); the default
+    /// (always, in a TOML file) is the step from the range and the chart's width.
+    pub step: crate::grafana::interval::StepOptions,
 }
 
 /// How values are formatted.
@@ -1525,6 +1528,7 @@ impl Validator<'_> {
                     queries.push(PanelQuery {
                         expr,
                         legend: raw.legend.clone(),
+                        step: Default::default(),
                     });
                 }
             }
@@ -1548,6 +1552,7 @@ impl Validator<'_> {
                                 queries.push(PanelQuery {
                                     expr,
                                     legend: q.get_ref().legend.clone(),
+                                    step: Default::default(),
                                 });
                             }
                         }

@@ -7,7 +7,8 @@
 //! Checked: with All selected there is one copy per target, each titled with its target
 //! and showing what Prometheus answers for the expression with that one target; each
 //! copy's query has its own target (regex-escaped in `=~`); choosing one target in the
-//! picker leaves one copy of each, for that target.
+//! picker leaves one copy of each, for that target. A graph's targets with a min step
+//! (`interval`) and an `intervalFactor` are sent with Grafana's step (counted at the proxy).
 //!
 //! Needs tmux, prometheus and prometheus-node-exporter (scripts/test.sh installs them);
 //! a missing one fails the test naming its package.
@@ -210,6 +211,29 @@ async fn a_panel_repeated_by_instance_shows_each_target() -> anyhow::Result<()> 
         }
     }
     assert!(sent.iter().all(|q| !q.contains('$')), "{sent:#?}");
+    // The graph's targets: a min step of 45s (`interval`), and 30 × the automatic step
+    // (`intervalFactor`), as sent to Prometheus.
+    let steps = proxy.range_steps();
+    let step_of = |job: &str| -> Vec<f64> {
+        steps
+            .iter()
+            .filter(|(q, _)| q.contains(&format!(r#"job="{job}""#)))
+            .filter_map(|(_, s)| s.trim_end_matches('s').parse::<f64>().ok())
+            .collect()
+    };
+    let node_steps = step_of("node");
+    assert!(
+        !node_steps.is_empty() && node_steps.iter().all(|s| *s == 45.0),
+        "min step 45s: {steps:#?}"
+    );
+    let prom_steps = step_of("prometheus");
+    assert!(
+        !prom_steps.is_empty()
+            && prom_steps
+                .iter()
+                .all(|s| *s >= 30.0 && (s / 30.0).fract() == 0.0),
+        "intervalFactor 30: {steps:#?}"
+    );
 
     // Choose Prometheus's own target only (the picker lists All first): one copy left.
     let row = 1 + targets.iter().position(|t| *t == own).unwrap_or(0);

@@ -571,9 +571,29 @@ impl State {
     /// ingested would dip and be drawn again a moment later. The instant queries of the
     /// stats, gauges, tables and alert rules stay at "now".
     pub fn range_key(&self, expr: &str, dots: usize) -> (FetchKey, RangeWindow) {
+        let q = promdash_queries::dashboard::PanelQuery {
+            expr: expr.to_owned(),
+            legend: None,
+            step: Default::default(),
+        };
+        self.query_range_key(&q, dots)
+    }
+
+    /// [`State::range_key`] for a panel's query: its step options (a Grafana target's
+    /// min step and `intervalFactor`) applied.
+    pub fn query_range_key(
+        &self,
+        q: &promdash_queries::dashboard::PanelQuery,
+        dots: usize,
+    ) -> (FetchKey, RangeWindow) {
+        let expr = q.expr.as_str();
         let cells = u16::try_from((dots / 2).max(1)).unwrap_or(u16::MAX);
         let end = self.end.unwrap_or(self.now - SETTLE_SECS);
-        let window = range_step(self.range, cells, end);
+        let window = if q.step.is_default() {
+            range_step(self.range, cells, end)
+        } else {
+            crate::variables::query_window(self, q, cells, end)
+        };
         let key = FetchKey::Range {
             expr: expr.to_owned(),
             step_ms: u64::try_from(window.step.as_millis()).unwrap_or(u64::MAX),
@@ -612,7 +632,7 @@ impl State {
         for q in &p.queries {
             if wants_range(p.kind) {
                 let dots = widest.get(q.expr.as_str()).copied().unwrap_or(1);
-                let (k, w) = self.range_key(&q.expr, dots);
+                let (k, w) = self.query_range_key(q, dots);
                 out.push((k, Some(w)));
             }
             if wants_instant(p.kind) || wants_tail(p.kind) {
@@ -649,7 +669,7 @@ impl State {
                 for q in &p.queries {
                     if wants_range(p.kind) {
                         let dots = widest.get(q.expr.as_str()).copied().unwrap_or(1);
-                        let (k, w) = self.range_key(&q.expr, dots);
+                        let (k, w) = self.query_range_key(q, dots);
                         push(k, Some(w));
                     }
                     if wants_instant(p.kind) || wants_tail(p.kind) {
@@ -1332,7 +1352,8 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
                 }
                 FetchKey::Range { .. } if wants_range(kind) => {
                     let (dots, rows) = state.plot_size(i, rect);
-                    let (needed, _) = state.range_key(expr, widest.unwrap_or(dots));
+                    let q = &state.dashboard.panels[i].queries[qi];
+                    let (needed, _) = state.query_range_key(q, widest.unwrap_or(dots));
                     if needed != f.key {
                         continue;
                     }

@@ -715,7 +715,11 @@ fn run(state: &mut State) -> Vec<Effect> {
     let panel = Panel {
         title: format!("query: {expr}"),
         kind,
-        queries: vec![PanelQuery { expr, legend: None }],
+        queries: vec![PanelQuery {
+            expr,
+            legend: None,
+            step: Default::default(),
+        }],
         unit: Unit::Short,
         width: 12,
         height: None,

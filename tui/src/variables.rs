@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use std::collections::HashMap;
 
-use promdash_queries::dashboard::{Dashboard, Panel, Variable, VariableSource};
+use promdash_queries::dashboard::{Dashboard, Panel, PanelQuery, Variable, VariableSource};
 use promdash_queries::error::QueryError;
 use promdash_queries::grafana::repeat::{self, Origin, Repeat, Scope};
+use promdash_queries::source::RangeWindow;
 use promdash_queries::step::range_step;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
@@ -912,27 +913,35 @@ pub fn apply(state: &mut State) -> Vec<usize> {
             .flatten();
         let (dots, _) = state.plot_size(i, rect);
         let cells = u16::try_from((dots / 2).max(1)).unwrap_or(u16::MAX);
-        let window = range_step(state.range, cells, state.window_end());
+        let end = state.window_end();
         let scrape = state.vars.scrape_interval;
         let range = state.range;
         let vars = &state.vars;
         let scope = vars.scope(i);
-        let lookup = |name: &str| -> Option<Binding> {
-            if let Some((_, value)) = scope.iter().find(|(n, _)| n == name) {
-                return Some(vars.scoped_binding(name, value));
-            }
-            match builtin(name, window.step, scrape, range) {
-                Some(b) => Some(b),
-                None => vars
-                    .vars
-                    .iter()
-                    .find(|v| v.def.name == name)
-                    .map(|v| vars.binding_at(v, range)),
-            }
-        };
         let exprs: Vec<String> = vars.templates[i]
             .iter()
-            .map(|t| expand(t, &lookup).0)
+            .enumerate()
+            .map(|(j, t)| {
+                // $__interval is the query's step (Grafana's, with its step options).
+                let window = match state.dashboard.panels[i].queries.get(j) {
+                    Some(q) if !q.step.is_default() => query_window(state, q, cells, end),
+                    _ => range_step(range, cells, end),
+                };
+                let lookup = |name: &str| -> Option<Binding> {
+                    if let Some((_, value)) = scope.iter().find(|(n, _)| n == name) {
+                        return Some(vars.scoped_binding(name, value));
+                    }
+                    match builtin(name, window.step, scrape, range) {
+                        Some(b) => Some(b),
+                        None => vars
+                            .vars
+                            .iter()
+                            .find(|v| v.def.name == name)
+                            .map(|v| vars.binding_at(v, range)),
+                    }
+                };
+                expand(t, &lookup).0
+            })
             .collect();
         let panel = &mut state.dashboard.panels[i];
         let mut any = false;
@@ -1114,6 +1123,54 @@ pub fn make_repeats(state: &mut State) -> Vec<usize> {
     state.panels_rebuilt();
     state.dirty = true;
     fresh
+}
+
+/// The range window of a panel's query `q` drawn `cells` wide, ending at `end`, with a
+/// Grafana target's step options applied as its Prometheus data source applies them
+/// ([`adjusted_step`](promdash_queries::grafana::interval::adjusted_step)): the
+/// automatic step is promdash's (range and width), then the panel's min interval, the
+/// target's min step and `intervalFactor`; variables in the min intervals are filled in.
+/// The window is aligned to the step as every range window is.
+pub fn query_window(state: &State, q: &PanelQuery, cells: u16, end: f64) -> RangeWindow {
+    use promdash_queries::grafana::interval::{adjusted_step, parse_min_interval};
+    let auto = range_step(state.range, cells, end);
+    let o = &q.step;
+    if o.is_default() {
+        return auto;
+    }
+    let vars = &state.vars;
+    let resolve = |text: &Option<String>| -> Option<Duration> {
+        let t = text.as_deref()?;
+        if !t.contains('$') {
+            return parse_min_interval(t);
+        }
+        let filled = expand(t, &|name| {
+            vars.vars
+                .iter()
+                .find(|v| v.def.name == name)
+                .map(|v| vars.binding_at(v, state.range))
+        })
+        .0;
+        parse_min_interval(&filled)
+    };
+    let step = adjusted_step(
+        auto.step,
+        state.range,
+        resolve(&o.panel_min),
+        resolve(&o.min),
+        o.factor,
+    );
+    if step == auto.step {
+        return auto;
+    }
+    let step_s = step.as_secs_f64();
+    let end_aligned = (end / step_s).floor() * step_s;
+    let intervals = (state.range.as_secs_f64().max(1.0) / step_s).ceil();
+    RangeWindow {
+        start: end_aligned - intervals * step_s,
+        end: end_aligned,
+        step,
+    }
 }
 
 /// Rewrites the alert rules' expressions from their templates. Alerts have no plot:

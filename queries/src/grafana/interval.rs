@@ -86,6 +86,54 @@ pub fn grafana_text(d: Duration) -> String {
     format!("{}ms", d.as_millis().max(1))
 }
 
+/// How Grafana's Prometheus data source chooses a target's step (its query options),
+/// kept as written: the texts may hold variables (`$resolution`), filled in when the
+/// dashboard runs. The default changes nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepOptions {
+    /// The panel's min interval (the panel's `interval`): `$__interval` is never below it.
+    pub panel_min: Option<String>,
+    /// The target's min step (its `interval`, the legacy `step` of old dashboards).
+    pub min: Option<String>,
+    /// `intervalFactor`: the step is this many times `$__interval` (0 and 1: once).
+    pub factor: u32,
+}
+
+impl StepOptions {
+    pub fn is_default(&self) -> bool {
+        self.panel_min.is_none() && self.min.is_none() && self.factor <= 1
+    }
+}
+
+/// A min interval as written in a panel or target (`"30s"`, `">30s"`; Grafana reads a
+/// leading `>` as "at least", which a min interval is anyway).
+pub fn parse_min_interval(s: &str) -> Option<Duration> {
+    parse_grafana_interval(s.trim().trim_start_matches('>'))
+}
+
+/// The step Grafana's Prometheus data source sends for a target (its `adjustInterval`):
+/// `$__interval` is the automatic interval, never below the panel's min interval; the
+/// step is the largest of `$__interval × intervalFactor`, the target's min step (else
+/// `$__interval`) and the step that keeps the answer within Prometheus's 11,000 points.
+pub fn adjusted_step(
+    auto: Duration,
+    range: Duration,
+    panel_min: Option<Duration>,
+    min: Option<Duration>,
+    factor: u32,
+) -> Duration {
+    let interval = auto.max(panel_min.unwrap_or_default());
+    let min = min.unwrap_or(interval);
+    let mut safe = range.as_secs_f64() / 11_000.0;
+    if safe > 1.0 {
+        safe = safe.ceil();
+    }
+    let scaled = interval.as_secs_f64() * f64::from(factor.max(1));
+    let secs = scaled.max(min.as_secs_f64()).max(safe);
+    // Whole milliseconds, at least one.
+    Duration::from_millis((secs * 1000.0).round().max(1.0) as u64)
+}
+
 /// An interval variable's `auto_min` (`"10s"`, `"1m"`; Grafana's units `ms s m h d w M
 /// y`, `M` 30 days, `y` 365 days).
 pub fn parse_grafana_interval(s: &str) -> Option<Duration> {
@@ -272,5 +320,39 @@ mod tests {
             None
         );
         assert_eq!(scrape_interval_of_config(""), None);
+    }
+
+    #[test]
+    fn adjusted_step_follows_grafana() {
+        let s = Duration::from_secs;
+        let hour = s(3600);
+        // Nothing set: the automatic interval.
+        assert_eq!(adjusted_step(s(15), hour, None, None, 1), s(15));
+        // intervalFactor multiplies it.
+        assert_eq!(adjusted_step(s(15), hour, None, None, 3), s(45));
+        // The target's min step raises it, never lowers it.
+        assert_eq!(adjusted_step(s(15), hour, None, Some(s(60)), 1), s(60));
+        assert_eq!(adjusted_step(s(15), hour, None, Some(s(5)), 1), s(15));
+        // The factor applies to $__interval, not to the min step.
+        assert_eq!(adjusted_step(s(15), hour, None, Some(s(60)), 2), s(60));
+        assert_eq!(adjusted_step(s(40), hour, None, Some(s(60)), 2), s(80));
+        // The panel's min interval raises $__interval itself (then the factor).
+        assert_eq!(adjusted_step(s(15), hour, Some(s(30)), None, 2), s(60));
+        // Never more than 11,000 points: 30 days / 11000 = 235.6 s, rounded up.
+        assert_eq!(adjusted_step(s(1), s(30 * 86_400), None, None, 1), s(236));
+        // Below a second the safe step stays fractional.
+        assert_eq!(
+            adjusted_step(Duration::from_millis(10), s(5500), None, None, 1),
+            Duration::from_millis(500)
+        );
+        assert_eq!(parse_min_interval(">30s"), Some(s(30)));
+        assert_eq!(parse_min_interval("2m"), Some(s(120)));
+        assert_eq!(parse_min_interval("$x"), None);
+        assert!(StepOptions::default().is_default());
+        let f = StepOptions {
+            factor: 2,
+            ..StepOptions::default()
+        };
+        assert!(!f.is_default());
     }
 }

@@ -736,6 +736,7 @@ impl Importer {
             }
         }
         let panel_source = self.source(o.get("datasource"));
+        let panel_min = self.min_interval(o.get("interval"), &format!("{path}.interval"));
         let mut any_table = false;
         for (t, target) in arr(o, "targets").iter().enumerate() {
             let tp = format!("{path}.targets[{t}]");
@@ -769,18 +770,7 @@ impl Importer {
                     self.warn(&format!("{tp}.{key}"), "not supported");
                 }
             }
-            if let Some(i) = str_of(to, "interval").filter(|i| !i.is_empty()) {
-                self.warn(
-                    &format!("{tp}.interval"),
-                    format!("min interval {i:?} is not applied"),
-                );
-            }
-            if num_of(to, "intervalFactor").is_some_and(|f| f != 1.0) {
-                self.warn(&format!("{tp}.intervalFactor"), "not applied");
-            }
-            if to.get("step").is_some_and(|s| !s.is_null()) {
-                self.warn(&format!("{tp}.step"), "not applied");
-            }
+            let step = self.step_options(to, &tp, panel_min.clone());
             match str_of(to, "format") {
                 Some("table") => any_table = true,
                 Some("heatmap") if panel.kind != PanelKind::Heatmap => {
@@ -804,6 +794,7 @@ impl Importer {
             panel.queries.push(PanelQuery {
                 expr: expr.to_owned(),
                 legend,
+                step,
             });
             let qp = format!("{}{tp}.expr", self.prefix);
             if let Some(q) = self.query_paths.last_mut() {
@@ -838,6 +829,59 @@ impl Importer {
             panel.max = None;
         }
         Some(panel)
+    }
+
+    /// A min interval (a panel's or a target's `interval`): `"30s"`, `">30s"`, or text
+    /// with a variable, checked when the dashboard runs. Anything else is named.
+    fn min_interval(&mut self, v: Option<&Value>, path: &str) -> Option<String> {
+        let text = match v? {
+            Value::String(s) if !s.trim().is_empty() => s.trim().to_owned(),
+            // Legacy `step`: a number of seconds.
+            Value::Number(n) if n.as_f64().is_some_and(|f| f > 0.0) => format!("{n}s"),
+            Value::Null | Value::String(_) => return None,
+            other => {
+                self.warn(path, format!("{other} is not an interval: not applied"));
+                return None;
+            }
+        };
+        if !text.contains('$') && interval::parse_min_interval(&text).is_none() {
+            self.warn(path, format!("{text:?} is not an interval: not applied"));
+            return None;
+        }
+        Some(text)
+    }
+
+    /// A target's step options: its min step (`interval`, else the legacy `step` of old
+    /// dashboards), `intervalFactor`, and the panel's min interval.
+    fn step_options(
+        &mut self,
+        to: &Map<String, Value>,
+        tp: &str,
+        panel_min: Option<String>,
+    ) -> interval::StepOptions {
+        let mut min = self.min_interval(to.get("interval"), &format!("{tp}.interval"));
+        if min.is_none() {
+            min = self.min_interval(to.get("step"), &format!("{tp}.step"));
+        }
+        let factor = match to.get("intervalFactor") {
+            None | Some(Value::Null) => 1,
+            Some(v) => match num_of(to, "intervalFactor").filter(|f| *f >= 1.0) {
+                Some(f) => f.round().min(1000.0) as u32,
+                None => {
+                    self.warn(
+                        &format!("{tp}.intervalFactor"),
+                        format!("{v} is not a factor of at least 1: not applied"),
+                    );
+                    1
+                }
+            },
+        };
+        interval::StepOptions {
+            panel_min,
+            min,
+            // Once is the default (0).
+            factor: if factor > 1 { factor } else { 0 },
+        }
     }
 
     /// `fieldConfig.defaults`: unit, decimals, min, max, thresholds; overrides.

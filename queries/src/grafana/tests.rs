@@ -289,8 +289,6 @@ fn old_schema_rows_spans_and_singlestats() {
         "rows[0].panels[1].valueName",
         "rows[0].panels[2].stack",
         "rows[0].panels[2].seriesOverrides",
-        "rows[0].panels[0].targets[0].intervalFactor",
-        "rows[0].panels[0].targets[0].step",
         "rows[1].panels[2].type",
     ] {
         assert!(warned(&im, path), "{path} missing from {:?}", paths(&im));
@@ -368,7 +366,12 @@ fn the_written_toml_is_a_valid_dashboard_with_comments() {
         let toml = to_toml(&im, name);
         let back =
             parse_dashboard(&toml, "imported.toml").unwrap_or_else(|e| panic!("{e}\n{toml}"));
-        assert_eq!(back.panels, im.dashboard.panels, "{toml}");
+        // A promdash file has no step options (a comment says so).
+        let mut want = im.dashboard.panels.clone();
+        for q in want.iter_mut().flat_map(|p| p.queries.iter_mut()) {
+            q.step = Default::default();
+        }
+        assert_eq!(back.panels, want, "{toml}");
         let mut vars = im.dashboard.variables.clone();
         for v in &mut vars {
             v.grafana = false;
@@ -522,4 +525,58 @@ fn old_schema_repeats() {
         ]
     );
     assert!(warned(&im, "rows[2].panels[0].repeat"), "{:?}", paths(&im));
+}
+
+/// A target's `interval` (min step), `intervalFactor` and the legacy `step`, and the
+/// panel's `interval`, are kept for the step (no warning); bad ones are named.
+#[test]
+fn target_step_options() {
+    use interval::StepOptions;
+    let json = r#"{"panels": [
+        {"type": "timeseries", "title": "A", "interval": "20s", "gridPos": {"y": 0},
+         "targets": [
+            {"expr": "a", "interval": "1m", "intervalFactor": 2},
+            {"expr": "b", "step": 30, "intervalFactor": 1},
+            {"expr": "c", "interval": "$res", "step": 10},
+            {"expr": "d", "interval": "", "intervalFactor": null}]},
+        {"type": "graph", "title": "B", "gridPos": {"y": 9},
+         "targets": [
+            {"expr": "e", "interval": "soon", "intervalFactor": 0.5, "step": "15s"},
+            {"expr": "f", "interval": ">10s"}]}
+    ]}"#;
+    let im = import(json).expect("imports");
+    let steps: Vec<StepOptions> = im
+        .dashboard
+        .panels
+        .iter()
+        .flat_map(|p| p.queries.iter().map(|q| q.step.clone()))
+        .collect();
+    let o = |panel: Option<&str>, min: Option<&str>, factor| StepOptions {
+        panel_min: panel.map(str::to_owned),
+        min: min.map(str::to_owned),
+        factor,
+    };
+    assert_eq!(
+        steps,
+        [
+            o(Some("20s"), Some("1m"), 2),
+            o(Some("20s"), Some("30s"), 0),
+            o(Some("20s"), Some("$res"), 0),
+            o(Some("20s"), None, 0),
+            o(None, Some("15s"), 0),
+            o(None, Some(">10s"), 0),
+        ]
+    );
+    assert_eq!(
+        paths(&im),
+        [
+            "panels[1].targets[0].interval",
+            "panels[1].targets[0].intervalFactor"
+        ]
+    );
+    let toml = to_toml(&im, "steps.json");
+    assert!(
+        toml.contains("query 1's panel min interval 20s, min step 1m, intervalFactor 2"),
+        "{toml}"
+    );
 }

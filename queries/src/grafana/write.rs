@@ -163,6 +163,29 @@ pub fn to_toml(im: &Import, source: &str) -> String {
         for w in im.warnings.iter().filter(|w| w.panel == Some(i)) {
             comment(&mut out, w);
         }
+        for (k, query) in p.queries.iter().enumerate() {
+            let o = &query.step;
+            if o.is_default() {
+                continue;
+            }
+            let mut parts = Vec::new();
+            if let Some(m) = &o.panel_min {
+                parts.push(format!("panel min interval {m}"));
+            }
+            if let Some(m) = &o.min {
+                parts.push(format!("min step {m}"));
+            }
+            if o.factor > 1 {
+                parts.push(format!("intervalFactor {}", o.factor));
+            }
+            let _ = writeln!(
+                out,
+                "# not carried over: query {}'s {} (a promdash file chooses the step from \
+                 the width)",
+                k + 1,
+                parts.join(", ").replace(['\n', '\r'], " ")
+            );
+        }
         panel(&mut out, p);
     }
     out

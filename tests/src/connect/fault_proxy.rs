@@ -136,6 +136,20 @@ impl FaultProxy {
         seen.iter().filter_map(|r| query_param(r)).collect()
     }
 
+    /// The `(query, step)` parameters of every range query asked so far, in order (the
+    /// step as sent, e.g. `15` or `15s`).
+    pub fn range_steps(&self) -> Vec<(String, String)> {
+        let seen = self
+            .shared
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        seen.iter()
+            .filter_map(|r| Some((query_param(r)?, named_param(r, "step")?)))
+            .collect()
+    }
+
     /// Body bytes written so far by [`FaultMode::Huge`] answers (all of them added up).
     pub fn huge_bytes_sent(&self) -> u64 {
         self.shared.huge_bytes_sent.load(Ordering::SeqCst)
@@ -369,6 +383,23 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The `query` parameter of one raw HTTP request: in the request line's query string, or
 /// in an `application/x-www-form-urlencoded` body.
+/// The parameter `name` of a request, from its URL or its form body.
+fn named_param(request: &str, name: &str) -> Option<String> {
+    let (head, body) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
+    let target = head.lines().next()?.split(' ').nth(1)?;
+    let from = |query: &str| {
+        reqwest::Url::parse(&format!("http://x/?{query}"))
+            .ok()?
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    target
+        .split_once('?')
+        .and_then(|(_, q)| from(q))
+        .or_else(|| from(body.trim()))
+}
+
 fn query_param(request: &str) -> Option<String> {
     let (head, body) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
     let target = head.lines().next()?.split(' ').nth(1)?;
