@@ -42,7 +42,7 @@ fn steps_follow_grafana_step_options() {
     };
     let (auto, auto_expr) = step_of("a");
     // A full-width graph over the range shown: a round step of seconds.
-    assert!(auto >= 1000 && auto < 60_000, "{auto}");
+    assert!((1000..60_000).contains(&auto), "{auto}");
     assert_eq!(
         auto_expr,
         format!(
