@@ -11,9 +11,10 @@
 //!   `--alertmanager` with `--data` is refused (a recording's alerts are history).
 //! - Demo: the built-in service under its load, a rule file evaluated every second on the
 //!   demo's engine: the alert fires into the banner and the alerts view, and a panel shows
-//!   the recorded series.
+//!   the recorded series. With `--prometheus` the rules query the demo's Prometheus.
 //!
-//! Needs `tmux` (Debian: apt-get install tmux); missing, the tests fail saying so.
+//! Needs `tmux` and, for the last test, `prometheus` (Debian: apt-get install tmux
+//! prometheus); a missing one fails the test saying so.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -163,8 +164,9 @@ async fn a_replayed_recording_raises_its_alerts_on_its_own_clock() -> anyhow::Re
         .filter(|l| l.contains("RequestsGrowing") && l.contains(" → "))
         .count();
     assert_eq!(transitions, 3, "{screen}");
-    // The group's last evaluation was at the recording's last sample.
-    assert!(screen.contains("evaluated 10:00:55"), "{screen}");
+    // The group's last evaluation was at the recording's last sample, where the replay's
+    // time stands.
+    assert!(screen.contains("evaluated 10:00:55 (0s ago)"), "{screen}");
     tmux.keys(&["q"])?;
     tmux.wait_for("exit", LIMIT, |s| !s.contains("REPLAY"))
         .await?;
@@ -275,6 +277,58 @@ async fn the_demo_evaluates_rule_files_on_its_engine() -> anyhow::Result<()> {
     assert!(screen.contains("FIRING"), "{screen}");
     tmux.keys(&["q"])?;
     tmux.wait_for("exit", LIMIT, |s| !s.contains("Demo rules"))
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_on_prometheus_evaluates_rule_files_against_it() -> anyhow::Result<()> {
+    let rules_text = "groups:
+  - name: demo
+    interval: 1s
+    rules:
+      - alert: DemoServed
+        expr: sum(app_request_count_total) > 0
+        for: 2s
+        annotations:
+          summary: '{{ $value }} requests served'
+";
+    let dir = tempfile::tempdir()?;
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(&rules, rules_text)?;
+    let prometheus = promdash_tests::find_binary("prometheus", "prometheus")?;
+    let log = dir.path().join("promdash.log");
+    let tmux = Tmux::start(
+        "rules-demo-prom",
+        (120, 40),
+        &promdash_binary()?,
+        &[
+            "demo".to_owned(),
+            "--prometheus".to_owned(),
+            "--prometheus-bin".to_owned(),
+            prometheus.display().to_string(),
+            "--rules".to_owned(),
+            rules.display().to_string(),
+            "--log-file".to_owned(),
+            log.display().to_string(),
+            "--rps".to_owned(),
+            "20".to_owned(),
+        ],
+        &[("TZ", "UTC")],
+    )?;
+    tmux.wait_for("the alert firing from Prometheus's data", LIMIT, |s| {
+        s.contains("FIRING DemoServed")
+    })
+    .await?;
+    tmux.keys(&["a"])?;
+    let screen = tmux
+        .wait_for("the alerts view", LIMIT, |s| {
+            s.contains("requests served") && s.contains("pending → firing")
+        })
+        .await?;
+    assert!(!screen.contains("unknown:"), "{screen}");
+    tmux.keys(&["q"])?;
+    tmux.wait_for("exit", LIMIT, |s| !s.contains("DemoServed"))
         .await?;
     Ok(())
 }

@@ -429,6 +429,18 @@ pub fn main(cli: Cli) -> ExitCode {
             if let Some(setup) = rules {
                 // On the recording's clock, before the first frame (see Setup::replay).
                 let ms = |t: f64| (t * 1000.0).round() as i64;
+                let many: f64 = setup
+                    .groups
+                    .iter()
+                    .map(|g| (r.end - r.start) / g.interval.as_secs_f64().max(0.001))
+                    .sum();
+                if many > 10_000.0 {
+                    // The terminal is not taken yet: say why the first frame waits.
+                    eprintln!(
+                        "promdash: evaluating the rules over the recording ({many:.0} group \
+                         evaluations)…"
+                    );
+                }
                 let evaluations = setup.replay(
                     Arc::clone(r.source.store()),
                     crate::embedded::engine(cli.promql_compat),

@@ -72,7 +72,8 @@ fn rule_groups(buf: &mut Buffer, inner: Rect, state: &State) -> u16 {
             format!(
                 "{} ({} ago)",
                 super::time::clock(t, state.opts.utc_offset),
-                short_duration((state.now - t).max(0.0))
+                // Over a recording, before the replay's time (its end), not the wall clock.
+                short_duration((state.latest() - t).max(0.0))
             )
         });
         lines.push((
