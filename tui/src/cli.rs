@@ -103,7 +103,8 @@ pub struct Cli {
 
     /// Prometheus rule file (a path or a glob) evaluated while the dashboard runs
     /// (repeatable; replaces the dashboard's and config.toml's `rule_files`). `a` shows
-    /// the groups and alerts; firing alerts join the banner.
+    /// the groups and alerts; firing alerts join the banner. With --data, evaluated over
+    /// the recording on its own clock.
     #[arg(long = "rules", value_name = "FILE|GLOB")]
     pub rules: Vec<String>,
 
