@@ -248,6 +248,9 @@ pub struct Panel {
     /// ["min", "mean", "max", "lastNotNull"]`, Grafana's `legend.calcs`); empty: the
     /// plain legend.
     pub legend_calcs: Vec<crate::grafana::calc::Calc>,
+    /// Value mappings, `no_value`, threshold mode and base colour, the stat reducer,
+    /// stacking and per-series overrides (Grafana's field config).
+    pub field: crate::grafana::fields::FieldConfig,
 }
 
 impl Panel {
@@ -257,6 +260,12 @@ impl Panel {
         let (dmin, dmax) = match self.unit {
             Unit::PercentUnit => (0.0, 1.0),
             Unit::Percent => (0.0, 100.0),
+            // Percentage thresholds say nothing of the values: Grafana's 0..100.
+            _ if self.field.thresholds_mode
+                == crate::grafana::fields::ThresholdsMode::Percentage =>
+            {
+                (0.0, 100.0)
+            }
             _ => (0.0, self.thresholds.last().map_or(1.0, |t| t.value)),
         };
         (self.min.unwrap_or(dmin), self.max.unwrap_or(dmax))
@@ -276,7 +285,7 @@ pub struct PanelQuery {
 /// How values are formatted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unit {
-    /// Plain number with SI suffixes (`short`, also `none`).
+    /// Plain number with SI suffixes (`short`; `none` is [`Unit::Other`], no suffixes).
     Short,
     /// 0..100 (`percent`).
     Percent,
@@ -298,7 +307,7 @@ impl Unit {
     /// The unit named `s` (any name is accepted: unknown ones become [`Unit::Other`]).
     pub fn parse(s: &str) -> Self {
         match s {
-            "short" | "none" | "" => Self::Short,
+            "short" | "" => Self::Short,
             "percent" => Self::Percent,
             "percentunit" => Self::PercentUnit,
             "seconds" | "s" => Self::Seconds,
@@ -1065,6 +1074,45 @@ struct RawPanel {
     decimals: Option<Spanned<i64>>,
     text: Option<Spanned<String>>,
     legend_calcs: Option<Vec<Spanned<String>>>,
+    mappings: Option<Vec<Spanned<RawMapping>>>,
+    no_value: Option<String>,
+    thresholds_mode: Option<Spanned<String>>,
+    base_color: Option<Spanned<String>>,
+    reduce: Option<Spanned<String>>,
+    stacking: Option<Spanned<String>>,
+    display_name: Option<String>,
+    overrides: Option<Vec<Spanned<RawOverride>>>,
+}
+
+/// `mappings = [{ value = "1", text = "Up", color = "green" }, { from = 0.0, to = 10.0,
+/// text = "low" }, { special = "null", text = "N/A" }, { regex = "...", text = "..." }]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    value: Option<String>,
+    from: Option<f64>,
+    to: Option<f64>,
+    special: Option<Spanned<String>>,
+    regex: Option<Spanned<String>>,
+    text: Option<String>,
+    color: Option<Spanned<String>>,
+}
+
+/// `[[panels.overrides]]`: a matcher (`name`, `regex`, `query`, or none for every
+/// series) and the properties it sets.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    name: Option<String>,
+    regex: Option<Spanned<String>>,
+    query: Option<Spanned<i64>>,
+    display_name: Option<String>,
+    color: Option<Spanned<String>>,
+    unit: Option<String>,
+    negative_y: Option<bool>,
+    axis: Option<Spanned<String>>,
+    hidden: Option<bool>,
+    stacking: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1672,10 +1720,12 @@ impl Validator<'_> {
                 ),
             }
         }
+        let field = self.field_config(&raw, queries.len());
         if self.problems.len() != before {
             return None;
         }
         Some(Panel {
+            field,
             legend_calcs,
             title: raw.title.unwrap_or_default(),
             kind,
@@ -1689,6 +1739,197 @@ impl Validator<'_> {
             decimals,
             text: raw.text.map(Spanned::into_inner),
         })
+    }
+
+    /// A colour value, or a problem at its span.
+    fn color(&mut self, c: &Spanned<String>) -> Option<Color> {
+        let color = Color::parse(c.get_ref());
+        if color.is_none() {
+            self.err(
+                c.span(),
+                format!("unknown colour {:?}", c.get_ref()),
+                Color::NAMES,
+            );
+        }
+        color
+    }
+
+    /// A regex in Grafana's syntax, or a problem at its span.
+    fn grafana_regex(&mut self, r: &Spanned<String>) -> Option<String> {
+        match crate::grafana::variable_regex(r.get_ref()) {
+            Ok(_) => Some(r.get_ref().clone()),
+            Err(e) => {
+                self.err(
+                    r.span(),
+                    format!("{:?} is not a regex: {e}", r.get_ref()),
+                    "a regex, bare (anchored) or as /pattern/flags",
+                );
+                None
+            }
+        }
+    }
+
+    /// Mappings, `no_value`, thresholds mode and base colour, `reduce`, stacking, display
+    /// name and overrides of a panel with `queries` queries.
+    fn field_config(
+        &mut self,
+        raw: &RawPanel,
+        queries: usize,
+    ) -> crate::grafana::fields::FieldConfig {
+        use crate::grafana::fields::{
+            Axis, FieldConfig, MappingMatch, SeriesMatcher, SeriesOverride, Stacking,
+            ThresholdsMode, ValueMapping,
+        };
+        let mut f = FieldConfig {
+            no_value: raw.no_value.clone(),
+            display_name: raw.display_name.clone(),
+            ..FieldConfig::default()
+        };
+        for m in raw.mappings.iter().flatten() {
+            let span = m.span();
+            let m = m.get_ref();
+            let problems = self.problems.len();
+            let mut on = Vec::new();
+            if let Some(v) = &m.value {
+                on.push(MappingMatch::Value(v.clone()));
+            }
+            if m.from.is_some() || m.to.is_some() {
+                on.push(MappingMatch::Range {
+                    from: m.from,
+                    to: m.to,
+                });
+            }
+            if let Some(s) = &m.special {
+                match s.get_ref().as_str() {
+                    "null" => on.push(MappingMatch::Null),
+                    "nan" => on.push(MappingMatch::NaN),
+                    "null+nan" => on.push(MappingMatch::NullNaN),
+                    other => self.err(
+                        s.span(),
+                        format!("unknown special value {other:?}"),
+                        "null, nan or null+nan",
+                    ),
+                }
+            }
+            if let Some(r) = &m.regex
+                && let Some(r) = self.grafana_regex(r)
+            {
+                on.push(MappingMatch::Regex(r));
+            }
+            let color = m.color.as_ref().and_then(|c| self.color(c));
+            if self.problems.len() != problems {
+                continue;
+            }
+            if on.len() != 1 {
+                self.err(
+                    span,
+                    "a mapping matches one thing",
+                    "one of `value = \"1\"`, `from`/`to`, `special = \"null\"` or `regex`",
+                );
+                continue;
+            }
+            if m.text.is_none() && color.is_none() {
+                self.err(
+                    span,
+                    "a mapping without `text` or `color`",
+                    "`text = \"...\"` and/or `color`",
+                );
+                continue;
+            }
+            f.mappings.push(ValueMapping {
+                on: on.remove(0),
+                text: m.text.clone(),
+                color,
+            });
+        }
+        if let Some(t) = &raw.thresholds_mode {
+            match t.get_ref().as_str() {
+                "absolute" => {}
+                "percentage" => f.thresholds_mode = ThresholdsMode::Percentage,
+                other => self.err(
+                    t.span(),
+                    format!("unknown thresholds mode {other:?}"),
+                    "absolute or percentage",
+                ),
+            }
+        }
+        f.base_color = raw.base_color.as_ref().and_then(|c| self.color(c));
+        if let Some(r) = &raw.reduce {
+            match crate::grafana::calc::Calc::parse(r.get_ref()) {
+                Some(c) => f.reduce = Some(c),
+                None => self.err(
+                    r.span(),
+                    format!("unknown reducer {:?}", r.get_ref()),
+                    crate::grafana::calc::Calc::NAMES,
+                ),
+            }
+        }
+        let stacking = |v: &mut Self, s: &Spanned<String>| {
+            let st = Stacking::parse(s.get_ref());
+            if st.is_none() {
+                v.err(
+                    s.span(),
+                    format!("unknown stacking {:?}", s.get_ref()),
+                    "none, normal or percent",
+                );
+            }
+            st
+        };
+        if let Some(s) = &raw.stacking {
+            f.stacking = stacking(self, s).unwrap_or_default();
+        }
+        for o in raw.overrides.iter().flatten() {
+            let span = o.span();
+            let o = o.get_ref();
+            let matcher = match (&o.name, &o.regex, &o.query) {
+                (None, None, None) => SeriesMatcher::All,
+                (Some(n), None, None) => SeriesMatcher::Name(n.clone()),
+                (None, Some(r), None) => match self.grafana_regex(r) {
+                    Some(r) => SeriesMatcher::Regex(r),
+                    None => continue,
+                },
+                (None, None, Some(q)) => match usize::try_from(*q.get_ref()) {
+                    Ok(n) if (1..=queries).contains(&n) => SeriesMatcher::Query(n - 1),
+                    _ => {
+                        self.err(
+                            q.span(),
+                            format!("query {} is not one of the panel's", q.get_ref()),
+                            &format!("a query number from 1 to {queries}"),
+                        );
+                        continue;
+                    }
+                },
+                _ => {
+                    self.err(
+                        span,
+                        "an override matches by one of `name`, `regex` or `query`",
+                        "only one of them (none: every series)",
+                    );
+                    continue;
+                }
+            };
+            let mut out = SeriesOverride::new(matcher);
+            out.display_name = o.display_name.clone();
+            out.color = o.color.as_ref().and_then(|c| self.color(c));
+            out.unit = o.unit.as_deref().map(Unit::parse);
+            out.negative_y = o.negative_y;
+            out.hidden = o.hidden;
+            if let Some(a) = &o.axis {
+                out.axis = Axis::parse(a.get_ref());
+                if out.axis.is_none() {
+                    self.err(
+                        a.span(),
+                        format!("unknown axis {:?}", a.get_ref()),
+                        "left, right or hidden",
+                    );
+                }
+            }
+            if let Some(s) = &o.stacking {
+                out.stacking = stacking(self, s);
+            }
+            f.overrides.push(out);
+        }
+        f
     }
 
     fn alert(

@@ -608,7 +608,7 @@ impl State {
     fn range_dots(&self, rects: &[Option<Rect>]) -> HashMap<&str, usize> {
         let mut out: HashMap<&str, usize> = HashMap::new();
         for (i, p) in self.dashboard.panels.iter().enumerate() {
-            if !wants_range(p.kind) {
+            if !panel_wants_range(p) {
                 continue;
             }
             let (dots, _) = self.plot_size(i, rects.get(i).copied().flatten());
@@ -630,7 +630,7 @@ impl State {
         let widest = self.range_dots(&rects);
         let mut out = Vec::new();
         for q in &p.queries {
-            if wants_range(p.kind) {
+            if panel_wants_range(p) {
                 let dots = widest.get(q.expr.as_str()).copied().unwrap_or(1);
                 let (k, w) = self.query_range_key(q, dots);
                 out.push((k, Some(w)));
@@ -667,7 +667,7 @@ impl State {
                     continue;
                 }
                 for q in &p.queries {
-                    if wants_range(p.kind) {
+                    if panel_wants_range(p) {
                         let dots = widest.get(q.expr.as_str()).copied().unwrap_or(1);
                         let (k, w) = self.query_range_key(q, dots);
                         push(k, Some(w));
@@ -903,7 +903,7 @@ impl State {
     pub(crate) fn relayout(&mut self) {
         let rects = self.panel_rects();
         for (i, rect) in rects.into_iter().enumerate() {
-            if wants_range(self.dashboard.panels[i].kind) {
+            if panel_wants_range(&self.dashboard.panels[i]) {
                 let (dots, rows) = self.plot_size(i, rect);
                 let panel = &self.dashboard.panels[i];
                 self.panels[i].rebuild(panel, dots, rows);
@@ -922,6 +922,12 @@ pub fn wants_range(kind: PanelKind) -> bool {
         kind,
         PanelKind::Graph | PanelKind::Heatmap | PanelKind::Stat
     )
+}
+
+/// Whether panel `p` runs range queries: by its kind, or a gauge whose reducer needs the
+/// range (a mean, a max, ...).
+pub fn panel_wants_range(p: &promdash_queries::dashboard::Panel) -> bool {
+    wants_range(p.kind) || (p.kind == PanelKind::Gauge && p.field.reduces_range())
 }
 
 pub fn wants_instant(kind: PanelKind) -> bool {
@@ -1350,7 +1356,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
                         state.panels[i].apply_tail(panel, qi, r, dots, rows);
                     }
                 }
-                FetchKey::Range { .. } if wants_range(kind) => {
+                FetchKey::Range { .. } if panel_wants_range(&state.dashboard.panels[i]) => {
                     let (dots, rows) = state.plot_size(i, rect);
                     let q = &state.dashboard.panels[i].queries[qi];
                     let (needed, _) = state.query_range_key(q, widest.unwrap_or(dots));

@@ -729,6 +729,7 @@ fn run(state: &mut State) -> Vec<Effect> {
         decimals: None,
         text: None,
         legend_calcs: Vec::new(),
+        field: Default::default(),
     };
     // A previous result is replaced.
     if let Some(i) = state.explore.temp_panel

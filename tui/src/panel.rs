@@ -4,8 +4,9 @@
 //! legend template, capped to the top ones by last value, downsampled to braille columns,
 //! and the y axis is chosen and labelled. Drawing then only walks these prepared columns.
 
-use promdash_queries::dashboard::{Panel, PanelKind, Threshold};
+use promdash_queries::dashboard::{Color as DashColor, Panel, PanelKind, Threshold, Unit};
 use promdash_queries::grafana::calc::Calcs;
+use promdash_queries::grafana::fields::{self, Axis, SeriesStyle, Stacking, Styler};
 use promdash_queries::model::{Labels, QueryData, QueryResult, RangeSeries, Sample};
 use promdash_queries::source::RangeWindow;
 
@@ -34,6 +35,12 @@ pub struct SeriesView {
     /// unit (one per [`Panel::legend_calcs`]; empty without them). `-` when there is no
     /// value to show.
     pub calcs: Vec<String>,
+    /// A fixed colour from the field config, instead of the palette's.
+    pub fixed: Option<DashColor>,
+    /// Drawn against the right-hand axis (its own scale).
+    pub right: bool,
+    /// Hidden from the graph by an override (`hideFrom.viz`): listed in the legend only.
+    pub invisible: bool,
 }
 
 /// One series' value in a stat or gauge panel.
@@ -42,8 +49,14 @@ pub struct StatValue {
     /// Legend name (as a graph names the series).
     pub name: String,
     pub labels: Labels,
+    /// NaN when there is no value (`missing`).
     pub value: f64,
+    /// No value at all (a reducer over no points).
+    pub missing: bool,
     pub text: String,
+    /// Its colour: a value mapping's, a fixed one, or by thresholds; `None`: the panel's
+    /// default.
+    pub color: Option<DashColor>,
 }
 
 /// One row of a table panel.
@@ -52,6 +65,8 @@ pub struct TableRow {
     pub labels: Vec<String>,
     pub value: f64,
     pub text: String,
+    /// A value mapping's colour, or by thresholds.
+    pub color: Option<DashColor>,
 }
 
 /// An error from one of the panel's queries.
@@ -94,6 +109,11 @@ pub struct PanelState {
     pub window: Option<RangeWindow>,
     pub scale: Scale,
     pub y_labels: Vec<String>,
+    /// The right-hand axis of the series placed there.
+    pub right_scale: Option<Scale>,
+    pub right_labels: Vec<String>,
+    /// Every series on the left axis has it hidden: no labels.
+    pub left_labels_hidden: bool,
 
     // Stat and gauge.
     /// The value of a single series (the first of `values`), `None` without data.
@@ -129,6 +149,9 @@ impl PanelState {
             window: None,
             scale: nice_scale(0.0, 1.0, 2),
             y_labels: Vec::new(),
+            right_scale: None,
+            right_labels: Vec::new(),
+            left_labels_hidden: false,
             value: None,
             value_text: String::new(),
             value_series: 0,
@@ -175,6 +198,8 @@ impl PanelState {
         self.loaded = true;
         match panel.kind {
             PanelKind::Table => self.set_table(panel, result),
+            // A reducer over the range: the values come from the range answer.
+            _ if panel.field.reduces_range() => {}
             _ => {
                 let legend = panel.queries.get(query).and_then(|q| q.legend.as_deref());
                 let expr = panel.queries.get(query).map_or("", |q| q.expr.as_str());
@@ -188,27 +213,102 @@ impl PanelState {
                     QueryData::String { .. } => Vec::new(),
                 };
                 values.sort_by(|a, b| a.0.cmp(b.0));
+                let styler = Styler::new(&panel.field);
                 let values: Vec<StatValue> = values
                     .into_iter()
-                    .map(|(labels, v)| StatValue {
-                        name: series_name(legend, labels, expr),
-                        labels: labels.clone(),
-                        value: v,
-                        text: self.format.format(v, panel.decimals),
+                    .map(|(labels, v)| {
+                        let name = series_name(legend, labels, expr);
+                        self.stat_value(panel, &styler, name, labels, query, Some(v))
                     })
                     .collect();
                 if let Some(slot) = self.instant_values.get_mut(query) {
                     *slot = values;
                 }
-                let first = self.instant_values.iter().flatten().next();
-                self.value = first.map(|v| v.value);
-                self.value_series = self.instant_values.iter().map(Vec::len).sum();
-                self.value_text = match first {
-                    Some(v) => v.text.clone(),
-                    None => "no data".to_owned(),
-                };
+                self.finish_values(panel);
             }
         }
+    }
+
+    /// One series' value of a stat or gauge: its display name and text (unit, mapping,
+    /// no-value text); the colour is [`Self::finish_values`]'s to give.
+    fn stat_value(
+        &self,
+        panel: &Panel,
+        styler: &Styler<'_>,
+        name: String,
+        labels: &Labels,
+        query: usize,
+        v: Option<f64>,
+    ) -> StatValue {
+        let style = styler.style(&name, query, |k| labels.get(k));
+        let format = style.unit.as_ref().map(Format::from_unit);
+        StatValue {
+            name: style.name,
+            labels: labels.clone(),
+            value: v.unwrap_or(f64::NAN),
+            missing: v.is_none(),
+            text: value_text(panel, format.as_ref().unwrap_or(&self.format), v),
+            color: style.color,
+        }
+    }
+
+    /// After a change of the stat or gauge values: their colours (a percentage threshold
+    /// is placed between min and max, from the data where the panel sets none) and the
+    /// single value.
+    fn finish_values(&mut self, panel: &Panel) {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for v in self.instant_values.iter().flatten() {
+            if v.value.is_finite() {
+                lo = lo.min(v.value);
+                hi = hi.max(v.value);
+            }
+        }
+        let range = if panel.kind == PanelKind::Gauge {
+            panel.gauge_bounds()
+        } else {
+            (panel.min.unwrap_or(lo), panel.max.unwrap_or(hi))
+        };
+        for v in self.instant_values.iter_mut().flatten() {
+            let value = (!v.missing).then_some(v.value);
+            v.color = value_color(panel, value, v.color, range, true);
+        }
+        let first = self.instant_values.iter().flatten().next();
+        self.value = first.map(|v| v.value);
+        self.value_series = self.instant_values.iter().map(Vec::len).sum();
+        self.value_text = match first {
+            Some(v) => v.text.clone(),
+            None => value_text(panel, &self.format, None),
+        };
+    }
+
+    /// A stat or gauge with a reducer over the range: each series' value from the range
+    /// answer of its query.
+    fn reduce_values(&mut self, panel: &Panel) {
+        let Some(calc) = panel.field.reduce else {
+            return;
+        };
+        let styler = Styler::new(&panel.field);
+        for qi in 0..self.raw.len() {
+            let Some(raw) = self.raw[qi].as_ref() else {
+                continue;
+            };
+            let legend = panel.queries.get(qi).and_then(|q| q.legend.as_deref());
+            let expr = panel.queries.get(qi).map_or("", |q| q.expr.as_str());
+            let mut series: Vec<&RangeSeries> = raw.series.iter().collect();
+            series.sort_by(|a, b| a.labels.cmp(&b.labels));
+            let values: Vec<StatValue> = series
+                .into_iter()
+                .map(|s| {
+                    let v = Calcs::of(s.samples.iter().map(|p| p.v)).get(calc);
+                    let name = series_name(legend, &s.labels, expr);
+                    self.stat_value(panel, &styler, name, &s.labels, qi, v)
+                })
+                .collect();
+            if let Some(slot) = self.instant_values.get_mut(qi) {
+                *slot = values;
+            }
+        }
+        self.finish_values(panel);
     }
 
     /// Keeps an instant answer at the window's end for query `query` of a graph (see
@@ -303,8 +403,12 @@ impl PanelState {
             self.window = self.raw.iter().flatten().next().map(|r| r.window);
             return;
         }
-        // Gather (name, last value, query, series index, tail point) for every series.
-        let mut all: Vec<(String, f64, usize, usize, Option<Sample>)> = Vec::new();
+        if matches!(panel.kind, PanelKind::Stat | PanelKind::Gauge) && panel.field.reduces_range() {
+            self.reduce_values(panel);
+        }
+        let styler = Styler::new(&panel.field);
+        // Gather (style, last value, query, series index, tail point) for every series.
+        let mut all: Vec<(SeriesStyle, f64, usize, usize, Option<Sample>)> = Vec::new();
         for (qi, raw) in self.raw.iter().enumerate() {
             let Some(raw) = raw else { continue };
             let legend = panel.queries.get(qi).and_then(|q| q.legend.as_deref());
@@ -317,7 +421,9 @@ impl PanelState {
                 let last = tail
                     .or_else(|| s.samples.last().copied())
                     .map_or(f64::NAN, |p| p.v);
-                all.push((series_name(legend, &s.labels, expr), last, qi, si, tail));
+                let name = series_name(legend, &s.labels, expr);
+                let style = styler.style(&name, qi, |k| s.labels.get(k));
+                all.push((style, last, qi, si, tail));
             }
         }
         // The drawn window reaches the newest tail point: the window's end is now.
@@ -337,13 +443,44 @@ impl PanelState {
         });
         self.hidden = all.len().saturating_sub(MAX_SERIES);
         all.truncate(MAX_SERIES);
-        // Keep colours stable: by name, not by rank.
+        // The points drawn: with the tail, negated for negative-Y, stacked.
+        let mut drawn: Vec<Vec<Sample>> = Vec::with_capacity(all.len());
+        for (style, _, qi, si, tail) in &all {
+            let Some(raw) = self.raw[*qi].as_ref() else {
+                drawn.push(Vec::new());
+                continue;
+            };
+            let mut samples = raw.series[*si].samples.clone();
+            samples.extend(*tail);
+            if style.negative_y {
+                for p in &mut samples {
+                    p.v = -p.v;
+                }
+            }
+            drawn.push(samples);
+        }
+        stack(&all, &mut drawn);
+        let percent = all
+            .iter()
+            .any(|a| a.0.stacking == Stacking::Percent && !a.0.hidden && a.0.axis != Axis::Right);
+        let right_unit: Option<Unit> = all
+            .iter()
+            .filter(|a| a.0.axis == Axis::Right)
+            .find_map(|a| a.0.unit.clone());
         let mut series: Vec<SeriesView> = Vec::with_capacity(all.len());
-        for (name, last, qi, si, tail) in all {
+        for ((style, last, qi, si, tail), points) in all.into_iter().zip(&drawn) {
             let Some(raw) = self.raw[qi].as_ref() else {
                 continue;
             };
             let w = raw.window;
+            let cols = plot::downsample(
+                points,
+                w.start,
+                w.end.max(drawn_end),
+                w.step.as_secs_f64(),
+                dots,
+            );
+            // The legend shows the values as the server answered them.
             let with_tail;
             let samples = match tail {
                 Some(p) => {
@@ -352,22 +489,20 @@ impl PanelState {
                 }
                 None => raw.series[si].samples.as_slice(),
             };
-            let cols = plot::downsample(
-                samples,
-                w.start,
-                w.end.max(drawn_end),
-                w.step.as_secs_f64(),
-                dots,
-            );
-            let last_text = self.format.format(last, panel.decimals);
-            let calcs = legend_calcs(panel, &self.format, samples);
+            let own = style.unit.as_ref().map(Format::from_unit);
+            let format = own.as_ref().unwrap_or(&self.format);
+            let last_text = value_text(panel, format, Some(last));
+            let calcs = legend_calcs(panel, format, samples);
             series.push(SeriesView {
-                name,
+                name: style.name,
                 last,
                 last_text,
                 cols,
                 color: 0,
                 calcs,
+                fixed: style.color,
+                right: style.axis == Axis::Right,
+                invisible: style.hidden,
             });
         }
         let mut order: Vec<usize> = (0..series.len()).collect();
@@ -379,27 +514,55 @@ impl PanelState {
             end: w.end.max(drawn_end),
             ..w
         });
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for s in &series {
-            let (a, b) = plot::bounds(&s.cols);
-            if a.is_finite() {
-                lo = lo.min(a);
-                hi = hi.max(b);
-            }
-        }
-        // Thresholds close to the data are worth seeing: stretch the axis to them.
-        for t in &panel.thresholds {
-            if hi.is_finite() && t.value > hi && t.value <= hi * 1.5 {
-                hi = t.value;
-            }
-        }
         let max_ticks = usize::from(rows / 2).clamp(2, 6);
+        let bounds = |right: bool| {
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for s in series.iter().filter(|s| s.right == right && !s.invisible) {
+                let (a, b) = plot::bounds(&s.cols);
+                if a.is_finite() {
+                    lo = lo.min(a);
+                    hi = hi.max(b);
+                }
+            }
+            (lo, hi)
+        };
+        let (lo, mut hi) = bounds(false);
+        // Thresholds close to the data are worth seeing: stretch the axis to them.
+        if panel.field.thresholds_mode == fields::ThresholdsMode::Absolute {
+            for t in &panel.thresholds {
+                if hi.is_finite() && t.value > hi && t.value <= hi * 1.5 {
+                    hi = t.value;
+                }
+            }
+        }
         self.scale = nice_scale(lo, hi, max_ticks);
+        let percent_format = Format::PercentUnit;
+        let left_format = if percent {
+            &percent_format
+        } else {
+            &self.format
+        };
         self.y_labels = self
             .scale
             .ticks()
-            .map(|v| self.format.format(v, None))
+            .map(|v| left_format.format(v, None))
             .collect();
+        self.right_scale = None;
+        self.right_labels.clear();
+        if series.iter().any(|s| s.right) {
+            let (lo, hi) = bounds(true);
+            let scale = nice_scale(lo, hi, max_ticks);
+            let format = right_unit
+                .as_ref()
+                .map_or(self.format.clone(), Format::from_unit);
+            self.right_labels = scale.ticks().map(|v| format.format(v, None)).collect();
+            self.right_scale = Some(scale);
+        }
+        self.left_labels_hidden = panel
+            .field
+            .overrides
+            .iter()
+            .any(|o| o.matcher == fields::SeriesMatcher::All && o.axis == Some(Axis::Hidden));
         self.series = series;
     }
 
@@ -421,6 +584,12 @@ impl PanelState {
             (false, false) => b.1.total_cmp(&a.1),
             (a_nan, b_nan) => a_nan.cmp(&b_nan),
         });
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for (_, v) in rows.iter().filter(|r| r.1.is_finite()) {
+            lo = lo.min(*v);
+            hi = hi.max(*v);
+        }
+        let range = (panel.min.unwrap_or(lo), panel.max.unwrap_or(hi));
         // Label names in order, at most MAX_TABLE_COLUMNS: an answer whose series each
         // carry their own label name costs rows, not rows x names.
         let mut names: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
@@ -440,7 +609,8 @@ impl PanelState {
                     .map(|c| promdash_queries::text::escaped(labels.get(c).unwrap_or_default()))
                     .collect(),
                 value: v,
-                text: self.format.format(v, panel.decimals),
+                text: value_text(panel, &self.format, Some(v)),
+                color: value_color(panel, Some(v), None, range, false),
             })
             .collect();
         self.columns = columns;
@@ -480,6 +650,7 @@ impl PanelState {
                     labels,
                     value: sample.v,
                     text: sample_text(*sample),
+                    color: None,
                 });
             }
         }
@@ -571,6 +742,103 @@ pub fn threshold_color(
         .map(|t| t.color)
 }
 
+/// What a value shows: a value mapping's text, else the value in `format`; without a
+/// value, the panel's no-value text (`no data` by default).
+pub fn value_text(panel: &Panel, format: &Format, v: Option<f64>) -> String {
+    if let Some(text) = fields::map_value(&panel.field.mappings, v).and_then(|m| m.text.as_ref()) {
+        return text.clone();
+    }
+    match v {
+        Some(v) => format.format(v, panel.decimals),
+        None => panel
+            .field
+            .no_value
+            .clone()
+            .unwrap_or_else(|| "no data".to_owned()),
+    }
+}
+
+/// The colour of a value: a value mapping's, else `fixed`, else by the thresholds (in
+/// percentage mode placed in `range`), and below them the base colour when `with_base`.
+pub fn value_color(
+    panel: &Panel,
+    v: Option<f64>,
+    fixed: Option<DashColor>,
+    range: (f64, f64),
+    with_base: bool,
+) -> Option<DashColor> {
+    if let Some(c) = fields::map_value(&panel.field.mappings, v).and_then(|m| m.color) {
+        return Some(c);
+    }
+    if fixed.is_some() {
+        return fixed;
+    }
+    fields::threshold_color(
+        &panel.thresholds,
+        panel.field.thresholds_mode,
+        panel.field.base_color.filter(|_| with_base),
+        v?,
+        range,
+    )
+}
+
+/// Stacks the drawn points of the series that stack, group by group (stacking mode, axis,
+/// direction: a negative-Y series stacks below zero with the others), in query order as
+/// Grafana stacks them; points at the same time add up. Percent stacking divides by the
+/// group's total at each time (0..1).
+#[allow(clippy::type_complexity)]
+fn stack(all: &[(SeriesStyle, f64, usize, usize, Option<Sample>)], drawn: &mut [Vec<Sample>]) {
+    let mut order: Vec<usize> = (0..all.len())
+        .filter(|&i| all[i].0.stacking != Stacking::None && !all[i].0.hidden)
+        .collect();
+    if order.is_empty() {
+        return;
+    }
+    order.sort_by_key(|&i| (all[i].2, all[i].3));
+    let key = |i: usize| {
+        let s = &all[i].0;
+        (
+            s.stacking == Stacking::Percent,
+            s.axis == Axis::Right,
+            s.negative_y,
+        )
+    };
+    let mut groups: Vec<((bool, bool, bool), Vec<usize>)> = Vec::new();
+    for i in order {
+        match groups.iter_mut().find(|g| g.0 == key(i)) {
+            Some(g) => g.1.push(i),
+            None => groups.push((key(i), vec![i])),
+        }
+    }
+    let t_key = |t: f64| (t * 1000.0).round() as i64;
+    for ((percent, _, _), members) in groups {
+        let mut totals: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+        if percent {
+            for &i in &members {
+                for p in drawn[i].iter().filter(|p| p.v.is_finite()) {
+                    *totals.entry(t_key(p.t)).or_default() += p.v.abs();
+                }
+            }
+        }
+        let mut sums: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+        for &i in &members {
+            for p in drawn[i].iter_mut().filter(|p| p.v.is_finite()) {
+                let k = t_key(p.t);
+                let sum = sums.entry(k).or_default();
+                *sum += p.v;
+                p.v = if percent {
+                    match totals.get(&k) {
+                        Some(t) if *t > 0.0 => *sum / t,
+                        _ => 0.0,
+                    }
+                } else {
+                    *sum
+                };
+            }
+        }
+    }
+}
+
 /// A graph's legend calculations over `samples`, formatted (see [`SeriesView::calcs`]).
 fn legend_calcs(panel: &Panel, format: &Format, samples: &[Sample]) -> Vec<String> {
     if panel.legend_calcs.is_empty() {
@@ -582,7 +850,7 @@ fn legend_calcs(panel: &Panel, format: &Format, samples: &[Sample]) -> Vec<Strin
         .iter()
         .map(|&calc| match c.get(calc) {
             Some(v) if calc.is_count() => Format::Short.format(v, Some(0)),
-            Some(v) => format.format(v, panel.decimals),
+            Some(v) => value_text(panel, format, Some(v)),
             None => "-".to_owned(),
         })
         .collect()

@@ -28,6 +28,16 @@ pub const UNIT_NAMES: &[&str] = &[
     "reqps",
     "ops",
     "pps",
+    "µs",
+    "ns",
+    "dtdurations",
+    "rps",
+    "wps",
+    "iops",
+    "hertz",
+    "celsius",
+    "bool_yes_no",
+    "dateTimeAsIso",
 ];
 
 /// SI prefixes (powers of 1000), as Grafana writes them.
@@ -59,6 +69,25 @@ pub enum Format {
     ReqPerSec,
     /// Operations per second (Grafana's `ops`).
     OpsPerSec,
+    /// A count per second with SI prefixes and a suffix: Grafana's `rps` (`rd/s`), `wps`
+    /// (`wr/s`), `iops` (`io/s`).
+    Counted(&'static str),
+    /// Grafana's `none`: the number as it is, no prefix.
+    None,
+    /// Microseconds (`µs`).
+    Microseconds,
+    /// Nanoseconds (`ns`).
+    Nanoseconds,
+    /// Grafana's `dtdurations`: seconds as `2 days, 3 hours` (the largest unit, and
+    /// `decimals` more).
+    DtDurations,
+    /// Degrees Celsius (`celsius`): `21.5°C`.
+    Celsius,
+    /// Grafana's `bool_yes_no`: 0 is `No`, anything else `Yes`.
+    YesNo,
+    /// Grafana's `dateTimeAsIso`: milliseconds since the epoch as `2026-11-25 15:02:15`
+    /// (UTC).
+    DateTimeIso,
     /// Any other unit name, appended after a short number.
     Suffix(String),
 }
@@ -81,7 +110,21 @@ impl Format {
     /// The formatter for a dashboard unit name (`short`, `percent`, `seconds`, …).
     pub fn from_name(name: &str) -> Self {
         match name {
-            "" | "short" | "none" => Self::Short,
+            "" | "short" => Self::Short,
+            "none" => Self::None,
+            "µs" => Self::Microseconds,
+            "ns" => Self::Nanoseconds,
+            "dtdurations" => Self::DtDurations,
+            "rps" => Self::Counted("rd/s"),
+            "wps" => Self::Counted("wr/s"),
+            "iops" => Self::Counted("io/s"),
+            "hertz" => Self::Prefixed {
+                iec: false,
+                unit: "Hz",
+            },
+            "celsius" => Self::Celsius,
+            "bool_yes_no" => Self::YesNo,
+            "dateTimeAsIso" => Self::DateTimeIso,
             "percent" => Self::Percent,
             "percentunit" => Self::PercentUnit,
             "s" | "seconds" => Self::Seconds,
@@ -139,6 +182,10 @@ impl Format {
             out.push_str("NaN");
             return;
         }
+        if *self == Self::YesNo {
+            out.push_str(if v == 0.0 { "No" } else { "Yes" });
+            return;
+        }
         if v.is_infinite() {
             out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
             return;
@@ -165,12 +212,79 @@ impl Format {
                 scaled(out, v, decimals, 1000.0, &["", "K", "M", "G", "T", "P"], "");
                 out.push_str(" ops/s");
             }
+            Self::Counted(unit) => {
+                scaled(out, v, decimals, 1000.0, &["", "K", "M", "G", "T", "P"], "");
+                out.push(' ');
+                out.push_str(unit);
+            }
+            Self::None => number(out, v, decimals),
+            Self::Microseconds => duration(out, v / 1e6, decimals),
+            Self::Nanoseconds => duration(out, v / 1e9, decimals),
+            Self::DtDurations => dt_durations(out, v, decimals),
+            Self::Celsius => {
+                number(out, v, decimals);
+                out.push_str("°C");
+            }
+            // Handled above.
+            Self::YesNo => {}
+            Self::DateTimeIso => {
+                if v.abs() < 1e15 {
+                    out.push_str(&crate::export::date_time(v / 1000.0, 0));
+                } else {
+                    number(out, v, decimals);
+                }
+            }
             Self::Suffix(unit) => {
                 scaled(out, v, decimals, 1000.0, &["", "K", "M", "G", "T", "P"], "");
                 out.push(' ');
                 out.push_str(unit);
             }
         }
+    }
+}
+
+/// Seconds as Grafana's `toDuration` writes them: the largest unit that is at least one,
+/// then `decimals` more units (each written even when zero), whole numbers, `, ` between.
+fn dt_durations(out: &mut String, secs: f64, decimals: Option<u8>) {
+    const UNITS: [(&str, f64); 8] = [
+        ("year", 31_536_000.0),
+        ("month", 2_592_000.0),
+        ("week", 604_800.0),
+        ("day", 86_400.0),
+        ("hour", 3_600.0),
+        ("minute", 60.0),
+        ("second", 1.0),
+        ("millisecond", 0.001),
+    ];
+    if secs == 0.0 {
+        out.push_str("0 seconds");
+        return;
+    }
+    if secs < 0.0 {
+        out.push('-');
+    }
+    let mut left = secs.abs();
+    let mut more = i32::from(decimals.unwrap_or(0));
+    let mut started = false;
+    let start = out.len();
+    for (name, size) in UNITS {
+        if more < 0 {
+            break;
+        }
+        let n = left / size;
+        if n >= 1.0 || started {
+            started = true;
+            let whole = n.floor();
+            if out.len() > start {
+                out.push_str(", ");
+            }
+            let _ = write!(out, "{whole} {name}{}", if whole == 1.0 { "" } else { "s" });
+            left -= whole * size;
+            more -= 1;
+        }
+    }
+    if !started {
+        out.push_str("0 milliseconds");
     }
 }
 
@@ -391,6 +505,50 @@ mod tests {
                 !matches!(Format::from_name(name), Format::Suffix(_)),
                 "{name} falls through to a suffix"
             );
+        }
+    }
+
+    /// Issue 14 item 5: the rest of Grafana's common unit ids.
+    #[test]
+    fn more_grafana_units() {
+        let f = |name: &str, v: f64| Format::from_name(name).format(v, None);
+        assert_eq!(f("none", 1_234_567.0), "1234567");
+        assert_eq!(f("short", 1_234_567.0), "1.23M");
+        assert_eq!(f("µs", 250.0), "250µs");
+        assert_eq!(f("µs", 2500.0), "2.5ms");
+        assert_eq!(f("ns", 1.5e9), "1.5s");
+        assert_eq!(f("rps", 1500.0), "1.5K rd/s");
+        assert_eq!(f("wps", 3.0), "3 wr/s");
+        assert_eq!(f("iops", 42.0), "42 io/s");
+        assert_eq!(f("hertz", 2.4e9), "2.4 GHz");
+        assert_eq!(f("celsius", 21.5), "21.5°C");
+        assert_eq!(f("bool_yes_no", 0.0), "No");
+        assert_eq!(f("bool_yes_no", 1.0), "Yes");
+        assert_eq!(f("bool_yes_no", -3.0), "Yes");
+        assert_eq!(
+            f("dateTimeAsIso", 1_795_618_935_000.0),
+            "2026-11-25 15:02:15"
+        );
+        // dtdurations: the largest unit, then `decimals` more (zeros written).
+        assert_eq!(f("dtdurations", 93_784.0), "1 day");
+        assert_eq!(
+            Format::from_name("dtdurations").format(93_784.0, Some(2)),
+            "1 day, 2 hours, 3 minutes"
+        );
+        assert_eq!(
+            Format::from_name("dtdurations").format(3_600.0, Some(1)),
+            "1 hour, 0 minutes"
+        );
+        assert_eq!(f("dtdurations", 45.0), "45 seconds");
+        assert_eq!(f("dtdurations", 0.0), "0 seconds");
+        assert_eq!(f("dtdurations", -120.0), "-2 minutes");
+        // The importer's list of known ids is what is formatted here.
+        for name in promdash_queries::grafana::fields::KNOWN_UNITS {
+            assert!(
+                !matches!(Format::from_name(name), Format::Suffix(_)),
+                "{name} falls through to a suffix"
+            );
+            assert!(UNIT_NAMES.contains(name), "{name} not in UNIT_NAMES");
         }
     }
 

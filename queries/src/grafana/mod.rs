@@ -12,6 +12,7 @@
 //! data sources are skipped with a warning.
 
 pub mod calc;
+pub mod fields;
 pub mod interval;
 pub mod repeat;
 mod values;
@@ -28,6 +29,9 @@ use crate::dashboard::{
     parse_variable_query,
 };
 
+use fields::{
+    Axis, MappingMatch, SeriesMatcher, SeriesOverride, Stacking, ThresholdsMode, ValueMapping,
+};
 pub use values::{refine, sort_values, variable_regex};
 pub use write::to_toml;
 
@@ -701,6 +705,7 @@ impl Importer {
             decimals: None,
             text: None,
             legend_calcs: Vec::new(),
+            field: Default::default(),
         };
         panel.kind = match ty {
             "graph" | "timeseries" | "trend" | "xychart" => PanelKind::Graph,
@@ -884,139 +889,407 @@ impl Importer {
         }
     }
 
-    /// `fieldConfig.defaults`: unit, decimals, min, max, thresholds; overrides.
+    /// `fieldConfig`: the defaults' unit, decimals, min, max, thresholds, mappings,
+    /// `noValue`, display name, colour and custom settings; the overrides.
     fn field_config(&mut self, o: &Map<String, Value>, path: &str, ty: &str, panel: &mut Panel) {
         let Some(fc) = o.get("fieldConfig").and_then(Value::as_object) else {
             return;
         };
         let path = format!("{path}.fieldConfig");
-        for (i, _) in arr(fc, "overrides").iter().enumerate() {
-            self.warn(
-                &format!("{path}.overrides[{i}]"),
-                "overrides are not applied",
-            );
+        if let Some(d) = fc.get("defaults").and_then(Value::as_object) {
+            let path = format!("{path}.defaults");
+            let mut all = SeriesOverride::new(SeriesMatcher::All);
+            for (key, v) in d {
+                match key.as_str() {
+                    "unit" => {
+                        if let Some(u) = v.as_str() {
+                            panel.unit = self.unit(u, &format!("{path}.unit"));
+                        }
+                    }
+                    "decimals" => {
+                        panel.decimals = v.as_f64().map(|n| n.clamp(0.0, 10.0) as u8);
+                    }
+                    "min" => panel.min = v.as_f64().filter(|f| f.is_finite()),
+                    "max" => panel.max = v.as_f64().filter(|f| f.is_finite()),
+                    "thresholds" => {
+                        if let Some(t) = v.as_object() {
+                            self.thresholds(t, &format!("{path}.thresholds"), panel);
+                        }
+                    }
+                    "mappings" => {
+                        panel.field.mappings = self.mappings(v, &format!("{path}.mappings"));
+                    }
+                    "noValue" => {
+                        panel.field.no_value = match v {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        };
+                    }
+                    "displayName" => {
+                        panel.field.display_name =
+                            v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+                    }
+                    "color" => {
+                        if let Some(c) = self.fixed_color(v, &format!("{path}.color")) {
+                            all.color = Some(c);
+                        }
+                    }
+                    "custom" => {
+                        if let Some(c) = v.as_object() {
+                            self.custom(c, &format!("{path}.custom"), ty, panel, &mut all);
+                        }
+                    }
+                    // Links and the like: nothing to draw differently.
+                    "links" | "filterable" | "description" | "displayNameFromDS" | "path"
+                    | "writeable" | "fieldMinMax" => {}
+                    _ => self.warn(&format!("{path}.{key}"), "not supported"),
+                }
+            }
+            if !all.is_empty() {
+                panel.field.overrides.push(all);
+            }
         }
-        let Some(d) = fc.get("defaults").and_then(Value::as_object) else {
-            return;
-        };
-        let path = format!("{path}.defaults");
-        for (key, v) in d {
-            match key.as_str() {
-                "unit" => {
-                    if let Some(u) = v.as_str() {
-                        panel.unit = Unit::parse(u);
-                    }
-                }
-                "decimals" => {
-                    panel.decimals = v.as_f64().map(|n| n.clamp(0.0, 10.0) as u8);
-                }
-                "min" => panel.min = v.as_f64().filter(|f| f.is_finite()),
-                "max" => panel.max = v.as_f64().filter(|f| f.is_finite()),
-                "thresholds" => {
-                    if let Some(t) = v.as_object() {
-                        self.thresholds(t, &format!("{path}.thresholds"), panel);
-                    }
-                }
-                "mappings" => {
-                    if v.as_array().is_some_and(|a| !a.is_empty()) {
-                        self.warn(
-                            &format!("{path}.mappings"),
-                            "value mappings are not applied",
-                        );
-                    }
-                }
-                "noValue" => self.warn(&format!("{path}.noValue"), "not applied"),
-                "displayName" => {
-                    if v.as_str().is_some_and(|s| !s.is_empty()) {
-                        self.warn(&format!("{path}.displayName"), "not applied");
-                    }
-                }
-                "custom" => {
-                    if let Some(c) = v.as_object() {
-                        self.custom(c, &format!("{path}.custom"), ty);
-                    }
-                }
-                // Colour schemes, links and the like: nothing to draw differently.
-                "color" | "links" | "filterable" | "description" | "displayNameFromDS" | "path"
-                | "writeable" | "fieldMinMax" => {}
-                _ => self.warn(&format!("{path}.{key}"), "not supported"),
+        let refs = ref_ids(o, panel);
+        for (i, ov) in arr(fc, "overrides").iter().enumerate() {
+            let op = format!("{path}.overrides[{i}]");
+            if let Some(ov) = ov.as_object()
+                && let Some(out) = self.field_override(ov, &op, &refs)
+            {
+                panel.field.overrides.push(out);
             }
         }
     }
 
-    /// `fieldConfig.defaults.custom`: only what changes the numbers drawn matters.
-    fn custom(&mut self, c: &Map<String, Value>, path: &str, _ty: &str) {
+    /// A unit id: a known one, `suffix:<text>`, or raw values with a warning.
+    fn unit(&mut self, u: &str, path: &str) -> Unit {
+        if u.is_empty() || fields::KNOWN_UNITS.contains(&u) || u.starts_with("suffix:") {
+            Unit::parse(u)
+        } else {
+            self.warn(path, format!("unknown unit {u:?}: values are shown raw"));
+            Unit::parse("none")
+        }
+    }
+
+    /// `color: {mode: "fixed", fixedColor}`: the colour; other modes (a palette, by
+    /// thresholds) are how promdash colours anyway.
+    fn fixed_color(&mut self, v: &Value, path: &str) -> Option<Color> {
+        let c = v.as_object()?;
+        let mode = str_of(c, "mode").unwrap_or("");
+        if mode != "fixed" && mode != "shades" {
+            return None;
+        }
+        let name = str_of(c, "fixedColor").unwrap_or("");
+        let color = grafana_color(name);
+        if color.is_none() {
+            self.warn(
+                &format!("{path}.fixedColor"),
+                format!("colour {name:?} is not known"),
+            );
+        }
+        color
+    }
+
+    /// One of `fieldConfig.overrides`: its matcher and the properties promdash applies.
+    fn field_override(
+        &mut self,
+        ov: &Map<String, Value>,
+        path: &str,
+        refs: &HashMap<String, usize>,
+    ) -> Option<SeriesOverride> {
+        let m = ov.get("matcher").and_then(Value::as_object);
+        let id = m.and_then(|m| str_of(m, "id")).unwrap_or("");
+        let options = m.and_then(|m| m.get("options"));
+        let text = options.and_then(Value::as_str).unwrap_or("");
+        let matcher = match id {
+            "byName" => SeriesMatcher::Name(text.to_owned()),
+            "byRegexp" => match variable_regex(text) {
+                Ok(_) => SeriesMatcher::Regex(text.to_owned()),
+                Err(e) => {
+                    self.warn(
+                        &format!("{path}.matcher.options"),
+                        format!("{text:?} is not a regex ({e}): the override is not applied"),
+                    );
+                    return None;
+                }
+            },
+            "byFrameRefID" => match refs.get(text) {
+                Some(q) => SeriesMatcher::Query(*q),
+                None => {
+                    self.warn(
+                        &format!("{path}.matcher.options"),
+                        format!("no imported query has refId {text:?}: not applied"),
+                    );
+                    return None;
+                }
+            },
+            other => {
+                self.warn(
+                    &format!("{path}.matcher"),
+                    format!("matcher {other:?} is not supported: the override is not applied"),
+                );
+                return None;
+            }
+        };
+        let mut out = SeriesOverride::new(matcher);
+        for (j, p) in arr(ov, "properties").iter().enumerate() {
+            let pp = format!("{path}.properties[{j}]");
+            let Some(p) = p.as_object() else { continue };
+            let pid = str_of(p, "id").unwrap_or("");
+            let v = p.get("value").unwrap_or(&Value::Null);
+            match pid {
+                "displayName" => out.display_name = v.as_str().map(str::to_owned),
+                "color" => out.color = self.fixed_color(v, &format!("{pp}.value")),
+                "unit" => {
+                    if let Some(u) = v.as_str() {
+                        out.unit = Some(self.unit(u, &format!("{pp}.value")));
+                    }
+                }
+                "custom.transform" => match v.as_str() {
+                    Some("negative-Y") => out.negative_y = Some(true),
+                    None => out.negative_y = Some(false),
+                    Some(t) => self.warn(&pp, format!("transform {t:?} is not applied")),
+                },
+                "custom.axisPlacement" => match v.as_str().and_then(Axis::parse) {
+                    Some(a) => out.axis = Some(a),
+                    None => self.warn(&pp, format!("axis placement {v} is not known")),
+                },
+                "custom.hideFrom" => {
+                    out.hidden = Some(v.get("viz").and_then(Value::as_bool) == Some(true));
+                }
+                "custom.stacking" => {
+                    let mode = v.get("mode").and_then(Value::as_str).unwrap_or("none");
+                    match Stacking::parse(mode) {
+                        Some(s) => out.stacking = Some(s),
+                        None => self.warn(&pp, format!("stacking {mode:?} is not known")),
+                    }
+                }
+                id if COSMETIC.contains(&id) => {}
+                id => self.warn(&pp, format!("{id:?} is not applied per series")),
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// `fieldConfig.defaults.custom`: stacking, negative-Y, axis placement and hidden
+    /// series (for every series: `all`); the rest only changes how lines look.
+    fn custom(
+        &mut self,
+        c: &Map<String, Value>,
+        path: &str,
+        _ty: &str,
+        panel: &mut Panel,
+        all: &mut SeriesOverride,
+    ) {
         for (key, v) in c {
             match key.as_str() {
                 "stacking" => {
                     let mode = v.get("mode").and_then(Value::as_str).unwrap_or("none");
-                    if mode != "none" {
-                        self.warn(
+                    match Stacking::parse(mode) {
+                        Some(s) => panel.field.stacking = s,
+                        None => self.warn(
                             &format!("{path}.stacking"),
-                            format!("{mode} stacking is not drawn"),
-                        );
+                            format!("stacking {mode:?} is not known"),
+                        ),
                     }
                 }
-                "transform" if v.as_str().is_some_and(|t| t != "constant") => {
-                    self.warn(&format!("{path}.transform"), "not applied");
+                "transform" => match v.as_str() {
+                    Some("negative-Y") => all.negative_y = Some(true),
+                    Some("constant") | None => {}
+                    Some(t) => self.warn(
+                        &format!("{path}.transform"),
+                        format!("{t:?} is not applied"),
+                    ),
+                },
+                "hideFrom" if v.get("viz").and_then(Value::as_bool) == Some(true) => {
+                    all.hidden = Some(true);
                 }
-                "hideFrom" => {
-                    let hidden = v
-                        .as_object()
-                        .is_some_and(|h| h.values().any(|b| b.as_bool() == Some(true)));
-                    if hidden {
-                        self.warn(&format!("{path}.hideFrom"), "not applied");
-                    }
-                }
+                "axisPlacement" => match v.as_str().and_then(Axis::parse) {
+                    Some(Axis::Left) => {}
+                    Some(a) => all.axis = Some(a),
+                    None => self.warn(
+                        &format!("{path}.axisPlacement"),
+                        format!("{v} is not known"),
+                    ),
+                },
                 _ => {}
             }
         }
     }
 
-    /// Thresholds `{mode, steps: [{color, value}]}`; the base step (value null) has no
-    /// lower bound.
-    fn thresholds(&mut self, t: &Map<String, Value>, path: &str, panel: &mut Panel) {
-        if str_of(t, "mode") == Some("percentage") {
-            self.warn(
-                &format!("{path}.mode"),
-                "percentage thresholds are not applied",
-            );
-            return;
+    /// Value mappings, in either of Grafana's schemas: the current one (`{type: value,
+    /// options: {"1": {text, color}}}`, `range`, `special`, `regex`) and the old one
+    /// (`{type: 1, value, text}`, `{type: 2, from, to, text}`).
+    fn mappings(&mut self, v: &Value, path: &str) -> Vec<ValueMapping> {
+        let mut out: Vec<(i64, ValueMapping)> = Vec::new();
+        for (i, m) in v
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .enumerate()
+        {
+            let mp = format!("{path}[{i}]");
+            let Some(m) = m.as_object() else { continue };
+            let options = m.get("options").and_then(Value::as_object);
+            let result = |r: Option<&Map<String, Value>>| {
+                let r = r?;
+                let text = str_of(r, "text").map(str::to_owned);
+                let color = str_of(r, "color").and_then(grafana_color);
+                let index = r.get("index").and_then(Value::as_i64).unwrap_or(i64::MAX);
+                (text.is_some() || color.is_some()).then_some((index, text, color))
+            };
+            let mut push = |on: MappingMatch, r: Option<(i64, Option<String>, Option<Color>)>| {
+                if let Some((index, text, color)) = r {
+                    out.push((index, ValueMapping { on, text, color }));
+                }
+            };
+            match (m.get("type"), options) {
+                (Some(Value::String(t)), Some(op)) if t == "value" => {
+                    for (key, r) in op {
+                        push(MappingMatch::Value(key.clone()), result(r.as_object()));
+                    }
+                }
+                (Some(Value::String(t)), Some(op)) if t == "range" => push(
+                    MappingMatch::Range {
+                        from: num_of(op, "from"),
+                        to: num_of(op, "to"),
+                    },
+                    result(op.get("result").and_then(Value::as_object)),
+                ),
+                (Some(Value::String(t)), Some(op)) if t == "special" => {
+                    let on = match str_of(op, "match").unwrap_or("") {
+                        "null" => MappingMatch::Null,
+                        "nan" => MappingMatch::NaN,
+                        "null+nan" => MappingMatch::NullNaN,
+                        other => {
+                            self.warn(
+                                &format!("{mp}.options.match"),
+                                format!("{other:?} never matches a Prometheus value"),
+                            );
+                            continue;
+                        }
+                    };
+                    push(on, result(op.get("result").and_then(Value::as_object)));
+                }
+                (Some(Value::String(t)), Some(op)) if t == "regex" => {
+                    let pattern = str_of(op, "pattern").unwrap_or("");
+                    if variable_regex(pattern).is_err() {
+                        self.warn(&format!("{mp}.options.pattern"), "not a regex: not applied");
+                        continue;
+                    }
+                    push(
+                        MappingMatch::Regex(pattern.to_owned()),
+                        result(op.get("result").and_then(Value::as_object)),
+                    );
+                }
+                // The old schema: type 1 (value) or 2 (range), text beside them.
+                _ => {
+                    let ty = m.get("type").and_then(|t| {
+                        t.as_i64()
+                            .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
+                    });
+                    let text = str_of(m, "text").map(str::to_owned);
+                    let on = match ty {
+                        Some(1) => match str_of(m, "value").map(str::trim) {
+                            Some("null") => MappingMatch::Null,
+                            Some(v) => MappingMatch::Value(v.to_owned()),
+                            None => continue,
+                        },
+                        Some(2) => {
+                            let end = |k: &str| match str_of(m, k).map(str::trim) {
+                                Some("null") => None,
+                                _ => num_of(m, k),
+                            };
+                            let (from, to) = (end("from"), end("to"));
+                            if from.is_none() && to.is_none() {
+                                MappingMatch::Null
+                            } else {
+                                MappingMatch::Range { from, to }
+                            }
+                        }
+                        _ => {
+                            self.warn(&mp, "a mapping of an unknown type: not applied");
+                            continue;
+                        }
+                    };
+                    if text.is_some() {
+                        out.push((
+                            i64::MAX,
+                            ValueMapping {
+                                on,
+                                text,
+                                color: None,
+                            },
+                        ));
+                    }
+                }
+            }
         }
+        // Grafana tries them by their `index` (the order in its editor).
+        out.sort_by_key(|(index, _)| *index);
+        out.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Thresholds `{mode, steps: [{color, value}]}`; the base step (value null) has no
+    /// lower bound: its colour is the base colour.
+    fn thresholds(&mut self, t: &Map<String, Value>, path: &str, panel: &mut Panel) {
+        panel.field.thresholds_mode = match str_of(t, "mode") {
+            Some("percentage") => ThresholdsMode::Percentage,
+            _ => ThresholdsMode::Absolute,
+        };
         let mut out: Vec<Threshold> = Vec::new();
         for (i, step) in arr(t, "steps").iter().enumerate() {
             let Some(s) = step.as_object() else { continue };
-            let Some(value) = num_of(s, "value") else {
-                // The base colour: below every threshold.
+            let name = str_of(s, "color").unwrap_or("green");
+            let Some(color) = grafana_color(name) else {
+                self.warn(
+                    &format!("{path}.steps[{i}].color"),
+                    format!("colour {name:?} is not known"),
+                );
                 continue;
             };
-            let color = str_of(s, "color").unwrap_or("green");
-            match grafana_color(color) {
-                Some(color) if out.last().is_none_or(|l| value > l.value) => {
-                    out.push(Threshold { value, color });
-                }
-                Some(_) => self.warn(&format!("{path}.steps[{i}]"), "not in ascending order"),
-                None => self.warn(
-                    &format!("{path}.steps[{i}].color"),
-                    format!("colour {color:?} is not known"),
-                ),
+            let Some(value) = num_of(s, "value") else {
+                panel.field.base_color = Some(color);
+                continue;
+            };
+            if out.last().is_none_or(|l| value > l.value) {
+                out.push(Threshold { value, color });
+            } else {
+                self.warn(&format!("{path}.steps[{i}]"), "not in ascending order");
             }
         }
         panel.thresholds = out;
     }
 
-    /// `options`: what a stat, gauge or graph would show differently.
+    /// `options`: the reducer of a stat or gauge, a graph's legend.
     fn options(&mut self, o: &Map<String, Value>, path: &str, _ty: &str, panel: &mut Panel) {
         let Some(op) = o.get("options").and_then(Value::as_object) else {
             return;
         };
         let path = format!("{path}.options");
-        if let Some(r) = op.get("reduceOptions").and_then(Value::as_object) {
-            let calcs: Vec<&str> = arr(r, "calcs").iter().filter_map(Value::as_str).collect();
-            if calcs.iter().any(|c| !matches!(*c, "lastNotNull" | "last")) {
+        if let Some(r) = op.get("reduceOptions").and_then(Value::as_object)
+            && matches!(panel.kind, PanelKind::Stat | PanelKind::Gauge)
+        {
+            let calcs = arr(r, "calcs");
+            if let Some(first) = calcs.first().and_then(Value::as_str) {
+                match calc::Calc::parse(first) {
+                    Some(c) => panel.field.reduce = Some(c),
+                    None => self.warn(
+                        &format!("{path}.reduceOptions.calcs[0]"),
+                        format!("{first:?} is not computed: the last value is shown"),
+                    ),
+                }
+            }
+            if calcs.len() > 1 {
                 self.warn(
                     &format!("{path}.reduceOptions.calcs"),
-                    format!("{calcs:?}: the last value is shown"),
+                    "only the first calculation is shown",
+                );
+            }
+            if bool_of(r, "values") {
+                self.warn(
+                    &format!("{path}.reduceOptions.values"),
+                    "every value is not shown: one per series",
                 );
             }
         }
@@ -1042,13 +1315,14 @@ impl Importer {
         }
     }
 
-    /// Old panels (`graph` before timeseries, `singlestat`): units, min/max, thresholds.
+    /// Old panels (`graph` before timeseries, `singlestat`): units, min/max, thresholds,
+    /// series overrides, stacking, value maps, the value shown.
     fn legacy(&mut self, o: &Map<String, Value>, path: &str, ty: &str, panel: &mut Panel) {
         match ty {
             "graph" => {
                 if let Some(y) = arr(o, "yaxes").first().and_then(Value::as_object) {
                     if let Some(f) = str_of(y, "format") {
-                        panel.unit = Unit::parse(f);
+                        panel.unit = self.unit(f, &format!("{path}.yaxes[0].format"));
                     }
                     panel.min = panel.min.or(num_of(y, "min"));
                     panel.max = panel.max.or(num_of(y, "max"));
@@ -1060,13 +1334,19 @@ impl Importer {
                     panel.decimals = Some(d.clamp(0.0, 10.0) as u8);
                 }
                 if bool_of(o, "stack") {
-                    self.warn(&format!("{path}.stack"), "stacking is not drawn");
+                    panel.field.stacking = if bool_of(o, "percentage") {
+                        Stacking::Percent
+                    } else {
+                        Stacking::Normal
+                    };
                 }
-                if !arr(o, "seriesOverrides").is_empty() {
-                    self.warn(
-                        &format!("{path}.seriesOverrides"),
-                        "series overrides are not applied",
-                    );
+                for (i, s) in arr(o, "seriesOverrides").iter().enumerate() {
+                    let sp = format!("{path}.seriesOverrides[{i}]");
+                    if let Some(s) = s.as_object()
+                        && let Some(out) = self.series_override(s, &sp, panel.field.stacking)
+                    {
+                        panel.field.overrides.push(out);
+                    }
                 }
                 // The old legend: `values` with a switch per calculation, in Grafana's
                 // column order.
@@ -1085,7 +1365,7 @@ impl Importer {
             }
             "singlestat" | "grafana-singlestat-panel" => {
                 if let Some(f) = str_of(o, "format") {
-                    panel.unit = Unit::parse(f);
+                    panel.unit = self.unit(f, &format!("{path}.format"));
                 }
                 if let Some(d) = num_of(o, "decimals") {
                     panel.decimals = Some(d.clamp(0.0, 10.0) as u8);
@@ -1097,10 +1377,9 @@ impl Importer {
                     panel.min = num_of(g, "minValue");
                     panel.max = num_of(g, "maxValue");
                 }
-                // "80,90" with colors [ok, warn, crit].
+                let colors: Vec<&str> = arr(o, "colors").iter().filter_map(Value::as_str).collect();
+                // "80,90" with colors [base, warn, crit].
                 if let Some(t) = str_of(o, "thresholds").filter(|t| !t.trim().is_empty()) {
-                    let colors: Vec<&str> =
-                        arr(o, "colors").iter().filter_map(Value::as_str).collect();
                     let mut out: Vec<Threshold> = Vec::new();
                     for (i, v) in t.split(',').enumerate() {
                         let Ok(value) = v.trim().parse::<f64>() else {
@@ -1119,32 +1398,105 @@ impl Importer {
                         }
                     }
                     panel.thresholds = out;
+                    if bool_of(o, "colorValue") || bool_of(o, "colorBackground") {
+                        panel.field.base_color = colors.first().and_then(|c| grafana_color(c));
+                    }
                 }
                 let vn = str_of(o, "valueName").unwrap_or("avg");
-                if vn != "current" {
-                    self.warn(
+                match calc::Calc::parse(vn) {
+                    Some(c) => panel.field.reduce = Some(c),
+                    None => self.warn(
                         &format!("{path}.valueName"),
-                        format!("{vn:?}: the current value is shown"),
-                    );
+                        format!("{vn:?}: the last value is shown"),
+                    ),
                 }
-                let maps = arr(o, "valueMaps").iter().chain(arr(o, "rangeMaps"));
-                if maps.filter(|m| m.get("text").is_some()).count() > 0
-                    && str_of(o, "mappingType").is_some()
-                {
-                    // Grafana's defaults put one `null → N/A` entry everywhere.
-                    let real = arr(o, "valueMaps")
-                        .iter()
-                        .any(|m| m.get("value").and_then(Value::as_str) != Some("null"));
-                    if real {
-                        self.warn(
-                            &format!("{path}.valueMaps"),
-                            "value mappings are not applied",
-                        );
-                    }
+                // valueMaps (mappingType 1) or rangeMaps (2), in the old mapping schema.
+                let (key, ty) = match o.get("mappingType").and_then(Value::as_i64) {
+                    Some(2) => ("rangeMaps", 2),
+                    _ => ("valueMaps", 1),
+                };
+                let typed: Vec<Value> = arr(o, key)
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .map(|m| {
+                        let mut m = m.clone();
+                        m.insert("type".into(), Value::from(ty));
+                        Value::Object(m)
+                    })
+                    .collect();
+                panel.field.mappings =
+                    self.mappings(&Value::Array(typed), &format!("{path}.{key}"));
+                if let Some(n) = str_of(o, "nullText").filter(|n| !n.is_empty()) {
+                    panel.field.no_value = Some(n.to_owned());
                 }
             }
             _ => {}
         }
+    }
+
+    /// One of the old graph's `seriesOverrides`: `alias` (a name, or `/regex/`) and what
+    /// promdash applies of it: `transform: negative-Y`, `stack`, `yaxis: 2`,
+    /// `hiddenSeries`, `color`.
+    fn series_override(
+        &mut self,
+        s: &Map<String, Value>,
+        path: &str,
+        stacking: Stacking,
+    ) -> Option<SeriesOverride> {
+        let alias = str_of(s, "alias").unwrap_or("");
+        let matcher = if alias.len() > 1 && alias.starts_with('/') {
+            // A `/regex/` alias is not anchored (Grafana's stringToJsRegex).
+            match variable_regex(alias) {
+                Ok(_) => SeriesMatcher::Regex(alias.to_owned()),
+                Err(e) => {
+                    self.warn(
+                        &format!("{path}.alias"),
+                        format!("{alias:?} is not a regex ({e}): not applied"),
+                    );
+                    return None;
+                }
+            }
+        } else {
+            SeriesMatcher::Name(alias.to_owned())
+        };
+        let mut out = SeriesOverride::new(matcher);
+        for (key, v) in s {
+            match key.as_str() {
+                "alias" => {}
+                "transform" => match v.as_str() {
+                    Some("negative-Y") => out.negative_y = Some(true),
+                    Some("constant") | None => {}
+                    Some(t) => self.warn(
+                        &format!("{path}.transform"),
+                        format!("{t:?} is not applied"),
+                    ),
+                },
+                "stack" => {
+                    out.stacking = Some(match v {
+                        Value::Bool(false) => Stacking::None,
+                        // `true` or a group name ("A", "B"): stacked.
+                        _ if stacking == Stacking::None => Stacking::Normal,
+                        _ => stacking,
+                    });
+                }
+                "yaxis" => {
+                    if v.as_i64() == Some(2) || v.as_str() == Some("2") {
+                        out.axis = Some(Axis::Right);
+                    }
+                }
+                "hiddenSeries" => out.hidden = v.as_bool(),
+                "color" => {
+                    if let Some(c) = v.as_str() {
+                        out.color = grafana_color(c);
+                    }
+                }
+                "legend" | "lines" | "linewidth" | "fill" | "fillBelowTo" | "fillGradient"
+                | "bars" | "points" | "pointradius" | "dashes" | "dashLength" | "spaceLength"
+                | "steppedLine" | "zindex" | "nullPointMode" | "$$hashKey" => {}
+                other => self.warn(&format!("{path}.{other}"), "not applied"),
+            }
+        }
+        (!out.is_empty()).then_some(out)
     }
 
     /// `templating.list`.
@@ -1411,6 +1763,64 @@ pub fn grafana_color(s: &str) -> Option<Color> {
         "transparent" | "text" => Some(Color::White),
         _ => None,
     })
+}
+
+/// Override properties that only change how a line looks (ignored without a word).
+const COSMETIC: &[&str] = &[
+    "custom.fillOpacity",
+    "custom.lineWidth",
+    "custom.lineInterpolation",
+    "custom.lineStyle",
+    "custom.showPoints",
+    "custom.pointSize",
+    "custom.gradientMode",
+    "custom.fillBelowTo",
+    "custom.spanNulls",
+    "custom.insertNulls",
+    "custom.drawStyle",
+    "custom.barAlignment",
+    "custom.axisLabel",
+    "custom.axisColorMode",
+    "custom.axisWidth",
+    "custom.axisBorderShow",
+    "custom.axisGridShow",
+    "custom.lineColor",
+    "custom.width",
+    "custom.align",
+    "custom.cellOptions",
+    "custom.displayMode",
+    "custom.inspect",
+    "custom.filterable",
+    "custom.minWidth",
+    "links",
+    "description",
+];
+
+/// The query index (into the imported panel's queries) of each target's `refId`: the
+/// targets that were imported, in order, matched to the queries by expression.
+fn ref_ids(o: &Map<String, Value>, panel: &Panel) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    let mut next = 0;
+    for t in arr(o, "targets").iter().filter_map(Value::as_object) {
+        if bool_of(t, "hide") {
+            continue;
+        }
+        let Some(expr) = str_of(t, "expr") else {
+            continue;
+        };
+        let Some(k) = panel.queries[next..]
+            .iter()
+            .position(|q| q.expr == expr)
+            .map(|k| k + next)
+        else {
+            continue;
+        };
+        next = k + 1;
+        if let Some(r) = str_of(t, "refId") {
+            out.insert(r.to_owned(), k);
+        }
+    }
+    out
 }
 
 /// Markdown (or HTML) as plain text: tags and emphasis marks removed, links as their text.

@@ -141,10 +141,7 @@ fn other_data_sources_are_skipped_with_a_warning() {
 #[test]
 fn unsupported_fields_are_named_by_json_path() {
     let im = import(NODE).expect("imports");
-    for path in [
-        "panels[7].panels[0].fieldConfig.overrides[0]",
-        "panels[5].fieldConfig.defaults.custom.stacking",
-    ] {
+    for path in ["panels[8].panels[0].type", "panels[8].panels[1].targets[0]"] {
         assert!(warned(&im, path), "{path} missing from {:?}", paths(&im));
     }
     // Cosmetic keys, the export's own keys and the built-in annotation say nothing.
@@ -156,6 +153,9 @@ fn unsupported_fields_are_named_by_json_path() {
         "panels[0].options.reduceOptions.calcs",
         "panels[5].options.legend.calcs",
         "panels[7].panels[0].options.legend.calcs",
+        // Applied now: overrides, stacking.
+        "panels[7].panels[0].fieldConfig.overrides[0]",
+        "panels[5].fieldConfig.defaults.custom.stacking",
     ] {
         assert!(!warned(&im, quiet), "{quiet} should not be reported");
     }
@@ -285,10 +285,32 @@ fn old_schema_rows_spans_and_singlestats() {
     assert_eq!(d.panels[2].unit, Unit::ReqPerSec);
     assert_eq!(d.panels[2].min, Some(0.0));
     assert_eq!(d.panels[3].unit, Unit::Seconds);
+    // Applied: the value shown (`avg`: the mean), stacking, the series override's colour,
+    // the `null → N/A` value map.
+    use crate::grafana::calc::Calc;
+    use crate::grafana::fields::{MappingMatch, SeriesMatcher, Stacking};
+    assert_eq!(d.panels[0].field.reduce, Some(Calc::LastNotNull));
+    assert_eq!(d.panels[1].field.reduce, Some(Calc::Mean));
+    assert_eq!(d.panels[2].field.stacking, Stacking::Normal);
+    assert_eq!(
+        d.panels[2].field.overrides[0].matcher,
+        SeriesMatcher::Regex("/5../".into())
+    );
+    assert_eq!(
+        d.panels[2].field.overrides[0].color,
+        Some(Color::Rgb(0xe2, 0x4d, 0x42))
+    );
+    assert_eq!(d.panels[0].field.mappings[0].on, MappingMatch::Null);
+    assert_eq!(d.panels[0].field.mappings[0].text.as_deref(), Some("N/A"));
+    // colors[0] is the base colour of a singlestat that colours its value.
     for path in [
         "rows[0].panels[1].valueName",
         "rows[0].panels[2].stack",
         "rows[0].panels[2].seriesOverrides",
+    ] {
+        assert!(!warned(&im, path), "{path} is applied: {:?}", paths(&im));
+    }
+    for path in [
         "rows[1].panels[2].type",
     ] {
         assert!(warned(&im, path), "{path} missing from {:?}", paths(&im));
@@ -579,4 +601,202 @@ fn target_step_options() {
         toml.contains("query 1's panel min interval 20s, min step 1m, intervalFactor 2"),
         "{toml}"
     );
+}
+const FIELDS: &str = include_str!("testdata/field-config.json");
+
+/// Issue 14 item 5: mappings, `noValue`, percentage thresholds with the base colour,
+/// reducers, units, overrides, old series overrides and stacking are imported, not
+/// reported; what is still not applied is named by its JSON path.
+#[test]
+fn field_config_is_applied() {
+    use crate::grafana::calc::Calc;
+    use crate::grafana::fields::{
+        Axis, MappingMatch, SeriesMatcher, Stacking, ThresholdsMode, ValueMapping,
+    };
+    let im = import(FIELDS).expect("imports");
+    let d = &im.dashboard;
+    let p = |t: &str| {
+        d.panels
+            .iter()
+            .find(|p| p.title == t)
+            .unwrap_or_else(|| panic!("no panel {t}"))
+    };
+    // Mappings in the editor's order (`index`), special values, no value.
+    let state = &p("Service state").field;
+    assert_eq!(
+        state.mappings,
+        [
+            ValueMapping {
+                on: MappingMatch::Value("0".into()),
+                text: Some("DOWN".into()),
+                color: Some(Color::Red)
+            },
+            ValueMapping {
+                on: MappingMatch::Value("1".into()),
+                text: Some("UP".into()),
+                color: Some(Color::Green)
+            },
+            ValueMapping {
+                on: MappingMatch::NullNaN,
+                text: Some("N/A".into()),
+                color: Some(Color::Gray)
+            },
+        ]
+    );
+    assert_eq!(state.no_value.as_deref(), Some("no answer"));
+    assert_eq!(state.base_color, Some(Color::Blue));
+    assert_eq!(state.reduce, Some(Calc::LastNotNull));
+    assert!(!state.reduces_range());
+    assert_eq!(p("Service state").unit, Unit::Other("none".into()));
+    // Percentage thresholds keep the base colour; the reducer is the first calc.
+    let disk = p("Disk peak");
+    assert_eq!(disk.field.thresholds_mode, ThresholdsMode::Percentage);
+    assert_eq!(disk.field.base_color, Some(Color::Green));
+    assert_eq!(
+        disk.thresholds,
+        [
+            Threshold {
+                value: 50.0,
+                color: Color::Orange
+            },
+            Threshold {
+                value: 90.0,
+                color: Color::Red
+            }
+        ]
+    );
+    assert_eq!(disk.field.reduce, Some(Calc::Max));
+    assert!(disk.field.reduces_range());
+    assert_eq!(p("Load mean").field.reduce, Some(Calc::Mean));
+    assert_eq!(p("Temperatures").unit, Unit::Other("celsius".into()));
+    assert_eq!(
+        p("Temperatures").field.mappings[0].on,
+        MappingMatch::Range {
+            from: Some(90.0),
+            to: None
+        }
+    );
+    // Overrides by regex, name and refId.
+    let net = &p("Network traffic").field.overrides;
+    assert_eq!(net.len(), 3, "{net:#?}");
+    assert_eq!(net[0].matcher, SeriesMatcher::Regex("/.* out/".into()));
+    assert_eq!(net[0].negative_y, Some(true));
+    assert_eq!(net[1].matcher, SeriesMatcher::Name("eth0 in".into()));
+    assert_eq!(net[1].color, Some(Color::Purple));
+    assert_eq!(net[1].display_name.as_deref(), Some("Receive eth0"));
+    assert_eq!(net[2].hidden, Some(true));
+    let req = &p("Requests stacked").field;
+    assert_eq!(req.stacking, Stacking::Normal);
+    assert_eq!(req.overrides[0].matcher, SeriesMatcher::Query(1));
+    assert_eq!(req.overrides[0].axis, Some(Axis::Right));
+    assert_eq!(req.overrides[0].unit, Some(Unit::PercentUnit));
+    assert_eq!(req.overrides[0].stacking, Some(Stacking::None));
+    // The old graph: percentage stacking, seriesOverrides by name and /regex/.
+    let old = &p("Old graph").field;
+    assert_eq!(old.stacking, Stacking::Percent);
+    assert_eq!(
+        old.overrides[0].matcher,
+        SeriesMatcher::Name("debug".into())
+    );
+    assert_eq!(old.overrides[0].hidden, Some(true));
+    assert_eq!(
+        old.overrides[1].matcher,
+        SeriesMatcher::Regex("/^errors/".into())
+    );
+    assert_eq!(old.overrides[1].axis, Some(Axis::Right));
+    assert_eq!(old.overrides[1].negative_y, Some(true));
+    assert_eq!(old.overrides[1].stacking, Some(Stacking::None));
+    assert_eq!(old.overrides[1].color, Some(Color::Rgb(0xe2, 0x4d, 0x42)));
+    // The defaults' display name; an unknown unit: raw values, reported.
+    let odd = p("Odd unit");
+    assert_eq!(
+        odd.field.display_name.as_deref(),
+        Some("${__field.labels.job} answers")
+    );
+    assert_eq!(odd.unit, Unit::Other("none".into()));
+    let w = im
+        .warnings
+        .iter()
+        .find(|w| w.path == "panels[7].fieldConfig.defaults.unit")
+        .expect("the unknown unit is reported");
+    assert!(w.message.contains("furlongs"), "{w}");
+    // The old mapping schema (type 1).
+    assert_eq!(
+        p("Disks").field.mappings[0].on,
+        MappingMatch::Value("1".into())
+    );
+    // What is applied says nothing; the byNames matcher (a legend click) is named.
+    assert_eq!(
+        paths(&im),
+        [
+            "panels[4].fieldConfig.overrides[3].matcher",
+            "panels[7].fieldConfig.defaults.unit"
+        ],
+        "{:#?}",
+        im.warnings
+    );
+}
+
+/// `import grafana -o` writes the field config, and the file reads back to the same
+/// panels.
+#[test]
+fn field_config_round_trips_through_toml() {
+    let im = import(FIELDS).expect("imports");
+    let toml = to_toml(&im, "field-config.json");
+    for want in [
+        "mappings = [",
+        "{ value = \"0\", text = \"DOWN\", color = \"red\" }",
+        "{ special = \"null+nan\", text = \"N/A\", color = \"gray\" }",
+        "{ from = 90.0, text = \"HOT\", color = \"red\" }",
+        "no_value = \"no answer\"",
+        "thresholds_mode = \"percentage\"",
+        "base_color = \"green\"",
+        "reduce = \"max\"",
+        "stacking = \"percent\"",
+        "[[panels.overrides]]\nregex = \"/.* out/\"\nnegative_y = true",
+        "query = 2\nunit = \"percentunit\"\naxis = \"right\"",
+        "display_name = \"${__field.labels.job} answers\"",
+    ] {
+        assert!(toml.contains(want), "{want:?} missing:\n{toml}");
+    }
+    let back = parse_dashboard(&toml, "converted.toml").unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    assert_eq!(back.panels, im.dashboard.panels);
+}
+
+/// Bad field config in a dashboard file: each problem at its line and column.
+#[test]
+fn field_config_errors_in_a_dashboard_file() {
+    let text = r#"title = "t"
+[[panels]]
+title = "p"
+kind = "stat"
+query = "up"
+mappings = [{ value = "1", from = 0.0, text = "x" }, { special = "empty", text = "e" }, { value = "2" }]
+thresholds_mode = "relative"
+reduce = "median"
+stacking = "sideways"
+[[panels.overrides]]
+regex = "("
+[[panels.overrides]]
+query = 3
+[[panels.overrides]]
+name = "a"
+axis = "top"
+"#;
+    let e = parse_dashboard(text, "d.toml")
+        .expect_err("invalid")
+        .to_string();
+    for want in [
+        "d.toml:6:13: a mapping matches one thing",
+        "d.toml:6:66: unknown special value \"empty\"",
+        "d.toml:6:89: a mapping without `text` or `color`",
+        "d.toml:7:19: unknown thresholds mode \"relative\"",
+        "d.toml:8:10: unknown reducer \"median\"",
+        "d.toml:9:12: unknown stacking \"sideways\"",
+        "d.toml:11:9: \"(\" is not a regex",
+        "d.toml:13:9: query 3 is not one of the panel's",
+        "d.toml:16:8: unknown axis \"top\"",
+    ] {
+        assert!(e.contains(want), "{want} missing:\n{e}");
+    }
 }

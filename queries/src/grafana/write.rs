@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::fields::{FieldConfig, MappingMatch, SeriesMatcher, Stacking, ThresholdsMode};
 use super::repeat::Repeated;
 use super::{Import, Warning};
 use crate::dashboard::{Color, Panel, Unit, VariableSource};
@@ -255,5 +256,98 @@ fn panel(out: &mut String, p: &Panel) {
     if !p.legend_calcs.is_empty() {
         let list: Vec<String> = p.legend_calcs.iter().map(|c| q(c.id())).collect();
         let _ = writeln!(out, "legend_calcs = [{}]", list.join(", "));
+    }
+    field(out, &p.field);
+}
+
+fn opt_f64(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{v:?}"))
+}
+
+/// The field config's keys, then its overrides as `[[panels.overrides]]` tables (last:
+/// after a sub-table no key of the panel may follow).
+fn field(out: &mut String, f: &FieldConfig) {
+    if !f.mappings.is_empty() {
+        let _ = writeln!(out, "mappings = [");
+        for m in &f.mappings {
+            let mut keys: Vec<String> = Vec::new();
+            match &m.on {
+                MappingMatch::Value(v) => keys.push(format!("value = {}", q(v))),
+                MappingMatch::Range { from, to } => {
+                    if from.is_some() {
+                        keys.push(format!("from = {}", opt_f64(*from)));
+                    }
+                    if to.is_some() {
+                        keys.push(format!("to = {}", opt_f64(*to)));
+                    }
+                }
+                MappingMatch::Null => keys.push("special = \"null\"".into()),
+                MappingMatch::NaN => keys.push("special = \"nan\"".into()),
+                MappingMatch::NullNaN => keys.push("special = \"null+nan\"".into()),
+                MappingMatch::Regex(r) => keys.push(format!("regex = {}", q(r))),
+            }
+            if let Some(t) = &m.text {
+                keys.push(format!("text = {}", q(t)));
+            }
+            if let Some(c) = m.color {
+                keys.push(format!("color = {}", q(&color_name(c))));
+            }
+            let _ = writeln!(out, "  {{ {} }},", keys.join(", "));
+        }
+        let _ = writeln!(out, "]");
+    }
+    if let Some(n) = &f.no_value {
+        let _ = writeln!(out, "no_value = {}", q(n));
+    }
+    if f.thresholds_mode == ThresholdsMode::Percentage {
+        let _ = writeln!(out, "thresholds_mode = \"percentage\"");
+    }
+    if let Some(c) = f.base_color {
+        let _ = writeln!(out, "base_color = {}", q(&color_name(c)));
+    }
+    if let Some(r) = f.reduce {
+        let _ = writeln!(out, "reduce = {}", q(r.id()));
+    }
+    if f.stacking != Stacking::None {
+        let _ = writeln!(out, "stacking = {}", q(f.stacking.as_str()));
+    }
+    if let Some(d) = &f.display_name {
+        let _ = writeln!(out, "display_name = {}", q(d));
+    }
+    for o in &f.overrides {
+        let _ = writeln!(out, "[[panels.overrides]]");
+        match &o.matcher {
+            SeriesMatcher::All => {}
+            SeriesMatcher::Name(n) => {
+                let _ = writeln!(out, "name = {}", q(n));
+            }
+            SeriesMatcher::Regex(r) => {
+                let _ = writeln!(out, "regex = {}", q(r));
+            }
+            SeriesMatcher::Query(i) => {
+                let _ = writeln!(out, "query = {}", i + 1);
+            }
+        }
+        if let Some(d) = &o.display_name {
+            let _ = writeln!(out, "display_name = {}", q(d));
+        }
+        if let Some(c) = o.color {
+            let _ = writeln!(out, "color = {}", q(&color_name(c)));
+        }
+        if let Some(u) = &o.unit {
+            let _ = writeln!(out, "unit = {}", q(&unit_name(u)));
+        }
+        if let Some(n) = o.negative_y {
+            let _ = writeln!(out, "negative_y = {n}");
+        }
+        if let Some(a) = o.axis {
+            let _ = writeln!(out, "axis = {}", q(a.as_str()));
+        }
+        if let Some(h) = o.hidden {
+            let _ = writeln!(out, "hidden = {h}");
+        }
+        if let Some(s) = o.stacking {
+            let _ = writeln!(out, "stacking = {}", q(s.as_str()));
+        }
     }
 }

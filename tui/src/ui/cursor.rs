@@ -97,7 +97,7 @@ pub fn render(buf: &mut Buffer, state: &State) {
         } else {
             ps.format.format(v, panel.decimals)
         };
-        let color = super::SERIES_COLORS[usize::from(s.color.max(1)) - 1];
+        let color = super::series_color(s);
         lines.push((format!("{text:>9} {}", s.name), Style::new().fg(color)));
     }
     let w = lines

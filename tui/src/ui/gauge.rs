@@ -5,7 +5,6 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::State;
-use crate::panel::threshold_color;
 
 pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
     let panel = &state.dashboard.panels[i];
@@ -18,7 +17,11 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
         return;
     }
     let value = ps.value.unwrap_or(f64::NAN);
-    let color = threshold_color(&panel.thresholds, value).map_or(Color::Green, super::color);
+    let color = ps
+        .stat_values()
+        .next()
+        .and_then(|v| v.color)
+        .map_or(Color::Green, super::color);
     let (min, max) = panel.gauge_bounds();
     let ratio = if value.is_finite() && max > min {
         ((value - min) / (max - min)).clamp(0.0, 1.0)

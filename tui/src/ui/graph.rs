@@ -39,17 +39,30 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let ylw = ps
-        .y_labels
+    let ylw = if ps.left_labels_hidden {
+        0
+    } else {
+        ps.y_labels
+            .iter()
+            .map(|l| l.chars().count() as u16)
+            .max()
+            .unwrap_or(1)
+            + 1
+    };
+    // The right-hand axis's labels, when some series are placed there.
+    let yrw = ps
+        .right_labels
         .iter()
-        .map(|l| l.chars().count() as u16)
+        .map(|l| l.chars().count() as u16 + 1)
         .max()
-        .unwrap_or(1)
-        + 1;
+        .unwrap_or(0);
     let table =
         !panel.legend_calcs.is_empty() && table_legend_rows(inner.height, ps.series.len()) > 0;
     let legend = legend_rows_of(panel, ps, inner.height);
-    let plot = plot_area(inner, ylw, legend);
+    let mut plot = plot_area(inner, ylw, legend);
+    if plot.width > yrw + 10 {
+        plot.width -= yrw;
+    }
     if plot.width == 0 || plot.height == 0 {
         return;
     }
@@ -68,16 +81,36 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
     }
     let (lo, hi) = (ps.scale.lo, ps.scale.hi);
 
-    // Series, the highest-ranked drawn last so it stays on top.
+    // Series, the highest-ranked drawn last so it stays on top; fixed colours after the
+    // palette's; hidden ones not at all.
+    let mut palette = super::RASTER_PALETTE.to_vec();
     let mut raster = Raster::new(plot.width, plot.height);
-    for s in ps.series.iter().rev() {
-        raster.series(&s.cols, lo, hi, s.color);
+    for s in ps.series.iter().rev().filter(|s| !s.invisible) {
+        let index = match s.fixed {
+            Some(c) if palette.len() < 255 => {
+                palette.push(super::color(c));
+                (palette.len() - 1) as u8
+            }
+            _ => s.color,
+        };
+        match (s.right, ps.right_scale) {
+            (true, Some(r)) => raster.series(&s.cols, r.lo, r.hi, index),
+            _ => raster.series(&s.cols, lo, hi, index),
+        }
     }
-    raster.flush(buf, plot, &super::RASTER_PALETTE);
+    raster.flush(buf, plot, &palette);
 
-    // Threshold lines, where no series is drawn.
+    // Threshold lines, where no series is drawn (percentage ones placed between the
+    // axis's ends).
+    let percentage = panel.field.thresholds_mode
+        == promdash_queries::grafana::fields::ThresholdsMode::Percentage;
     for t in &panel.thresholds {
-        if let Some(row) = raster.threshold_row(t.value, lo, hi) {
+        let value = if percentage {
+            lo + (hi - lo) * t.value / 100.0
+        } else {
+            t.value
+        };
+        if let Some(row) = raster.threshold_row(value, lo, hi) {
             let y = plot.y + row as u16;
             let style = Style::new().fg(super::color(t.color));
             for cx in 0..plot.width {
@@ -109,6 +142,35 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
             let w = label.chars().count() as u16;
             let x = plot.x.saturating_sub(w + 1).max(inner.x);
             buf.set_stringn(x, plot.y + row, label, usize::from(plot.x - x), label_style);
+        }
+    }
+
+    // Right-hand labels, left-aligned against the plot.
+    if let Some(r) = ps.right_scale
+        && yrw > 0
+        && plot.right() + yrw <= inner.right()
+        && r.hi > r.lo
+    {
+        let h = plot.height * 4;
+        let mut last_row = u16::MAX;
+        let label_style = Style::new().fg(Color::DarkGray);
+        for (k, v) in r.ticks().enumerate() {
+            let Some(label) = ps.right_labels.get(k) else {
+                break;
+            };
+            let dot = ((r.hi - v) / (r.hi - r.lo) * f64::from(h - 1)).round() as u16;
+            let row = (dot / 4).min(plot.height - 1);
+            if row == last_row {
+                continue;
+            }
+            last_row = row;
+            buf.set_stringn(
+                plot.right() + 1,
+                plot.y + row,
+                label,
+                usize::from(yrw - 1),
+                label_style,
+            );
         }
     }
 
@@ -237,7 +299,7 @@ fn render_table_legend(
     }
     for (r, s) in ps.series[..shown].iter().enumerate() {
         let y = y0 + 1 + r as u16;
-        let color = super::RASTER_PALETTE[usize::from(s.color)];
+        let color = super::series_color(s);
         let (nx, _) = buf.set_stringn(inner.x, y, "● ", name_w, Style::new().fg(color));
         let room = name_w.saturating_sub(usize::from(nx - inner.x) + 1);
         buf.set_stringn(nx, y, shorten(&s.name, room), room, Style::new());
@@ -347,7 +409,7 @@ fn legend_pass(
         }
         let name = shorten(&s.name, name_room);
         if let Some(buf) = buf.as_deref_mut() {
-            let color = super::RASTER_PALETTE[usize::from(s.color)];
+            let color = super::series_color(s);
             let room = |from: u16| usize::from(right.saturating_sub(from));
             let (nx, _) = buf.set_stringn(x, y, "● ", room(x), Style::new().fg(color));
             let (nx, _) = buf.set_stringn(nx, y, &name, room(nx), Style::new());

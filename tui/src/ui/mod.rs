@@ -62,6 +62,14 @@ pub const RASTER_PALETTE: [Color; PALETTE_LEN + 1] = [
 ];
 
 /// A dashboard colour on the terminal.
+/// A series' colour: its fixed one, else the palette's.
+pub fn series_color(s: &crate::panel::SeriesView) -> Color {
+    s.fixed.map_or(
+        RASTER_PALETTE[usize::from(s.color) % RASTER_PALETTE.len()],
+        color,
+    )
+}
+
 pub fn color(c: DashColor) -> Color {
     match c {
         DashColor::Green => Color::Green,

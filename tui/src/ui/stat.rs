@@ -5,7 +5,6 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::State;
-use crate::panel::threshold_color;
 use crate::plot::Raster;
 
 /// Three-row glyphs for the digits and the few signs a number has.
@@ -49,8 +48,12 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
         render_many(buf, inner, state, i, false);
         return;
     }
-    let value = ps.value.unwrap_or(f64::NAN);
-    let color = threshold_color(&panel.thresholds, value).map_or(Color::Cyan, super::color);
+    let _ = panel;
+    let color = ps
+        .stat_values()
+        .next()
+        .and_then(|v| v.color)
+        .map_or(Color::Cyan, super::color);
     let style = Style::new().fg(color).add_modifier(Modifier::BOLD);
     let text = ps.value_text.as_str();
 
@@ -131,7 +134,8 @@ pub fn render_many(buf: &mut Buffer, inner: Rect, state: &State, i: usize, gauge
     let (min, max) = panel.gauge_bounds();
     for (k, v) in values.iter().take(shown).enumerate() {
         let y = inner.y + k as u16;
-        let color = threshold_color(&panel.thresholds, v.value)
+        let color = v
+            .color
             .map_or(if gauge { Color::Green } else { Color::Cyan }, super::color);
         let name = promdash_queries::text::escape_control(&v.name);
         buf.set_stringn(inner.x, y, &name, usize::from(name_w), Style::new());

@@ -5,12 +5,11 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::State;
-use crate::panel::threshold_color;
 
 const MAX_COLUMN: u16 = 32;
 
 pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
-    let panel = &state.dashboard.panels[i];
+    let _panel = &state.dashboard.panels[i];
     let ps = &state.panels[i];
     if inner.height == 0 || inner.width == 0 {
         return;
@@ -100,8 +99,7 @@ pub fn render(buf: &mut Buffer, inner: Rect, state: &State, i: usize) {
             buf.set_stringn(x, y, cell, usize::from(widths[c].min(vx - x)), Style::new());
             x += widths[c] + 1;
         }
-        let color =
-            threshold_color(&panel.thresholds, row.value).map_or(Color::Reset, super::color);
+        let color = row.color.map_or(Color::Reset, super::color);
         // A value wider than the panel is cut with an ellipsis, never spilled.
         let w = row.text.chars().count() as u16;
         let text = if w > inner.width {
