@@ -1,5 +1,6 @@
 //! Panels and dashboards as SVG pictures drawn for a page: a title, a time axis with
-//! dates, a value axis in the panel's unit, the legend with the TUI's names and colours,
+//! dates, a value axis in the panel's unit, the legend with the TUI's names and colours
+//! (a table of the legend calculations, with the TUI's strings, when the panel has them),
 //! threshold lines and bands, and a footer with the time range and the server (its URL
 //! without credentials, as the status bar shows it).
 //!
@@ -1135,8 +1136,29 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
         .map(|s| (s.name.clone(), s.last_text.clone(), s.color))
         .collect();
     let max_rows = ((inner.h / 3.0) / 18.0).floor().max(1.0) as usize;
-    let layout = legend_layout(&entries, inner.w, legend_size, max_rows);
-    let legend_h = layout.rows as f64 * 18.0;
+    // With legend calculations, a table legend (as the TUI draws one) when it fits in
+    // half the panel; else the plain legend.
+    let table = if panel.legend_calcs.is_empty() || ps.series.is_empty() {
+        None
+    } else {
+        let headers: Vec<&str> = panel.legend_calcs.iter().map(|c| c.header()).collect();
+        let rows: Vec<(&str, &[String])> = ps
+            .series
+            .iter()
+            .map(|s| (s.name.as_str(), s.calcs.as_slice()))
+            .collect();
+        let max_rows = ((inner.h / 2.0) / LEGEND_ROW_H).floor() as usize;
+        table_legend_layout(&headers, &rows, ps.hidden, inner.w, max_rows, legend_size)
+    };
+    let layout = if table.is_some() {
+        LegendLayout {
+            placed: Vec::new(),
+            rows: 0,
+        }
+    } else {
+        legend_layout(&entries, inner.w, legend_size, max_rows)
+    };
+    let legend_h = table.as_ref().map_or(layout.rows, |t| t.rows) as f64 * LEGEND_ROW_H;
     let ticks = ((inner.h - legend_h - 24.0) / 40.0).floor().clamp(2.0, 8.0) as usize;
     let scale = value_scale(&lines, &panel.thresholds, ticks);
     let labels: Vec<(f64, String)> = scale.ticks().map(|v| (v, format.format(v, None))).collect();
@@ -1266,6 +1288,10 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
     doc.end_group();
     // Legend.
     let y0 = plot.bottom() + AXIS_H + 4.0;
+    if let Some(t) = &table {
+        table_legend(doc, panel, ps, t, inner, y0, legend_size);
+        return;
+    }
     for e in &layout.placed {
         let (name, last, color) = &entries[e.index];
         let y = y0 + e.row as f64 * 18.0;
@@ -1303,6 +1329,165 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
             &format!("+{more} more series"),
         );
     }
+}
+
+/// Height of a legend row.
+const LEGEND_ROW_H: f64 = 18.0;
+
+/// Where a table legend's cells go: a header row naming the calculations, a row per
+/// series shown, and a "+N more series" row when some are not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableLegend {
+    /// Width of the first column: the swatch and the name.
+    pub name_w: f64,
+    /// The widths of the calculation columns shown, from the left (those that do not
+    /// fit are left out from the right, as the TUI does).
+    pub widths: Vec<f64>,
+    /// Series rows shown (the first ones, in the TUI's order).
+    pub shown: usize,
+    /// Series counted on the last row instead (with those the TUI hides past its cap).
+    pub more: usize,
+    /// Rows in all: the header, the series and the "+N more series" row.
+    pub rows: usize,
+}
+
+/// Lays out a table legend of `rows` (name and formatted calculations per series, as
+/// [`crate::panel::SeriesView`] holds them) under `headers`, `width` px wide, in at
+/// most `max_rows` rows of text at `size` px; `hidden` series are counted, not shown.
+/// `None` (the plain legend instead) when the header and every series do not fit and
+/// there is no room for two series and the "+N more" row — the TUI's rule.
+pub fn table_legend_layout(
+    headers: &[&str],
+    rows: &[(&str, &[String])],
+    hidden: usize,
+    width: f64,
+    max_rows: usize,
+    size: f64,
+) -> Option<TableLegend> {
+    let total = rows.len() + hidden;
+    if rows.is_empty() || (total + 1 > max_rows && max_rows < 4) {
+        return None;
+    }
+    let body = max_rows - 1;
+    let shown = if total <= body {
+        rows.len()
+    } else {
+        rows.len().min(body - 1)
+    };
+    let mut widths: Vec<f64> = headers
+        .iter()
+        .enumerate()
+        .map(|(k, h)| {
+            rows[..shown]
+                .iter()
+                .filter_map(|(_, calcs)| calcs.get(k))
+                .map(|t| text_width(t, size))
+                .fold(bold_em(h) * size, f64::max)
+                + 16.0
+        })
+        .collect();
+    // Leave the name column room for the longest name, or at least 150 px of it.
+    let longest = rows[..shown]
+        .iter()
+        .map(|(name, _)| 22.0 + text_width(name, size))
+        .fold(0.0, f64::max);
+    while !widths.is_empty() && width - widths.iter().sum::<f64>() < longest.min(150.0) {
+        widths.pop();
+    }
+    let more = total - shown;
+    Some(TableLegend {
+        name_w: width - widths.iter().sum::<f64>(),
+        widths,
+        shown,
+        more,
+        rows: 1 + shown + usize::from(more > 0),
+    })
+}
+
+/// Draws the table legend `t` of graph `panel` (state `ps`) with its header's
+/// baseline at `y0`: the headers, then per series its colour, name and calculations
+/// right-aligned in their columns — the strings the TUI's table legend shows.
+fn table_legend(
+    doc: &mut Doc,
+    panel: &promdash_queries::dashboard::Panel,
+    ps: &PanelState,
+    t: &TableLegend,
+    inner: Area,
+    y0: f64,
+    size: f64,
+) {
+    doc.group(|| "class=\"legend-table\"".to_owned());
+    let mut x = inner.x + t.name_w;
+    for (calc, w) in panel.legend_calcs.iter().zip(&t.widths) {
+        x += w;
+        doc.text(
+            x - 6.0,
+            y0,
+            size,
+            "end",
+            "bold",
+            DIM,
+            "legend-th",
+            calc.header(),
+        );
+    }
+    doc.line(inner.x, y0 + 5.5, inner.right(), y0 + 5.5, GRID);
+    for (r, s) in ps.series[..t.shown].iter().enumerate() {
+        let y = y0 + (r + 1) as f64 * LEGEND_ROW_H;
+        doc.group(|| format!("class=\"legend-row\" data-name=\"{}\"", xml(&s.name)));
+        doc.rect(
+            Area {
+                x: inner.x,
+                y: y - 6.0,
+                w: 12.0,
+                h: 4.0,
+            },
+            &series_color(s.color),
+            Look {
+                class: "swatch",
+                ..Look::default()
+            },
+        );
+        doc.text(
+            inner.x + 16.0,
+            y,
+            size,
+            "start",
+            "normal",
+            INK,
+            "legend-name",
+            &fit(&s.name, t.name_w - 26.0, size),
+        );
+        let mut x = inner.x + t.name_w;
+        for (k, w) in t.widths.iter().enumerate() {
+            x += w;
+            let text = s.calcs.get(k).map_or("-", String::as_str);
+            doc.text(
+                x - 6.0,
+                y,
+                size,
+                "end",
+                "normal",
+                INK,
+                "legend-value",
+                &fit(text, w - 8.0, size),
+            );
+        }
+        doc.end_group();
+    }
+    if t.more > 0 {
+        doc.text(
+            inner.x,
+            y0 + (t.shown + 1) as f64 * LEGEND_ROW_H,
+            size,
+            "start",
+            "normal",
+            DIM,
+            "legend-more",
+            &format!("+{} more series", t.more),
+        );
+    }
+    doc.end_group();
 }
 
 /// Where legend entries go.
@@ -1795,6 +1980,54 @@ fn heatmap(doc: &mut Doc, state: &State, i: usize, inner: Area) {
 #[cfg(test)]
 mod unit_tests {
     use super::*;
+
+    #[test]
+    fn table_legend_layout_fits_rows_and_columns_as_the_tui_does() {
+        let calcs = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let a = calcs(&["1.5 MB/s", "2 MB/s", "12.25 MB/s", "3 MB/s"]);
+        let b = calcs(&["0 B/s", "1 B/s", "2 B/s", "-"]);
+        let headers = ["Min", "Mean", "Max", "Last"];
+        let rows: Vec<(&str, &[String])> = vec![("eth0 receive", &a), ("lo", &b)];
+        // Everything fits: header and both rows, every column.
+        let t = table_legend_layout(&headers, &rows, 0, 800.0, 6, 12.0).expect("a table");
+        assert_eq!((t.shown, t.more, t.rows, t.widths.len()), (2, 0, 3, 4));
+        assert_eq!(t.name_w + t.widths.iter().sum::<f64>(), 800.0);
+        // A column is as wide as its widest cell (or bold header) plus its gap.
+        assert_eq!(t.widths[2], text_width("12.25 MB/s", 12.0) + 16.0);
+        assert!(t.widths[0] >= bold_em("Min") * 12.0 + 16.0);
+        // Three rows exactly: still all of it.
+        let t = table_legend_layout(&headers, &rows, 0, 800.0, 3, 12.0).expect("a table");
+        assert_eq!((t.shown, t.more, t.rows), (2, 0, 3));
+        // Series hidden past the cap count on a "+N more" row.
+        let t = table_legend_layout(&headers, &rows, 5, 800.0, 4, 12.0).expect("a table");
+        assert_eq!((t.shown, t.more, t.rows), (2, 5, 4));
+        let t = table_legend_layout(&headers, &rows, 5, 800.0, 3, 12.0);
+        assert_eq!(
+            t, None,
+            "no room for two rows and the count: the plain legend"
+        );
+        let many: Vec<(&str, &[String])> = (0..10).map(|_| ("s", a.as_slice())).collect();
+        let t = table_legend_layout(&headers, &many, 0, 800.0, 5, 12.0).expect("a table");
+        assert_eq!((t.shown, t.more, t.rows), (3, 7, 5));
+        // Too small or nothing to show: the plain legend.
+        assert_eq!(
+            table_legend_layout(&headers, &rows, 0, 800.0, 2, 12.0),
+            None
+        );
+        assert_eq!(table_legend_layout(&headers, &[], 0, 800.0, 9, 12.0), None);
+        // Narrow: columns are left out from the right until the longest name fits
+        // (or 150 px of it).
+        let t = table_legend_layout(&headers, &rows, 0, 360.0, 6, 12.0).expect("a table");
+        assert_eq!(t.widths.len(), 3, "{t:?}");
+        let name = 22.0 + text_width("eth0 receive", 12.0);
+        assert!(t.name_w >= name && t.name_w - name < 73.6, "{t:?}");
+        let long = "x".repeat(60);
+        let rows: Vec<(&str, &[String])> = vec![(&long, &a)];
+        let t = table_legend_layout(&headers, &rows, 0, 400.0, 6, 12.0).expect("a table");
+        assert!(t.name_w >= 150.0 && t.widths.len() < 4, "{t:?}");
+        let t = table_legend_layout(&headers, &rows, 0, 100.0, 6, 12.0).expect("a table");
+        assert!(t.widths.is_empty() && t.name_w == 100.0, "{t:?}");
+    }
 
     #[test]
     fn put_num_writes_what_num_writes() {

@@ -172,7 +172,12 @@ fn answer_all(state: &mut State, effects: Vec<Effect>) {
 
 /// The dashboard filled through `update` with the answers above, paused at [`END`].
 pub(crate) fn filled_state() -> State {
-    let dashboard = promdash_queries::parse_dashboard(DASHBOARD, "test.toml").expect("valid");
+    filled_state_of(DASHBOARD)
+}
+
+/// Dashboard `src` (asking only what [`answer`] answers) filled as [`filled_state`].
+fn filled_state_of(src: &str) -> State {
+    let dashboard = promdash_queries::parse_dashboard(src, "test.toml").expect("valid");
     let opts = Options {
         url: "http://prom.example:9090".into(),
         refresh: Duration::from_secs(5),
@@ -631,6 +636,195 @@ fn csv_and_json_hold_every_raw_sample() {
         json["panels"][2]["queries"][0]["data"]["result"][0]["value"][1],
         "75"
     );
+}
+
+/// The test dashboard with legend calculations on the latency graph.
+fn table_legend_state() -> State {
+    let src = DASHBOARD.replace(
+        r#"queries = [ { expr = "lat", legend = "{{q}}" } ]"#,
+        "queries = [ { expr = \"lat\", legend = \"{{q}}\" } ]\n\
+         legend_calcs = [\"min\", \"mean\", \"max\", \"last\"]",
+    );
+    assert_ne!(src, DASHBOARD);
+    filled_state_of(&src)
+}
+
+/// The `legend-row` groups of `node`: (data-name, swatch fill, name text, value texts).
+fn legend_rows(node: roxmltree::Node<'_, '_>) -> Vec<(String, String, String, Vec<String>)> {
+    node.descendants()
+        .filter(|n| n.attribute("class") == Some("legend-row"))
+        .map(|g| {
+            let swatch = g
+                .descendants()
+                .find(|n| n.attribute("class") == Some("swatch"))
+                .expect("a swatch");
+            (
+                attr(&g, "data-name").to_owned(),
+                attr(&swatch, "fill").to_owned(),
+                texts(g, "legend-name").join(""),
+                texts(g, "legend-value"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn table_legends_show_the_tuis_calculations_in_svg_and_png() {
+    let state = table_legend_state();
+    let ps = &state.panels[0];
+    // The TUI's strings: p50 climbs from 100 ms; p99 is 900 ms wherever it has a value
+    // (its NaN and its gap are missing points, not zeros).
+    let calcs: Vec<(&str, Vec<&str>)> = ps
+        .series
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.calcs.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(calcs[0], ("p99", vec!["900ms", "900ms", "900ms", "900ms"]));
+    assert_eq!(calcs[1].0, "p50");
+    assert_eq!(calcs[1].1[0], "100ms");
+    assert_eq!(calcs[1].1[3], "340ms");
+    // And the terminal shows them in its table legend.
+    let screen = text::render(&state, Target::Panel(0), false);
+    let row = |name: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!("● {name} ")))
+            .unwrap_or_else(|| panic!("no {name} row in\n{screen}"))
+            .to_owned()
+    };
+    // Words of a screen line, without the panel's border.
+    let words = |l: &str| -> Vec<String> {
+        l.split(|c: char| c.is_whitespace() || c == '┃' || c == '│')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(
+        screen
+            .lines()
+            .any(|l| words(l) == ["Min", "Mean", "Max", "Last"]),
+        "{screen}"
+    );
+    for (name, values) in &calcs {
+        let words = words(&row(name));
+        assert_eq!(words[words.len() - 4..], values[..], "{name}");
+    }
+
+    for (target, size) in [
+        (Target::Panel(0), PageSize::default_for(Target::Panel(0))),
+        (Target::Dashboard, PageSize::default_for(Target::Dashboard)),
+    ] {
+        let svg = svg::render(&state, target, size);
+        let doc = roxmltree::Document::parse(&svg).expect("XML");
+        let panel = panel_group(&doc, "Latency");
+        let table = panel
+            .descendants()
+            .find(|n| n.attribute("class") == Some("legend-table"))
+            .unwrap_or_else(|| panic!("{target:?}: a table legend"));
+        assert_eq!(texts(table, "legend-th"), ["Min", "Mean", "Max", "Last"]);
+        // A row per series, in the TUI's order, colour, name and values.
+        let rows = legend_rows(table);
+        let want: Vec<(String, String, String, Vec<String>)> = ps
+            .series
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    svg::series_color(s.color),
+                    s.name.clone(),
+                    s.calcs.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(rows, want, "{target:?}");
+        // The swatch is the colour of its series' line.
+        for (name, fill, _, _) in &rows {
+            let path = panel
+                .descendants()
+                .find(|n| {
+                    n.attribute("class") == Some("series")
+                        && n.attribute("data-name") == Some(name.as_str())
+                })
+                .expect("a line");
+            assert_eq!(attr(&path, "stroke"), fill);
+        }
+        // No plain legend besides it; the plot ends above the table.
+        assert!(texts(panel, "legend").is_empty());
+        let plot = panel
+            .descendants()
+            .find(|n| n.attribute("class") == Some("plot"))
+            .expect("plot");
+        let header = table
+            .descendants()
+            .find(|n| n.attribute("class") == Some("legend-th"))
+            .expect("header");
+        assert!(f(&header, "y") > f(&plot, "data-y") + f(&plot, "data-h"));
+        // Values right-aligned in their columns: one x per column, left to right.
+        let xs: Vec<f64> = table
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("legend-value"))
+            .map(|n| f(&n, "x"))
+            .collect();
+        assert_eq!(xs[..4], xs[4..8]);
+        assert!(xs[..4].windows(2).all(|w| w[0] < w[1]), "{xs:?}");
+
+        // The PNG paints the swatches in the series' colours and the values in ink.
+        let png = png::render(&state, target, size).expect("renders");
+        let p = Pixmap::decode_png(&png).expect("a PNG");
+        for g in table
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("legend-row"))
+        {
+            let sw = g
+                .descendants()
+                .find(|n| n.attribute("class") == Some("swatch"))
+                .expect("swatch");
+            let (x, y) = (
+                f(&sw, "x") + f(&sw, "width") / 2.0,
+                f(&sw, "y") + f(&sw, "height") / 2.0,
+            );
+            assert!(
+                near(&p, x, y, 0, rgb(attr(&sw, "fill")), 30),
+                "{target:?}: swatch at {x},{y}"
+            );
+            for v in g
+                .descendants()
+                .filter(|n| n.attribute("class") == Some("legend-value"))
+            {
+                assert!(
+                    near(
+                        &p,
+                        f(&v, "x") - 8.0,
+                        f(&v, "y") - 4.0,
+                        5,
+                        (0x22, 0x22, 0x22),
+                        120
+                    ),
+                    "{target:?}: value ink"
+                );
+            }
+        }
+        let h = table
+            .descendants()
+            .find(|n| n.attribute("class") == Some("legend-th"))
+            .expect("th");
+        assert!(
+            near(
+                &p,
+                f(&h, "x") - 8.0,
+                f(&h, "y") - 4.0,
+                5,
+                (0x66, 0x66, 0x66),
+                120
+            ),
+            "{target:?}: header ink"
+        );
+    }
 }
 
 #[test]
