@@ -49,7 +49,13 @@ fn every_ceph_dashboard_imports_and_converts() {
         let toml = to_toml(&im, &file.display().to_string());
         let back = parse_dashboard(&toml, "converted.toml")
             .unwrap_or_else(|e| panic!("{}: {e}\n{toml}", file.display()));
-        assert_eq!(back.panels, d.panels, "{}", file.display());
+        // A promdash file has no per-target step options: the TOML leaves them out with a
+        // comment; everything else reads back the same.
+        let mut want = d.panels.clone();
+        for q in want.iter_mut().flat_map(|p| p.queries.iter_mut()) {
+            q.step = Default::default();
+        }
+        assert_eq!(back.panels, want, "{}", file.display());
     }
     // One looked at closely: Host Details (schemaVersion 16, rows as panels, a variable
     // over all instances).
