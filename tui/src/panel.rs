@@ -406,67 +406,11 @@ impl PanelState {
         if matches!(panel.kind, PanelKind::Stat | PanelKind::Gauge) && panel.field.reduces_range() {
             self.reduce_values(panel);
         }
-        let styler = Styler::new(&panel.field);
-        // Gather (style, last value, query, series index, tail point) for every series.
-        let mut all: Vec<(SeriesStyle, f64, usize, usize, Option<Sample>)> = Vec::new();
-        for (qi, raw) in self.raw.iter().enumerate() {
-            let Some(raw) = raw else { continue };
-            let legend = panel.queries.get(qi).and_then(|q| q.legend.as_deref());
-            let expr = panel.queries.get(qi).map_or("", |q| q.expr.as_str());
-            for (si, s) in raw.series.iter().enumerate() {
-                let after = s.samples.last().map_or(f64::NEG_INFINITY, |p| p.t);
-                let tail = self.tail_point(qi, &s.labels, after, raw.window);
-                // The newest point as the server answered it: NaN when it is NaN (the
-                // legend must not keep showing an older finite value).
-                let last = tail
-                    .or_else(|| s.samples.last().copied())
-                    .map_or(f64::NAN, |p| p.v);
-                let name = series_name(legend, &s.labels, expr);
-                let style = styler.style(&name, qi, |k| s.labels.get(k));
-                all.push((style, last, qi, si, tail));
-            }
-        }
-        // The drawn window reaches the newest tail point: the window's end is now.
+        let (all, drawn, total, drawn_end) = self.gather(panel);
+        self.hidden = total.saturating_sub(MAX_SERIES);
         let first_window = self.raw.iter().flatten().next().map(|r| r.window);
-        let drawn_end = all
-            .iter()
-            .filter_map(|a| a.4.map(|p| p.t))
-            .fold(first_window.map_or(f64::NEG_INFINITY, |w| w.end), f64::max);
-        if panel.kind == PanelKind::Stat {
-            // A stat's sparkline follows the first series only.
-            all.truncate(1);
-        }
-        // Highest last value first; NaN (no recent data) at the end.
-        all.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
-            (false, false) => b.1.total_cmp(&a.1),
-            (a_nan, b_nan) => a_nan.cmp(&b_nan),
-        });
-        self.hidden = all.len().saturating_sub(MAX_SERIES);
-        all.truncate(MAX_SERIES);
-        // The points drawn: with the tail, negated for negative-Y, stacked.
-        let mut drawn: Vec<Vec<Sample>> = Vec::with_capacity(all.len());
-        for (style, _, qi, si, tail) in &all {
-            let Some(raw) = self.raw[*qi].as_ref() else {
-                drawn.push(Vec::new());
-                continue;
-            };
-            let mut samples = raw.series[*si].samples.clone();
-            samples.extend(*tail);
-            if style.negative_y {
-                for p in &mut samples {
-                    p.v = -p.v;
-                }
-            }
-            drawn.push(samples);
-        }
-        stack(&all, &mut drawn);
-        let percent = all
-            .iter()
-            .any(|a| a.0.stacking == Stacking::Percent && !a.0.hidden && a.0.axis != Axis::Right);
-        let right_unit: Option<Unit> = all
-            .iter()
-            .filter(|a| a.0.axis == Axis::Right)
-            .find_map(|a| a.0.unit.clone());
+        let percent = percent_stacked(&all);
+        let right_unit = right_unit(&all);
         let mut series: Vec<SeriesView> = Vec::with_capacity(all.len());
         for ((style, last, qi, si, tail), points) in all.into_iter().zip(&drawn) {
             let Some(raw) = self.raw[qi].as_ref() else {
@@ -564,6 +508,88 @@ impl PanelState {
             .iter()
             .any(|o| o.matcher == fields::SeriesMatcher::All && o.axis == Some(Axis::Hidden));
         self.series = series;
+    }
+
+    /// A graph's series ranked and capped as [`Self::series`] shows them, with the points
+    /// drawn for each (the raw answer and its tail, negated for negative-Y, stacked),
+    /// the number of series before the cap, and where the drawn window ends.
+    fn gather(&self, panel: &Panel) -> (Gathered, Vec<Vec<Sample>>, usize, f64) {
+        let styler = Styler::new(&panel.field);
+        // Gather (style, last value, query, series index, tail point) for every series.
+        let mut all: Vec<(SeriesStyle, f64, usize, usize, Option<Sample>)> = Vec::new();
+        for (qi, raw) in self.raw.iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            let legend = panel.queries.get(qi).and_then(|q| q.legend.as_deref());
+            let expr = panel.queries.get(qi).map_or("", |q| q.expr.as_str());
+            for (si, s) in raw.series.iter().enumerate() {
+                let after = s.samples.last().map_or(f64::NEG_INFINITY, |p| p.t);
+                let tail = self.tail_point(qi, &s.labels, after, raw.window);
+                // The newest point as the server answered it: NaN when it is NaN (the
+                // legend must not keep showing an older finite value).
+                let last = tail
+                    .or_else(|| s.samples.last().copied())
+                    .map_or(f64::NAN, |p| p.v);
+                let name = series_name(legend, &s.labels, expr);
+                let style = styler.style(&name, qi, |k| s.labels.get(k));
+                all.push((style, last, qi, si, tail));
+            }
+        }
+        // The drawn window reaches the newest tail point: the window's end is now.
+        let first_window = self.raw.iter().flatten().next().map(|r| r.window);
+        let drawn_end = all
+            .iter()
+            .filter_map(|a| a.4.map(|p| p.t))
+            .fold(first_window.map_or(f64::NEG_INFINITY, |w| w.end), f64::max);
+        if panel.kind == PanelKind::Stat {
+            // A stat's sparkline follows the first series only.
+            all.truncate(1);
+        }
+        // Highest last value first; NaN (no recent data) at the end.
+        all.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+            (false, false) => b.1.total_cmp(&a.1),
+            (a_nan, b_nan) => a_nan.cmp(&b_nan),
+        });
+        let total = all.len();
+        all.truncate(MAX_SERIES);
+        // The points drawn: with the tail, negated for negative-Y, stacked.
+        let mut drawn: Vec<Vec<Sample>> = Vec::with_capacity(all.len());
+        for (style, _, qi, si, tail) in &all {
+            let Some(raw) = self.raw[*qi].as_ref() else {
+                drawn.push(Vec::new());
+                continue;
+            };
+            let mut samples = raw.series[*si].samples.clone();
+            samples.extend(*tail);
+            if style.negative_y {
+                for p in &mut samples {
+                    p.v = -p.v;
+                }
+            }
+            drawn.push(samples);
+        }
+        stack(&all, &mut drawn);
+        (all, drawn, total, drawn_end)
+    }
+
+    /// The points a graph draws, before they are cut to the terminal's columns: for
+    /// pictures drawn from every sample (exports). Computed again from the raw answers
+    /// as [`Self::rebuild`] computes them.
+    pub fn drawn(&self, panel: &Panel) -> Drawn {
+        let (all, drawn, _, _) = self.gather(panel);
+        Drawn {
+            percent: percent_stacked(&all),
+            right_unit: right_unit(&all),
+            points: all
+                .iter()
+                .zip(drawn)
+                .map(|(a, points)| {
+                    let step = self.raw[a.2]
+                        .as_ref()
+                        .map_or(0.0, |r| r.window.step.as_secs_f64());
+                    (points, step)
+                })
+                .collect(),
+        }
     }
 
     fn set_table(&mut self, panel: &Panel, result: &QueryResult) {
@@ -740,6 +766,34 @@ pub fn threshold_color(
         .iter()
         .rfind(|t| value >= t.value)
         .map(|t| t.color)
+}
+
+/// A graph's series before drawing: (style, last value, query, series index, tail point).
+type Gathered = Vec<(SeriesStyle, f64, usize, usize, Option<Sample>)>;
+
+/// A graph's series as drawn from every sample (see [`PanelState::drawn`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn {
+    /// Per series, in [`PanelState::series`]'s order: its points as drawn and the step
+    /// of its query.
+    pub points: Vec<(Vec<Sample>, f64)>,
+    /// The left axis shows the fractions of a percent stack (0..1).
+    pub percent: bool,
+    /// The right-hand axis's unit, from its series.
+    pub right_unit: Option<Unit>,
+}
+
+/// Whether the left axis shows a percent stack.
+fn percent_stacked(all: &Gathered) -> bool {
+    all.iter()
+        .any(|a| a.0.stacking == Stacking::Percent && !a.0.hidden && a.0.axis != Axis::Right)
+}
+
+/// The unit of the right-hand axis: the first of its series' own units.
+fn right_unit(all: &Gathered) -> Option<Unit> {
+    all.iter()
+        .filter(|a| a.0.axis == Axis::Right)
+        .find_map(|a| a.0.unit.clone())
 }
 
 /// What a value shows: a value mapping's text, else the value in `format`; without a

@@ -17,7 +17,8 @@
 
 use std::fmt::Write as _;
 
-use promdash_queries::dashboard::{Color as DashColor, PanelKind};
+use promdash_queries::dashboard::{Color as DashColor, PanelKind, Unit};
+use promdash_queries::grafana::fields::ThresholdsMode;
 use promdash_queries::model::Sample;
 use promdash_queries::text::escaped;
 use ratatui::layout::Rect;
@@ -26,8 +27,9 @@ use ratatui::style::Color;
 use super::png::{Canvas, parse_hex};
 use super::{PageSize, Target};
 use crate::app::State;
-use crate::panel::{PanelState, series_name, threshold_color};
+use crate::panel::PanelState;
 use crate::ticks::nice_scale;
+use crate::units::Format;
 
 /// The font every text is set in (bundled for PNGs, see [`super::png`]).
 pub const FONT: &str = "DejaVu Sans";
@@ -940,49 +942,60 @@ fn error_text(doc: &mut Doc, inner: Area, e: &str) {
     }
 }
 
-/// A raw series to draw: its name, colour and samples.
-struct Line<'a> {
+/// A series to draw: its name, colour and points.
+struct Line {
     name: String,
-    color: u8,
-    samples: &'a [Sample],
+    color: String,
+    /// The points as the TUI draws them (negated for negative-Y, stacked), every one.
+    samples: Vec<Sample>,
     step: f64,
+    /// Against the right-hand axis.
+    right: bool,
+    /// Hidden by an override: in the legend, not on the plot.
+    invisible: bool,
 }
 
-/// The series a graph shows, from the raw answers, named and coloured as the TUI names
-/// and colours them (the series it hides past its cap are hidden here too).
-fn graph_lines<'a>(state: &State, i: usize, ps: &'a PanelState) -> Vec<Line<'a>> {
+/// The colour of a shown series on a page: its fixed colour from the field config, else
+/// the palette's (as the TUI picks it).
+pub fn view_color(s: &crate::panel::SeriesView) -> String {
+    s.fixed.map_or_else(|| series_color(s.color), dash_color)
+}
+
+/// The series a graph shows, in the TUI's order, named and coloured as the TUI names
+/// and colours them, with every point the TUI draws (the model's own
+/// [`PanelState::drawn`]: tails, negative-Y, stacking; the series past its cap left
+/// out).
+fn graph_lines(state: &State, i: usize, ps: &PanelState) -> (Vec<Line>, bool, Option<Unit>) {
     let panel = &state.dashboard.panels[i];
-    let mut out = Vec::new();
-    for (qi, raw) in ps.raw.iter().enumerate() {
-        let Some(raw) = raw else { continue };
-        let legend = panel.queries.get(qi).and_then(|q| q.legend.as_deref());
-        let expr = panel.queries.get(qi).map_or("", |q| q.expr.as_str());
-        for s in &raw.series {
-            let name = series_name(legend, &s.labels, expr);
-            let Some(view) = ps.series.iter().find(|v| v.name == name) else {
-                continue;
-            };
-            out.push(Line {
-                name,
-                color: view.color,
-                samples: &s.samples,
-                step: raw.window.step.as_secs_f64(),
-            });
-        }
-    }
-    out
+    let drawn = ps.drawn(panel);
+    let lines = ps
+        .series
+        .iter()
+        .zip(drawn.points)
+        .map(|(s, (samples, step))| Line {
+            name: s.name.clone(),
+            color: view_color(s),
+            samples,
+            step,
+            right: s.right,
+            invisible: s.invisible,
+        })
+        .collect();
+    (lines, drawn.percent, drawn.right_unit)
 }
 
-/// The plot's value axis: the samples' range (from zero for non-negative data),
-/// stretched to a threshold just above the data, as the TUI does.
+/// A value axis over the visible series on one side (`right`): the samples' range
+/// (from zero for non-negative data), stretched on the left to an absolute threshold
+/// just above the data, as the TUI does.
 fn value_scale(
-    lines: &[Line<'_>],
+    lines: &[Line],
+    right: bool,
     thresholds: &[promdash_queries::dashboard::Threshold],
     ticks: usize,
 ) -> crate::ticks::Scale {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for l in lines {
-        for p in l.samples {
+    for l in lines.iter().filter(|l| l.right == right && !l.invisible) {
+        for p in &l.samples {
             if p.v.is_finite() {
                 lo = lo.min(p.v);
                 hi = hi.max(p.v);
@@ -1126,14 +1139,19 @@ fn series_runs(m: &Mapping, samples: &[Sample], step: f64) -> (Vec<Run>, Run) {
 fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
     let panel = &state.dashboard.panels[i];
     let ps = &state.panels[i];
-    let lines = graph_lines(state, i, ps);
-    let format = &ps.format;
+    let (lines, percent, right_unit) = graph_lines(state, i, ps);
+    // The left axis in the panel's unit (fractions for a percent stack), the right one
+    // in its series' unit.
+    let percent_format = Format::PercentUnit;
+    let format = if percent { &percent_format } else { &ps.format };
+    let right_format = right_unit.as_ref().map(Format::from_unit);
+    let right_format = right_format.as_ref().unwrap_or(&ps.format);
     // Legend rows below the plot: every entry if it fits in a third of the panel.
     let legend_size = 12.0;
-    let entries: Vec<(String, String, u8)> = ps
+    let entries: Vec<(String, String, String)> = ps
         .series
         .iter()
-        .map(|s| (s.name.clone(), s.last_text.clone(), s.color))
+        .map(|s| (s.name.clone(), s.last_text.clone(), view_color(s)))
         .collect();
     let max_rows = ((inner.h / 3.0) / 18.0).floor().max(1.0) as usize;
     // With legend calculations, a table legend (as the TUI draws one) when it fits in
@@ -1160,17 +1178,37 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
     };
     let legend_h = table.as_ref().map_or(layout.rows, |t| t.rows) as f64 * LEGEND_ROW_H;
     let ticks = ((inner.h - legend_h - 24.0) / 40.0).floor().clamp(2.0, 8.0) as usize;
-    let scale = value_scale(&lines, &panel.thresholds, ticks);
-    let labels: Vec<(f64, String)> = scale.ticks().map(|v| (v, format.format(v, None))).collect();
+    let percentage = panel.field.thresholds_mode == ThresholdsMode::Percentage;
+    let stretch: &[promdash_queries::dashboard::Threshold] =
+        if percentage { &[] } else { &panel.thresholds };
+    let scale = value_scale(&lines, false, stretch, ticks);
+    let labels: Vec<(f64, String)> = if ps.left_labels_hidden {
+        Vec::new()
+    } else {
+        scale.ticks().map(|v| (v, format.format(v, None))).collect()
+    };
     let label_w = labels
         .iter()
         .map(|(_, l)| text_width(l, 11.0))
         .fold(0.0, f64::max)
         + 8.0;
+    // The right-hand axis, when some series are placed there.
+    let right_scale = lines
+        .iter()
+        .any(|l| l.right)
+        .then(|| value_scale(&lines, true, &[], ticks));
+    let right_labels: Vec<(f64, String)> = right_scale
+        .iter()
+        .flat_map(|r| r.ticks().map(|v| (v, right_format.format(v, None))))
+        .collect();
+    let right_w = right_labels
+        .iter()
+        .map(|(_, l)| text_width(l, 11.0) + 8.0)
+        .fold(8.0, f64::max);
     let plot = Area {
         x: inner.x + label_w,
         y: inner.y + 6.0,
-        w: (inner.w - label_w - 8.0).max(1.0),
+        w: (inner.w - label_w - right_w).max(1.0),
         h: (inner.h - legend_h - 6.0 - AXIS_H).max(1.0),
     };
     let (start, end) = match ps.window {
@@ -1198,19 +1236,29 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
             scale.hi
         )
     });
+    // A threshold's place on the axis: percentage ones between the axis's ends, as the
+    // TUI places them.
+    let at = |v: f64| {
+        if percentage {
+            scale.lo + (scale.hi - scale.lo) * v / 100.0
+        } else {
+            v
+        }
+    };
     // Threshold bands under everything: from each threshold up to the next (or the top).
     doc.clipped(plot);
     for (k, t) in panel.thresholds.iter().enumerate() {
+        let value = at(t.value);
         let top = panel
             .thresholds
             .get(k + 1)
-            .map_or(scale.hi, |n| n.value)
+            .map_or(scale.hi, |n| at(n.value))
             .min(scale.hi);
-        if t.value >= scale.hi || top <= t.value {
+        if value >= scale.hi || top <= value {
             continue;
         }
         let y1 = m.y(top);
-        let y2 = m.y(t.value.max(scale.lo));
+        let y2 = m.y(value.max(scale.lo));
         doc.rect(
             Area {
                 x: plot.x,
@@ -1242,39 +1290,55 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
             label,
         );
     }
+    // The right-hand axis's labels, against the plot.
+    let right_m = right_scale.map(|r| Mapping {
+        lo: r.lo,
+        hi: r.hi,
+        ..m
+    });
+    if let Some(rm) = &right_m {
+        for (v, label) in &right_labels {
+            doc.text(
+                plot.right() + 6.0,
+                rm.y(*v) + 4.0,
+                11.0,
+                "start",
+                "normal",
+                DIM,
+                "ylabel-right",
+                label,
+            );
+        }
+    }
     doc.line(plot.x, plot.bottom(), plot.right(), plot.bottom(), BORDER);
     time_axis(doc, &m, state.opts.utc_offset);
-    // Series, the highest-ranked last so it stays on top (as the TUI draws them).
+    // Series, the highest-ranked last so it stays on top (as the TUI draws them); those
+    // hidden by an override not at all.
     doc.clipped(plot);
-    let mut ordered: Vec<&Line<'_>> = lines.iter().collect();
-    ordered.sort_by_key(|l| {
-        std::cmp::Reverse(
-            ps.series
-                .iter()
-                .position(|s| s.name == l.name)
-                .unwrap_or(usize::MAX),
-        )
-    });
-    for l in ordered {
-        let color = series_color(l.color);
-        let (runs, dots) = series_runs(&m, l.samples, l.step);
+    for l in lines.iter().rev().filter(|l| !l.invisible) {
+        let lm = match (&right_m, l.right) {
+            (Some(rm), true) => rm,
+            _ => &m,
+        };
+        let (runs, dots) = series_runs(lm, &l.samples, l.step);
         let pen = Pen {
-            color: &color,
+            color: &l.color,
             width: 1.6,
             opacity: 1.0,
             class: "series",
         };
         doc.polylines(&runs, pen, Some(&l.name));
         for (x, y) in dots {
-            doc.dot(&l.name, x, y, &color);
+            doc.dot(&l.name, x, y, &l.color);
         }
     }
     // Threshold lines over the series.
     for t in &panel.thresholds {
-        if t.value < scale.lo || t.value > scale.hi {
+        let value = at(t.value);
+        if value < scale.lo || value > scale.hi {
             continue;
         }
-        let y = m.y(t.value);
+        let y = m.y(value);
         let color = dash_color(t.color);
         let pen = Pen {
             color: &color,
@@ -1303,7 +1367,7 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
                 w: 12.0,
                 h: 4.0,
             },
-            &series_color(*color),
+            color,
             Look {
                 class: "swatch",
                 ..Look::default()
@@ -1442,7 +1506,7 @@ fn table_legend(
                 w: 12.0,
                 h: 4.0,
             },
-            &series_color(s.color),
+            &view_color(s),
             Look {
                 class: "swatch",
                 ..Look::default()
@@ -1504,7 +1568,7 @@ struct Placed {
 }
 
 fn legend_layout(
-    entries: &[(String, String, u8)],
+    entries: &[(String, String, String)],
     width: f64,
     size: f64,
     max_rows: usize,
@@ -1576,9 +1640,11 @@ fn time_axis(doc: &mut Doc, m: &Mapping, offset: i32) {
 fn stat(doc: &mut Doc, state: &State, i: usize, inner: Area, gauge: bool) {
     let panel = &state.dashboard.panels[i];
     let ps = &state.panels[i];
-    let values: Vec<(&str, f64, &str)> = ps
+    // Names, texts and colours as the model gives them to the TUI: display names,
+    // reducers, value mappings, no-value text, fixed and threshold colours.
+    let values: Vec<(&str, Option<DashColor>, &str)> = ps
         .stat_values()
-        .map(|v| (v.name.as_str(), v.value, v.text.as_str()))
+        .map(|v| (v.name.as_str(), v.color, v.text.as_str()))
         .collect();
     if values.len() > 1 {
         let n = values.len().min(24);
@@ -1586,14 +1652,14 @@ fn stat(doc: &mut Doc, state: &State, i: usize, inner: Area, gauge: bool) {
         let rows = n.div_ceil(cols);
         let cw = inner.w / cols as f64;
         let ch = inner.h / rows as f64;
-        for (k, (name, v, text)) in values.iter().take(n).enumerate() {
+        for (k, (name, color, text)) in values.iter().take(n).enumerate() {
             let a = Area {
                 x: inner.x + (k % cols) as f64 * cw,
                 y: inner.y + (k / cols) as f64 * ch,
                 w: cw,
                 h: ch,
             };
-            let color = threshold_color(&panel.thresholds, *v).map_or(INK.to_owned(), dash_color);
+            let color = color.map_or(INK.to_owned(), dash_color);
             let size = (a.h * 0.4).min(a.w * 0.9 / bold_em(text));
             doc.text(
                 a.x + a.w / 2.0,
@@ -1637,7 +1703,10 @@ fn stat(doc: &mut Doc, state: &State, i: usize, inner: Area, gauge: bool) {
         ""
     };
     let default = if gauge { "#2ca02c" } else { INK };
-    let color = threshold_color(&panel.thresholds, value).map_or(default.to_owned(), dash_color);
+    let color = values
+        .first()
+        .and_then(|v| v.1)
+        .map_or(default.to_owned(), dash_color);
     if gauge {
         gauge_arc(doc, state, i, inner, value, &color);
         let r = gauge_radius(inner);
@@ -1654,9 +1723,9 @@ fn stat(doc: &mut Doc, state: &State, i: usize, inner: Area, gauge: bool) {
         );
         return;
     }
-    // A sparkline of the range answer under the value.
-    if let Some(raw) = ps.raw.iter().flatten().next()
-        && let Some(s) = raw.series.first()
+    // A sparkline of the range answer under the value: the series the TUI draws.
+    if let Some(w) = ps.window
+        && let Some((samples, step)) = ps.drawn(panel).points.into_iter().next()
     {
         let spark = Area {
             x: inner.x,
@@ -1666,19 +1735,21 @@ fn stat(doc: &mut Doc, state: &State, i: usize, inner: Area, gauge: bool) {
         };
         let lines = [Line {
             name: String::new(),
-            color: 1,
-            samples: &s.samples,
-            step: raw.window.step.as_secs_f64(),
+            color: String::new(),
+            samples,
+            step,
+            right: false,
+            invisible: false,
         }];
-        let scale = value_scale(&lines, &[], 2);
+        let scale = value_scale(&lines, false, &[], 2);
         let m = Mapping {
             plot: spark,
-            start: raw.window.start,
-            end: raw.window.end,
+            start: w.start,
+            end: w.end,
             lo: scale.lo,
             hi: scale.hi,
         };
-        let (runs, _) = series_runs(&m, &s.samples, raw.window.step.as_secs_f64());
+        let (runs, _) = series_runs(&m, &lines[0].samples, step);
         let pen = Pen {
             color: &color,
             width: 1.5,
@@ -1749,13 +1820,19 @@ fn gauge_arc(doc: &mut Doc, state: &State, i: usize, inner: Area, value: f64, co
         let to = ratio(value);
         doc.arc(cx, cy, r, 0.0, to, pen(color, "gauge-value"), Some(to));
     }
-    // Threshold marks just outside the arc.
+    // Threshold marks just outside the arc (percentage ones between the bounds).
+    let percentage = panel.field.thresholds_mode == ThresholdsMode::Percentage;
     for t in &panel.thresholds {
-        if t.value < min || t.value > max {
+        let v = if percentage {
+            min + (max - min) * t.value / 100.0
+        } else {
+            t.value
+        };
+        if v < min || v > max {
             continue;
         }
-        let (x1, y1) = arc_point(cx, cy, r + thick / 2.0 + 1.0, ratio(t.value));
-        let (x2, y2) = arc_point(cx, cy, r + thick / 2.0 + 7.0, ratio(t.value));
+        let (x1, y1) = arc_point(cx, cy, r + thick / 2.0 + 1.0, ratio(v));
+        let (x2, y2) = arc_point(cx, cy, r + thick / 2.0 + 7.0, ratio(v));
         let color = dash_color(t.color);
         let pen = Pen {
             color: &color,
@@ -1792,7 +1869,6 @@ fn gauge_arc(doc: &mut Doc, state: &State, i: usize, inner: Area, value: f64, co
 /// Table panels: a header of label names and `value`, one row per series (highest
 /// first, as the TUI sorts them), values coloured by thresholds.
 fn table(doc: &mut Doc, state: &State, i: usize, inner: Area) {
-    let panel = &state.dashboard.panels[i];
     let ps = &state.panels[i];
     if ps.rows.is_empty() {
         return;
@@ -1859,8 +1935,7 @@ fn table(doc: &mut Doc, state: &State, i: usize, inner: Area) {
         for (k, r) in ps.rows.iter().take(shown).enumerate() {
             let y = inner.y + row_h * (k as f64 + 1.0) + 14.0;
             let (cell, fill, weight) = if last {
-                let color =
-                    threshold_color(&panel.thresholds, r.value).map_or(INK.to_owned(), dash_color);
+                let color = r.color.map_or(INK.to_owned(), dash_color);
                 (r.text.as_str(), color, "bold")
             } else {
                 (r.labels[c].as_str(), INK.to_owned(), "normal")

@@ -102,6 +102,13 @@ fn latency(w: RangeWindow) -> QueryData {
     ])
 }
 
+/// The steps of `w`: (index, time).
+fn steps(w: RangeWindow) -> impl Iterator<Item = (usize, f64)> {
+    let step = w.step.as_secs_f64();
+    let n = ((w.end - w.start) / step).round() as usize;
+    (0..=n).map(move |k| (k, w.start + k as f64 * step))
+}
+
 fn vector(rows: &[(&[(&str, &str)], f64)]) -> QueryData {
     QueryData::Vector(
         rows.iter()
@@ -136,6 +143,39 @@ fn answer(key: &FetchKey, window: Option<RangeWindow>) -> Result<QueryResult, Qu
         ("load", None) => vector(&[(&[], 75.0)]),
         ("load_alert", None) => vector(&[(&[], 75.0)]),
         ("routes", None) => vector(&[(&[("route", "/a")], 2.5), (&[("route", HOSTILE)], 7.25)]),
+        // The field-config dashboard: three series by direction, a stat mapped, one
+        // with no value, a gauge reduced to its range's max.
+        ("net", Some(w)) => QueryData::Matrix(
+            [("rx", 100.0, 1.0), ("tx", 50.0, 0.0), ("drop", 10.0, 0.0)]
+                .iter()
+                .map(|(dir, base, slope)| RangeSeries {
+                    labels: labels(&[("dir", dir)]),
+                    samples: steps(w)
+                        .map(|(k, t)| Sample {
+                            t,
+                            v: base + slope * k as f64,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        ),
+        ("net", None) | ("empty", None) => QueryData::Vector(Vec::new()),
+        ("empty", Some(_)) => QueryData::Matrix(Vec::new()),
+        ("up", None) => vector(&[(&[], 1.0)]),
+        ("up", Some(w)) => QueryData::Matrix(vec![RangeSeries {
+            labels: Labels::new(),
+            samples: steps(w).map(|(_, t)| Sample { t, v: 1.0 }).collect(),
+        }]),
+        ("peak", None) => vector(&[(&[], 5.0)]),
+        ("peak", Some(w)) => QueryData::Matrix(vec![RangeSeries {
+            labels: Labels::new(),
+            samples: steps(w)
+                .map(|(k, t)| Sample {
+                    t,
+                    v: if k == 3 { 42.0 } else { 5.0 },
+                })
+                .collect(),
+        }]),
         ("broken(", _) => {
             return Err(QueryError::Api {
                 status: 400,
@@ -901,4 +941,196 @@ fn export_keys_ask_for_an_export_and_the_status_bar_shows_the_paths() {
     // The keys are in the help.
     let help: Vec<&str> = crate::ui::help::KEYS.iter().map(|(k, _)| *k).collect();
     assert!(help.contains(&"e") && help.contains(&"E"));
+}
+
+/// Grafana field config applied the TUI's way: overrides (display name, colour,
+/// negative-Y, hidden), stacking, value mappings, no-value text, reducers.
+const FIELDS: &str = r#"
+title = "Fields"
+range = "10m"
+
+[[panels]]
+title = "Network"
+kind = "graph"
+unit = "bytes"
+queries = [ { expr = "net", legend = "{{dir}}" } ]
+
+[[panels.overrides]]
+name = "tx"
+display_name = "transmit"
+color = "red"
+negative_y = true
+
+[[panels.overrides]]
+name = "drop"
+hidden = true
+
+[[panels]]
+title = "Stacked"
+kind = "graph"
+queries = [ { expr = "net", legend = "{{dir}}" } ]
+stacking = "normal"
+
+[[panels]]
+title = "Up"
+kind = "stat"
+query = "up"
+mappings = [ { value = "1", text = "UP", color = "green" } ]
+width = 4
+
+[[panels]]
+title = "Empty"
+kind = "stat"
+query = "empty"
+no_value = "nothing here"
+width = 4
+
+[[panels]]
+title = "Peak"
+kind = "gauge"
+query = "peak"
+reduce = "max"
+max = 100
+width = 4
+"#;
+
+/// The plot of a panel: its mapping from data to the page.
+fn plot_of(panel: roxmltree::Node<'_, '_>) -> svg::Mapping {
+    let plot = panel
+        .descendants()
+        .find(|n| n.attribute("class") == Some("plot"))
+        .expect("a plot");
+    svg::Mapping {
+        plot: svg::Area {
+            x: f(&plot, "data-x"),
+            y: f(&plot, "data-y"),
+            w: f(&plot, "data-w"),
+            h: f(&plot, "data-h"),
+        },
+        start: f(&plot, "data-start"),
+        end: f(&plot, "data-end"),
+        lo: f(&plot, "data-lo"),
+        hi: f(&plot, "data-hi"),
+    }
+}
+
+fn path_of<'a, 'i>(panel: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    panel
+        .descendants()
+        .find(|n| n.attribute("class") == Some("series") && n.attribute("data-name") == Some(name))
+}
+
+#[test]
+fn exports_apply_the_field_config_as_the_tui_does() {
+    let state = filled_state_of(FIELDS);
+    let size = PageSize::default_for(Target::Dashboard);
+    let svg = svg::render(&state, Target::Dashboard, size);
+    let doc = roxmltree::Document::parse(&svg).expect("XML");
+
+    // Network: "tx" is named "transmit", red, and drawn below zero; "drop" is in the
+    // legend only.
+    let net = panel_group(&doc, "Network");
+    let ps = &state.panels[0];
+    let names: Vec<&str> = ps.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["rx", "transmit", "drop"]);
+    let legend = texts(net, "legend");
+    let want: Vec<String> = ps
+        .series
+        .iter()
+        .map(|s| format!("{} {}", s.name, s.last_text))
+        .collect();
+    assert_eq!(legend, want);
+    assert_eq!(
+        legend[1], "transmit 50 B",
+        "the legend keeps the value positive"
+    );
+    let swatches: Vec<String> = net
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("swatch"))
+        .map(|n| attr(&n, "fill").to_owned())
+        .collect();
+    assert_eq!(swatches[1], "#d62728", "the override's red");
+    let m = plot_of(net);
+    assert!(m.lo <= -50.0 && m.hi >= 100.0, "{} {}", m.lo, m.hi);
+    let tx = path_of(net, "transmit").expect("transmit drawn");
+    assert_eq!(attr(&tx, "stroke"), "#d62728");
+    let zero = m.y(0.0);
+    let pts = subpaths(attr(&tx, "d")).concat();
+    assert!(!pts.is_empty());
+    for (_, y) in &pts {
+        assert!(
+            (y - m.y(-50.0)).abs() <= 0.006 && *y > zero,
+            "{y} vs zero at {zero}"
+        );
+    }
+    assert!(path_of(net, "rx").is_some());
+    assert!(
+        path_of(net, "drop").is_none(),
+        "hidden series are not drawn"
+    );
+    assert!(path_of(net, "tx").is_none());
+
+    // Stacked: each series on top of the ones before it (query order).
+    let stacked = panel_group(&doc, "Stacked");
+    let m = plot_of(stacked);
+    let raw = state.panels[1].raw[0].as_ref().expect("answered");
+    let mut sum = vec![0.0; raw.series[0].samples.len()];
+    for s in &raw.series {
+        let name = s.labels.get("dir").expect("dir");
+        for (acc, p) in sum.iter_mut().zip(&s.samples) {
+            *acc += p.v;
+        }
+        let path = path_of(stacked, name).unwrap_or_else(|| panic!("{name} drawn"));
+        let got = subpaths(attr(&path, "d")).concat();
+        let first = got[0];
+        let last = got[got.len() - 1];
+        let (t0, tn) = (s.samples[0].t, s.samples[s.samples.len() - 1].t);
+        for ((x, y), (t, v)) in [(first, (t0, sum[0])), (last, (tn, sum[sum.len() - 1]))] {
+            assert!(
+                (x - m.x(t)).abs() <= 0.006 && (y - m.y(v)).abs() <= 0.006,
+                "{name}: ({x}, {y}) is not the stack's {v} at {t}"
+            );
+        }
+    }
+
+    // Stat and gauge values through mappings, no-value text and reducers, coloured
+    // as the model colours them.
+    let value = |title: &str| {
+        let g = panel_group(&doc, title);
+        let v = g
+            .descendants()
+            .find(|n| n.attribute("class") == Some("value"))
+            .unwrap_or_else(|| panic!("{title}: a value"));
+        (texts(g, "value").join(""), attr(&v, "fill").to_owned())
+    };
+    assert_eq!(value("Up"), ("UP".to_owned(), "#2ca02c".to_owned()));
+    assert_eq!(value("Empty").0, "nothing here");
+    assert_eq!(value("Peak").0, "42", "the range's max, not the last value");
+    let arc = panel_group(&doc, "Peak")
+        .descendants()
+        .find(|n| n.attribute("class") == Some("gauge-value"))
+        .expect("arc");
+    assert_eq!(f(&arc, "data-ratio"), 0.42);
+
+    // The PNG: transmit's red below zero; nothing of drop's colour where it would be.
+    let png = png::render(&state, Target::Dashboard, size).expect("renders");
+    let p = Pixmap::decode_png(&png).expect("a PNG");
+    let (x, y) = pts[pts.len() / 2];
+    assert!(near(&p, x, y, 1, rgb("#d62728"), 60), "transmit at {x},{y}");
+    let m = plot_of(net);
+    let drop = &ps.series[2];
+    assert_eq!(drop.name, "drop");
+    let drop_color = rgb(&svg::view_color(drop));
+    assert!(
+        (0..20).all(|k| !near(&p, x + f64::from(k) * 5.0, m.y(10.0), 1, drop_color, 30)),
+        "drop is not painted"
+    );
+    let up = panel_group(&doc, "Up")
+        .descendants()
+        .find(|n| n.attribute("class") == Some("value"))
+        .expect("value");
+    assert!(
+        near(&p, f(&up, "x"), f(&up, "y") - 10.0, 12, rgb("#2ca02c"), 90),
+        "UP in green"
+    );
 }
