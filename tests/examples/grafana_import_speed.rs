@@ -9,63 +9,34 @@
 use std::time::{Duration, Instant};
 
 use promdash::app::{Effect, Msg, Options, State, update};
+use promdash_tests::grafana_gen::{Spec, large_dashboard};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 /// The dashboard: `rows` rows of `per_row` timeseries/stat panels, two targets each.
 fn dashboard(rows: usize, per_row: usize) -> String {
-    let mut panels = Vec::new();
-    let mut id = 0;
-    let mut y = 0;
-    for r in 0..rows {
-        let collapsed = r >= 2;
-        let mut inner = Vec::new();
-        for p in 0..per_row {
-            id += 1;
-            let kind = if p % 4 == 0 { "stat" } else { "timeseries" };
-            let w = if kind == "stat" { 6 } else { 12 };
-            inner.push(serde_json::json!({
-                "type": kind, "title": format!("Panel {r}.{p}"), "id": id,
-                "gridPos": { "h": 8, "w": w, "x": (p * w) % 24, "y": y + 1 + p },
-                "datasource": { "type": "prometheus", "uid": "${DS_PROMETHEUS}" },
-                "fieldConfig": { "defaults": { "unit": "bytes" }, "overrides": [
-                    { "matcher": { "id": "byRegexp", "options": "/.*out.*/" },
-                      "properties": [ { "id": "custom.transform", "value": "negative-Y" } ] }
-                ] },
-                "options": { "legend": { "displayMode": "table", "calcs": ["min", "mean", "max", "lastNotNull"] } },
-                "targets": [
-                    { "refId": "A", "expr": format!("rate(node_network_receive_bytes_total{{instance=\"$node\",job=\"$job\",device=\"eth{r}\"}}[$__rate_interval]) * {p}"), "legendFormat": "{{device}} in" },
-                    { "refId": "B", "expr": format!("rate(node_network_transmit_bytes_total{{instance=\"$node\",job=\"$job\",device=\"eth{r}\"}}[$__rate_interval]) * {p}"), "legendFormat": "{{device}} out" }
-                ]
-            }));
-        }
-        id += 1;
-        let row = if collapsed {
-            serde_json::json!({ "type": "row", "title": format!("Row {r}"), "id": id, "collapsed": true,
-                "gridPos": { "h": 1, "w": 24, "x": 0, "y": y }, "panels": inner })
-        } else {
-            serde_json::json!({ "type": "row", "title": format!("Row {r}"), "id": id, "collapsed": false,
-                "gridPos": { "h": 1, "w": 24, "x": 0, "y": y }, "panels": [] })
-        };
-        panels.push(row);
-        if !collapsed {
-            panels.extend(inner);
-        }
-        y += 1 + per_row * 8;
-    }
-    serde_json::json!({
-        "__inputs": [ { "name": "DS_PROMETHEUS", "type": "datasource", "pluginId": "prometheus" } ],
-        "title": "Large ($node)", "schemaVersion": 38, "refresh": "5s",
-        "time": { "from": "now-1h", "to": "now" },
-        "templating": { "list": [
+    let panel = |r: usize, p: usize| {
+        let field_config = serde_json::json!({ "defaults": { "unit": "bytes" }, "overrides": [
+            { "matcher": { "id": "byRegexp", "options": "/.*out.*/" },
+              "properties": [ { "id": "custom.transform", "value": "negative-Y" } ] }
+        ] });
+        let targets = serde_json::json!([
+            { "refId": "A", "expr": format!("rate(node_network_receive_bytes_total{{instance=\"$node\",job=\"$job\",device=\"eth{r}\"}}[$__rate_interval]) * {p}"), "legendFormat": "{{device}} in" },
+            { "refId": "B", "expr": format!("rate(node_network_transmit_bytes_total{{instance=\"$node\",job=\"$job\",device=\"eth{r}\"}}[$__rate_interval]) * {p}"), "legendFormat": "{{device}} out" }
+        ]);
+        (field_config, targets)
+    };
+    let spec = Spec {
+        title: "Large ($node)",
+        variables: serde_json::json!([
             { "name": "job", "type": "query", "query": "label_values(node_uname_info, job)",
               "current": { "text": "node", "value": "node" } },
             { "name": "node", "type": "query", "query": "label_values(node_uname_info{job=\"$job\"}, instance)",
               "current": { "text": "host:9100", "value": "host:9100" } }
-        ] },
-        "panels": panels
-    })
-    .to_string()
+        ]),
+        panel: &panel,
+    };
+    large_dashboard(rows, per_row, &spec)
 }
 
 fn main() {

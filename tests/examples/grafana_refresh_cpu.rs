@@ -25,59 +25,30 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use promdash_tests::connect::fault_proxy::FaultProxy;
 use promdash_tests::connect::promdash_binary;
+use promdash_tests::grafana_gen::{Spec, large_dashboard};
 use promdash_tests::tmux::{Tmux, cpu_time};
 use promdash_tests::{Prometheus, ServiceConfig, http_client, start_service};
 
 /// The generated dashboard: `rows` rows of `per_row` panels, two targets each.
 fn dashboard(rows: usize, per_row: usize) -> String {
-    let mut panels = Vec::new();
-    let mut id = 0;
-    let mut y = 0;
-    for r in 0..rows {
-        let collapsed = r >= 2;
-        let mut inner = Vec::new();
-        for p in 0..per_row {
-            id += 1;
-            let kind = if p % 4 == 0 { "stat" } else { "timeseries" };
-            let w = if kind == "stat" { 6 } else { 12 };
-            let factor = format!("{r}.{p:02}1");
-            inner.push(serde_json::json!({
-                "type": kind, "title": format!("Panel {r}.{p}"), "id": id,
-                "gridPos": { "h": 8, "w": w, "x": (p * w) % 24, "y": y + 1 + p },
-                "datasource": { "type": "prometheus", "uid": "${DS_PROMETHEUS}" },
-                "fieldConfig": { "defaults": { "unit": "reqps" } },
-                "options": { "legend": { "displayMode": "table", "calcs": ["min", "mean", "max", "lastNotNull"] } },
-                "targets": [
-                    { "refId": "A", "expr": format!("sum by (route) (rate(app_request_count_total{{route=~\"$route\"}}[$__rate_interval])) * {factor}"), "legendFormat": "{{route}} requests" },
-                    { "refId": "B", "expr": format!("sum by (route) (rate(app_request_latency_seconds_count{{route=~\"$route\"}}[$__rate_interval])) * {factor}"), "legendFormat": "{{route}} timed" }
-                ]
-            }));
-        }
-        id += 1;
-        let row = if collapsed {
-            serde_json::json!({ "type": "row", "title": format!("Row {r}"), "id": id, "collapsed": true,
-                "gridPos": { "h": 1, "w": 24, "x": 0, "y": y }, "panels": inner })
-        } else {
-            serde_json::json!({ "type": "row", "title": format!("Row {r}"), "id": id, "collapsed": false,
-                "gridPos": { "h": 1, "w": 24, "x": 0, "y": y }, "panels": [] })
-        };
-        panels.push(row);
-        if !collapsed {
-            panels.extend(inner);
-        }
-        y += 1 + per_row * 8;
-    }
-    serde_json::json!({
-        "__inputs": [ { "name": "DS_PROMETHEUS", "type": "datasource", "pluginId": "prometheus" } ],
-        "title": "Large", "schemaVersion": 38, "refresh": "5s",
-        "time": { "from": "now-1h", "to": "now" },
-        "templating": { "list": [
+    let panel = |r: usize, p: usize| {
+        let factor = format!("{r}.{p:02}1");
+        let field_config = serde_json::json!({ "defaults": { "unit": "reqps" } });
+        let targets = serde_json::json!([
+            { "refId": "A", "expr": format!("sum by (route) (rate(app_request_count_total{{route=~\"$route\"}}[$__rate_interval])) * {factor}"), "legendFormat": "{{route}} requests" },
+            { "refId": "B", "expr": format!("sum by (route) (rate(app_request_latency_seconds_count{{route=~\"$route\"}}[$__rate_interval])) * {factor}"), "legendFormat": "{{route}} timed" }
+        ]);
+        (field_config, targets)
+    };
+    let spec = Spec {
+        title: "Large",
+        variables: serde_json::json!([
             { "name": "route", "type": "query", "query": "label_values(app_request_count_total, route)",
               "multi": true, "includeAll": true, "current": { "text": "All", "value": "$__all" } }
-        ] },
-        "panels": panels
-    })
-    .to_string()
+        ]),
+        panel: &panel,
+    };
+    large_dashboard(rows, per_row, &spec)
 }
 
 /// What one measured phase saw.

@@ -25,6 +25,7 @@ pub mod connect;
 pub mod engine_diff;
 pub mod exporter;
 pub mod exposition;
+pub mod grafana_gen;
 pub mod hostile;
 pub mod node_exporter;
 mod prometheus;

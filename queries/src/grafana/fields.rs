@@ -4,6 +4,9 @@
 //! axis, hidden) and stacking. The model lives on [`crate::dashboard::Panel::field`];
 //! the functions here are pure, the TUI calls them when it prepares what it draws.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use regex::Regex;
 
 use super::calc::Calc;
@@ -40,6 +43,28 @@ pub const KNOWN_UNITS: &[&str] = &[
     "bool_yes_no",
     "dateTimeAsIso",
 ];
+
+/// A regex in Grafana's syntax ([`super::variable_regex`]), compiled once per thread
+/// and pattern: the same override is in every panel of a large dashboard, and compiling
+/// is what costs (`None`: not a regex).
+pub fn cached_regex(pattern: &str) -> Option<Regex> {
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Option<Regex>>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(r) = c.get(pattern) {
+            return r.clone();
+        }
+        // Bounded: a dashboard has a few patterns, not thousands.
+        if c.len() >= 1024 {
+            c.clear();
+        }
+        let r = super::variable_regex(pattern).ok().map(|(re, _)| re);
+        c.insert(pattern.to_owned(), r.clone());
+        r
+    })
+}
 
 /// Everything of Grafana's field config beyond unit, decimals, min/max and thresholds.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -125,7 +150,7 @@ pub fn map_value(mappings: &[ValueMapping], v: Option<f64>) -> Option<&ValueMapp
             !x.is_nan() && from.is_none_or(|f| x >= f) && to.is_none_or(|t| x <= t)
         }
         (MappingMatch::Regex(re), Some(x)) => {
-            super::variable_regex(re).is_ok_and(|(re, _)| re.is_match(&js_number(x)))
+            cached_regex(re).is_some_and(|re| re.is_match(&js_number(x)))
         }
         (MappingMatch::Null, Some(_)) => false,
     })
@@ -300,7 +325,7 @@ impl<'a> Styler<'a> {
             .overrides
             .iter()
             .map(|o| match &o.matcher {
-                SeriesMatcher::Regex(r) => super::variable_regex(r).ok().map(|(re, _)| re),
+                SeriesMatcher::Regex(r) => cached_regex(r),
                 _ => None,
             })
             .collect();

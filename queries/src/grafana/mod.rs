@@ -1003,7 +1003,7 @@ impl Importer {
         let text = options.and_then(Value::as_str).unwrap_or("");
         let matcher = match id {
             "byName" => SeriesMatcher::Name(text.to_owned()),
-            "byRegexp" => match variable_regex(text) {
+            "byRegexp" => match check_regex(text) {
                 Ok(_) => SeriesMatcher::Regex(text.to_owned()),
                 Err(e) => {
                     self.warn(
@@ -1173,7 +1173,7 @@ impl Importer {
                 }
                 (Some(Value::String(t)), Some(op)) if t == "regex" => {
                     let pattern = str_of(op, "pattern").unwrap_or("");
-                    if variable_regex(pattern).is_err() {
+                    if check_regex(pattern).is_err() {
                         self.warn(&format!("{mp}.options.pattern"), "not a regex: not applied");
                         continue;
                     }
@@ -1446,7 +1446,7 @@ impl Importer {
         let alias = str_of(s, "alias").unwrap_or("");
         let matcher = if alias.len() > 1 && alias.starts_with('/') {
             // A `/regex/` alias is not anchored (Grafana's stringToJsRegex).
-            match variable_regex(alias) {
+            match check_regex(alias) {
                 Ok(_) => SeriesMatcher::Regex(alias.to_owned()),
                 Err(e) => {
                     self.warn(
@@ -1763,6 +1763,15 @@ pub fn grafana_color(s: &str) -> Option<Color> {
         "transparent" | "text" => Some(Color::White),
         _ => None,
     })
+}
+
+/// Whether `p` is a regex in Grafana's syntax, compiled once per pattern (a large
+/// dashboard repeats its overrides in every panel).
+fn check_regex(p: &str) -> Result<(), String> {
+    match fields::cached_regex(p) {
+        Some(_) => Ok(()),
+        None => variable_regex(p).map(|_| ()),
+    }
 }
 
 /// Override properties that only change how a line looks (ignored without a word).
