@@ -37,6 +37,12 @@ unit = "reqps"
 query = '{RATE}'
 legend = "{{{{route}}}} {{{{status}}}}"
 thresholds = [ {{ value = 1000, color = "red" }} ]
+legend_calcs = ["min", "max", "last"]
+
+[[panels.overrides]]
+regex = "unmatched.*"
+negative_y = true
+color = "purple"
 
 [[panels]]
 title = "Total"
@@ -277,12 +283,81 @@ async fn snapshot_csv_equals_promtool_and_every_format_is_written() {
         .flat_map(|n| n.descendants().filter_map(|t| t.text()))
         .collect();
     assert!(error.contains("parse error"), "{error}");
+    let lines: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("series"))
+        .collect();
+    assert!(lines.len() >= 2, "lines for the routes");
+    // The graph's legend calculations as a table legend: a row per series of the CSV,
+    // each with three values in the panel's unit.
+    let table = doc
+        .descendants()
+        .find(|n| n.attribute("class") == Some("legend-table"))
+        .expect("a table legend");
+    let cells = |node: roxmltree::Node<'_, '_>, class: &str| -> Vec<String> {
+        node.descendants()
+            .filter(|n| n.attribute("class") == Some(class))
+            .map(|n| {
+                n.descendants()
+                    .filter(|t| t.is_text())
+                    .filter_map(|t| t.text())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(cells(table, "legend-th"), ["Min", "Max", "Last"]);
+    let rows: Vec<_> = table
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("legend-row"))
+        .collect();
+    assert_eq!(rows.len(), ours.len(), "a row per series");
+    for row in &rows {
+        let values = cells(*row, "legend-value");
+        assert_eq!(values.len(), 3, "{values:?}");
+        assert!(values.iter().all(|v| v.ends_with("req/s")), "{values:?}");
+    }
+    // The unmatched (/nope) series: drawn below zero in the override's colour.
+    let plot = doc
+        .descendants()
+        .find(|n| n.attribute("class") == Some("plot"))
+        .expect("a plot");
+    let num = |n: &roxmltree::Node<'_, '_>, a: &str| -> f64 {
+        n.attribute(a).and_then(|v| v.parse().ok()).expect(a)
+    };
+    let (py, ph, lo, hi) = (
+        num(&plot, "data-y"),
+        num(&plot, "data-h"),
+        num(&plot, "data-lo"),
+        num(&plot, "data-hi"),
+    );
+    let zero = py + hi / (hi - lo) * ph;
+    let nope = lines
+        .iter()
+        .find(|n| {
+            n.attribute("data-name")
+                .is_some_and(|d| d.starts_with("unmatched"))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "the unmatched line among {:?}",
+                lines
+                    .iter()
+                    .map(|n| n.attribute("data-name"))
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(nope.attribute("stroke"), Some("#b8379b"));
+    let ys: Vec<f64> = nope
+        .attribute("d")
+        .expect("d")
+        .split(['M', 'L'])
+        .filter_map(|p| p.split_whitespace().nth(1))
+        .map(|y| y.parse().expect("y"))
+        .collect();
+    assert!(lo < 0.0, "the axis reaches below zero: {lo}");
     assert!(
-        doc.descendants()
-            .filter(|n| n.attribute("class") == Some("series"))
-            .count()
-            >= 2,
-        "lines for the routes"
+        ys.iter().all(|y| *y >= zero - 0.01) && ys.iter().any(|y| *y > zero + 1.0),
+        "below zero ({zero}): {ys:?}"
     );
     let png = std::fs::read(&paths[1]).expect("png");
     assert_eq!(&png[1..4], b"PNG");

@@ -12,8 +12,8 @@
 //!
 //! The elements carry classes and `data-` attributes (`class="series"` with
 //! `data-name`, `class="threshold"` with `data-value`, `class="plot"` with the axis
-//! bounds in `data-lo`/`data-hi`/`data-start`/`data-end`) so tests and scripts can read
-//! a picture back.
+//! bounds in `data-lo`/`data-hi`/`data-start`/`data-end`, and `data-right-lo`/
+//! `data-right-hi` for a right-hand axis) so tests and scripts can read a picture back.
 
 use std::fmt::Write as _;
 
@@ -1223,7 +1223,7 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
         hi: scale.hi,
     };
     doc.group(|| {
-        format!(
+        let mut attrs = format!(
             "class=\"plot\" data-x=\"{}\" data-y=\"{}\" data-w=\"{}\" data-h=\"{}\" \
              data-start=\"{}\" data-end=\"{}\" data-lo=\"{}\" data-hi=\"{}\"",
             num(plot.x),
@@ -1234,7 +1234,15 @@ fn graph(doc: &mut Doc, state: &State, i: usize, inner: Area) {
             end,
             scale.lo,
             scale.hi
-        )
+        );
+        if let Some(r) = right_scale {
+            let _ = write!(
+                attrs,
+                " data-right-lo=\"{}\" data-right-hi=\"{}\"",
+                r.lo, r.hi
+            );
+        }
+        attrs
     });
     // A threshold's place on the axis: percentage ones between the axis's ends, as the
     // TUI places them.

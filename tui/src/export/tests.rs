@@ -972,6 +972,16 @@ queries = [ { expr = "net", legend = "{{dir}}" } ]
 stacking = "normal"
 
 [[panels]]
+title = "Axes"
+kind = "graph"
+queries = [ { expr = "net", legend = "{{dir}}" } ]
+
+[[panels.overrides]]
+name = "drop"
+axis = "right"
+unit = "percent"
+
+[[panels]]
 title = "Up"
 kind = "stat"
 query = "up"
@@ -1092,6 +1102,32 @@ fn exports_apply_the_field_config_as_the_tui_does() {
             );
         }
     }
+
+    // Axes: "drop" against its own right-hand axis, labelled in its unit.
+    let axes = panel_group(&doc, "Axes");
+    let plot = axes
+        .descendants()
+        .find(|n| n.attribute("class") == Some("plot"))
+        .expect("plot");
+    let right = svg::Mapping {
+        lo: f(&plot, "data-right-lo"),
+        hi: f(&plot, "data-right-hi"),
+        ..plot_of(axes)
+    };
+    assert!(right.hi < 100.0, "drop's own scale: {}", right.hi);
+    let labels = texts(axes, "ylabel-right");
+    assert!(
+        !labels.is_empty() && labels.iter().all(|l| l.ends_with('%')),
+        "{labels:?}"
+    );
+    let drop = path_of(axes, "drop").expect("drop drawn");
+    for (_, y) in subpaths(attr(&drop, "d")).concat() {
+        assert!((y - right.y(10.0)).abs() <= 0.006, "{y}");
+    }
+    let left = plot_of(axes);
+    let rx = path_of(axes, "rx").expect("rx");
+    let (x0, y0) = subpaths(attr(&rx, "d"))[0][0];
+    assert!((y0 - left.y(100.0)).abs() <= 0.006 && (x0 - left.x(left.start)).abs() <= 0.006);
 
     // Stat and gauge values through mappings, no-value text and reducers, coloured
     // as the model colours them.
