@@ -972,6 +972,14 @@ queries = [ { expr = "net", legend = "{{dir}}" } ]
 stacking = "normal"
 
 [[panels]]
+title = "Shares"
+kind = "graph"
+queries = [ { expr = "net", legend = "{{dir}}" } ]
+stacking = "percent"
+thresholds_mode = "percentage"
+thresholds = [ { value = 50, color = "red" } ]
+
+[[panels]]
 title = "Axes"
 kind = "graph"
 queries = [ { expr = "net", legend = "{{dir}}" } ]
@@ -1103,6 +1111,22 @@ fn exports_apply_the_field_config_as_the_tui_does() {
         }
     }
 
+    // Shares: a percent stack reaches 100% at the top, labelled in percent; the 50%
+    // threshold halfway up the axis.
+    let shares = panel_group(&doc, "Shares");
+    let m = plot_of(shares);
+    let top = path_of(shares, "drop").expect("drop drawn");
+    for (_, y) in subpaths(attr(&top, "d")).concat() {
+        assert!((y - m.y(1.0)).abs() <= 0.006, "{y} vs {}", m.y(1.0));
+    }
+    let labels = texts(shares, "ylabel");
+    assert!(labels.contains(&"100%".to_owned()), "{labels:?}");
+    let line = shares
+        .descendants()
+        .find(|n| n.attribute("class") == Some("threshold"))
+        .expect("a threshold");
+    assert!((f(&line, "y1") - m.y(m.lo + (m.hi - m.lo) * 0.5)).abs() <= 0.006);
+
     // Axes: "drop" against its own right-hand axis, labelled in its unit.
     let axes = panel_group(&doc, "Axes");
     let plot = axes
@@ -1152,7 +1176,11 @@ fn exports_apply_the_field_config_as_the_tui_does() {
     let png = png::render(&state, Target::Dashboard, size).expect("renders");
     let p = Pixmap::decode_png(&png).expect("a PNG");
     let (x, y) = pts[pts.len() / 2];
-    assert!(near(&p, x, y, 1, rgb("#d62728"), 60), "transmit at {x},{y}");
+    // (A line between two pixel rows is split between them: a looser tolerance.)
+    assert!(
+        near(&p, x, y, 1, rgb("#d62728"), 100),
+        "transmit at {x},{y}"
+    );
     let m = plot_of(net);
     let drop = &ps.series[2];
     assert_eq!(drop.name, "drop");
