@@ -405,7 +405,7 @@ impl XorIter<'_> {
     /// (the usual sample: a delta-of-delta of up to 20 bits, then the value): no check
     /// per field. `None`, with nothing read, when they might not be; the field-by-field
     /// reads then take it.
-    #[inline]
+    #[inline(always)]
     fn step_buffered(&mut self) -> Option<()> {
         if self.r.avail < 57 {
             self.r.refill();
@@ -415,64 +415,77 @@ impl XorIter<'_> {
         }
         let avail = self.r.avail;
         let buf = self.r.buf;
-        let (dod, used) = match buf.leading_ones() {
-            0 => (0, 1),
-            ones @ 1..=3 => {
-                let bits = u32::from(DOD_WIDTHS[ones as usize - 1]);
-                let prefix = ones + 1;
-                let raw = (buf << prefix) >> (64 - bits);
-                let half = 1u64 << (bits - 1);
-                let dod = if raw > half {
-                    raw as i64 - (1i64 << bits)
-                } else {
-                    raw as i64
-                };
-                (dod, prefix + bits)
+        let (dod, used) = if buf >> 63 == 0 {
+            (0, 1)
+        } else {
+            let ones = buf.leading_ones();
+            if ones > 3 {
+                return None;
             }
-            _ => return None,
+            let bits = u32::from(DOD_WIDTHS[ones as usize - 1]);
+            let prefix = ones + 1;
+            let raw = (buf << prefix) >> (64 - bits);
+            let half = 1u64 << (bits - 1);
+            let dod = if raw > half {
+                raw as i64 - (1i64 << bits)
+            } else {
+                raw as i64
+            };
+            (dod, prefix + bits)
         };
         // At most 24 bits used: at least 33 are left.
         let left = avail - used;
         let vb = buf << used;
-        let (xor, window, vused) = if vb >> 63 == 0 {
-            (0, None, 1)
-        } else if (vb >> 62) & 1 == 0 {
-            let sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            if sig == 0 || 2 + sig > left {
+        let vused = if vb >> 63 == 0 {
+            1
+        } else {
+            // `10`: the previous window; `11`: a new one, 5 bits of leading zeros and 6 of
+            // meaningful bits (64 written as 0) first.
+            let new_window = (vb >> 62) & 1 == 1;
+            let header = (vb >> 51) & 0x7ff;
+            let (leading, sig, head) = if new_window {
+                let sig = match (header & 0x3f) as u32 {
+                    0 => 64,
+                    n => n,
+                };
+                ((header >> 6) as u32, sig, 13)
+            } else {
+                let leading = u32::from(self.leading);
+                (leading, 64 - leading - u32::from(self.trailing), 2)
+            };
+            if sig == 0 || leading + sig > 64 {
                 return None;
             }
-            (((vb << 2) >> (64 - sig)) << self.trailing, None, 2 + sig)
-        } else {
-            let header = (vb << 2) >> (64 - 11);
-            let leading = (header >> 6) as u32;
-            let sig = match (header & 0x3f) as u32 {
-                0 => 64,
-                n => n,
-            };
-            if leading + sig > 64 || 13 + sig > left {
-                return None;
+            if head + sig > left {
+                // A wide value: the timestamp is taken, then the value field by field.
+                return self.step_wide_value(used, dod);
             }
             let trailing = 64 - leading - sig;
-            (
-                ((vb << 13) >> (64 - sig)) << trailing,
-                Some((leading as u8, trailing as u8)),
-                13 + sig,
-            )
+            self.v_bits ^= ((vb << head) >> (64 - sig)) << trailing;
+            self.leading = leading as u8;
+            self.trailing = trailing as u8;
+            head + sig
         };
         // Two steps: `used + vused` can be 64, one more than a shift takes.
-        self.r.consume(used);
-        self.r.consume(vused);
-        if let Some((leading, trailing)) = window {
-            self.leading = leading;
-            self.trailing = trailing;
-        }
+        self.r.buf = (buf << used) << vused;
+        self.r.avail = left - vused;
         self.t_delta += dod;
         self.t += self.t_delta;
-        self.v_bits ^= xor;
         Some(())
     }
 
-    #[inline]
+    /// The rest of [`step_buffered`](Self::step_buffered) when the value does not fit
+    /// what is left of the buffer: the timestamp's `used` bits are dropped, the buffer
+    /// refilled, and the value read field by field.
+    #[inline(never)]
+    fn step_wide_value(&mut self, used: u32, dod: i64) -> Option<()> {
+        self.r.consume(used);
+        self.t_delta += dod;
+        self.t += self.t_delta;
+        self.read_value()
+    }
+
+    #[inline(always)]
     fn step(&mut self) -> Option<Point> {
         match self.read {
             0 => {
@@ -503,7 +516,7 @@ impl XorIter<'_> {
 impl Iterator for XorIter<'_> {
     type Item = Point;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Point> {
         if self.left == 0 {
             return None;

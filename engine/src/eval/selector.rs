@@ -320,7 +320,7 @@ impl Evaluator<'_> {
 /// (`chunks` then `head`, in time order) at or before it and not before `mint`, each
 /// sample once, in time order. A chunk is decoded only when one of the times falls
 /// between its first sample and the next chunk's (or the head's) first sample, and only
-/// up to the last such time.
+/// up to the first sample after the last such time.
 pub(super) fn newest_at(
     chunks: &[XorChunk],
     head: &[Point],
@@ -366,6 +366,10 @@ pub(super) fn newest_at(
                 return;
             }
             prev = Some(p);
+            if times[i] >= next_min {
+                // The rest of the chunk answers no time (as above).
+                break;
+            }
         }
     }
     let from = head.partition_point(|p| p.t < mint);
