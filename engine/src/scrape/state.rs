@@ -77,6 +77,8 @@ struct PageEntry {
     /// The last scrape that gave it, and the timestamp it had then (duplicate checks).
     seen_gen: u64,
     last_ts: Option<i64>,
+    /// Its place in [`ScrapeCache::order`] (meaningful only while that holds it).
+    pos: u32,
 }
 
 /// One stored series of the target: the labels after the target's were set.
@@ -113,6 +115,39 @@ struct ScrapeCache {
     by_final: HashMap<Labels, u32, RandomState>,
     /// Page entries after the last clean-up, to bound growth through failed scrapes.
     live_after_flush: usize,
+    /// The series texts of the last page parsed without error, in page order, each with
+    /// its page entry: pages list their series in the same order every scrape, so the
+    /// text at the same place is compared first (sequential reads) before `raw` is asked
+    /// (a hash and a random read). Every text here maps to its entry in `raw` as well.
+    order: PageOrder,
+    /// The order being built by the page in progress.
+    next_order: PageOrder,
+}
+
+/// Series texts in page order: `texts` holds them end to end; `ends[k]` is where the
+/// k-th ends and which page entry it is.
+#[derive(Debug, Default)]
+struct PageOrder {
+    texts: String,
+    ends: Vec<(u32, u32)>,
+}
+
+impl PageOrder {
+    fn clear(&mut self) {
+        self.texts.clear();
+        self.ends.clear();
+    }
+
+    /// The k-th text and its page entry.
+    #[inline]
+    fn get(&self, k: usize) -> Option<(&str, u32)> {
+        let &(end, p) = self.ends.get(k)?;
+        let start = match k {
+            0 => 0,
+            _ => self.ends[k - 1].0,
+        };
+        Some((self.texts.get(start as usize..end as usize)?, p))
+    }
 }
 
 impl ScrapeCache {
@@ -172,6 +207,7 @@ impl ScrapeCache {
                     fin: f,
                     seen_gen: 0,
                     last_ts: None,
+                    pos: u32::MAX,
                 };
                 let p = match self.free_pages.pop() {
                     Some(p) => {
@@ -231,6 +267,8 @@ impl ScrapeCache {
         let pages = &self.pages;
         self.raw.retain(|_, p| pages[*p as usize].is_some());
         self.live_after_flush = self.live_pages;
+        // Its entries may be gone (and their slots reused).
+        self.order.clear();
     }
 }
 
@@ -260,13 +298,48 @@ struct CacheSink<'a> {
     generation: u64,
     /// Page entries given by this page.
     distinct: usize,
+    /// Where the page is in `cache.order`: the place of the next text expected.
+    cursor: usize,
+    /// The text `known` was last asked about, at the end of `cache.next_order.texts`
+    /// from this offset until `sample` records it.
+    pending: Option<usize>,
+}
+
+impl CacheSink<'_> {
+    /// Records the pending text (if any) as page entry `p`'s in the page's order.
+    fn record(&mut self, p: u32, keep: bool) {
+        let Some(start) = self.pending.take() else {
+            return;
+        };
+        let next = &mut self.cache.next_order;
+        if keep && let Ok(end) = u32::try_from(next.texts.len()) {
+            next.ends.push((end, p));
+        } else {
+            next.texts.truncate(start);
+        }
+    }
 }
 
 impl SampleSink for CacheSink<'_> {
     type Id = u32;
 
     fn known(&mut self, raw: &str) -> Option<u32> {
-        self.cache.raw.get(raw).copied()
+        let next = &mut self.cache.next_order;
+        self.pending = Some(next.texts.len());
+        next.texts.push_str(raw);
+        if let Some((text, p)) = self.cache.order.get(self.cursor)
+            && text == raw
+        {
+            self.cursor += 1;
+            return Some(p);
+        }
+        let p = self.cache.raw.get(raw).copied()?;
+        // Back in step with the last page after a series came or went.
+        let pos = self.cache.page(p).pos as usize;
+        if self.cache.order.get(pos).is_some_and(|(_, q)| q == p) {
+            self.cursor = pos + 1;
+        }
+        Some(p)
     }
 
     fn sample(
@@ -276,8 +349,17 @@ impl SampleSink for CacheSink<'_> {
         timestamp_ms: Option<i64>,
     ) -> Result<(), String> {
         let p = match series {
-            SeriesRef::Known(p) => p,
-            SeriesRef::New { raw, labels } => self.cache.insert(raw, labels, self.target),
+            SeriesRef::Known(p) => {
+                self.record(p, true);
+                p
+            }
+            SeriesRef::New { raw, labels } => {
+                let keep = raw.is_some();
+                let p = self.cache.insert(raw, labels, self.target);
+                // Only texts that `raw` maps to their entry go in the order.
+                self.record(p, keep);
+                p
+            }
         };
         let generation = self.generation;
         let page = self.cache.page(p);
@@ -370,22 +452,36 @@ impl LoopState {
         if self.cache.format != Some(format) {
             // A text checked in one format may be invalid in the other.
             self.cache.raw.clear();
+            self.cache.order.clear();
             self.cache.format = Some(format);
         }
+        self.cache.next_order.clear();
         let mut sink = CacheSink {
             cache: &mut self.cache,
             target: &self.target,
             batch: &mut self.batch,
             generation: self.generation,
             distinct: 0,
+            cursor: 0,
+            pending: None,
         };
         let result = parse_into(bytes, format, &Limits::default(), &mut sink);
         self.distinct = sink.distinct;
         match result {
-            Ok(metadata) => Ok(Parsed {
-                metadata,
-                generation: self.generation,
-            }),
+            Ok(metadata) => {
+                // This page's order is the one the next page is compared with.
+                let cache = &mut self.cache;
+                std::mem::swap(&mut cache.order, &mut cache.next_order);
+                for (k, &(_, p)) in cache.order.ends.iter().enumerate() {
+                    if let Some(Some(page)) = cache.pages.get_mut(p as usize) {
+                        page.pos = k as u32;
+                    }
+                }
+                Ok(Parsed {
+                    metadata,
+                    generation: self.generation,
+                })
+            }
             Err(e) => {
                 self.batch.clear();
                 Err(ScrapeError::Parse(e))
