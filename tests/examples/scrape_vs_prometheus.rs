@@ -15,7 +15,6 @@
 //! append, the embedded scraper the same); the figures are the median, mean and maximum of
 //! each over the run, read back with `quantile_over_time`/`avg_over_time`/`max_over_time`.
 
-use std::fmt::Write as _;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -23,52 +22,13 @@ use anyhow::{Context as _, bail};
 use promdash_engine::{
     Compat, EmbeddedSource, Engine, EngineOptions, Health, ScrapeJob, Scraper, Store,
 };
-use promdash_tests::scrape_support::{PageServer, ServedPage, engine_query, poll_until};
+use promdash_tests::scrape_bench::{bench_args, bench_page as page, block_on};
+use promdash_tests::scrape_support::{PageServer, engine_query, poll_until};
 use promdash_tests::{Prometheus, http_client, query_api};
 
-const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
-const STATUSES: [&str; 5] = ["200", "201", "404", "500", "503"];
-
-fn page(series: usize, round: u64) -> ServedPage {
-    let mut out = String::with_capacity(series * 110);
-    let per_family = 200;
-    let families = series.div_ceil(per_family);
-    let mut n = 0;
-    'outer: for f in 0..families {
-        let name = format!("bench_requests_{f:02}_total");
-        let _ = writeln!(out, "# HELP {name} Requests of family {f}.");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        for i in 0..per_family {
-            if n == series {
-                break 'outer;
-            }
-            let _ = writeln!(
-                out,
-                "{name}{{method=\"{}\",route=\"/api/v1/resource_{}\",status=\"{}\",shard=\"{}\"}} {}",
-                METHODS[i % 4],
-                i / 20,
-                STATUSES[i / 4 % 5],
-                i % 10,
-                round * (i as u64 + 1) + f as u64
-            );
-            n += 1;
-        }
-    }
-    ServedPage {
-        content_type: "text/plain; version=0.0.4; charset=utf-8".into(),
-        body: out.into_bytes(),
-    }
-}
-
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let series: usize = args.next().map_or(Ok(10_000), |s| s.parse())?;
-    let seconds: u64 = args.next().map_or(Ok(40), |s| s.parse())?;
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run(series, seconds))
+    let (series, seconds) = bench_args(40)?;
+    block_on(run(series, seconds))?
 }
 
 async fn run(series: usize, seconds: u64) -> anyhow::Result<()> {

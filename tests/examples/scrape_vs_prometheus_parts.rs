@@ -12,7 +12,6 @@
 //! append; prints the median and 90th percentile of each part and of the whole, for the
 //! first scrape (every series new) and the others (every series known).
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -20,51 +19,12 @@ use promdash_engine::Store;
 use promdash_engine::scrape::fetch::fetch;
 use promdash_engine::scrape::state::LoopState;
 use promdash_tests::http_client;
-use promdash_tests::scrape_support::{PageServer, ServedPage};
-
-const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
-const STATUSES: [&str; 5] = ["200", "201", "404", "500", "503"];
-
-/// The page of `scrape_vs_prometheus` (50 counter families of 200 series).
-fn page(series: usize, round: u64) -> ServedPage {
-    let mut out = String::with_capacity(series * 110);
-    let per_family = 200;
-    let mut n = 0;
-    'outer: for f in 0..series.div_ceil(per_family) {
-        let name = format!("bench_requests_{f:02}_total");
-        let _ = writeln!(out, "# HELP {name} Requests of family {f}.");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        for i in 0..per_family {
-            if n == series {
-                break 'outer;
-            }
-            let _ = writeln!(
-                out,
-                "{name}{{method=\"{}\",route=\"/api/v1/resource_{}\",status=\"{}\",shard=\"{}\"}} {}",
-                METHODS[i % 4],
-                i / 20,
-                STATUSES[i / 4 % 5],
-                i % 10,
-                round * (i as u64 + 1) + f as u64
-            );
-            n += 1;
-        }
-    }
-    ServedPage {
-        content_type: "text/plain; version=0.0.4; charset=utf-8".into(),
-        body: out.into_bytes(),
-    }
-}
+use promdash_tests::scrape_bench::{bench_args, bench_page as page, block_on};
+use promdash_tests::scrape_support::PageServer;
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let series: usize = args.next().map_or(Ok(10_000), |s| s.parse())?;
-    let rounds: u64 = args.next().map_or(Ok(200), |s| s.parse())?;
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run(series, rounds.max(2)))
+    let (series, rounds) = bench_args(200)?;
+    block_on(run(series, rounds.max(2)))?
 }
 
 async fn run(series: usize, rounds: u64) -> anyhow::Result<()> {

@@ -32,6 +32,7 @@ mod prometheus;
 pub mod promtool;
 pub mod queries_support;
 mod query;
+pub mod scrape_bench;
 pub mod scrape_support;
 pub mod scripted;
 mod server;

@@ -11,6 +11,7 @@
 //! Needs `tmux` (Debian: apt-get install tmux); a missing one fails the test with that
 //! message.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -29,6 +30,20 @@ fn shown_total(screen: &str) -> Option<f64> {
         return None;
     }
     lines.next()?.split(['│', '┃']).nth(1)?.trim().parse().ok()
+}
+
+/// Runs `promdash --dashboard DASHBOARD` (with `PROMDASH_CONFIG=CONFIG` when given),
+/// checks that it exits 2 before the terminal, and returns its stderr.
+fn refused_dashboard(dashboard: &Path, config: Option<&Path>) -> anyhow::Result<String> {
+    let mut cmd = Command::new(promdash_binary()?);
+    cmd.arg("--dashboard").arg(dashboard);
+    if let Some(config) = config {
+        cmd.env("PROMDASH_CONFIG", config);
+    }
+    let out = cmd.output()?;
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{}: {err}", dashboard.display());
+    Ok(err)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,12 +235,7 @@ fn bad_scrape_tables_are_exit_2_before_the_terminal() -> anyhow::Result<()> {
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, text)?;
-        let out = Command::new(promdash_binary()?)
-            .arg("--dashboard")
-            .arg(&path)
-            .output()?;
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        let err = refused_dashboard(&path, None)?;
         assert!(err.contains(says), "{name}: {err}");
     }
     Ok(())
@@ -389,13 +399,7 @@ fn scrape_table_secrets_and_clashes_are_exit_2_before_the_terminal() -> anyhow::
             secret.display()
         ),
     )?;
-    let out = Command::new(promdash_binary()?)
-        .arg("--dashboard")
-        .arg(&dashboard)
-        .env("PROMDASH_CONFIG", dir.path().join("none.toml"))
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused_dashboard(&dashboard, Some(&dir.path().join("none.toml")))?;
     assert!(err.contains("--allow-dashboard-secrets"), "{err}");
     assert!(err.contains("bearer_token_file"), "{err}");
     assert!(!err.contains("t0ken"), "{err}");
@@ -410,13 +414,7 @@ fn scrape_table_secrets_and_clashes_are_exit_2_before_the_terminal() -> anyhow::
         &plain,
         "[[scrape]]\njob = \"a\"\ntargets = [\"127.0.0.1:1\"]\n",
     )?;
-    let out = Command::new(promdash_binary()?)
-        .arg("--dashboard")
-        .arg(&plain)
-        .env("PROMDASH_CONFIG", &config)
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused_dashboard(&plain, Some(&config))?;
     assert!(err.contains("job \"a\" is also defined in"), "{err}");
     assert!(
         err.contains("plain.toml") && err.contains("config.toml"),
