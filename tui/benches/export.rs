@@ -5,7 +5,9 @@
 //! - `dashboard_svg_1600x1000`: writing the SVG (target < 30 ms);
 //! - `dashboard_png_1600x1000`: the same picture painted with tiny-skia and the bundled
 //!   font, PNG encoded (target < 150 ms);
-//! - `dashboard_csv`: every panel's raw data as CSV.
+//! - `dashboard_csv`: every panel's raw data as CSV;
+//! - `…_table_legends`: the same pictures with legend calculations (min, mean, max,
+//!   last) on every graph, drawn as table legends.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -13,7 +15,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use promdash::app::{Effect, FetchKey, FetchRequest, Fetched, Msg, Options, State, update};
 use promdash::export::{self, ExportFormat, PageSize, Target};
-use promdash_queries::dashboard::default_dashboard;
+use promdash_queries::dashboard::{PanelKind, default_dashboard};
+use promdash_queries::grafana::calc::Calc;
 use promdash_queries::model::{
     InstantSeries, Labels, Notes, QueryData, QueryResult, RangeSeries, Sample,
 };
@@ -64,7 +67,7 @@ fn vector(series: usize) -> QueryResult {
     }
 }
 
-fn loaded() -> State {
+fn loaded(table_legends: bool) -> State {
     let opts = Options {
         url: "http://localhost:9090".into(),
         refresh: Duration::from_secs(5),
@@ -73,7 +76,17 @@ fn loaded() -> State {
         demo: false,
         utc_offset: 0,
     };
-    let mut state = State::new(default_dashboard(), opts);
+    let mut dashboard = default_dashboard();
+    if table_legends {
+        for p in dashboard
+            .panels
+            .iter_mut()
+            .filter(|p| p.kind == PanelKind::Graph)
+        {
+            p.legend_calcs = vec![Calc::Min, Calc::Mean, Calc::Max, Calc::Last];
+        }
+    }
+    let mut state = State::new(dashboard, opts);
     update(&mut state, Msg::Resize(160, 50));
     for e in update(&mut state, Msg::Tick(NOW)) {
         if let Effect::Fetch(req) = e {
@@ -97,7 +110,17 @@ fn loaded() -> State {
 }
 
 fn benches(c: &mut Criterion) {
-    let state = loaded();
+    let state = loaded(false);
+    let tables = loaded(true);
+    assert!(
+        export::svg::render(
+            &tables,
+            Target::Dashboard,
+            PageSize::default_for(Target::Dashboard)
+        )
+        .contains("class=\"legend-table\""),
+        "the graphs draw table legends"
+    );
     let size = PageSize {
         width: 1600,
         height: 1000,
@@ -113,7 +136,13 @@ fn benches(c: &mut Criterion) {
     group.bench_function("dashboard_png_1600x1000", |b| {
         b.iter(|| export::png::render(black_box(&state), Target::Dashboard, size).expect("png"));
     });
+    group.bench_function("dashboard_png_1600x1000_table_legends", |b| {
+        b.iter(|| export::png::render(black_box(&tables), Target::Dashboard, size).expect("png"));
+    });
     group.finish();
+    c.bench_function("dashboard_svg_1600x1000_table_legends", |b| {
+        b.iter(|| export::svg::render(black_box(&tables), Target::Dashboard, size));
+    });
     c.bench_function("dashboard_csv", |b| {
         b.iter(|| {
             export::render(
