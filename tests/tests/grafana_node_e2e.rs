@@ -6,7 +6,9 @@
 //! every query.
 //!
 //! Checked: the panels show what Prometheus answers for the same expressions after
-//! substitution (the table legend's min, mean, max and last of a constant series too);
+//! substitution (the table legend's min, mean, max and last of a constant series too;
+//! a negative-Y series, the number of network devices, drawn at minus Prometheus's value
+//! under the cursor while its legend keeps the value);
 //! every query sent is substituted, `$__rate_interval` with the server's 1 s scrape
 //! interval; the collapsed row costs no queries until it is unfolded; choosing another
 //! job in the picker asks for the other host.
@@ -150,7 +152,7 @@ async fn node_dashboard_shows_what_prometheus_answers() -> anyhow::Result<()> {
             },
         )
         .await?;
-    assert!(screen.contains("▸ Network Traffic (1 panel)"), "{screen}");
+    assert!(screen.contains("▸ Network Traffic (2 panels)"), "{screen}");
     assert!(screen.contains("▾ Basic CPU / Mem"), "{screen}");
 
     // Each panel shows Prometheus's answer to its expression after substitution.
@@ -296,6 +298,43 @@ async fn node_dashboard_shows_what_prometheus_answers() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // The negative-Y panel (the row's first): drawn below zero. Its table legend (min,
+    // max) shows the count as Prometheus answers it; the cursor (`v`) reads the drawn
+    // series: minus that.
+    let devices = one_value(
+        &prom,
+        &format!("count(node_network_transmit_bytes_total{{{sel_b}}})"),
+    )
+    .await?;
+    assert!(devices > 0.0, "{devices}");
+    let shown = short.format(devices, None);
+    let negated = short.format(-devices, None);
+    tmux.wait_for("the devices legend", Duration::from_secs(20), |s| {
+        panel_text(s, "Network Devices").is_some_and(|t| {
+            t.lines()
+                .any(|l| words(l) == format!("● devices out {shown} {shown}"))
+        })
+    })
+    .await?;
+    tmux.keys(&["Tab"])?;
+    tmux.keys(&["v"])?;
+    let screen = tmux
+        .wait_for(
+            "the negated count under the cursor",
+            Duration::from_secs(20),
+            |s| {
+                panel_text(s, "Network Devices").is_some_and(|t| {
+                    t.lines()
+                        .any(|l| words(l).contains(&format!("{negated} devices out")))
+                })
+            },
+        )
+        .await?;
+    let panel = panel_text(&screen, "Network Devices").unwrap_or_default();
+    assert!(negated.starts_with('-'), "{negated}");
+    assert!(panel.contains(&negated), "{panel}");
+    tmux.keys(&["Escape"])?;
     tmux.keys(&["q"])?;
     Ok(())
 }

@@ -14,15 +14,28 @@ pub fn plot_rect(state: &State, i: usize, rect: Rect) -> Option<Rect> {
     if inner.width == 0 || inner.height == 0 {
         return None;
     }
-    let ylw = ps
-        .y_labels
-        .iter()
-        .map(|l| l.chars().count() as u16)
-        .max()
-        .unwrap_or(1)
-        + 1;
+    let ylw = if ps.left_labels_hidden {
+        0
+    } else {
+        ps.y_labels
+            .iter()
+            .map(|l| l.chars().count() as u16)
+            .max()
+            .unwrap_or(1)
+            + 1
+    };
     let legend = super::graph::legend_rows_of(state.dashboard.panels.get(i)?, ps, inner.height);
-    let plot = super::graph::plot_area(inner, ylw, legend);
+    let mut plot = super::graph::plot_area(inner, ylw, legend);
+    // Labels of a right-hand axis take the right edge, as `graph::render` leaves them.
+    let yrw = ps
+        .right_labels
+        .iter()
+        .map(|l| l.chars().count() as u16 + 1)
+        .max()
+        .unwrap_or(0);
+    if plot.width > yrw + 10 {
+        plot.width -= yrw;
+    }
     (plot.width > 0 && plot.height > 0).then_some(plot)
 }
 
