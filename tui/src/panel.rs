@@ -953,6 +953,69 @@ mod tests {
             .collect()
     }
 
+    /// Stacking as Grafana's uPlot stacking groups it: by mode, axis and direction, in
+    /// query order; points at the same time add up; percent divides by the group's total;
+    /// NaN is not added; hidden and unstacked series are left alone.
+    #[test]
+    fn stacking_groups() {
+        let style = |stacking, negative_y, hidden| SeriesStyle {
+            stacking,
+            negative_y,
+            hidden,
+            ..SeriesStyle::default()
+        };
+        let pts = |v: &[f64]| -> Vec<Sample> {
+            v.iter()
+                .enumerate()
+                .map(|(i, v)| Sample {
+                    t: i as f64 * 15.0,
+                    v: *v,
+                })
+                .collect()
+        };
+        // Listed by rank (as drawn), stacked by (query, series).
+        let all = vec![
+            (style(Stacking::Normal, false, false), 0.0, 1, 0, None),
+            (style(Stacking::Normal, false, false), 0.0, 0, 0, None),
+            (style(Stacking::Normal, true, false), 0.0, 0, 1, None),
+            (style(Stacking::Normal, true, false), 0.0, 1, 1, None),
+            (style(Stacking::Normal, false, true), 0.0, 2, 0, None),
+            (style(Stacking::None, false, false), 0.0, 2, 1, None),
+        ];
+        let mut drawn = vec![
+            pts(&[1.0, 2.0]),
+            pts(&[10.0, f64::NAN]),
+            pts(&[-3.0, -3.0]),
+            pts(&[-4.0, -5.0]),
+            pts(&[100.0, 100.0]),
+            pts(&[7.0, 7.0]),
+        ];
+        stack(&all, &mut drawn);
+        let v = |i: usize| -> Vec<f64> { drawn[i].iter().map(|p| p.v).collect() };
+        // Query 0 first: 10 then 1 on it; the NaN stays, the next point starts at 0.
+        assert_eq!(v(1)[0], 10.0);
+        assert!(v(1)[1].is_nan());
+        assert_eq!(v(0), [11.0, 2.0]);
+        // The negative ones stack apart.
+        assert_eq!(v(2), [-3.0, -3.0]);
+        assert_eq!(v(3), [-7.0, -8.0]);
+        // Hidden and unstacked: as they were.
+        assert_eq!(v(4), [100.0, 100.0]);
+        assert_eq!(v(5), [7.0, 7.0]);
+        // Percent: shares of the total at each time, the last one at 1.
+        let all = vec![
+            (style(Stacking::Percent, false, false), 0.0, 0, 0, None),
+            (style(Stacking::Percent, false, false), 0.0, 0, 1, None),
+        ];
+        let mut drawn = vec![pts(&[1.0, 0.0]), pts(&[3.0, 0.0])];
+        stack(&all, &mut drawn);
+        assert_eq!(
+            drawn[0].iter().map(|p| p.v).collect::<Vec<_>>(),
+            [0.25, 0.0]
+        );
+        assert_eq!(drawn[1].iter().map(|p| p.v).collect::<Vec<_>>(), [1.0, 0.0]);
+    }
+
     #[test]
     fn legend_templates() {
         let hostile = labels(&[("job", "a\u{1b}[2J\rb\u{202e}")]);
