@@ -108,19 +108,26 @@ impl ScrapeAuth {
 
     /// Relative paths are joined to `dir`, as [`Connection::resolve_paths`] does.
     pub fn resolve_paths(&mut self, dir: &Path) {
-        for path in [
-            &mut self.bearer_token_file,
-            &mut self.basic_auth_password_file,
-            &mut self.ca_cert,
-            &mut self.client_cert,
-            &mut self.client_key,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if path.is_relative() {
-                *path = dir.join(&*path);
-            }
+        resolve_auth_paths(
+            dir,
+            [
+                &mut self.bearer_token_file,
+                &mut self.basic_auth_password_file,
+                &mut self.ca_cert,
+                &mut self.client_cert,
+                &mut self.client_key,
+            ],
+        );
+    }
+}
+
+/// The secret and certificate files of a `[connection]` or `[[scrape]]` table
+/// (`bearer_token_file`, `basic_auth_password_file`, `ca_cert`, `client_cert`,
+/// `client_key`), relative ones joined to `dir`.
+fn resolve_auth_paths(dir: &Path, paths: [&mut Option<PathBuf>; 5]) {
+    for path in paths.into_iter().flatten() {
+        if path.is_relative() {
+            *path = dir.join(&*path);
         }
     }
 }
@@ -568,20 +575,16 @@ impl Connection {
     /// Relative file paths in a file mean "next to this file", as in Prometheus's own
     /// configuration: they are joined to `dir`, the directory of the file they came from.
     pub fn resolve_paths(&mut self, dir: &Path) {
-        for path in [
-            &mut self.bearer_token_file,
-            &mut self.basic_auth_password_file,
-            &mut self.ca_cert,
-            &mut self.client_cert,
-            &mut self.client_key,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if path.is_relative() {
-                *path = dir.join(&*path);
-            }
-        }
+        resolve_auth_paths(
+            dir,
+            [
+                &mut self.bearer_token_file,
+                &mut self.basic_auth_password_file,
+                &mut self.ca_cert,
+                &mut self.client_cert,
+                &mut self.client_key,
+            ],
+        );
     }
 }
 
@@ -1214,6 +1217,47 @@ impl Validator<'_> {
         self.push(span, message, Some(expected.to_owned()));
     }
 
+    /// The auth settings that go in pairs, as `[connection]` and `[[scrape]]` tables
+    /// both have them: a client certificate with its key, a password file with a user.
+    /// Whether they are complete.
+    fn auth_pairs(
+        &mut self,
+        client_cert: Option<&Spanned<PathBuf>>,
+        client_key: Option<&Spanned<PathBuf>>,
+        has_user: bool,
+        password_file: Option<&Spanned<PathBuf>>,
+    ) -> bool {
+        let mut ok = true;
+        match (client_cert, client_key) {
+            (Some(c), None) => {
+                self.err(
+                    c.span(),
+                    "client_cert without client_key",
+                    "both or neither",
+                );
+                ok = false;
+            }
+            (None, Some(k)) => {
+                self.err(
+                    k.span(),
+                    "client_key without client_cert",
+                    "both or neither",
+                );
+                ok = false;
+            }
+            _ => {}
+        }
+        if let (false, Some(p)) = (has_user, password_file) {
+            self.err(
+                p.span(),
+                "basic_auth_password_file without basic_auth_user",
+                "basic_auth_user = \"...\" as well",
+            );
+            ok = false;
+        }
+        ok
+    }
+
     fn finish(self, file: &str) -> DashboardError {
         let mut problems: Vec<Problem> = self
             .problems
@@ -1457,33 +1501,12 @@ impl Validator<'_> {
             },
             None => 0,
         };
-        match (&raw.client_cert, &raw.client_key) {
-            (Some(c), None) => {
-                self.err(
-                    c.span(),
-                    "client_cert without client_key",
-                    "both or neither",
-                );
-                ok = false;
-            }
-            (None, Some(k)) => {
-                self.err(
-                    k.span(),
-                    "client_key without client_cert",
-                    "both or neither",
-                );
-                ok = false;
-            }
-            _ => {}
-        }
-        if let (None, Some(p)) = (&raw.basic_auth_user, &raw.basic_auth_password_file) {
-            self.err(
-                p.span(),
-                "basic_auth_password_file without basic_auth_user",
-                "basic_auth_user = \"...\" as well",
-            );
-            ok = false;
-        }
+        ok &= self.auth_pairs(
+            raw.client_cert.as_ref(),
+            raw.client_key.as_ref(),
+            raw.basic_auth_user.is_some(),
+            raw.basic_auth_password_file.as_ref(),
+        );
         if let (Some(b), Some(_)) = (&raw.bearer_token_file, &raw.basic_auth_user) {
             self.err(
                 b.span(),
@@ -2212,26 +2235,12 @@ impl Validator<'_> {
                 );
             }
         }
-        match (&raw.client_cert, &raw.client_key) {
-            (Some(c), None) => self.err(
-                c.span(),
-                "client_cert without client_key",
-                "both or neither",
-            ),
-            (None, Some(k)) => self.err(
-                k.span(),
-                "client_key without client_cert",
-                "both or neither",
-            ),
-            _ => {}
-        }
-        if let (None, Some(p)) = (&raw.basic_auth_user, &raw.basic_auth_password_file) {
-            self.err(
-                p.span(),
-                "basic_auth_password_file without basic_auth_user",
-                "basic_auth_user = \"...\" as well",
-            );
-        }
+        self.auth_pairs(
+            raw.client_cert.as_ref(),
+            raw.client_key.as_ref(),
+            raw.basic_auth_user.is_some(),
+            raw.basic_auth_password_file.as_ref(),
+        );
         let timeout = raw
             .timeout
             .as_ref()
