@@ -256,33 +256,9 @@ pub async fn run(
             state.memory_budget = settings.memory_budget;
             state.export_dir = settings.export_dir;
             let client = Arc::new(client);
-            let hooks: Vec<crate::rules::Notifier> = rules
-                .alertmanager
-                .as_ref()
-                .map(crate::alertmanager::DashboardAm::hook)
-                .into_iter()
-                .collect();
             // The rules against the demo's Prometheus, as against any server.
-            let sidecar = rules.rules.map(|setup| {
-                let source = Arc::clone(&client);
-                let (rules_state, sidecar) = setup.start(
-                    true,
-                    move || {
-                        Box::new(crate::rules::RemoteBackend {
-                            source,
-                            handle: tokio::runtime::Handle::current(),
-                        })
-                    },
-                    hooks,
-                    None,
-                );
-                state.rules = rules_state;
-                sidecar
-            });
-            let sidecar = match rules.alertmanager {
-                Some(am) => Some(am.install(&mut state, sidecar)),
-                None => sidecar,
-            };
+            let sidecar =
+                crate::rules::start_remote(&mut state, &client, rules.rules, rules.alertmanager);
             let result = with_terminal_and(state, client, on_fault, sidecar).await;
             prometheus.stop().await;
             result

@@ -466,6 +466,42 @@ impl Setup {
     }
 }
 
+/// Rules answered by `client` (the dashboard's server), their notifications going to
+/// `am`'s Alertmanagers: puts the rules' state into `state` and returns the sidecar that
+/// starts them, and the Alertmanager panel's, with the dashboard.
+pub fn start_remote<S: MetricsSource + 'static>(
+    state: &mut crate::app::State,
+    client: &Arc<S>,
+    rules: Option<Setup>,
+    am: Option<crate::alertmanager::DashboardAm>,
+) -> Option<crate::run::Sidecar> {
+    let hooks: Vec<Notifier> = am
+        .as_ref()
+        .map(crate::alertmanager::DashboardAm::hook)
+        .into_iter()
+        .collect();
+    let sidecar = rules.map(|setup| {
+        let source = Arc::clone(client);
+        let (rules_state, sidecar) = setup.start(
+            true,
+            move || {
+                Box::new(RemoteBackend {
+                    source,
+                    handle: tokio::runtime::Handle::current(),
+                })
+            },
+            hooks,
+            None,
+        );
+        state.rules = rules_state;
+        sidecar
+    });
+    match am {
+        Some(am) => Some(am.install(state, sidecar)),
+        None => sidecar,
+    }
+}
+
 impl Setup {
     /// The rules over a recording (`--data` with rule files), on the recording's clock:
     /// every group is evaluated at each multiple of its interval from the recording's first

@@ -493,32 +493,8 @@ pub fn main(cli: Cli) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let hooks: Vec<crate::rules::Notifier> = am
-                .as_ref()
-                .map(crate::alertmanager::DashboardAm::hook)
-                .into_iter()
-                .collect();
             let client = Arc::new(client);
-            let sidecar = rules.map(|setup| {
-                let source = Arc::clone(&client);
-                let (rules_state, sidecar) = setup.start(
-                    true,
-                    move || {
-                        Box::new(crate::rules::RemoteBackend {
-                            source,
-                            handle: tokio::runtime::Handle::current(),
-                        })
-                    },
-                    hooks,
-                    None,
-                );
-                state.rules = rules_state;
-                sidecar
-            });
-            let sidecar = match am {
-                Some(am) => Some(am.install(&mut state, sidecar)),
-                None => sidecar,
-            };
+            let sidecar = crate::rules::start_remote(&mut state, &client, rules, am);
             runtime.block_on(async move { with_terminal_and(state, client, |_| {}, sidecar).await })
         }
     };
