@@ -37,7 +37,13 @@ pub const UNIT_NAMES: &[&str] = &[
     "hertz",
     "celsius",
     "bool_yes_no",
+    "bool",
+    "bool_on_off",
     "dateTimeAsIso",
+    "cps",
+    "eps",
+    "mps",
+    "rotrpm",
 ];
 
 /// SI prefixes (powers of 1000), as Grafana writes them.
@@ -85,6 +91,11 @@ pub enum Format {
     Celsius,
     /// Grafana's `bool_yes_no`: 0 is `No`, anything else `Yes`.
     YesNo,
+    /// Grafana's `bool` (`False`/`True`) and `bool_on_off` (`Off`/`On`): the text for 0,
+    /// then for anything else.
+    Bool(&'static str, &'static str),
+    /// A number without prefixes and a unit right after it: Grafana's `rotrpm` (`rpm`).
+    Fixed(&'static str),
     /// Grafana's `dateTimeAsIso`: milliseconds since the epoch as `2026-11-25 15:02:15`
     /// (UTC).
     DateTimeIso,
@@ -124,6 +135,12 @@ impl Format {
             },
             "celsius" => Self::Celsius,
             "bool_yes_no" => Self::YesNo,
+            "bool" => Self::Bool("False", "True"),
+            "bool_on_off" => Self::Bool("Off", "On"),
+            "cps" => Self::Counted("c/s"),
+            "eps" => Self::Counted("evt/s"),
+            "mps" => Self::Counted("msg/s"),
+            "rotrpm" => Self::Fixed(" rpm"),
             "dateTimeAsIso" => Self::DateTimeIso,
             "percent" => Self::Percent,
             "percentunit" => Self::PercentUnit,
@@ -186,6 +203,10 @@ impl Format {
             out.push_str(if v == 0.0 { "No" } else { "Yes" });
             return;
         }
+        if let Self::Bool(no, yes) = self {
+            out.push_str(if v == 0.0 { no } else { yes });
+            return;
+        }
         if v.is_infinite() {
             out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
             return;
@@ -226,7 +247,11 @@ impl Format {
                 out.push_str("°C");
             }
             // Handled above.
-            Self::YesNo => {}
+            Self::YesNo | Self::Bool(..) => {}
+            Self::Fixed(unit) => {
+                number(out, v, decimals);
+                out.push_str(unit);
+            }
             Self::DateTimeIso => {
                 if v.abs() < 1e15 {
                     out.push_str(&crate::export::date_time(v / 1000.0, 0));
@@ -525,6 +550,12 @@ mod tests {
         assert_eq!(f("bool_yes_no", 0.0), "No");
         assert_eq!(f("bool_yes_no", 1.0), "Yes");
         assert_eq!(f("bool_yes_no", -3.0), "Yes");
+        assert_eq!(f("bool", 0.0), "False");
+        assert_eq!(f("bool_on_off", 1.0), "On");
+        assert_eq!(f("eps", 2500.0), "2.5K evt/s");
+        assert_eq!(f("cps", 3.0), "3 c/s");
+        assert_eq!(f("mps", 12.0), "12 msg/s");
+        assert_eq!(f("rotrpm", 5400.0), "5400 rpm");
         assert_eq!(
             f("dateTimeAsIso", 1_795_618_935_000.0),
             "2026-11-25 15:02:15"

@@ -41,7 +41,13 @@ pub const KNOWN_UNITS: &[&str] = &[
     "hertz",
     "celsius",
     "bool_yes_no",
+    "bool",
+    "bool_on_off",
     "dateTimeAsIso",
+    "cps",
+    "eps",
+    "mps",
+    "rotrpm",
 ];
 
 /// A regex in Grafana's syntax ([`super::variable_regex`]), compiled once per thread
