@@ -620,6 +620,20 @@ impl State {
         out
     }
 
+    /// [`State::range_dots`] of one expression (what an answer for it is checked
+    /// against): no map of every expression built for each answer.
+    fn range_dots_of(&self, expr: &str, rects: &[Option<Rect>]) -> Option<usize> {
+        let mut out = None;
+        for (i, p) in self.dashboard.panels.iter().enumerate() {
+            if !wants_range(p.kind) || !p.queries.iter().any(|q| q.expr == expr) {
+                continue;
+            }
+            let (dots, _) = self.plot_size(i, rects.get(i).copied().flatten());
+            out = Some(out.map_or(dots, |d: usize| d.max(dots)));
+        }
+        out
+    }
+
     /// The requests panel `i` is drawn from, as the next round sends them (for the
     /// inspector).
     pub fn panel_requests(&self, i: usize) -> Vec<(FetchKey, Option<RangeWindow>)> {
@@ -1307,7 +1321,7 @@ fn on_fetched(state: &mut State, f: Fetched) -> Vec<Effect> {
 
     // Panels.
     let rects = state.panel_rects();
-    let widest = state.range_dots(&rects).get(f.key.expr()).copied();
+    let widest = state.range_dots_of(f.key.expr(), &rects);
     for (i, rect) in rects.into_iter().enumerate() {
         let kind = state.dashboard.panels[i].kind;
         let n = state.dashboard.panels[i].queries.len();

@@ -66,6 +66,11 @@ pub struct Variables {
     pub picker: Option<Picker>,
     /// Grafana's repeated panels and rows, when the dashboard has any.
     pub repeats: Option<Box<Repeats>>,
+    /// Per panel: fingerprints of what its expressions were last made from (templates,
+    /// variables, steps, scrape interval, range) and of the expressions made; [`apply`]
+    /// skips a panel whose both are unchanged (a large dashboard's 280 templates are not
+    /// parsed again every round).
+    applied: Vec<(u64, u64)>,
 }
 
 /// A dashboard with repeated panels or rows: the dashboard as imported, and where each
@@ -111,6 +116,7 @@ impl Variables {
             scrape_interval: dashboard.scrape_interval,
             scrape_fixed: false,
             picker: None,
+            applied: Vec::new(),
             repeats: (!dashboard.repeats.is_empty()).then(|| {
                 Box::new(Repeats {
                     base: dashboard.clone(),
@@ -127,6 +133,18 @@ impl Variables {
                 })
             }),
         }
+    }
+
+    /// A fingerprint of every variable's definition, values and selection (what
+    /// `$name` can stand for).
+    fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for v in &self.vars {
+            (&v.def.name, &v.selected, &v.options, &v.def.all_value).hash(&mut h);
+            (v.def.multi, v.def.all, v.def.grafana, v.def.auto_interval).hash(&mut h);
+        }
+        h.finish()
     }
 
     /// Panel `i` starts a new line of the layout (a repeated panel's copies).
@@ -898,10 +916,20 @@ pub fn substitute(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> St
 /// Rewrites every dashboard panel's expressions from their templates with the current
 /// variables and intervals. Returns the panels whose expressions changed.
 pub fn apply(state: &mut State) -> Vec<usize> {
+    use std::hash::{Hash, Hasher};
     let mut changed = make_repeats(state);
     // The layout only when some panel has a variable (most dashboards have none).
     let mut rects = None;
     let n = state.vars.templates.len().min(state.dashboard.panels.len());
+    state.vars.applied.resize(n, (0, 0));
+    let exprs_print = |p: &Panel| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for q in &p.queries {
+            q.expr.hash(&mut h);
+        }
+        h.finish()
+    };
+    let mut fingerprint = None;
     for i in 0..n {
         if state.vars.templates[i].iter().all(|t| !t.contains('$')) {
             continue;
@@ -918,15 +946,28 @@ pub fn apply(state: &mut State) -> Vec<usize> {
         let range = state.range;
         let vars = &state.vars;
         let scope = vars.scope(i);
+        // $__interval is each query's step (Grafana's, with its step options).
+        let windows: Vec<RangeWindow> = (0..vars.templates[i].len())
+            .map(|j| match state.dashboard.panels[i].queries.get(j) {
+                Some(q) if !q.step.is_default() => query_window(state, q, cells, end),
+                _ => range_step(range, cells, end),
+            })
+            .collect();
+        let vars_print = *fingerprint.get_or_insert_with(|| vars.fingerprint());
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (vars_print, scrape, range, scope, &vars.templates[i]).hash(&mut h);
+        for w in &windows {
+            w.step.hash(&mut h);
+        }
+        let print = h.finish();
+        if vars.applied[i] == (print, exprs_print(&state.dashboard.panels[i])) {
+            continue;
+        }
         let exprs: Vec<String> = vars.templates[i]
             .iter()
             .enumerate()
             .map(|(j, t)| {
-                // $__interval is the query's step (Grafana's, with its step options).
-                let window = match state.dashboard.panels[i].queries.get(j) {
-                    Some(q) if !q.step.is_default() => query_window(state, q, cells, end),
-                    _ => range_step(range, cells, end),
-                };
+                let window = windows[j];
                 let lookup = |name: &str| -> Option<Binding> {
                     if let Some((_, value)) = scope.iter().find(|(n, _)| n == name) {
                         return Some(vars.scoped_binding(name, value));
@@ -951,6 +992,7 @@ pub fn apply(state: &mut State) -> Vec<usize> {
                 any = true;
             }
         }
+        state.vars.applied[i] = (print, exprs_print(panel));
         if any && !changed.contains(&i) {
             changed.push(i);
         }
@@ -1089,6 +1131,7 @@ pub fn make_repeats(state: &mut State) -> Vec<usize> {
     state.dashboard.panels = panels;
     state.panels = states;
     state.vars.templates = templates;
+    state.vars.applied.clear();
     state.collapsed = exp
         .row_origins
         .iter()
