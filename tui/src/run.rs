@@ -807,7 +807,13 @@ fn suspend(terminal: &mut Screen) -> anyhow::Result<()> {
         std::io::stdout(),
         ratatui::crossterm::terminal::EnterAlternateScreen
     )?;
-    terminal.clear()?;
+    // Not `terminal.clear()`: it asks the terminal where the cursor is, which waits for
+    // crossterm's event reader — held by the input thread while it waits for a key, so a
+    // resume with input pending hung for good (SIGINT after SIGCONT never ended promdash).
+    // Resizing to the terminal's size clears the viewport and forces a full redraw without
+    // asking, and takes a size change made while stopped.
+    let (w, h) = ratatui::crossterm::terminal::size()?;
+    terminal.resize(Rect::new(0, 0, w, h))?;
     Ok(())
 }
 
