@@ -15,15 +15,13 @@
 //! append, the embedded scraper the same); the figures are the median, mean and maximum of
 //! each over the run, read back with `quantile_over_time`/`avg_over_time`/`max_over_time`.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use promdash_engine::{
-    Compat, EmbeddedSource, Engine, EngineOptions, Health, ScrapeJob, Scraper, Store,
-};
+use promdash_engine::{Health, ScrapeJob};
 use promdash_tests::scrape_bench::{bench_args, bench_page as page, block_on};
-use promdash_tests::scrape_support::{PageServer, engine_query, poll_until};
+use promdash_tests::scrape_support::{PageServer, engine_query, scrape_embedded};
 use promdash_tests::{Prometheus, http_client, query_api};
 
 fn main() -> anyhow::Result<()> {
@@ -59,25 +57,13 @@ async fn run(series: usize, seconds: u64) -> anyhow::Result<()> {
     let mut prom = Prometheus::start_with_config(&yaml).await?;
     prom.wait_for_targets(1).await?;
 
-    let store = Arc::new(RwLock::new(Store::default()));
     let mut job = ScrapeJob::new("bench", vec![url.clone()], http_client());
     job.interval = Duration::from_secs(1);
     job.timeout = Duration::from_secs(1);
-    let scraper = Scraper::start(store.clone(), vec![job]);
-    let engine = EmbeddedSource::new(
-        store.clone(),
-        Engine::new(EngineOptions {
-            compat: Compat::V2,
-            ..EngineOptions::default()
-        }),
-    );
-    poll_until(
+    let (scraper, engine) = scrape_embedded(
+        vec![job],
         "the embedded scraper is up",
         Duration::from_secs(20),
-        || {
-            let up = scraper.targets().iter().all(|t| t.health == Health::Up);
-            async move { Ok(up) }
-        },
     )
     .await?;
     println!("scraping for {seconds} s at 1 s with both ...");

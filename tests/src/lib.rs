@@ -26,6 +26,7 @@ pub mod engine_diff;
 pub mod exporter;
 pub mod exposition;
 pub mod grafana_gen;
+pub mod headless;
 pub mod hostile;
 pub mod node_exporter;
 mod prometheus;
@@ -45,7 +46,10 @@ pub use alertmanager::{Alertmanager, Recorder};
 pub use child::{ensure_loopback, find_binary, free_port};
 pub use prometheus::Prometheus;
 pub use query::{QuerySample, query_api, query_api_at, wait_for_value};
-pub use service::{ServiceBinary, service_binary, service_command, start_service};
+pub use service::{
+    ServiceBinary, record_service, send_requests, service_binary, service_command,
+    service_with_traffic, start_service,
+};
 pub use victoria::VictoriaMetrics;
 
 pub use promdash_service::{Faults, RunningService, ServiceConfig};

@@ -88,6 +88,42 @@ impl Prometheus {
         Self::launch(yaml, &[]).await
     }
 
+    /// Starts Prometheus scraping every second each job's loopback targets (`jobs`: job
+    /// name, targets) and itself (job `prometheus`: its port is known once it runs, so it
+    /// is added by a reload); returns once every target, itself included, is up.
+    pub async fn start_scraping_itself_and(jobs: &[(&str, &[String])]) -> anyhow::Result<Self> {
+        let config = |own: Option<u16>| {
+            let mut yaml = String::from(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
+            );
+            let own = own.map(|port| ("prometheus", vec![format!("127.0.0.1:{port}")]));
+            let jobs = jobs.iter().map(|(job, targets)| (*job, targets.to_vec()));
+            for (job, targets) in jobs.chain(own) {
+                let targets = targets
+                    .iter()
+                    .map(|t| format!("'{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                yaml.push_str(&format!(
+                    "  - job_name: {job}\n    static_configs:\n      - targets: [{targets}]\n"
+                ));
+            }
+            yaml
+        };
+        let mut prom = Self::launch(&config(None), &[]).await?;
+        std::fs::write(prom.dir().join("prometheus.yml"), config(Some(prom.port())))?;
+        let reload = crate::http_client()
+            .post(format!("{}/-/reload", prom.url()))
+            .send()
+            .await?;
+        if !reload.status().is_success() {
+            anyhow::bail!("reload failed: {}\n{}", reload.status(), prom.log());
+        }
+        let targets = jobs.iter().map(|(_, t)| t.len()).sum::<usize>() + 1;
+        prom.wait_for_targets(targets).await?;
+        Ok(prom)
+    }
+
     async fn launch(yaml: &str, files: &[(&str, &str)]) -> anyhow::Result<Self> {
         for line in yaml.lines() {
             if let Some(targets) = line.trim().strip_prefix("- targets:") {

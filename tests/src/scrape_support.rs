@@ -4,14 +4,43 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use std::sync::{Arc, RwLock};
+
 use anyhow::bail;
-use promdash_engine::EmbeddedSource;
+use promdash_engine::{
+    Compat, EmbeddedSource, Engine, EngineOptions, Health, ScrapeJob, Scraper, Store,
+};
 use promdash_queries::model::QueryData;
 
 use crate::query::QuerySample;
 
 /// A label set as a sorted map (what both sides are compared on).
 pub type LabelMap = BTreeMap<String, String>;
+
+/// The embedded scraper running `jobs` into a new store, and the engine (Prometheus 2
+/// semantics) over that store; returns once every target is up, or fails naming `what`
+/// after `timeout`.
+pub async fn scrape_embedded(
+    jobs: Vec<ScrapeJob>,
+    what: &str,
+    timeout: Duration,
+) -> anyhow::Result<(Scraper, EmbeddedSource)> {
+    let store = Arc::new(RwLock::new(Store::default()));
+    let scraper = Scraper::start(store.clone(), jobs);
+    let engine = EmbeddedSource::new(
+        store,
+        Engine::new(EngineOptions {
+            compat: Compat::V2,
+            ..EngineOptions::default()
+        }),
+    );
+    poll_until(what, timeout, || {
+        let up = scraper.targets().iter().all(|t| t.health == Health::Up);
+        async move { Ok(up) }
+    })
+    .await?;
+    Ok((scraper, engine))
+}
 
 /// Instant query on the embedded engine at `time` (Unix seconds; now when `None`).
 pub fn engine_query(

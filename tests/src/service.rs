@@ -7,13 +7,15 @@
 //! and a binary merely found in `target/` could be stale; cargo is a no-op when it is
 //! up to date. Set `PROMDASH_SERVICE_BIN` to use a given binary instead.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context as _, bail, ensure};
 use promdash_service::{RunningService, ServiceConfig};
 use tempfile::TempDir;
 
@@ -26,6 +28,97 @@ pub async fn start_service(config: ServiceConfig) -> anyhow::Result<RunningServi
         bail!("tests only listen on loopback, not {}", config.listen);
     }
     promdash_service::spawn(config).await
+}
+
+/// Sends `n` requests that succeed (`/process`, no delay, no failure) to the service at
+/// `base_url` (`http://host:port`), one after another.
+pub async fn send_requests(base_url: &str, n: usize) -> anyhow::Result<()> {
+    let http = crate::http_client();
+    for _ in 0..n {
+        let r = http
+            .get(format!("{base_url}/process?delay_ms=0&fail=0"))
+            .send()
+            .await?;
+        ensure!(r.status().is_success(), "/process: {}", r.status());
+    }
+    Ok(())
+}
+
+/// The service (2 ms ± 1 ms a request) in this process with Prometheus scraping it every
+/// second, after `rounds` rounds of requests 0.4 s apart (round `r` sends `4 + r`, every
+/// third to an unknown route, a 404); returns once Prometheus holds at least `scrapes`
+/// scrapes in the last 10 s of both routes' counters.
+pub async fn service_with_traffic(
+    rounds: usize,
+    scrapes: u32,
+) -> anyhow::Result<(RunningService, crate::Prometheus)> {
+    let service = start_service(ServiceConfig {
+        faults: promdash_service::Faults {
+            latency_ms: 2,
+            jitter_ms: 1,
+            error_rate: 0.0,
+        },
+        ..ServiceConfig::ephemeral()
+    })
+    .await?;
+    let prom = crate::Prometheus::start(&[service.addr()]).await?;
+    let http = crate::http_client();
+    for round in 0..rounds {
+        for i in 0..(4 + round) {
+            let path = if i % 3 == 0 { "/nope" } else { "/process" };
+            http.get(format!("{}{path}", service.url())).send().await?;
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    crate::wait_for_value(
+        &prom.url(),
+        &format!("count(count_over_time(app_request_count_total[10s]) >= {scrapes})"),
+        2.0,
+        Duration::from_secs(60),
+    )
+    .await?;
+    Ok((service, prom))
+}
+
+/// Records the service for replay: for each batch, that many requests, then `/metrics`
+/// scraped for real and stamped `t0_ms + 5 s × batch`. Writes OpenMetrics text to `file`
+/// (each series' samples together, `# EOF` last) and returns the requests sent.
+pub async fn record_service(file: &Path, batches: &[usize], t0_ms: i64) -> anyhow::Result<usize> {
+    let service = start_service(ServiceConfig::ephemeral()).await?;
+    let base = format!("http://{}", service.addr());
+    let http = crate::http_client();
+    // Series (its text up to the value) -> points.
+    let mut series: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    for (i, &n) in batches.iter().enumerate() {
+        send_requests(&base, n).await?;
+        let page = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let t = t0_ms + i as i64 * 5_000;
+        for line in page
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let (s, v) = line.rsplit_once(' ').context("a sample line")?;
+            series
+                .entry(s.to_owned())
+                .or_default()
+                .push((t, v.to_owned()));
+        }
+    }
+    // Without `# TYPE` every series is its own family: grouped, never interleaved.
+    let mut text = String::new();
+    for (s, points) in &series {
+        for (t, v) in points {
+            writeln!(text, "{s} {v} {}.{:03}", t / 1000, t % 1000)?;
+        }
+    }
+    text.push_str("# EOF\n");
+    std::fs::write(file, text)?;
+    Ok(batches.iter().sum())
 }
 
 /// Path of an up-to-date `promdash-service` binary (see the module docs).

@@ -5,6 +5,7 @@
 //! [`Tmux::pane_pid`] is its pid. The environment is the test's, minus every `PROMDASH_*`
 //! variable, plus the ones given. The server is killed when the handle is dropped.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -115,6 +116,104 @@ impl Tmux {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// `s` as one word for `sh -c`, in single quotes.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `words` as one `sh -c` command line, each quoted.
+pub fn shell_line(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Tmux {
+    /// Runs `program args…` through `sh` in a `width`×`height` terminal, which stays open
+    /// when the program ends (`exited <status>` on its last line), so that its last screen
+    /// can still be read.
+    pub fn start_kept_open(
+        name: &str,
+        size: (u16, u16),
+        program: &Path,
+        args: &[String],
+    ) -> anyhow::Result<Self> {
+        let mut words = vec![program.display().to_string()];
+        words.extend_from_slice(args);
+        let line = shell_line(&words);
+        Self::start(
+            name,
+            size,
+            Path::new("sh"),
+            &["-c".into(), format!("{line}; echo exited $?; sleep 600")],
+            &[],
+        )
+    }
+}
+
+impl Tmux {
+    /// This workspace's promdash with `args` in a 120×40 terminal, `TZ=UTC`, logging to
+    /// `dir/promdash.log`.
+    pub fn start_promdash(
+        name: &str,
+        dir: &Path,
+        args: &[&dyn AsRef<OsStr>],
+    ) -> anyhow::Result<Self> {
+        let mut words: Vec<String> = args
+            .iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect();
+        words.push("--log-file".into());
+        words.push(dir.join("promdash.log").display().to_string());
+        Self::start(
+            name,
+            (120, 40),
+            &crate::connect::promdash_binary()?,
+            &words,
+            &[("TZ", "UTC")],
+        )
+    }
+}
+
+impl Tmux {
+    /// promdash on the dashboard file `dashboard` against the server at `url`, no bell,
+    /// logging to `dir/promdash.log`, `extra` arguments last; in a 120×40 terminal kept
+    /// open when it ends (see [`start_kept_open`](Self::start_kept_open)).
+    pub fn start_dashboard_kept_open(
+        name: &str,
+        dir: &Path,
+        dashboard: &Path,
+        url: &str,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        let mut args = vec![
+            "--dashboard".to_owned(),
+            dashboard.display().to_string(),
+            "--url".to_owned(),
+            url.to_owned(),
+            "--no-bell".to_owned(),
+            "--log-file".to_owned(),
+            dir.join("promdash.log").display().to_string(),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let binary = crate::connect::promdash_binary()?;
+        Self::start_kept_open(name, (120, 40), &binary, &args)
+    }
+}
+
+/// The number in the value row of the table panel titled `title` on `screen` (its
+/// header row says `value`); `None` until the panel shows one.
+pub fn table_value(screen: &str, title: &str) -> Option<f64> {
+    let mut lines = screen.lines().skip_while(|l| !l.contains(title));
+    lines.next()?;
+    if !lines.next()?.contains("value") {
+        return None;
+    }
+    lines.next()?.split(['│', '┃']).nth(1)?.trim().parse().ok()
 }
 
 impl Drop for Tmux {

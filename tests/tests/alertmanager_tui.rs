@@ -14,6 +14,34 @@ use promdash_tests::Alertmanager;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc;
 
+/// The default dashboard in a 120×40 terminal at `now` (Unix seconds), its server
+/// unreachable.
+fn dashboard_at(now: f64) -> State {
+    let mut state = State::new(default_dashboard(), Options::for_url("http://127.0.0.1:9"));
+    update(&mut state, Msg::Resize(120, 40));
+    update(&mut state, Msg::Tick(now));
+    state
+}
+
+/// What the dashboard's Alertmanager sidecar does with an `Effect`.
+type Handler = Box<dyn FnMut(&Effect) + Send>;
+
+/// Points the dashboard at the Alertmanagers `urls` and starts its sidecar for them: the
+/// channel of the sidecar's messages and the handler of `Effect`s.
+fn connect(state: &mut State, urls: Vec<String>) -> (mpsc::UnboundedReceiver<Msg>, Handler) {
+    state.explore.am.enabled = true;
+    state.explore.am.url = urls.join(", ");
+    let args = AlertmanagerArgs {
+        urls,
+        ..AlertmanagerArgs::default()
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    (
+        rx,
+        sidecar(None, args.clients().expect("clients"), None)(tx),
+    )
+}
+
 fn key(state: &mut State, code: KeyCode) -> Vec<Effect> {
     update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
@@ -60,27 +88,8 @@ async fn the_silence_key_makes_a_real_silence_that_is_listed_and_expired() {
         .await
         .expect("alert posted");
 
-    let mut state = State::new(
-        default_dashboard(),
-        Options {
-            url: "http://127.0.0.1:9".into(),
-            refresh: Duration::from_secs(5),
-            range: Duration::from_secs(900),
-            bell: false,
-            demo: false,
-            utc_offset: 0,
-        },
-    );
-    update(&mut state, Msg::Resize(120, 40));
-    update(&mut state, Msg::Tick(now as f64 / 1000.0));
-    state.explore.am.enabled = true;
-    state.explore.am.url = am.url();
-    let args = AlertmanagerArgs {
-        urls: vec![am.url()],
-        ..AlertmanagerArgs::default()
-    };
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut handle = sidecar(None, args.clients().expect("clients"), None)(tx);
+    let mut state = dashboard_at(now as f64 / 1000.0);
+    let (mut rx, mut handle) = connect(&mut state, vec![am.url()]);
     // The sidecar reads Alertmanager at once: its alert, not silenced.
     until(
         &mut state,
@@ -218,19 +227,7 @@ fn screen(state: &State) -> String {
 
 #[test]
 fn without_an_alertmanager_silences_stay_local() {
-    let mut state = State::new(
-        default_dashboard(),
-        Options {
-            url: "http://127.0.0.1:9".into(),
-            refresh: Duration::from_secs(5),
-            range: Duration::from_secs(900),
-            bell: false,
-            demo: false,
-            utc_offset: 0,
-        },
-    );
-    update(&mut state, Msg::Resize(120, 40));
-    update(&mut state, Msg::Tick(1_700_000_000.0));
+    let mut state = dashboard_at(1_700_000_000.0);
     key(&mut state, KeyCode::Char('a'));
     assert_eq!(key(&mut state, KeyCode::Char('s')), []);
     assert!(state.explore.am.dialog.is_none());
@@ -288,11 +285,24 @@ async fn silence_selected(
     assert_eq!(key(state, KeyCode::Char('s')), []);
     typed(state, comment);
     let effects = key(state, KeyCode::Enter);
-    let [Effect::Alertmanager(req)] = effects.as_slice() else {
+    carry_out(state, rx, handle, &effects, "the silence's outcome").await
+}
+
+/// Hands the one Alertmanager request in `effects` to `handle` and applies the sidecar's
+/// messages until the note no longer says it is under way; the note and whether it
+/// reports a failure.
+async fn carry_out(
+    state: &mut State,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    handle: &mut dyn FnMut(&Effect),
+    effects: &[Effect],
+    what: &str,
+) -> (String, bool) {
+    let [Effect::Alertmanager(req)] = effects else {
         panic!("one Alertmanager request expected: {effects:?}");
     };
     handle(&Effect::Alertmanager(req.clone()));
-    until(state, rx, "the silence's outcome", |s| {
+    until(state, rx, what, |s| {
         s.explore
             .am
             .note
@@ -315,21 +325,9 @@ async fn expire_listed(
         handle(&e);
     }
     let effects = key(state, KeyCode::Char('x'));
-    let [Effect::Alertmanager(req)] = effects.as_slice() else {
-        panic!("{effects:?}");
-    };
-    handle(&Effect::Alertmanager(req.clone()));
-    until(state, rx, "the expiry's outcome", |s| {
-        s.explore
-            .am
-            .note
-            .as_ref()
-            .is_some_and(|(t, _, _)| !t.ends_with('…'))
-    })
-    .await;
+    let outcome = carry_out(state, rx, handle, &effects, "the expiry's outcome").await;
     key(state, KeyCode::Esc);
-    let (text, failed, _) = state.explore.am.note.clone().expect("note");
-    (text, failed)
+    outcome
 }
 
 /// Two Alertmanager 0.25 processes: the panel shows the alerts of both, one per
@@ -345,27 +343,8 @@ async fn two_alertmanagers_share_the_panel_and_get_every_silence() {
     post_alert(&b.url(), &rule, &[]).await;
     post_alert(&b.url(), "OnlyInB", &[("team", "b")]).await;
 
-    let mut state = State::new(
-        default_dashboard(),
-        Options {
-            url: "http://127.0.0.1:9".into(),
-            refresh: Duration::from_secs(5),
-            range: Duration::from_secs(900),
-            bell: false,
-            demo: false,
-            utc_offset: 0,
-        },
-    );
-    update(&mut state, Msg::Resize(120, 40));
-    update(&mut state, Msg::Tick(now_ms() as f64 / 1000.0));
-    state.explore.am.enabled = true;
-    state.explore.am.url = format!("{}, {}", a.url(), b.url());
-    let args = AlertmanagerArgs {
-        urls: vec![a.url(), b.url()],
-        ..AlertmanagerArgs::default()
-    };
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut handle = sidecar(None, args.clients().expect("clients"), None)(tx);
+    let mut state = dashboard_at(now_ms() as f64 / 1000.0);
+    let (mut rx, mut handle) = connect(&mut state, vec![a.url(), b.url()]);
     until(
         &mut state,
         &mut rx,

@@ -13,7 +13,6 @@
 //! tmux); a missing one fails the test with that message.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -22,8 +21,8 @@ use promdash_engine::promqltest::almost_equal;
 use promdash_tests::Prometheus;
 use promdash_tests::connect::promdash_binary;
 use promdash_tests::engine_diff::{BASE_MS, SPAN_MS, openmetrics};
-use promdash_tests::tmux::Tmux;
-use promdash_tests::{ServiceConfig, start_service};
+use promdash_tests::record_service;
+use promdash_tests::tmux::{Tmux, table_value};
 use serde_json::Value as Json;
 
 const MIN: i64 = 60_000;
@@ -245,66 +244,6 @@ fn a_broken_recording_is_exit_2_with_file_line_and_column() -> anyhow::Result<()
     Ok(())
 }
 
-/// A recording of promdash-service: `/metrics` scraped for real after each batch of
-/// requests, written as OpenMetrics with timestamps `interval` apart from `t0_ms`.
-/// Returns the total number of requests sent.
-async fn record_service(file: &Path, batches: &[usize], t0_ms: i64) -> anyhow::Result<usize> {
-    let service = start_service(ServiceConfig::ephemeral()).await?;
-    let base = format!("http://{}", service.addr());
-    let http = promdash_tests::http_client();
-    // Series (labels text) → points, in the order first seen.
-    let mut series: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
-    let mut sent = 0;
-    for (i, &n) in batches.iter().enumerate() {
-        for _ in 0..n {
-            let r = http
-                .get(format!("{base}/process?delay_ms=0&fail=0"))
-                .send()
-                .await?;
-            assert!(r.status().is_success(), "{}", r.status());
-            sent += 1;
-        }
-        let page = http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await?
-            .text()
-            .await?;
-        let t = t0_ms + i as i64 * 5_000;
-        for line in page
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-        {
-            let (s, v) = line.rsplit_once(' ').context("sample line")?;
-            series
-                .entry(s.to_owned())
-                .or_default()
-                .push((t, v.to_owned()));
-        }
-    }
-    // Without `# TYPE` every series is its own family: grouped, never interleaved.
-    let mut text = String::new();
-    for (s, points) in &series {
-        for (t, v) in points {
-            text.push_str(&format!("{s} {v} {}.{:03}\n", t / 1000, t % 1000));
-        }
-    }
-    text.push_str("# EOF\n");
-    std::fs::write(file, text)?;
-    drop(service);
-    Ok(sent)
-}
-
-/// The value shown in the "Total requests" table panel (header row, then the value row).
-fn shown_total(screen: &str) -> Option<f64> {
-    let mut lines = screen.lines().skip_while(|l| !l.contains("Total requests"));
-    lines.next()?;
-    if !lines.next()?.contains("value") {
-        return None;
-    }
-    lines.next()?.split(['│', '┃']).nth(1)?.trim().parse().ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_replays_a_recording() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -313,7 +252,6 @@ async fn the_dashboard_replays_a_recording() -> anyhow::Result<()> {
     let t0 = 1_795_600_800_000;
     let sent = record_service(&file, &[10, 10, 10, 7, 0, 0], t0).await?;
     assert_eq!(sent, 37);
-    let log = dir.path().join("promdash.log");
     // The total in a table panel: plain digits (a stat draws big ones).
     let dashboard = dir.path().join("d.toml");
     std::fs::write(
@@ -322,24 +260,15 @@ async fn the_dashboard_replays_a_recording() -> anyhow::Result<()> {
          query = \"sum(app_request_count_total)\"\nwidth = 12\n\
          [[panels]]\ntitle = \"Rate\"\nquery = \"sum(rate(app_request_count_total[10s]))\"\n",
     )?;
-    let tmux = Tmux::start(
+    let tmux = Tmux::start_promdash(
         "replay",
-        (120, 40),
-        &promdash_binary()?,
-        &[
-            "--data".to_owned(),
-            file.display().to_string(),
-            "--dashboard".to_owned(),
-            dashboard.display().to_string(),
-            "--log-file".to_owned(),
-            log.display().to_string(),
-        ],
-        &[("TZ", "UTC")],
+        dir.path(),
+        &[&"--data", &file, &"--dashboard", &dashboard],
     )?;
     let limit = Duration::from_secs(30);
     let screen = tmux
         .wait_for("REPLAY and the request total", limit, |s| {
-            s.contains("REPLAY") && shown_total(s) == Some(37.0)
+            s.contains("REPLAY") && table_value(s, "Total requests") == Some(37.0)
         })
         .await?;
     // The span of the recording.

@@ -16,20 +16,22 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use promdash_tests::ServiceBinary;
 use promdash_tests::connect::promdash_binary;
-use promdash_tests::tmux::Tmux;
+use promdash_tests::tmux::{Tmux, table_value};
+use promdash_tests::{ServiceBinary, send_requests};
 
 const REQUESTS: usize = 25;
 
-/// The value shown in the "Total requests" table panel (header row, then the value row).
-fn shown_total(screen: &str) -> Option<f64> {
-    let mut lines = screen.lines().skip_while(|l| !l.contains("Total requests"));
-    lines.next()?;
-    if !lines.next()?.contains("value") {
-        return None;
-    }
-    lines.next()?.split(['│', '┃']).nth(1)?.trim().parse().ok()
+/// Waits until the "Total requests" panel shows the [`REQUESTS`] sent, on the embedded
+/// engine.
+async fn wait_for_embedded_total(tmux: &Tmux) -> anyhow::Result<()> {
+    let screen = tmux
+        .wait_for("the request total", Duration::from_secs(30), |s| {
+            table_value(s, "Total requests") == Some(REQUESTS as f64)
+        })
+        .await?;
+    anyhow::ensure!(screen.contains("EMBEDDED"), "not embedded:\n{screen}");
+    Ok(())
 }
 
 /// Runs `promdash --dashboard DASHBOARD` (with `PROMDASH_CONFIG=CONFIG` when given),
@@ -51,14 +53,7 @@ async fn scrape_shows_the_total_and_follows_the_target_down_and_up() -> anyhow::
     let dir = tempfile::tempdir()?;
     let mut service = ServiceBinary::start(&[]).await?;
     let addr = service.addr();
-    let http = promdash_tests::http_client();
-    for _ in 0..REQUESTS {
-        let r = http
-            .get(format!("{}/process?delay_ms=0&fail=0", service.url()))
-            .send()
-            .await?;
-        assert!(r.status().is_success(), "{}", r.status());
-    }
+    send_requests(&service.url(), REQUESTS).await?;
     let dashboard = dir.path().join("d.toml");
     std::fs::write(
         &dashboard,
@@ -68,26 +63,22 @@ async fn scrape_shows_the_total_and_follows_the_target_down_and_up() -> anyhow::
     )?;
     let saves = dir.path().join("saves");
     std::fs::create_dir(&saves)?;
-    let args = [
-        "--scrape".to_owned(),
-        addr.to_string(),
-        "--scrape-interval".to_owned(),
-        "1s".to_owned(),
-        "--dashboard".to_owned(),
-        dashboard.display().to_string(),
-        "--export-dir".to_owned(),
-        saves.display().to_string(),
-        "--log-file".to_owned(),
-        dir.path().join("promdash.log").display().to_string(),
-    ];
-    let tmux = Tmux::start("scrape", (120, 40), &promdash_binary()?, &args, &[])?;
+    let tmux = Tmux::start_promdash(
+        "scrape",
+        dir.path(),
+        &[
+            &"--scrape",
+            &addr.to_string(),
+            &"--scrape-interval",
+            &"1s",
+            &"--dashboard",
+            &dashboard,
+            &"--export-dir",
+            &saves,
+        ],
+    )?;
     let limit = Duration::from_secs(30);
-    let screen = tmux
-        .wait_for("the request total", limit, |s| {
-            shown_total(s) == Some(REQUESTS as f64)
-        })
-        .await?;
-    assert!(screen.contains("EMBEDDED"), "{screen}");
+    wait_for_embedded_total(&tmux).await?;
     tmux.wait_for("1/1 targets up", limit, |s| s.contains("1/1 targets up"))
         .await?;
 
@@ -158,14 +149,7 @@ async fn scrape_tables_in_the_dashboard_run_it_on_the_embedded_engine() -> anyho
     let dir = tempfile::tempdir()?;
     let service = ServiceBinary::start(&[]).await?;
     let addr = service.addr();
-    let http = promdash_tests::http_client();
-    for _ in 0..REQUESTS {
-        let r = http
-            .get(format!("{}/process?delay_ms=0&fail=0", service.url()))
-            .send()
-            .await?;
-        assert!(r.status().is_success(), "{}", r.status());
-    }
+    send_requests(&service.url(), REQUESTS).await?;
     let dashboard = dir.path().join("d.toml");
     std::fs::write(
         &dashboard,
@@ -177,20 +161,9 @@ async fn scrape_tables_in_the_dashboard_run_it_on_the_embedded_engine() -> anyho
              labels = {{ team = \"checkout\" }}\n"
         ),
     )?;
-    let args = [
-        "--dashboard".to_owned(),
-        dashboard.display().to_string(),
-        "--log-file".to_owned(),
-        dir.path().join("promdash.log").display().to_string(),
-    ];
-    let tmux = Tmux::start("scrape-table", (120, 40), &promdash_binary()?, &args, &[])?;
+    let tmux = Tmux::start_promdash("scrape-table", dir.path(), &[&"--dashboard", &dashboard])?;
     let limit = Duration::from_secs(30);
-    let screen = tmux
-        .wait_for("the request total", limit, |s| {
-            shown_total(s) == Some(REQUESTS as f64)
-        })
-        .await?;
-    assert!(screen.contains("EMBEDDED"), "{screen}");
+    wait_for_embedded_total(&tmux).await?;
     tmux.keys(&["t"])?;
     let url = format!("http://{addr}/metrics");
     let s = tmux
@@ -320,7 +293,7 @@ async fn scrape_tables_in_the_settings_file_with_tls_and_basic_auth() -> anyhow:
     let limit = Duration::from_secs(30);
     let screen = tmux
         .wait_for("a sample scraped over TLS with basic auth", limit, |s| {
-            shown_total(s) == Some(1.0)
+            table_value(s, "Total requests") == Some(1.0)
         })
         .await
         .with_context(|| format!("Prometheus log:\n{}", prom.log()))?;
@@ -371,7 +344,7 @@ async fn scrape_tables_are_ignored_with_url_and_the_status_bar_says_so() -> anyh
     let limit = Duration::from_secs(30);
     let s = tmux
         .wait_for("the server's answer and the note", limit, |s| {
-            shown_total(s) == Some(7.0) && s.contains("[[scrape]] tables of")
+            table_value(s, "Total requests") == Some(7.0) && s.contains("[[scrape]] tables of")
         })
         .await?;
     assert!(!s.contains("EMBEDDED"), "{s}");

@@ -16,10 +16,9 @@ use std::time::Duration;
 
 use promdash_queries::model::parse_value;
 use promdash_tests::connect::{Pki, TlsPrometheus, TlsSettings, promdash_binary};
-use promdash_tests::{Prometheus, ServiceConfig, free_port, start_service, wait_for_value};
+use promdash_tests::{free_port, service_with_traffic};
 use serde_json::Value;
 
-const WAIT: Duration = Duration::from_secs(60);
 const USER: &str = "alice";
 const PASSWORD: &str = "pwEXPORTsecret-71c2d9";
 
@@ -134,39 +133,10 @@ fn csv_series(csv: &str) -> BTreeMap<String, Vec<(f64, String)>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_csv_equals_promtool_and_every_format_is_written() {
-    let service = start_service(ServiceConfig {
-        faults: promdash_tests::Faults {
-            latency_ms: 2,
-            jitter_ms: 1,
-            error_rate: 0.0,
-        },
-        ..ServiceConfig::ephemeral()
-    })
-    .await
-    .expect("service");
-    let prom = Prometheus::start(&[service.addr()])
+    // Eight scrapes of both routes: the rates have several points to draw.
+    let (_service, prom) = service_with_traffic(10, 8)
         .await
-        .expect("prometheus");
-    let http = promdash_tests::http_client();
-    for round in 0..10 {
-        for i in 0..(4 + round) {
-            let path = if i % 3 == 0 { "/nope" } else { "/process" };
-            http.get(format!("{}{path}", service.url()))
-                .send()
-                .await
-                .expect("request");
-        }
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
-    wait_for_value(
-        &prom.url(),
-        // Eight scrapes of both routes: the rates have several points to draw.
-        "count(count_over_time(app_request_count_total[10s]) >= 8)",
-        2.0,
-        WAIT,
-    )
-    .await
-    .expect("scraped");
+        .expect("service, Prometheus");
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("dash.toml");
     std::fs::write(&file, dashboard()).expect("write dashboard");

@@ -22,11 +22,10 @@ use std::time::Duration;
 
 use anyhow::bail;
 use promdash::units::Format;
+use promdash_tests::Prometheus;
 use promdash_tests::connect::fault_proxy::FaultProxy;
-use promdash_tests::connect::promdash_binary;
 use promdash_tests::node_exporter::NodeExporter;
 use promdash_tests::tmux::Tmux;
-use promdash_tests::{Prometheus, http_client};
 
 const DASHBOARD: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -71,43 +70,12 @@ async fn one_value(prom: &Prometheus, expr: &str) -> anyhow::Result<f64> {
 /// Prometheus scraping `node` (job `node`), `node_b` (job `node-b`) and itself every
 /// second, all three up.
 async fn prometheus(node: &NodeExporter, node_b: &NodeExporter) -> anyhow::Result<Prometheus> {
-    let jobs = |own: Option<u16>| {
-        let mut yaml = String::from(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
-        );
-        for (job, addr) in [("node", node.addr()), ("node-b", node_b.addr())] {
-            yaml.push_str(&format!(
-                "  - job_name: {job}\n    static_configs:\n      - targets: ['{addr}']\n"
-            ));
-        }
-        if let Some(port) = own {
-            yaml.push_str(&format!(
-                "  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-            ));
-        }
-        yaml
-    };
-    let mut prom = Prometheus::start_with_config(&jobs(None)).await?;
-    // Its own port is known once it runs: add itself and reload.
-    std::fs::write(prom.dir().join("prometheus.yml"), jobs(Some(prom.port())))?;
-    let reload = http_client()
-        .post(format!("{}/-/reload", prom.url()))
-        .send()
-        .await?;
-    if !reload.status().is_success() {
-        bail!("reload failed: {}\n{}", reload.status(), prom.log());
-    }
-    prom.wait_for_targets(3).await?;
-    Ok(prom)
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    Prometheus::start_scraping_itself_and(&[("node", &[node.addr()]), ("node-b", &[node_b.addr()])])
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_dashboard_shows_what_prometheus_answers() -> anyhow::Result<()> {
-    let binary = promdash_binary()?;
     let node = NodeExporter::start().await?;
     let node_b = NodeExporter::start().await?;
     let prom = prometheus(&node, &node_b).await?;
@@ -115,26 +83,12 @@ async fn node_dashboard_shows_what_prometheus_answers() -> anyhow::Result<()> {
     let proxy = FaultProxy::start(upstream).await?;
 
     let dir = tempfile::tempdir()?;
-    let line = [
-        binary.display().to_string(),
-        "--dashboard".into(),
-        DASHBOARD.into(),
-        "--url".into(),
-        proxy.url(),
-        "--no-bell".into(),
-        "--log-file".into(),
-        dir.path().join("promdash.log").display().to_string(),
-    ]
-    .iter()
-    .map(|a| shell_quote(a))
-    .collect::<Vec<_>>()
-    .join(" ");
     // Through sh so that the pane stays open (and its screen readable) if promdash exits.
-    let tmux = Tmux::start(
+    let tmux = Tmux::start_dashboard_kept_open(
         "grafana-node",
-        (120, 40),
-        Path::new("sh"),
-        &["-c".into(), format!("{line}; echo exited $?; sleep 600")],
+        dir.path(),
+        Path::new(DASHBOARD),
+        &proxy.url(),
         &[],
     )?;
 

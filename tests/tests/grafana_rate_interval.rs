@@ -13,12 +13,10 @@
 //! one fails the test naming its package.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use promdash_tests::connect::fault_proxy::FaultProxy;
-use promdash_tests::connect::promdash_binary;
 use promdash_tests::tmux::Tmux;
 use promdash_tests::{Prometheus, VictoriaMetrics};
 
@@ -33,10 +31,6 @@ const DASHBOARD: &str = r#"{
       "targets": [ { "refId": "A", "expr": "sum by (handler) (rate(prometheus_http_requests_total[$__rate_interval]))", "legendFormat": "{{handler}}" } ] }
   ]
 }"#;
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
 
 /// The range in brackets of a dashboard expression (`5m` of `rate(x[5m])`).
 fn range_of(expr: &str) -> Option<&str> {
@@ -55,35 +49,16 @@ async fn sends(
     want: &dyn Fn(&str) -> bool,
     never: &str,
 ) -> anyhow::Result<()> {
-    let binary = promdash_binary()?;
     let proxy = FaultProxy::start(upstream).await?;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("rate.json");
     std::fs::write(&file, DASHBOARD)?;
-    let mut args = vec![
-        binary.display().to_string(),
-        "--dashboard".into(),
-        file.display().to_string(),
-        "--url".into(),
-        proxy.url(),
-        "--refresh".into(),
-        "1s".into(),
-        "--no-bell".into(),
-        "--log-file".into(),
-        dir.path().join("promdash.log").display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let line = args
-        .iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let tmux = Tmux::start(
+    let tmux = Tmux::start_dashboard_kept_open(
         name,
-        (120, 40),
-        Path::new("sh"),
-        &["-c".into(), format!("{line}; echo exited $?; sleep 600")],
-        &[],
+        dir.path(),
+        &file,
+        &proxy.url(),
+        &[&["--refresh", "1s"], extra].concat(),
     )?;
     tmux.wait_for("the dashboard", Duration::from_secs(30), |s| {
         s.contains("Requests/s") && s.contains("By handler")

@@ -18,11 +18,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use promdash_tests::Prometheus;
 use promdash_tests::connect::fault_proxy::FaultProxy;
-use promdash_tests::connect::promdash_binary;
 use promdash_tests::node_exporter::NodeExporter;
 use promdash_tests::tmux::Tmux;
-use promdash_tests::{Prometheus, http_client};
 
 const DASHBOARD: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -65,39 +64,10 @@ fn number(text: &str) -> Option<f64> {
     text.split_whitespace().find_map(|w| w.parse::<f64>().ok())
 }
 
-/// Prometheus scraping both node exporters and itself every second, all three up.
+/// Prometheus scraping both node exporters (job `node`) and itself every second, all three
+/// up.
 async fn prometheus(node: &NodeExporter, node_b: &NodeExporter) -> anyhow::Result<Prometheus> {
-    let jobs = |own: Option<u16>| {
-        let mut yaml = String::from(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
-        );
-        yaml.push_str(&format!(
-            "  - job_name: node\n    static_configs:\n      - targets: ['{}', '{}']\n",
-            node.addr(),
-            node_b.addr()
-        ));
-        if let Some(port) = own {
-            yaml.push_str(&format!(
-                "  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-            ));
-        }
-        yaml
-    };
-    let mut prom = Prometheus::start_with_config(&jobs(None)).await?;
-    std::fs::write(prom.dir().join("prometheus.yml"), jobs(Some(prom.port())))?;
-    let reload = http_client()
-        .post(format!("{}/-/reload", prom.url()))
-        .send()
-        .await?;
-    if !reload.status().is_success() {
-        bail!("reload failed: {}\n{}", reload.status(), prom.log());
-    }
-    prom.wait_for_targets(3).await?;
-    Ok(prom)
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    Prometheus::start_scraping_itself_and(&[("node", &[node.addr(), node_b.addr()])]).await
 }
 
 /// Waits until every copy `Samples <target>` on screen shows what Prometheus answers for
@@ -150,7 +120,6 @@ async fn copies_equal_prometheus(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_repeated_by_instance_shows_each_target() -> anyhow::Result<()> {
-    let binary = promdash_binary()?;
     let node = NodeExporter::start().await?;
     let node_b = NodeExporter::start().await?;
     let prom = prometheus(&node, &node_b).await?;
@@ -162,25 +131,11 @@ async fn a_panel_repeated_by_instance_shows_each_target() -> anyhow::Result<()> 
     targets.sort();
 
     let dir = tempfile::tempdir()?;
-    let line = [
-        binary.display().to_string(),
-        "--dashboard".into(),
-        DASHBOARD.into(),
-        "--url".into(),
-        proxy.url(),
-        "--no-bell".into(),
-        "--log-file".into(),
-        dir.path().join("promdash.log").display().to_string(),
-    ]
-    .iter()
-    .map(|a| shell_quote(a))
-    .collect::<Vec<_>>()
-    .join(" ");
-    let tmux = Tmux::start(
+    let tmux = Tmux::start_dashboard_kept_open(
         "grafana-repeat",
-        (120, 40),
-        Path::new("sh"),
-        &["-c".into(), format!("{line}; echo exited $?; sleep 600")],
+        dir.path(),
+        Path::new(DASHBOARD),
+        &proxy.url(),
         &[],
     )?;
 

@@ -5,8 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use promdash::headless::{CheckArgs, ConnectionArgs, HeadlessCommand, Outcome, run};
+use promdash::headless::{CheckArgs, HeadlessCommand, Outcome};
 use promdash_service::{LoadConfig, run_load_until};
+use promdash_tests::headless::{check_args, run_headless};
 use promdash_tests::{Faults, Prometheus, ServiceConfig, start_service};
 
 const P95: &str =
@@ -56,31 +57,9 @@ impl Checker {
         let args = CheckArgs {
             dashboard: Some(self.file.clone()),
             instant,
-            refresh: None,
-            output: promdash::headless::Report::Text,
-            rules: Vec::new(),
-            alertmanager: Default::default(),
-            external_labels: Vec::new(),
+            ..check_args()
         };
-        let conn = ConnectionArgs {
-            url: Some(self.url.clone()),
-            ..ConnectionArgs::default()
-        };
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let outcome = run(
-            HeadlessCommand::Check(args),
-            &conn,
-            || unreachable!("completions are not asked for"),
-            &mut out,
-            &mut err,
-        )
-        .await
-        .expect("output goes to Vecs");
-        (
-            outcome,
-            String::from_utf8(out).expect("utf-8"),
-            String::from_utf8(err).expect("utf-8"),
-        )
+        run_headless(HeadlessCommand::Check(args), &self.url).await
     }
 }
 

@@ -9,10 +9,8 @@ use std::time::Duration;
 use promdash::headless::{Format, Outcome, QueryArgs, run_query};
 use promdash_queries::model::parse_value;
 use promdash_queries::{ClientConfig, PromClient};
-use promdash_tests::{Prometheus, ServiceConfig, find_binary, start_service, wait_for_value};
+use promdash_tests::{Prometheus, find_binary, service_with_traffic};
 use serde_json::Value;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// Expressions with labels, long decimals, NaN and ±Inf.
 const EXPRS: &[&str] = &[
@@ -147,39 +145,10 @@ async fn setup() -> (
     PromClient,
     f64,
 ) {
-    let service = start_service(ServiceConfig {
-        faults: promdash_tests::Faults {
-            latency_ms: 3,
-            jitter_ms: 2,
-            error_rate: 0.0,
-        },
-        ..ServiceConfig::ephemeral()
-    })
-    .await
-    .expect("service");
-    let prom = Prometheus::start(&[service.addr()])
-        .await
-        .expect("prometheus");
-    let http = promdash_tests::http_client();
     // Requests over a few scrapes, so rates and quantiles have data.
-    for round in 0..8 {
-        for i in 0..(5 + round) {
-            let path = if i % 4 == 0 { "/nope" } else { "/process" };
-            http.get(format!("{}{path}", service.url()))
-                .send()
-                .await
-                .expect("request");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    wait_for_value(
-        &prom.url(),
-        "count(count_over_time(app_request_count_total[10s]) >= 3)",
-        2.0,
-        WAIT,
-    )
-    .await
-    .expect("scraped");
+    let (service, prom) = service_with_traffic(8, 3)
+        .await
+        .expect("service, Prometheus");
     let client = PromClient::new(ClientConfig::new(prom.url())).expect("client");
     // A fixed time in the recent past, to the millisecond, shared by both tools.
     let at = ((promdash::headless::time::now() - 1.0) * 1000.0).floor() / 1000.0;

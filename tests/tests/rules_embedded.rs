@@ -16,72 +16,14 @@
 //! Needs `tmux` and, for the last test, `prometheus` (Debian: apt-get install tmux
 //! prometheus); a missing one fails the test saying so.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use promdash_tests::connect::promdash_binary;
-use promdash_tests::tmux::Tmux;
-use promdash_tests::{ServiceConfig, start_service};
+use promdash_tests::record_service;
+use promdash_tests::tmux::{Tmux, table_value};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// Records promdash-service: for each batch, that many requests, then `/metrics` scraped
-/// and stamped `t0_ms + 5 s × batch`. Writes OpenMetrics text (each series' samples
-/// together, `# EOF` last) to `file`.
-async fn record_service(file: &Path, batches: &[usize], t0_ms: i64) -> anyhow::Result<()> {
-    let service = start_service(ServiceConfig::ephemeral()).await?;
-    let base = format!("http://{}", service.addr());
-    let http = promdash_tests::http_client();
-    let mut series: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
-    for (i, &n) in batches.iter().enumerate() {
-        for _ in 0..n {
-            let r = http
-                .get(format!("{base}/process?delay_ms=0&fail=0"))
-                .send()
-                .await?;
-            anyhow::ensure!(r.status().is_success(), "/process: {}", r.status());
-        }
-        let page = http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await?
-            .text()
-            .await?;
-        let t = t0_ms + i as i64 * 5_000;
-        for line in page
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let (s, v) = line.rsplit_once(' ').context("a sample line")?;
-            series
-                .entry(s.to_owned())
-                .or_default()
-                .push((t, v.to_owned()));
-        }
-    }
-    let mut text = String::new();
-    for (s, points) in &series {
-        for (t, v) in points {
-            text.push_str(&format!("{s} {v} {}.{:03}\n", t / 1000, t % 1000));
-        }
-    }
-    text.push_str("# EOF\n");
-    std::fs::write(file, text)?;
-    Ok(())
-}
-
-/// The value row under the header of the table panel titled `title`.
-fn table_value(screen: &str, title: &str) -> Option<f64> {
-    let mut lines = screen.lines().skip_while(|l| !l.contains(title));
-    lines.next()?;
-    if !lines.next()?.contains("value") {
-        return None;
-    }
-    lines.next()?.split(['│', '┃']).nth(1)?.trim().parse().ok()
-}
 
 /// The history line of the alerts view for `rule` going `from` → `to` at `at`.
 fn history_has(screen: &str, at: &str, rule: &str, from: &str, to: &str) -> bool {
@@ -121,22 +63,17 @@ async fn a_replayed_recording_raises_its_alerts_on_its_own_clock() -> anyhow::Re
         "title = \"Replayed\"\n[[panels]]\ntitle = \"Recorded total\"\nkind = \"table\"\n\
          query = \"service:requests:sum\"\nwidth = 12\n",
     )?;
-    let log = dir.path().join("promdash.log");
-    let tmux = Tmux::start(
+    let tmux = Tmux::start_promdash(
         "rules-replay",
-        (120, 40),
-        &promdash_binary()?,
+        dir.path(),
         &[
-            "--data".to_owned(),
-            file.display().to_string(),
-            "--rules".to_owned(),
-            rules.display().to_string(),
-            "--dashboard".to_owned(),
-            dashboard.display().to_string(),
-            "--log-file".to_owned(),
-            log.display().to_string(),
+            &"--data",
+            &file,
+            &"--rules",
+            &rules,
+            &"--dashboard",
+            &dashboard,
         ],
-        &[("TZ", "UTC")],
     )?;
     // The panel reads the series the recording rule wrote into the replay's store: 40 at
     // the recording's end. The alert resolved at 10:00:40, 15 s before the end.
@@ -242,23 +179,18 @@ async fn the_demo_evaluates_rule_files_on_its_engine() -> anyhow::Result<()> {
         "title = \"Demo rules\"\n[[panels]]\ntitle = \"Recorded total\"\nkind = \"table\"\n\
          query = \"demo:requests:total\"\nwidth = 12\n",
     )?;
-    let log = dir.path().join("promdash.log");
-    let tmux = Tmux::start(
+    let tmux = Tmux::start_promdash(
         "rules-demo",
-        (120, 40),
-        &promdash_binary()?,
+        dir.path(),
         &[
-            "demo".to_owned(),
-            "--rules".to_owned(),
-            rules.display().to_string(),
-            "--dashboard".to_owned(),
-            dashboard.display().to_string(),
-            "--log-file".to_owned(),
-            log.display().to_string(),
-            "--rps".to_owned(),
-            "20".to_owned(),
+            &"demo",
+            &"--rules",
+            &rules,
+            &"--dashboard",
+            &dashboard,
+            &"--rps",
+            &"20",
         ],
-        &[("TZ", "UTC")],
     )?;
     // The panel queries what the recording rule wrote into the demo's store; the alert
     // on it fires into the banner.
@@ -297,24 +229,19 @@ async fn the_demo_on_prometheus_evaluates_rule_files_against_it() -> anyhow::Res
     let rules = dir.path().join("rules.yml");
     std::fs::write(&rules, rules_text)?;
     let prometheus = promdash_tests::find_binary("prometheus", "prometheus")?;
-    let log = dir.path().join("promdash.log");
-    let tmux = Tmux::start(
+    let tmux = Tmux::start_promdash(
         "rules-demo-prom",
-        (120, 40),
-        &promdash_binary()?,
+        dir.path(),
         &[
-            "demo".to_owned(),
-            "--prometheus".to_owned(),
-            "--prometheus-bin".to_owned(),
-            prometheus.display().to_string(),
-            "--rules".to_owned(),
-            rules.display().to_string(),
-            "--log-file".to_owned(),
-            log.display().to_string(),
-            "--rps".to_owned(),
-            "20".to_owned(),
+            &"demo",
+            &"--prometheus",
+            &"--prometheus-bin",
+            &prometheus,
+            &"--rules",
+            &rules,
+            &"--rps",
+            &"20",
         ],
-        &[("TZ", "UTC")],
     )?;
     tmux.wait_for("the alert firing from Prometheus's data", LIMIT, |s| {
         s.contains("FIRING DemoServed")

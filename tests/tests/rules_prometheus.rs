@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use promdash::headless::{CheckArgs, ConnectionArgs, HeadlessCommand, Outcome, Report, run};
+use promdash::headless::{CheckArgs, HeadlessCommand, Outcome};
 use promdash_queries::rules::eval::{
     AlertStatus, EvalContext, GroupState, Health, QuerySample, RuleBackend,
 };
@@ -29,6 +29,7 @@ use promdash_queries::rules::source::SourceBackend;
 use promdash_queries::rules::template::LabelMap;
 use promdash_queries::{ClientConfig, PromClient};
 use promdash_tests::Prometheus;
+use promdash_tests::headless::{check_args, run_headless};
 use promdash_tests::scripted::ScriptedExporter;
 use serde_json::Value;
 
@@ -41,33 +42,11 @@ const RULES_PATH: &str = concat!(
 /// `promdash check --rules alerting.yml [--instant]` against `url`.
 async fn check_rules(url: &str, instant: bool) -> (Outcome, String, String) {
     let args = CheckArgs {
-        dashboard: None,
         instant,
-        refresh: None,
-        output: Report::Text,
         rules: vec![RULES_PATH.to_owned()],
-        alertmanager: Default::default(),
-        external_labels: Vec::new(),
+        ..check_args()
     };
-    let conn = ConnectionArgs {
-        url: Some(url.to_owned()),
-        ..ConnectionArgs::default()
-    };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let outcome = run(
-        HeadlessCommand::Check(args),
-        &conn,
-        || unreachable!("completions are not asked for"),
-        &mut out,
-        &mut err,
-    )
-    .await
-    .expect("output goes to Vecs");
-    (
-        outcome,
-        String::from_utf8(out).expect("utf-8"),
-        String::from_utf8(err).expect("utf-8"),
-    )
+    run_headless(HeadlessCommand::Check(args), url).await
 }
 
 /// The `FIRING name{labels}` heads of `check`'s lines.

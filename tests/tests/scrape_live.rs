@@ -11,14 +11,13 @@
 //!   queryable at the time of the kill;
 //! - `Scraper::stop` marks every series stale.
 
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use promdash_engine::{
-    Compat, EmbeddedSource, Engine, EngineOptions, Health, ScrapeJob, Scraper, Store,
-};
+use promdash_engine::{Health, ScrapeJob};
 use promdash_tests::exporter::PythonExporter;
-use promdash_tests::scrape_support::{by_labels, engine_query, poll_until, side_by_side};
+use promdash_tests::scrape_support::{
+    by_labels, engine_query, poll_until, scrape_embedded, side_by_side,
+};
 use promdash_tests::{
     Prometheus, QuerySample, ServiceConfig, http_client, query_api, query_api_at, start_service,
 };
@@ -45,7 +44,6 @@ async fn embedded_scraper_and_prometheus_agree_on_two_live_targets() -> anyhow::
     let exporter_addr = exporter.addr();
     let prom = Prometheus::start(&[service_addr.clone(), exporter_addr.clone()]).await?;
 
-    let store = Arc::new(RwLock::new(Store::default()));
     let mut job = ScrapeJob::new(
         "promdash",
         vec![service_addr.clone(), exporter_addr.clone()],
@@ -53,21 +51,10 @@ async fn embedded_scraper_and_prometheus_agree_on_two_live_targets() -> anyhow::
     );
     job.interval = INTERVAL;
     job.timeout = INTERVAL;
-    let scraper = Scraper::start(store.clone(), vec![job]);
-    let engine = EmbeddedSource::new(
-        store.clone(),
-        Engine::new(EngineOptions {
-            compat: Compat::V2,
-            ..EngineOptions::default()
-        }),
-    );
-    poll_until(
+    let (scraper, engine) = scrape_embedded(
+        vec![job],
         "both targets up in the embedded scraper",
         Duration::from_secs(20),
-        || {
-            let up = scraper.targets().iter().all(|t| t.health == Health::Up);
-            async move { Ok(up) }
-        },
     )
     .await?;
 

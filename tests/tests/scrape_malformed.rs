@@ -13,14 +13,11 @@
 #[path = "../../engine/src/exposition/malformed_cases.rs"]
 mod malformed_cases;
 
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use promdash_engine::{
-    Compat, EmbeddedSource, Engine, EngineOptions, Health, ScrapeJob, Scraper, Store,
-};
+use promdash_engine::{Health, ScrapeJob};
 use promdash_tests::http_client;
-use promdash_tests::scrape_support::{PageServer, ServedPage, engine_query, poll_until};
+use promdash_tests::scrape_support::{PageServer, ServedPage, engine_query, scrape_embedded};
 
 const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 const OM: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -43,7 +40,6 @@ async fn every_malformed_page_fails_its_scrape_and_loses_nothing() -> anyhow::Re
     assert!(cases.len() >= 150, "only {} malformed pages", cases.len());
     let n = cases.len();
     let server = PageServer::start(cases.iter().map(|(om, _)| good(*om)).collect()).await?;
-    let store = Arc::new(RwLock::new(Store::default()));
     // One job per page: the targets share host:port, so `job` tells their series apart.
     let jobs = (0..n)
         .map(|i| {
@@ -55,21 +51,10 @@ async fn every_malformed_page_fails_its_scrape_and_loses_nothing() -> anyhow::Re
             job
         })
         .collect();
-    let scraper = Scraper::start(store.clone(), jobs);
-    let engine = EmbeddedSource::new(
-        store.clone(),
-        Engine::new(EngineOptions {
-            compat: Compat::V2,
-            ..EngineOptions::default()
-        }),
-    );
-    poll_until(
+    let (scraper, engine) = scrape_embedded(
+        jobs,
         "every target UP on its good page",
         Duration::from_secs(30),
-        || {
-            let up = scraper.targets().iter().all(|t| t.health == Health::Up);
-            async move { Ok(up) }
-        },
     )
     .await?;
     let good_at = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64();

@@ -303,23 +303,26 @@ async fn load_generator_holds_200_rps_for_5_seconds() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn load_subcommand_prints_one_summary_line() {
-    let service = start_service(ServiceConfig::ephemeral())
-        .await
-        .expect("service");
+/// `promdash-service load` at 40 requests/s (4 at a time) for `duration` on
+/// `base_url/process?fail=1` (every one a 500); checks that it succeeds.
+async fn failing_load(base_url: &str, duration: &str) -> std::process::Output {
     let mut cmd = service_command().expect("binary");
-    cmd.args([
-        "load",
-        "--target",
-        &format!("{}/process?fail=1", service.url()),
-    ])
-    .args(["--rps", "40", "--duration", "1s", "--concurrency", "4"]);
+    cmd.args(["load", "--target", &format!("{base_url}/process?fail=1")])
+        .args(["--rps", "40", "--duration", duration, "--concurrency", "4"]);
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
         .expect("task")
         .expect("run load");
     assert!(out.status.success(), "{out:?}");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_subcommand_prints_one_summary_line() {
+    let service = start_service(ServiceConfig::ephemeral())
+        .await
+        .expect("service");
+    let out = failing_load(&service.url(), "1s").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "{stdout}");
@@ -352,18 +355,7 @@ async fn load_subcommand_reports_progress_every_second() {
     let service = start_service(ServiceConfig::ephemeral())
         .await
         .expect("service");
-    let mut cmd = service_command().expect("binary");
-    cmd.args([
-        "load",
-        "--target",
-        &format!("{}/process?fail=1", service.url()),
-    ])
-    .args(["--rps", "40", "--duration", "3500ms", "--concurrency", "4"]);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("task")
-        .expect("run load");
-    assert!(out.status.success(), "{out:?}");
+    let out = failing_load(&service.url(), "3500ms").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");

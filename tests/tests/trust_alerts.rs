@@ -12,9 +12,10 @@
 
 use std::time::{Duration, Instant};
 
-use promdash::headless::{CheckArgs, ConnectionArgs, HeadlessCommand, Outcome, run};
+use promdash::headless::{CheckArgs, HeadlessCommand, Outcome};
 use promdash_tests::Prometheus;
 use promdash_tests::connect::{FaultMode, FaultProxy, PARTIAL_WARNING};
+use promdash_tests::headless::{check_args, run_headless};
 use promdash_tests::scripted::ScriptedExporter;
 
 struct Checker {
@@ -36,32 +37,10 @@ impl Checker {
     async fn check_as(&self, output: promdash::headless::Report) -> (Outcome, String, String) {
         let args = CheckArgs {
             dashboard: Some(self.file.clone()),
-            instant: false,
-            refresh: None,
             output,
-            rules: Vec::new(),
-            alertmanager: Default::default(),
-            external_labels: Vec::new(),
+            ..check_args()
         };
-        let conn = ConnectionArgs {
-            url: Some(self.url.clone()),
-            ..ConnectionArgs::default()
-        };
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let outcome = run(
-            HeadlessCommand::Check(args),
-            &conn,
-            || unreachable!("completions are not asked for"),
-            &mut out,
-            &mut err,
-        )
-        .await
-        .expect("output goes to Vecs");
-        (
-            outcome,
-            String::from_utf8(out).expect("utf-8"),
-            String::from_utf8(err).expect("utf-8"),
-        )
+        run_headless(HeadlessCommand::Check(args), &self.url).await
     }
 }
 

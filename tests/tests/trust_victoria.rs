@@ -9,10 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use promdash::headless::{
-    CheckArgs, ConnectionArgs, Format, HeadlessCommand, Outcome, QueryArgs, Report, run,
-};
+use promdash::headless::{CheckArgs, Format, HeadlessCommand, Outcome, QueryArgs};
 use promdash_tests::connect::VictoriaDefaultOffset;
+use promdash_tests::headless::{check_args, run_headless};
 use promdash_tests::scripted::ScriptedExporter;
 
 const DASHBOARD: &str = r#"title = "victoria"
@@ -29,29 +28,16 @@ expr = "breach > 0"
 for = "10s"
 "#;
 
-async fn run_cmd(cmd: HeadlessCommand, url: &str) -> (Outcome, String, String) {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let outcome = run(
-        cmd,
-        &conn(url),
-        || unreachable!("completions are not asked for"),
-        &mut out,
-        &mut err,
-    )
-    .await
-    .expect("output goes to Vecs");
-    (
-        outcome,
-        String::from_utf8(out).expect("utf-8"),
-        String::from_utf8(err).expect("utf-8"),
-    )
-}
-
-fn conn(url: &str) -> ConnectionArgs {
-    ConnectionArgs {
-        url: Some(url.to_owned()),
-        ..ConnectionArgs::default()
-    }
+/// `query --range 20s --step 1s level` (as a table) against `url`.
+async fn level_over_the_last_20s(url: &str) -> (Outcome, String, String) {
+    let args = QueryArgs {
+        expr: "level".into(),
+        range: Some(Duration::from_secs(20)),
+        step: Some(Duration::from_secs(1)),
+        output: Format::Table,
+        ..Default::default()
+    };
+    run_headless(HeadlessCommand::Query(args), url).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +69,7 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
             .json()
             .await
             .expect("JSON");
-        let (outcome, out, err) = run_cmd(
+        let (outcome, out, err) = run_headless(
             HeadlessCommand::Query(QueryArgs {
                 expr: expr.into(),
                 time: None,
@@ -106,15 +92,10 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
     let file = dir.path().join("vm.toml");
     std::fs::write(&file, DASHBOARD).expect("write dashboard");
     let check = || {
-        run_cmd(
+        run_headless(
             HeadlessCommand::Check(CheckArgs {
                 dashboard: Some(file.clone()),
-                instant: false,
-                refresh: None,
-                output: Report::Text,
-                rules: Vec::new(),
-                alertmanager: Default::default(),
-                external_labels: Vec::new(),
+                ..check_args()
             }),
             &url,
         )
@@ -122,19 +103,7 @@ async fn check_and_range_queries_on_victoria_metrics_mind_its_hidden_30_s() {
 
     // A range query over the last 20 s: always inside the hidden window, so empty, and
     // promdash says why.
-    let (outcome, out, err) = run_cmd(
-        HeadlessCommand::Query(QueryArgs {
-            expr: "level".into(),
-            time: None,
-            range: Some(Duration::from_secs(20)),
-            step: Some(Duration::from_secs(1)),
-            output: Format::Table,
-            dashboard: None,
-            ..Default::default()
-        }),
-        &url,
-    )
-    .await;
+    let (outcome, out, err) = level_over_the_last_20s(&url).await;
     assert_eq!(outcome, Outcome::Ok, "{out}{err}");
     assert!(
         err.contains("VictoriaMetrics hides its newest 30s from range queries"),
@@ -208,19 +177,7 @@ async fn victoria_metrics_with_a_zero_latency_offset_hides_nothing() {
     // The last 20 s at 1 s: data as soon as two scrapes are in (polled), never a note.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (outcome, out, err) = run_cmd(
-            HeadlessCommand::Query(QueryArgs {
-                expr: "level".into(),
-                time: None,
-                range: Some(Duration::from_secs(20)),
-                step: Some(Duration::from_secs(1)),
-                output: Format::Table,
-                dashboard: None,
-                ..Default::default()
-            }),
-            &url,
-        )
-        .await;
+        let (outcome, out, err) = level_over_the_last_20s(&url).await;
         assert_eq!(outcome, Outcome::Ok, "{out}{err}");
         assert!(!err.contains("hides its newest"), "{err}");
         if out.contains("level") {
@@ -233,15 +190,10 @@ async fn victoria_metrics_with_a_zero_latency_offset_hides_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let (outcome, out, err) = run_cmd(
+    let (outcome, out, err) = run_headless(
         HeadlessCommand::Check(CheckArgs {
             dashboard: Some(file.clone()),
-            instant: false,
-            refresh: None,
-            output: Report::Text,
-            rules: Vec::new(),
-            alertmanager: Default::default(),
-            external_labels: Vec::new(),
+            ..check_args()
         }),
         &url,
     )

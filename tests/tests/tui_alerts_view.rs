@@ -31,17 +31,7 @@ async fn alerts_view_lists_the_servers_alerts() -> anyhow::Result<()> {
     let service = start_service(ServiceConfig::ephemeral()).await?;
     let prom = Prometheus::start_with_rules(&[service.addr()], RULES).await?;
     let client = PromClient::new(ClientConfig::new(prom.url())).context("client")?;
-    let mut state = State::new(
-        default_dashboard(),
-        Options {
-            url: prom.url(),
-            refresh: Duration::from_secs(5),
-            range: Duration::from_secs(900),
-            bell: false,
-            demo: false,
-            utc_offset: 0,
-        },
-    );
+    let mut state = State::new(default_dashboard(), Options::for_url(prom.url()));
     update(&mut state, Msg::Resize(120, 40));
     let effects = update(
         &mut state,

@@ -135,17 +135,7 @@ async fn completion_offers_what_prometheus_has() -> anyhow::Result<()> {
     assert_eq!(c.items, vec!["/process".to_owned()]);
 
     // The same through the dashboard's prompt: Tab asks, the answer completes.
-    let mut state = State::new(
-        default_dashboard(),
-        Options {
-            url: prom.url(),
-            refresh: Duration::from_secs(5),
-            range: Duration::from_secs(900),
-            bell: false,
-            demo: false,
-            utc_offset: 0,
-        },
-    );
+    let mut state = State::new(default_dashboard(), Options::for_url(prom.url()));
     update(&mut state, Msg::Resize(120, 40));
     update(&mut state, key(KeyCode::Char(':')));
     for ch in "app_request_count_total{rou".chars() {

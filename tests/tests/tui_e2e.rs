@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use promdash_tests::connect::promdash_binary;
-use promdash_tests::tmux::Tmux;
+use promdash_tests::tmux::{Tmux, shell_quote};
 use promdash_tests::{Faults, Prometheus, ServiceConfig, start_service};
 
 const WIDTH: u16 = 120;
@@ -51,10 +51,6 @@ fn exit_status(status_file: &Path) -> Option<i32> {
     std::fs::read_to_string(status_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// A number with an optional K/M suffix at the start of `s` ("3.05K" → 3050).

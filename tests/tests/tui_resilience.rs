@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use promdash_tests::connect::{FaultMode, FaultProxy, promdash_binary};
-use promdash_tests::tmux::{Tmux, alive, cpu_time};
+use promdash_tests::tmux::{Tmux, alive, cpu_time, shell_quote};
 use promdash_tests::{Prometheus, ServiceConfig, start_service};
 
 const SIZE: (u16, u16) = (120, 40);
@@ -30,10 +30,6 @@ const TOKEN: &str = "tokTUIsecret-3a9f52d4";
 
 fn s(v: &str) -> String {
     v.to_owned()
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 fn path(p: &Path) -> String {

@@ -68,14 +68,7 @@ fn vector(series: usize) -> QueryResult {
 }
 
 fn loaded(table_legends: bool) -> State {
-    let opts = Options {
-        url: "http://localhost:9090".into(),
-        refresh: Duration::from_secs(5),
-        range: Duration::from_secs(900),
-        bell: false,
-        demo: false,
-        utc_offset: 0,
-    };
+    let opts = Options::for_url("http://localhost:9090");
     let mut dashboard = default_dashboard();
     if table_legends {
         for p in dashboard

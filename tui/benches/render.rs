@@ -24,12 +24,8 @@ const NOW: f64 = 1_795_618_935.0;
 
 fn options() -> Options {
     Options {
-        url: "http://localhost:9090".into(),
-        refresh: Duration::from_secs(5),
-        range: Duration::from_secs(900),
         bell: true,
-        demo: false,
-        utc_offset: 0,
+        ..Options::for_url("http://localhost:9090")
     }
 }
 

@@ -891,14 +891,7 @@ mod tests {
     fn an_unchanged_poll_does_not_redraw() {
         let mut state = State::new(
             promdash_queries::dashboard::default_dashboard(),
-            crate::app::Options {
-                url: "http://127.0.0.1:9".into(),
-                refresh: Duration::from_secs(5),
-                range: Duration::from_secs(900),
-                bell: false,
-                demo: false,
-                utc_offset: 0,
-            },
+            crate::app::Options::for_url("http://127.0.0.1:9"),
         );
         let status = || AmAnswer::Status {
             polls: vec![AmPoll {

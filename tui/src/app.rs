@@ -185,6 +185,21 @@ pub struct Options {
     pub utc_offset: i32,
 }
 
+impl Options {
+    /// Options for the server at `url`: refresh every 5 s, the last 15 min, no bell, not
+    /// the demo, times in UTC (what tests and benchmarks start from).
+    pub fn for_url(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            refresh: Duration::from_secs(5),
+            range: Duration::from_secs(900),
+            bell: false,
+            demo: false,
+            utc_offset: 0,
+        }
+    }
+}
+
 /// Whether the server answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Server {
@@ -1489,14 +1504,7 @@ mod tests {
 
     #[test]
     fn retries_back_off_with_jitter_once_seeded() {
-        let opts = Options {
-            url: String::new(),
-            refresh: Duration::from_secs(5),
-            range: Duration::from_secs(900),
-            bell: false,
-            demo: false,
-            utc_offset: 0,
-        };
+        let opts = Options::for_url("");
         let mut state = State::new(promdash_queries::dashboard::default_dashboard(), opts);
         let delays = |state: &mut State| -> Vec<f64> {
             (1..=6)

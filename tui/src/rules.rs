@@ -887,12 +887,8 @@ mod tests {
         let mut state = State::new(
             promdash_queries::dashboard::default_dashboard(),
             crate::app::Options {
-                url: String::new(),
-                refresh: Duration::from_secs(5),
-                range: Duration::from_secs(900),
                 bell: true,
-                demo: false,
-                utc_offset: 0,
+                ..crate::app::Options::for_url("")
             },
         );
         let mut gs = groups();
@@ -1017,12 +1013,8 @@ mod tests {
         let mut state = State::new(
             promdash_queries::dashboard::default_dashboard(),
             crate::app::Options {
-                url: String::new(),
-                refresh: Duration::from_secs(5),
-                range: Duration::from_secs(900),
                 bell: true,
-                demo: false,
-                utc_offset: 0,
+                ..crate::app::Options::for_url("")
             },
         );
         let n = setup.replay(

@@ -181,17 +181,7 @@ mod tests {
     use crate::app::{Msg, Options, update};
 
     fn state() -> State {
-        let mut s = State::new(
-            default_dashboard(),
-            Options {
-                url: String::new(),
-                refresh: Duration::from_secs(5),
-                range: Duration::from_secs(900),
-                bell: false,
-                demo: false,
-                utc_offset: 0,
-            },
-        );
+        let mut s = State::new(default_dashboard(), Options::for_url(""));
         s.embedded = Some(Embedded::default());
         s
     }

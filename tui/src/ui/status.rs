@@ -264,7 +264,6 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &State) {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use promdash_queries::dashboard::default_dashboard;
 
@@ -272,14 +271,7 @@ mod tests {
     use crate::app::Options;
 
     fn status_line(insecure: bool) -> String {
-        let opts = Options {
-            url: "https://prom.example:9090/prometheus".to_owned(),
-            refresh: Duration::from_secs(5),
-            range: Duration::from_secs(900),
-            bell: false,
-            demo: false,
-            utc_offset: 0,
-        };
+        let opts = Options::for_url("https://prom.example:9090/prometheus");
         let mut state = State::new(default_dashboard(), opts);
         state.insecure = insecure;
         let area = Rect::new(0, 0, 120, 1);
@@ -292,14 +284,7 @@ mod tests {
 
     #[test]
     fn a_replay_says_so_with_its_span() {
-        let opts = Options {
-            url: "rec.om".to_owned(),
-            refresh: Duration::from_secs(5),
-            range: Duration::from_secs(900),
-            bell: false,
-            demo: false,
-            utc_offset: 0,
-        };
+        let opts = Options::for_url("rec.om");
         let mut state = State::new(default_dashboard(), opts);
         // 2026-11-25 10:00:00 to 10:10:00 UTC.
         state.start_replay(1_795_600_800.0, 1_795_601_400.0);

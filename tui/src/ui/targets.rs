@@ -174,17 +174,7 @@ mod tests {
 
     #[test]
     fn a_down_target_shows_its_error_and_an_up_one_its_scrape() {
-        let mut state = State::new(
-            default_dashboard(),
-            Options {
-                url: String::new(),
-                refresh: Duration::from_secs(5),
-                range: Duration::from_secs(900),
-                bell: false,
-                demo: false,
-                utc_offset: 0,
-            },
-        );
+        let mut state = State::new(default_dashboard(), Options::for_url(""));
         state.now = 1_000_010.0;
         let at = UNIX_EPOCH + Duration::from_secs(1_000_008);
         let t = |url: &str, health, err: Option<&str>| TargetStatus {

@@ -18,12 +18,8 @@ pub const NOW: f64 = 1_795_618_935.0;
 
 pub fn options() -> Options {
     Options {
-        url: "http://localhost:9090".to_owned(),
-        refresh: Duration::from_secs(5),
-        range: Duration::from_secs(900),
         bell: true,
-        demo: false,
-        utc_offset: 0,
+        ..Options::for_url("http://localhost:9090")
     }
 }
 
