@@ -29,7 +29,7 @@ use promdash_engine::exposition::{load_openmetrics, write_openmetrics_sample};
 use promdash_engine::store::{Store, StoreConfig};
 use promdash_engine::value::{Labels, Value};
 use promdash_engine::{Compat, Engine, EngineOptions};
-use promdash_tests::Prometheus;
+use promdash_tests::{Prometheus, median};
 
 /// Start of the data (ms): 2023-11-14T22:13:20Z.
 const START: i64 = 1_700_000_000_000;
@@ -229,11 +229,6 @@ const QUERIES: [&str; 11] = [
     "histogram_quantile(0.95, sum by (le, route) (rate(app_request_latency_seconds_bucket[5m])))",
     "topk(5, rate(app_request_count_total[5m]))",
 ];
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
 
 fn seconds(ms: i64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)

@@ -27,7 +27,7 @@ use promdash_tests::connect::fault_proxy::FaultProxy;
 use promdash_tests::connect::promdash_binary;
 use promdash_tests::grafana_gen::{Spec, large_dashboard};
 use promdash_tests::tmux::{Tmux, cpu_time};
-use promdash_tests::{Prometheus, ServiceConfig, http_client, start_service};
+use promdash_tests::{Prometheus, ServiceConfig, http_client, median, start_service};
 
 /// The generated dashboard: `rows` rows of `per_row` panels, two targets each.
 fn dashboard(rows: usize, per_row: usize) -> String {
@@ -198,10 +198,9 @@ async fn main() -> anyhow::Result<()> {
         ratios.push(ratio);
         println!("round {r}: CPU ratio large / built-in = {ratio:.2} (target <= 1.5)");
     }
-    ratios.sort_by(f64::total_cmp);
     println!(
         "median CPU ratio over {rounds} rounds: {:.2}",
-        ratios[ratios.len() / 2]
+        median(ratios)
     );
     load.abort();
     Ok(())

@@ -93,6 +93,18 @@ pub fn scrape_config<T: ToString>(targets: &[T], rule_files: &[&str]) -> anyhow:
     Ok(yaml)
 }
 
+/// The median of `values` (the mean of the two middle ones when their count is even), for
+/// benchmark examples that take a handful of rounds. NaN sorts last; an empty list is NaN.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +119,13 @@ mod tests {
         assert!(yaml.contains("  - '/tmp/r.yml'"));
         assert!(scrape_config(&["10.0.0.1:80"], &[]).is_err());
         assert!(scrape_config(&["example.com:80"], &[]).is_err());
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert!((median(vec![1.96, 1.28]) - 1.62).abs() < 1e-12);
+        assert_eq!(median(vec![1.74, 1.50, 1.85, 1.64, 1.55]), 1.64);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(Vec::new()).is_nan());
     }
 }
